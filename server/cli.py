@@ -1,0 +1,104 @@
+"""The ``claude-health`` command line.
+
+Each subcommand lives in :mod:`claude_health.server.commands` as a module with ``register``;
+modules import their domain code inside ``run`` so that ``--help`` and ``serve`` stay fast.
+Exit codes: 0 healthy, 1 problems found, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from claude_health.tools import __version__
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+# In the order `--help` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "doctor",
+    "auth",
+    "settings",
+    "keys",
+    "tokens",
+    "limits",
+    "usage",
+    "statusline",
+    "install",
+    "rules",
+    "serve",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors name the command and exit 2 without a traceback."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every reporting command accepts."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--project",
+        metavar="DIR",
+        default=None,
+        help="project directory to check (default: the current directory)",
+    )
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    common.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour in human output (default: only on a terminal)",
+    )
+    common.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="claude-health",
+        description="Is my Claude integration healthy? Auth route and billing, settings, key "
+        "hygiene, tokens, rate limits and plan usage, as a CLI and an MCP server.",
+        epilog="Exit codes: 0 healthy, 1 problems found, 2 usage error. "
+        "`claude-health rules` documents every finding code.",
+    )
+    parser.add_argument("--version", action="version", version=f"claude-health {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = common_options()
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"claude_health.server.commands.{name}")
+        module.register(sub, common)
+    return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    """Logs go to stderr only: on stdio, stdout carries the MCP protocol."""
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    configure_logging(getattr(args, "verbose", 0))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `claude-health doctor | head` closes the pipe early; that is not an error.
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

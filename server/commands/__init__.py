@@ -1,0 +1,1 @@
+"""One module per ``claude-health`` subcommand; each exposes ``register(subparsers, common)``."""

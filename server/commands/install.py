@@ -1,0 +1,12 @@
+"""`claude-health install`: register claude-health with an MCP client."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from claude_health.server.commands._reserved import register_reserved
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    register_reserved(sub, common, "install", "register claude-health with an MCP client")

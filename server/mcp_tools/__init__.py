@@ -1,0 +1,1 @@
+"""MCP adapters, one module per domain; each exposes ``register(server)``."""

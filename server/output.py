@@ -1,0 +1,94 @@
+"""Terminal and JSON output shared by every reporting command.
+
+Colour only on a TTY (and never with ``NO_COLOR``); JSON is the same data the MCP tools return.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
+
+_COLOURS = {
+    Severity.ERROR: "\033[31m",
+    Severity.WARNING: "\033[33m",
+    Severity.INFO: "\033[36m",
+}
+_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+class Style:
+    """ANSI styling that switches itself off when the stream is not a terminal."""
+
+    def __init__(self, stream: TextIO, enabled: bool | None = None) -> None:
+        if enabled is None:
+            enabled = stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        self.enabled = enabled
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if self.enabled else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap(_BOLD, text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap(_DIM, text)
+
+    def severity(self, severity: Severity, text: str | None = None) -> str:
+        return self._wrap(_COLOURS[severity], text if text is not None else severity.value)
+
+
+def dump_json(payload: dict[str, Any], stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+    json.dump(payload, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def findings_payload(findings: Iterable[Finding], **extra: Any) -> dict[str, Any]:
+    """The JSON shape of every reporting command: extra sections, findings, summary."""
+    ordered = sort_findings(findings)
+    payload: dict[str, Any] = dict(extra)
+    payload["findings"] = [f.to_json() for f in ordered]
+    payload["summary"] = Summary.of(ordered).model_dump()
+    return payload
+
+
+def location(finding: Finding) -> str:
+    if not finding.path:
+        return ""
+    where = finding.path
+    if finding.line:
+        where += f":{finding.line}"
+        if finding.column:
+            where += f":{finding.column}"
+    return where
+
+
+def print_findings(findings: Iterable[Finding], style: Style, stream: TextIO | None = None) -> Summary:
+    """Human listing, most severe first, ending with a one-line summary."""
+    out = stream or sys.stdout
+    ordered = sort_findings(findings)
+    for f in ordered:
+        head = f"{style.severity(f.severity, f.severity.value.upper()):<7} {style.bold(f.code)} {f.title}"
+        out.write(head + "\n")
+        where = location(f)
+        if where:
+            out.write(f"        {style.dim(where)}\n")
+        out.write(f"        {f.message}\n")
+        if f.hint:
+            out.write(f"        {style.dim('fix:')} {f.hint}\n")
+    summary = Summary.of(ordered)
+    if summary.total == 0:
+        out.write(style.bold("No problems found.") + "\n")
+    else:
+        parts = [
+            style.severity(Severity.ERROR, f"{summary.errors} error(s)"),
+            style.severity(Severity.WARNING, f"{summary.warnings} warning(s)"),
+            style.severity(Severity.INFO, f"{summary.infos} note(s)"),
+        ]
+        out.write(", ".join(parts) + "\n")
+    return summary

@@ -1,0 +1,1 @@
+"""Dated reference data shipped with the package (prices, limits): data, not code."""

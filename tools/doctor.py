@@ -1,0 +1,103 @@
+"""The doctor: run every check against one workspace and bundle their findings in one report.
+
+Checks register here by name and dotted path (``module:function``) and are imported only when
+run. A check that raises becomes a finding, so one broken check never hides the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from claude_health.tools.findings import Finding, Rule, Severity, Summary, sort_findings
+from claude_health.tools.paths import Workspace
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckOutcome:
+    """What one check returns: findings plus a JSON-ready section for the report."""
+
+    findings: list[Finding] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+CheckFunction = Callable[[Workspace], CheckOutcome]
+
+# name -> "module:function"; order is the report's section order.
+CHECKS: dict[str, str] = {
+    "auth": "claude_health.tools.auth.check:run_check",
+    "runtime": "claude_health.tools.runtime.check:run_check",
+}
+
+CHECK_FAILED = Rule(
+    code="H001",
+    title="A check could not run",
+    severity=Severity.WARNING,
+    what="One of the doctor's checks stopped with an unexpected error, so its part of the report is missing.",
+    why="The rest of the report is still valid, but the missing check may hide a real problem.",
+    fix="Run the check's own command with -vv and report the message as a claude-health bug.",
+    check="doctor",
+)
+RULES = (CHECK_FAILED,)
+
+
+class CheckRun(BaseModel):
+    name: str
+    ok: bool = Field(description="False when the check itself failed to run.")
+    duration_ms: float
+    findings: int
+
+
+class DoctorReport(BaseModel):
+    """The combined report: per-check sections, every finding ranked, and a summary."""
+
+    checks: list[CheckRun]
+    sections: dict[str, dict[str, Any]]
+    findings: list[Finding]
+    summary: Summary
+
+    def to_json(self) -> dict[str, Any]:
+        payload: dict[str, Any] = dict(self.sections)
+        payload["checks"] = [c.model_dump() for c in self.checks]
+        payload["findings"] = [f.to_json() for f in self.findings]
+        payload["summary"] = self.summary.model_dump()
+        return payload
+
+
+def load_check(name: str) -> CheckFunction:
+    module_name, _, func = CHECKS[name].partition(":")
+    fn: CheckFunction = getattr(importlib.import_module(module_name), func)
+    return fn
+
+
+def run_doctor(workspace: Workspace, only: Iterable[str] | None = None) -> DoctorReport:
+    names = list(CHECKS) if only is None else [n for n in CHECKS if n in set(only)]
+    runs: list[CheckRun] = []
+    sections: dict[str, dict[str, Any]] = {}
+    findings: list[Finding] = []
+    for name in names:
+        started = time.perf_counter()
+        try:
+            outcome = load_check(name)(workspace)
+            ok = True
+        except Exception as exc:  # one broken check must not take the report down
+            logger.exception("check %s failed", name)
+            outcome = CheckOutcome(
+                findings=[CHECK_FAILED.finding(f"The {name} check failed: {type(exc).__name__}: {exc}")]
+            )
+            ok = False
+        elapsed = (time.perf_counter() - started) * 1000
+        runs.append(CheckRun(name=name, ok=ok, duration_ms=round(elapsed, 2), findings=len(outcome.findings)))
+        if outcome.data:
+            sections[name] = outcome.data
+        findings.extend(outcome.findings)
+    ordered = sort_findings(findings)
+    return DoctorReport(checks=runs, sections=sections, findings=ordered, summary=Summary.of(ordered))

@@ -1,0 +1,88 @@
+"""Reading user files defensively: any defect becomes a problem description, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Config files are small; anything larger is not a settings file someone wrote by hand.
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TextRead:
+    """The text of a file, or why it could not be read. ``exists`` distinguishes absent files."""
+
+    path: Path
+    exists: bool
+    text: str | None = None
+    problem: str | None = None
+
+
+def read_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> TextRead:
+    """Read a UTF-8 text file (a BOM is accepted, as Claude Code does)."""
+    try:
+        if not path.exists():
+            return TextRead(path, exists=False)
+        if path.is_dir():
+            return TextRead(path, exists=True, problem="is a directory, not a file")
+        size = path.stat().st_size
+        if size > limit:
+            return TextRead(path, exists=True, problem=f"is {size:,} bytes, over the {limit:,}-byte limit")
+        raw = path.read_bytes()
+    except RuntimeError as exc:  # pathlib raises RuntimeError on symlink loops in some versions
+        return TextRead(path, exists=True, problem=f"cannot be resolved ({exc})")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return TextRead(path, exists=path.is_symlink() or exc.errno != 2, problem=f"cannot be read: {reason}")
+    if b"\x00" in raw:
+        return TextRead(path, exists=True, problem="is binary (contains NUL bytes), not JSON text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return TextRead(path, exists=True, problem=f"is not valid UTF-8 (byte {exc.start})")
+    return TextRead(path, exists=True, text=text)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonRead:
+    """A parsed JSON object file, or why it is unusable."""
+
+    path: Path
+    exists: bool
+    data: dict[str, Any] | None = None
+    problem: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+def read_json_object(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> JsonRead:
+    """Parse a file that must hold one JSON object (settings, ``.mcp.json``, credentials)."""
+    read = read_text(path, limit=limit)
+    if read.text is None:
+        return JsonRead(path, read.exists, problem=read.problem)
+    if not read.text.strip():
+        return JsonRead(path, True, problem="is empty")
+    try:
+        value = json.loads(read.text)
+    except json.JSONDecodeError as exc:
+        return JsonRead(path, True, problem=f"is not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno)
+    except RecursionError:
+        return JsonRead(path, True, problem="is nested too deeply to parse")
+    if not isinstance(value, dict):
+        return JsonRead(path, True, problem=f"must hold a JSON object, not {_json_type(value)}")
+    return JsonRead(path, True, data=value)
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null"

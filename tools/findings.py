@@ -1,0 +1,137 @@
+"""The findings model every check shares, and the report that bundles them.
+
+A finding is one observation about the user's setup with a stable ``code`` (documented once in
+the rule catalogue), a severity that mirrors the real consequence, and where possible the file,
+line and column it is about plus a hint that says how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(StrEnum):
+    """How bad a finding is, judged by what Claude Code (or the API) actually does."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+class Finding(BaseModel):
+    """One observation. Optional credential fields are set only by key-hygiene checks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(description="Stable rule code, e.g. A001; `claude-health rules CODE` explains it.")
+    severity: Severity
+    title: str = Field(description="The rule's short title.")
+    message: str = Field(description="What was found, specific to this occurrence.")
+    path: str | None = Field(default=None, description="Absolute path of the file concerned.")
+    line: int | None = Field(default=None, ge=1, description="1-based line.")
+    column: int | None = Field(default=None, ge=1, description="1-based column.")
+    hint: str | None = Field(default=None, description="How to fix it.")
+    check: str | None = Field(default=None, description="The check that produced it (auth, settings, ...).")
+    # Credential findings (key hygiene). The key itself never appears: only these.
+    kind: str | None = Field(default=None, description="Credential kind, e.g. api_key.")
+    redacted: str | None = Field(default=None, description="Prefix and last 4 characters only.")
+    fingerprint: str | None = Field(default=None, description="Short hash that identifies a key.")
+    commit: str | None = Field(default=None, description="Git commit, for findings from history.")
+
+    def sort_key(self) -> tuple[int, str, str, int, int]:
+        return (self.severity.rank, self.code, self.path or "", self.line or 0, self.column or 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A documented finding code: what it means, why it matters, how to fix it.
+
+    Checks create findings through :meth:`finding`, so every emitted code is documented.
+    """
+
+    code: str
+    title: str
+    severity: Severity
+    what: str
+    why: str
+    fix: str
+    check: str
+
+    def finding(
+        self,
+        message: str,
+        *,
+        severity: Severity | None = None,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+        kind: str | None = None,
+        redacted: str | None = None,
+        fingerprint: str | None = None,
+        commit: str | None = None,
+    ) -> Finding:
+        return Finding(
+            code=self.code,
+            severity=severity or self.severity,
+            title=self.title,
+            message=message,
+            path=path,
+            line=line,
+            column=column,
+            hint=hint if hint is not None else self.fix,
+            check=self.check,
+            kind=kind,
+            redacted=redacted,
+            fingerprint=fingerprint,
+            commit=commit,
+        )
+
+
+class Summary(BaseModel):
+    """Counts by severity and the verdict that drives the exit code."""
+
+    errors: int = 0
+    warnings: int = 0
+    infos: int = 0
+    total: int = 0
+    healthy: bool = Field(True, description="No errors and no warnings.")
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> Summary:
+        counts = {Severity.ERROR: 0, Severity.WARNING: 0, Severity.INFO: 0}
+        for f in findings:
+            counts[f.severity] += 1
+        errors, warnings, infos = counts[Severity.ERROR], counts[Severity.WARNING], counts[Severity.INFO]
+        return cls(
+            errors=errors,
+            warnings=warnings,
+            infos=infos,
+            total=errors + warnings + infos,
+            healthy=errors == 0 and warnings == 0,
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """0 healthy, 1 problems found (usage errors, 2, are the CLI's business)."""
+        return 0 if self.healthy else 1
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first, then by code and location, so output is stable across runs."""
+    return sorted(findings, key=Finding.sort_key)
