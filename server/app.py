@@ -26,6 +26,7 @@ def tool_modules() -> list[str]:
 
     return sorted(m.name for m in pkgutil.iter_modules(mcp_tools.__path__) if not m.name.startswith("_"))
 
+
 INSTRUCTIONS = """\
 claude-health answers "is this Claude integration healthy?" for Claude Code and Claude API users.
 Every tool is read-only and works offline unless its description says otherwise.

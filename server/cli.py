@@ -91,8 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     configure_logging(getattr(args, "verbose", 0))
+    from claude_health.server.commands.common import UsageError
+
     try:
         return int(args.func(args))
+    except UsageError as exc:
+        sys.stderr.write(f"claude-health {args.command}: {exc}\n")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -14,7 +14,6 @@ from functools import cache
 from claude_health.tools.findings import Rule
 
 
-
 def rule_modules() -> list[str]:
     """``claude_health.tools.doctor`` and every ``claude_health.tools.<check>.rules`` module."""
     from claude_health import tools

@@ -34,7 +34,6 @@ CheckFunction = Callable[[Workspace], CheckOutcome]
 # name -> "module:function"; order is the report's section order.
 CHECKS: dict[str, str] = {
     "auth": "claude_health.tools.auth.check:run_check",
-    "runtime": "claude_health.tools.runtime.check:run_check",
 }
 
 CHECK_FAILED = Rule(

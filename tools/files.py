@@ -25,6 +25,8 @@ def read_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> TextRead:
     """Read a UTF-8 text file (a BOM is accepted, as Claude Code does)."""
     try:
         if not path.exists():
+            if path.is_symlink():  # dangling, or a loop: exists() hides both
+                return TextRead(path, exists=True, problem="is a symbolic link that does not resolve")
             return TextRead(path, exists=False)
         if path.is_dir():
             return TextRead(path, exists=True, problem="is a directory, not a file")
@@ -68,7 +70,9 @@ def read_json_object(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> JsonRead:
     try:
         value = json.loads(read.text)
     except json.JSONDecodeError as exc:
-        return JsonRead(path, True, problem=f"is not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno)
+        return JsonRead(
+            path, True, problem=f"is not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno
+        )
     except RecursionError:
         return JsonRead(path, True, problem="is nested too deeply to parse")
     if not isinstance(value, dict):

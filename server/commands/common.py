@@ -1,0 +1,28 @@
+"""Helpers every command shares: the workspace from ``--project``, output style, errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from claude_health.server.output import Style
+from claude_health.tools.paths import Workspace
+
+
+class UsageError(Exception):
+    """A bad argument the user can fix; the CLI prints it and exits 2."""
+
+
+def workspace(args: argparse.Namespace) -> Workspace:
+    project = getattr(args, "project", None)
+    if project is not None:
+        path = Path(project).expanduser()
+        if not path.is_dir():
+            raise UsageError(f"--project {project}: not a directory")
+    return Workspace.discover(project=project)
+
+
+def style(args: argparse.Namespace) -> Style:
+    choice = getattr(args, "color", "auto")
+    return Style(sys.stdout, None if choice == "auto" else choice == "always")

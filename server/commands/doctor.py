@@ -1,0 +1,58 @@
+"""``claude-health doctor``: every check in one ranked report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from claude_health.server.commands.common import style, workspace
+from claude_health.server.output import dump_json, print_findings
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    parser = sub.add_parser(
+        "doctor",
+        parents=[common],
+        help="run every check and rank what is wrong",
+        description="Run every available check (auth route and billing, and the others as they "
+        "land) and print one report, most severe first, each finding with its fix.",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="CHECK",
+        help="run only this check (repeatable); see the report's `checks` list for names",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from claude_health.tools.doctor import CHECKS, run_doctor
+
+    if args.only:
+        unknown = sorted(set(args.only) - set(CHECKS))
+        if unknown:
+            from claude_health.server.commands.common import UsageError
+
+            raise UsageError(f"unknown check(s): {', '.join(unknown)}; known: {', '.join(CHECKS)}")
+    ws = workspace(args)
+    report = run_doctor(ws, only=args.only)
+    if args.json:
+        dump_json(report.to_json())
+        return report.summary.exit_code
+    st = style(args)
+    out = sys.stdout
+    out.write(st.bold(f"claude-health doctor: {ws.project}") + "\n")
+    auth = report.sections.get("auth")
+    if auth:
+        out.write(f"  auth: {auth['authMethod']} via {auth['apiProvider']}; billing: {auth['billing']}\n")
+    for run_ in report.checks:
+        state = "ok" if run_.ok else "FAILED"
+        out.write(
+            st.dim(f"  check {run_.name}: {state}, {run_.findings} finding(s), {run_.duration_ms:.0f} ms")
+            + "\n"
+        )
+    out.write("\n")
+    print_findings(report.findings, st)
+    return report.summary.exit_code

@@ -1,0 +1,50 @@
+"""``claude-health serve``: the MCP server over stdio (default) or streamable HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from claude_health.server.commands.common import UsageError
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    parser = sub.add_parser(
+        "serve",
+        help="run the MCP server (stdio by default)",
+        description="Serve claude-health's MCP tools. stdio is what Claude Code and IDEs launch; "
+        "`--transport http` serves streamable HTTP at http://HOST:PORT/mcp for editor plugins. "
+        "Nothing but protocol is ever written to stdout; logs go to stderr.",
+    )
+    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="bearer token required on every HTTP request (default: $CLAUDE_HEALTH_TOKEN); "
+        "mandatory for a non-loopback --host",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from claude_health.server.app import build_server
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port}: must be between 1 and 65535")
+    server = build_server()
+    if args.transport == "stdio":
+        server.run()
+        return 0
+    from claude_health.server.http import HttpConfigError, run_http
+
+    try:
+        run_http(server, host=args.host, port=args.port, token=args.token)
+    except HttpConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    return 0

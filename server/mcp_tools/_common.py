@@ -1,0 +1,39 @@
+"""What every MCP adapter shares: turning ``project_dir`` into a workspace, safely."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from claude_health.tools.paths import Workspace
+
+MAX_PATH_CHARS = 4096
+
+ProjectDir = Annotated[
+    str | None,
+    Field(
+        default=None,
+        description="Absolute path of the user's project. Defaults to the server's working directory.",
+        max_length=MAX_PATH_CHARS,
+    ),
+]
+
+
+def workspace_for(project_dir: str | None) -> Workspace:
+    """The workspace for a tool call; a bad ``project_dir`` is a ToolError the model can fix."""
+    if project_dir is None or not project_dir.strip():
+        return Workspace.discover()
+    if "\x00" in project_dir:
+        raise ToolError("project_dir must not contain NUL characters")
+    path = Path(project_dir).expanduser()
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:
+        raise ToolError(f"project_dir {project_dir!r} cannot be accessed: {exc.strerror}") from None
+    if not is_dir:
+        raise ToolError(f"project_dir {project_dir!r} is not an existing directory")
+    return Workspace.discover(project=path, env=os.environ)
