@@ -45,7 +45,11 @@ def test_no_credentials(sandbox: Sandbox) -> None:
 def test_subscription_login(sandbox: Sandbox) -> None:
     max_login(sandbox)
     status = auth_route(sandbox.workspace()).status
-    assert (status.authMethod, status.billing, status.subscriptionType) == ("claude.ai", "subscription", "max")
+    assert (status.authMethod, status.billing, status.subscriptionType) == (
+        "claude.ai",
+        "subscription",
+        "max",
+    )
     assert status.rateLimitTier == "default_claude_max_20x"
 
 
@@ -83,7 +87,9 @@ def test_api_key_in_global_config_env_applies(sandbox: Sandbox) -> None:
 
 def test_api_key_in_project_settings_is_not_applied(sandbox: Sandbox) -> None:
     max_login(sandbox)
-    sandbox.project_settings({"env": {"ANTHROPIC_API_KEY": fake_key(), "ANTHROPIC_BASE_URL": "https://gw.example"}})
+    sandbox.project_settings(
+        {"env": {"ANTHROPIC_API_KEY": fake_key(), "ANTHROPIC_BASE_URL": "https://gw.example"}}
+    )
     result = auth_route(sandbox.workspace())
     assert result.status.authMethod == "claude.ai"
     assert result.status.baseUrl is None
@@ -92,7 +98,7 @@ def test_api_key_in_project_settings_is_not_applied(sandbox: Sandbox) -> None:
 
 
 def test_invalid_user_settings_is_ignored_whole(sandbox: Sandbox) -> None:
-    sandbox.user_settings('{"env": {"ANTHROPIC_API_KEY": "%s"},}' % fake_key())
+    sandbox.user_settings('{"env": {"ANTHROPIC_API_KEY": "' + fake_key() + '"},}')
     result = auth_route(sandbox.workspace())
     assert result.status.authMethod == "none"
     finding = next(f for f in result.findings if f.code == "A004")
@@ -142,6 +148,9 @@ def test_api_key_helper_in_project_settings_overrides_login(sandbox: Sandbox) ->
         ("CLAUDE_CODE_USE_BEDROCK", "bedrock"),
         ("CLAUDE_CODE_USE_VERTEX", "vertex"),
         ("CLAUDE_CODE_USE_FOUNDRY", "foundry"),
+        ("CLAUDE_CODE_USE_ANTHROPIC_AWS", "anthropicAws"),
+        ("CLAUDE_CODE_USE_ANTHROPIC_GOOGLE_CLOUD", "anthropicGoogleCloud"),
+        ("CLAUDE_CODE_USE_MANTLE", "mantle"),
     ],
 )
 def test_cloud_providers(sandbox: Sandbox, variable: str, provider: str) -> None:
@@ -193,14 +202,19 @@ def test_managed_env_wins_over_user_env(sandbox: Sandbox) -> None:
 def test_primary_api_key_from_console_login(sandbox: Sandbox) -> None:
     sandbox.claude_json({"primaryApiKey": fake_key()})
     status = auth_route(sandbox.workspace()).status
-    assert (status.authMethod, status.apiKeySource, status.billing) == ("api_key", "/login managed key", "api")
+    assert (status.authMethod, status.apiKeySource, status.billing) == (
+        "api_key",
+        "/login managed key",
+        "api",
+    )
 
 
 def test_expired_login_without_refresh_token(sandbox: Sandbox) -> None:
     max_login(sandbox, expires=PAST_MS, refresh=False)
     result = auth_route(sandbox.workspace())
-    assert result.status.loggedIn is False
-    assert {"A009", "A002"} <= codes(result)
+    # Claude Code still reports the login (it refreshes on use), but this one cannot refresh.
+    assert result.status.authMethod == "claude.ai"
+    assert codes(result) == {"A009"}
 
 
 def test_expired_login_with_refresh_token_still_works(sandbox: Sandbox) -> None:
@@ -218,15 +232,70 @@ def test_rejected_api_key_is_noted(sandbox: Sandbox) -> None:
 def test_claude_config_dir_moves_credentials(sandbox: Sandbox) -> None:
     other = sandbox.root / "elsewhere"
     sandbox.env["CLAUDE_CONFIG_DIR"] = str(other)
-    sandbox.write(other / ".credentials.json", {"claudeAiOauth": {"accessToken": "x" * 40, "subscriptionType": "pro"}})
+    login = {"accessToken": "x" * 40, "scopes": ["user:inference"], "subscriptionType": "pro"}
+    sandbox.write(other / ".credentials.json", {"claudeAiOauth": login})
     status = auth_route(sandbox.workspace()).status
     assert status.configDirectory == str(other)
-    assert (status.authMethod, status.subscriptionType) == ("claude.ai", "pro")
+    assert (status.authMethod, status.subscriptionType, status.planTier) == ("claude.ai", "pro", "pro")
+
+
+def test_login_without_inference_scope_does_not_count(sandbox: Sandbox) -> None:
+    sandbox.credentials({"claudeAiOauth": {"accessToken": "x" * 40, "scopes": ["user:profile"]}})
+    assert auth_route(sandbox.workspace()).status.loggedIn is False
+
+
+def test_api_key_beats_setup_token_and_is_flagged(sandbox: Sandbox) -> None:
+    sandbox.env["CLAUDE_CODE_OAUTH_TOKEN"] = fake_key("oauth_access_token")
+    sandbox.env["ANTHROPIC_API_KEY"] = fake_key()
+    result = auth_route(sandbox.workspace())
+    assert (result.status.authMethod, result.status.billing) == ("api_key", "api")
+    token = next(c for c in result.status.credentials if c.source == "CLAUDE_CODE_OAUTH_TOKEN")
+    assert token.in_use is False
+    assert "A001" in codes(result)
+
+
+def test_helper_with_api_key_reports_both(sandbox: Sandbox) -> None:
+    sandbox.user_settings({"apiKeyHelper": "echo key"})
+    sandbox.env["ANTHROPIC_API_KEY"] = fake_key()
+    status = auth_route(sandbox.workspace()).status
+    assert (status.authMethod, status.apiKeySource) == ("api_key_helper", "ANTHROPIC_API_KEY")
+
+
+def test_empty_api_key_in_user_env_removes_shell_key(sandbox: Sandbox) -> None:
+    sandbox.env["ANTHROPIC_API_KEY"] = fake_key()
+    sandbox.user_settings({"env": {"ANTHROPIC_API_KEY": ""}})
+    assert auth_route(sandbox.workspace()).status.loggedIn is False
+
+
+def test_numeric_env_value_is_coerced(sandbox: Sandbox) -> None:
+    sandbox.user_settings({"env": {"ANTHROPIC_API_KEY": 12345}})
+    assert auth_route(sandbox.workspace()).status.authMethod == "api_key"
+
+
+def test_forced_gateway_ignores_credentials_until_sign_in(sandbox: Sandbox) -> None:
+    max_login(sandbox)
+    sandbox.env["ANTHROPIC_API_KEY"] = fake_key()
+    sandbox.managed_settings({"forceLoginMethod": "gateway"})
+    status = auth_route(sandbox.workspace()).status
+    assert (status.loggedIn, status.authMethod, status.apiProvider) == (False, "none", "gateway")
+    assert status.forcedLoginMethod == "gateway"
+    assert status.apiKeySource == "ANTHROPIC_API_KEY"
+
+
+def test_gateway_env_switch_alone_is_not_a_provider(sandbox: Sandbox) -> None:
+    sandbox.env["CLAUDE_CODE_USE_GATEWAY"] = "1"
+    sandbox.env["ANTHROPIC_API_KEY"] = fake_key()
+    assert auth_route(sandbox.workspace()).status.apiProvider == "firstParty"
+
+
+def test_max_plan_tier(sandbox: Sandbox) -> None:
+    max_login(sandbox)
+    assert auth_route(sandbox.workspace()).status.planTier == "max_20x"
 
 
 @pytest.mark.parametrize(
     "content",
-    [b"\x00\x01binary", b"[1, 2]", b"{not json", b"", "{\"claudeAiOauth\": 5}".encode()],
+    [b"\x00\x01binary", b"[1, 2]", b"{not json", b"", b'{"claudeAiOauth": 5}'],
 )
 def test_bad_credentials_file_never_raises(sandbox: Sandbox, content: bytes) -> None:
     sandbox.credentials(content)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
@@ -12,6 +14,15 @@ from pydantic import Field
 from claude_health.tools.paths import Workspace
 
 MAX_PATH_CHARS = 4096
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def clean_doc(fn: F) -> F:
+    """Dedent a tool's docstring: MCPServer sends ``__doc__`` verbatim as the description."""
+    if fn.__doc__:
+        fn.__doc__ = inspect.cleandoc(fn.__doc__)
+    return fn
 
 ProjectDir = Annotated[
     str | None,

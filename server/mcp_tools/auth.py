@@ -6,7 +6,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel
 
-from claude_health.server.mcp_tools._common import ProjectDir, workspace_for
+from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, workspace_for
 from claude_health.tools.auth.models import AuthStatus
 from claude_health.tools.findings import Finding, Summary
 
@@ -23,6 +23,7 @@ def register(server: MCPServer) -> None:
         title="Which credential Claude Code uses, and who pays",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )
+    @clean_doc
     def auth_status(project_dir: ProjectDir = None) -> AuthStatusResult:
         """Report which credential Claude Code will use in this project (claude.ai subscription login,
         API key, bearer token, apiKeyHelper or a cloud provider) and therefore who pays: the Max/Pro

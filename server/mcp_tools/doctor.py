@@ -10,7 +10,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from claude_health.server.mcp_tools._common import ProjectDir, workspace_for
+from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, workspace_for
 from claude_health.tools.findings import Finding, Summary
 
 REPORT_URI = "health://report"
@@ -52,6 +52,7 @@ def register(server: MCPServer) -> None:
         title="Full health report of the Claude integration",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )
+    @clean_doc
     def health_report(
         project_dir: ProjectDir = None,
         only: Annotated[

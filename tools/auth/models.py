@@ -7,7 +7,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 AuthMethod = Literal["none", "api_key", "oauth_token", "claude.ai", "api_key_helper", "third_party"]
-ApiProvider = Literal["firstParty", "bedrock", "vertex", "foundry", "anthropicAws", "mantle", "gateway"]
+ApiProvider = Literal[
+    "firstParty", "bedrock", "vertex", "foundry", "anthropicAws", "anthropicGoogleCloud", "mantle", "gateway"
+]
 Billing = Literal["subscription", "api", "cloud", "none"]
 
 
@@ -39,9 +41,15 @@ class AuthStatus(BaseModel):
     apiProvider: ApiProvider
     apiKeySource: str | None = Field(default=None, description="ANTHROPIC_API_KEY, apiKeyHelper, ...")
     tokenSource: str | None = Field(default=None, description="Where the bearer token comes from.")
-    subscriptionType: str | None = Field(default=None, description="max, pro, team, enterprise ...")
+    subscriptionType: str | None = Field(
+        default=None, description="max, pro, team, enterprise ...; only when the claude.ai login is in use."
+    )
+    planTier: str | None = Field(default=None, description="max_20x, max_5x, pro or other.")
     rateLimitTier: str | None = None
+    orgName: str | None = None
+    forcedLoginMethod: str | None = Field(default=None, description="forceLoginMethod from settings.")
     configDirectory: str
+    projectsDirectory: str
     billing: Billing = Field(
         description="Who pays: subscription (Max/Pro plan), api (API credits), cloud, none."
     )

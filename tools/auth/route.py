@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from claude_health.tools.auth.inputs import PROJECT_SAFE_AUTH_KEYS, AuthInputs, SettingsLayer
+from claude_health.tools.auth.inputs import PROJECT_SAFE_AUTH_KEYS, AuthInputs, OAuthLogin, SettingsLayer
 from claude_health.tools.auth.models import ApiProvider, AuthMethod, AuthStatus, Billing, Credential
 from claude_health.tools.auth.rules import (
     API_KEY_OVERRIDES_SUBSCRIPTION,
@@ -30,12 +30,14 @@ from claude_health.tools.auth.rules import (
 from claude_health.tools.findings import Finding
 from claude_health.tools.redact import fingerprint, redact, suffix20
 
-# First match wins, in this order (settings notes §5.1).
+# First match wins, in this order (observed with Claude Code 2.1.330 `claude auth status`).
+# CLAUDE_CODE_USE_GATEWAY is not among them: only managed `forceLoginMethod: "gateway"` selects
+# the gateway, and any of these switches still wins over it.
 PROVIDER_SWITCHES: tuple[tuple[str, ApiProvider], ...] = (
-    ("CLAUDE_CODE_USE_GATEWAY", "gateway"),
     ("CLAUDE_CODE_USE_BEDROCK", "bedrock"),
     ("CLAUDE_CODE_USE_FOUNDRY", "foundry"),
     ("CLAUDE_CODE_USE_ANTHROPIC_AWS", "anthropicAws"),
+    ("CLAUDE_CODE_USE_ANTHROPIC_GOOGLE_CLOUD", "anthropicGoogleCloud"),
     ("CLAUDE_CODE_USE_MANTLE", "mantle"),
     ("CLAUDE_CODE_USE_VERTEX", "vertex"),
 )
@@ -47,6 +49,18 @@ SUBSCRIPTION_PLANS_NOTE = "Claude Max/Pro/Team plan"
 def is_truthy(value: str | None) -> bool:
     """Claude Code's reading of a boolean environment variable."""
     return value is not None and value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def plan_tier(subscription: str | None, rate_limit_tier: str | None) -> str:
+    """Claude Code's ``planTier``: max_20x, max_5x, pro or other."""
+    if subscription == "max":
+        tier = rate_limit_tier or ""
+        if "20x" in tier:
+            return "max_20x"
+        if "5x" in tier:
+            return "max_5x"
+        return "other"
+    return "pro" if subscription == "pro" else "other"
 
 
 @dataclass(frozen=True)
@@ -102,20 +116,34 @@ def _api_key_helper(inputs: AuthInputs) -> SettingsLayer | None:
 
 def _provider(env: EffectiveEnv, inputs: AuthInputs) -> tuple[ApiProvider, list[str]]:
     selected = [name for name, _ in PROVIDER_SWITCHES if is_truthy(env.get(name))]
-    if any(layer.loaded and layer.force_login_method == "gateway" for layer in inputs.layer("managed")):
-        return "gateway", selected
     for name, provider in PROVIDER_SWITCHES:
         if name in selected:
             return provider, selected
+    if _forced_login(inputs, managed_only=True) == "gateway":
+        return "gateway", selected
     return "firstParty", selected
 
 
-def _oauth_usable(inputs: AuthInputs, now_ms: int) -> bool:
+def _forced_login(inputs: AuthInputs, *, managed_only: bool = False) -> str | None:
+    """``forceLoginMethod`` as Claude Code honours it: managed wins; user only for claudeai/console."""
+    for layer in reversed(inputs.layer("managed")):
+        if layer.loaded and layer.force_login_method:
+            return layer.force_login_method
+    if managed_only:
+        return None
+    for layer in inputs.layer("user"):
+        if layer.loaded and layer.force_login_method in {"claudeai", "console"}:
+            return layer.force_login_method
+    return None
+
+
+def _oauth_usable(inputs: AuthInputs) -> bool:
+    """A stored claude.ai login counts when it has an access token with the inference scope.
+
+    Expiry does not matter here: Claude Code reports such a login and refreshes it when used.
+    """
     login = inputs.oauth
-    if login is None or not login.has_access_token:
-        return False
-    expired = login.expires_at_ms is not None and login.expires_at_ms <= now_ms
-    return not expired or login.has_refresh_token
+    return login is not None and login.has_access_token and "user:inference" in login.scopes
 
 
 def _credential(source: str, slot: str, location: str, secret: str | None, in_use: bool) -> Credential:
@@ -142,59 +170,78 @@ class AuthResult:
     findings: list[Finding]
 
 
+def _method(
+    provider: ApiProvider,
+    auth_token: str | None,
+    api_key: str | None,
+    oauth_token: str | None,
+    helper: SettingsLayer | None,
+    oauth_ok: bool,
+    primary_api_key: str | None,
+) -> tuple[AuthMethod, str | None]:
+    """authMethod and the bearer-token source, in Claude Code's observed order of precedence."""
+    if provider not in {"firstParty", "gateway"}:
+        return "third_party", None
+    if provider == "gateway":
+        return "none", None  # a forced gateway login ignores every other credential
+    if auth_token:
+        return "oauth_token", "ANTHROPIC_AUTH_TOKEN"
+    if helper:
+        return "api_key_helper", "apiKeyHelper"
+    if api_key:
+        return "api_key", None
+    if oauth_token:
+        return "oauth_token", "CLAUDE_CODE_OAUTH_TOKEN"
+    if oauth_ok:
+        return "claude.ai", "claude.ai"
+    if primary_api_key:
+        return "api_key", None
+    return "none", None
+
+
 def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
     """The auth route for one snapshot of environment and files."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     env = build_env(inputs)
     provider, selected = _provider(env, inputs)
     api_key = env.get("ANTHROPIC_API_KEY")
-    auth_token = env.get("ANTHROPIC_AUTH_TOKEN")
-    oauth_token = env.get("CLAUDE_CODE_OAUTH_TOKEN")
     helper = _api_key_helper(inputs)
-    oauth_ok = _oauth_usable(inputs, now)
-    base_url = env.get("ANTHROPIC_BASE_URL")
-
-    method: AuthMethod
+    oauth_ok = _oauth_usable(inputs)
+    method, token_source = _method(
+        provider,
+        env.get("ANTHROPIC_AUTH_TOKEN"),
+        api_key,
+        env.get("CLAUDE_CODE_OAUTH_TOKEN"),
+        helper,
+        oauth_ok,
+        inputs.primary_api_key,
+    )
+    # The API-key slot is reported whenever it has a source, whichever credential wins.
     api_key_source: str | None = None
-    token_source: str | None = None
-    if provider != "firstParty":
-        method = "third_party"
-    elif auth_token or oauth_token:
-        method = "oauth_token"
-        token_source = "ANTHROPIC_AUTH_TOKEN" if auth_token else "CLAUDE_CODE_OAUTH_TOKEN"
-    elif api_key:
-        method = "api_key"
-    elif helper:
-        method = "api_key_helper"
-        token_source = "apiKeyHelper"
-    elif oauth_ok:
-        method = "claude.ai"
-    elif inputs.primary_api_key:
-        method = "api_key"
-    else:
-        method = "none"
-
-    # The API-key slot is reported alongside whatever else is in use.
     if api_key:
         api_key_source = "ANTHROPIC_API_KEY"
-    elif helper and method in {"api_key_helper", "oauth_token"}:
+    elif helper:
         api_key_source = "apiKeyHelper"
-    elif inputs.primary_api_key and method in {"api_key", "oauth_token"}:
+    elif inputs.primary_api_key:
         api_key_source = "/login managed key"
 
-    subscription = inputs.oauth.subscription_type if inputs.oauth else None
-    billing, explanation = _billing(method, provider, token_source, base_url, subscription)
+    login = inputs.oauth if method == "claude.ai" else None
+    account = inputs.oauth_account or {}
+    base_url = env.get("ANTHROPIC_BASE_URL")
+    billing, explanation = _billing(method, provider, token_source, base_url, login)
     status = AuthStatus(
         loggedIn=method != "none",
         authMethod=method,
         apiProvider=provider,
         apiKeySource=api_key_source,
         tokenSource=token_source,
-        subscriptionType=subscription
-        if method == "claude.ai" or token_source == "CLAUDE_CODE_OAUTH_TOKEN"
-        else None,
-        rateLimitTier=inputs.oauth.rate_limit_tier if inputs.oauth and method == "claude.ai" else None,
+        subscriptionType=login.subscription_type if login else None,
+        planTier=plan_tier(login.subscription_type, login.rate_limit_tier) if login else None,
+        rateLimitTier=login.rate_limit_tier if login else None,
+        orgName=_text(account.get("organizationName")) if login else None,
+        forcedLoginMethod=_forced_login(inputs),
         configDirectory=str(inputs.config_dir),
+        projectsDirectory=str(inputs.config_dir / "projects"),
         billing=billing,
         billingExplanation=explanation,
         baseUrl=base_url,
@@ -204,28 +251,44 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
     return AuthResult(status, findings)
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _billing(
     method: AuthMethod,
     provider: ApiProvider,
     token_source: str | None,
     base_url: str | None,
-    subscription: str | None,
+    login: OAuthLogin | None,
 ) -> tuple[Billing, str]:
     via = f" through the gateway at {base_url}" if _is_gateway(base_url) else ""
     if method == "third_party":
-        if provider == "gateway":
-            return "cloud", "Requests go through your organisation's LLM gateway, which bills them."
         return "cloud", f"Requests go to {provider}; your cloud account is billed, not Anthropic."
+    if provider == "gateway":
+        return "none", "Managed settings force a gateway login; sign in with /login in Claude Code."
     if method == "claude.ai":
-        plan = f"Claude {subscription.capitalize()} plan" if subscription else "Claude subscription"
+        sub = login.subscription_type if login else None
+        plan = f"Claude {sub.capitalize()} plan" if sub else "Claude subscription"
         return "subscription", f"Usage counts against your {plan} limits; no per-token charges{via}."
-    if method == "oauth_token" and token_source == "CLAUDE_CODE_OAUTH_TOKEN":
+    if token_source == "CLAUDE_CODE_OAUTH_TOKEN":
         return "subscription", f"A long-lived subscription token (claude setup-token) is in use{via}."
-    if method == "oauth_token":
+    if token_source == "ANTHROPIC_AUTH_TOKEN":
         return "api", f"A bearer token from ANTHROPIC_AUTH_TOKEN is sent{via}; its owner pays per token."
     if method in {"api_key", "api_key_helper"}:
         return "api", f"Every request is billed per token to the API key's Console organisation{via}."
     return "none", "Claude Code has no credential, so nothing can be billed (or sent)."
+
+
+def _in_use(method: AuthMethod, token_source: str | None, api_key_source: str | None, source: str) -> bool:
+    """Whether Claude Code sends this credential (the opposite of auth status's "not in use")."""
+    if method in {"none", "third_party"}:
+        return False
+    if source == token_source:
+        return True
+    # Both slots are sent with an explicit bearer token or a helper; otherwise only the winner.
+    key_slot_sent = method == "api_key" or token_source in {"ANTHROPIC_AUTH_TOKEN", "apiKeyHelper"}
+    return key_slot_sent and source == api_key_source
 
 
 def _credentials(
@@ -237,6 +300,9 @@ def _credentials(
     helper: SettingsLayer | None,
     oauth_ok: bool,
 ) -> list[Credential]:
+    def used(source: str) -> bool:
+        return _in_use(method, token_source, api_key_source, source)
+
     creds: list[Credential] = []
     for name, slot in (
         ("ANTHROPIC_API_KEY", "api_key"),
@@ -245,33 +311,33 @@ def _credentials(
     ):
         value = env.get(name)
         if value:
-            in_use = method != "third_party" and (api_key_source == name or token_source == name)
-            creds.append(_credential(name, slot, env.origin.get(name, "environment"), value, in_use))
+            creds.append(_credential(name, slot, env.origin.get(name, "environment"), value, used(name)))
     if helper:
-        in_use = method != "third_party" and "apiKeyHelper" in {api_key_source, token_source}
         creds.append(
-            Credential(source="apiKeyHelper", slot="helper", location=str(helper.path), in_use=in_use)
-        )
-    if inputs.primary_api_key:
-        creds.append(
-            _credential(
-                "/login managed key",
-                "api_key",
-                str(inputs.global_config_path),
-                inputs.primary_api_key,
-                api_key_source == "/login managed key" and method != "third_party",
+            Credential(
+                source="apiKeyHelper", slot="helper", location=str(helper.path), in_use=used("apiKeyHelper")
             )
         )
-    if inputs.oauth is not None:
+    if inputs.primary_api_key:
+        source = "/login managed key"
+        creds.append(
+            _credential(
+                source, "api_key", str(inputs.global_config_path), inputs.primary_api_key, used(source)
+            )
+        )
+    login = inputs.oauth
+    if login is not None:
+        if not oauth_ok:
+            note = "not usable: no access token with the user:inference scope"
+        else:
+            note = f"{login.subscription_type} plan" if login.subscription_type else None
         creds.append(
             Credential(
                 source="claude.ai",
                 slot="subscription",
-                location=str(inputs.oauth.path),
-                in_use=method == "claude.ai",
-                note=(f"{inputs.oauth.subscription_type} plan" if inputs.oauth.subscription_type else None)
-                if oauth_ok
-                else "expired, no refresh token",
+                location=str(login.path),
+                in_use=used("claude.ai"),
+                note=note,
             )
         )
     return creds
@@ -288,7 +354,8 @@ def _findings(
     findings: list[Finding] = []
     login = inputs.oauth
     plan = login.subscription_type if login else None
-    has_plan_login = bool(login and login.has_access_token) or inputs.oauth_account is not None
+    setup_token = env.get("CLAUDE_CODE_OAUTH_TOKEN")
+    has_plan_login = _oauth_usable(inputs) or bool(setup_token)
     if status.billing == "api" and has_plan_login:
         culprit = status.tokenSource or status.apiKeySource or status.authMethod
         where = env.origin.get(culprit, "")
