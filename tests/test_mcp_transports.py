@@ -125,20 +125,30 @@ def test_stdio_stdout_carries_only_protocol(sandbox: Sandbox) -> None:
             "params": {"name": "health_report", "arguments": {}},
         },
     ]
-    stdin = "".join(json.dumps(r) + "\n" for r in requests)
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "claude_health.server", "serve", "-vv"],
-        input=stdin.encode(),
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, **sandbox.env},
         cwd=sandbox.project,
-        timeout=60,
-        check=False,
     )
-    lines = [line for line in proc.stdout.decode().splitlines() if line.strip()]
-    messages = [json.loads(line) for line in lines]
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write("".join(json.dumps(r) + "\n" for r in requests).encode())
+    proc.stdin.flush()
+    messages = []
+    try:
+        for raw in proc.stdout:  # every line must parse: nothing but protocol on stdout
+            message = json.loads(raw)
+            messages.append(message)
+            if message.get("id") == 3:
+                break
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    stderr = proc.stderr.read()
     assert all(m.get("jsonrpc") == "2.0" for m in messages)
     by_id = {m["id"]: m for m in messages if "id" in m}
     assert {1, 2, 3} <= set(by_id)
     assert by_id[3]["result"]["isError"] is False
-    assert b"DEBUG" in proc.stderr or b"INFO" in proc.stderr
+    assert b"DEBUG" in stderr or b"INFO" in stderr
