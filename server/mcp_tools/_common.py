@@ -24,6 +24,7 @@ def clean_doc(fn: F) -> F:
         fn.__doc__ = inspect.cleandoc(fn.__doc__)
     return fn
 
+
 ProjectDir = Annotated[
     str | None,
     Field(

@@ -327,6 +327,7 @@ def _credentials(
         )
     login = inputs.oauth
     if login is not None:
+        note: str | None = None
         if not oauth_ok:
             note = "not usable: no access token with the user:inference scope"
         else:
