@@ -29,17 +29,27 @@ def tool_modules() -> list[str]:
 
 INSTRUCTIONS = """\
 claude-health answers "is this Claude integration healthy?" for Claude Code and Claude API users.
-Every tool is read-only and works offline unless its description says otherwise.
+Tools are read-only and offline unless their description says otherwise. Pass `project_dir` (the
+absolute path of the user's project) whenever you know it; otherwise the server's working
+directory is used. Findings carry a stable `code` and a `hint` (the fix); fix errors first. Never
+ask the user to paste a key: results show keys only redacted (prefix and last 4 characters).
 
 When to call what:
-- The user asks why they are billed for API usage, whether Claude Code uses their Max/Pro plan,
-  or which key/login is active: call `auth_status`.
-- The user asks "what is wrong with my setup", something silently does not work (a permission,
-  a hook, an MCP server), or before you change Claude Code configuration: call `health_report`
-  and fix findings from the top (errors first). Each finding has a stable `code` and a `hint`.
-Pass `project_dir` (absolute path of the user's project) whenever you know it; otherwise the
-server's working directory is used. Never ask the user to paste a key: results show keys only
-redacted (prefix and last 4 characters).
+- "What is wrong with my setup?", something silently does not work, or before you change Claude
+  Code configuration: call `health_report` (or use the `diagnose` prompt to walk every finding).
+  Claude Code will not start, is the wrong version, search/@-mentions fail, or it is slow under
+  WSL: read the `runtime` findings (R codes) of `health_report`.
+- Billing questions, unexpected API charges, "is Claude Code using my Max/Pro plan?", which key or
+  login is active: call `auth_status`.
+- The user hits 429 / rate-limit errors, asks how much headroom is left or which tier applies:
+  call `limit_status` (optionally with `model`). Before you send a Claude API request yourself,
+  call `check_request`; after the response, call `record_response` with its headers and usage
+  (passing back the reserved token counts) so every client shares one picture.
+- How many tokens is this, what does it cost, does this file / folder / request fit the context
+  window (before pasting a large file, loading a folder or sending a batch): call `count_tokens`
+  (one of text, paths or request; offline estimate unless a key is set and mode allows exact).
+- What eats the context window, why sessions compact early, why every turn is expensive: call
+  `context_budget`.
 """
 
 

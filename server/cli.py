@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "usage",
     "statusline",
     "install",
+    "uninstall",
     "rules",
     "serve",
 )

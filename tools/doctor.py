@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,9 @@ CheckFunction = Callable[[Workspace], CheckOutcome]
 # name -> "module:function"; order is the report's section order.
 CHECKS: dict[str, str] = {
     "auth": "claude_health.tools.auth.check:run_check",
+    "runtime": "claude_health.tools.runtime.check:run_check",
+    "limits": "claude_health.tools.limiter.check:run_check",
+    "tokens": "claude_health.tools.tokens.check:run_check",
 }
 
 CHECK_FAILED = Rule(
@@ -77,15 +80,27 @@ def load_check(name: str) -> CheckFunction:
     return fn
 
 
-def run_doctor(workspace: Workspace, only: Iterable[str] | None = None) -> DoctorReport:
-    names = list(CHECKS) if only is None else [n for n in CHECKS if n in set(only)]
+def run_doctor(
+    workspace: Workspace,
+    only: Iterable[str] | None = None,
+    extra: Mapping[str, CheckFunction] | None = None,
+) -> DoctorReport:
+    """Run the registered checks (or ``only`` those) plus ``extra`` ones the caller supplies.
+
+    ``extra`` is how adapters add checks that cannot live in this pure library, such as
+    probing MCP servers with an MCP client.
+    """
+    extra = dict(extra or {})
+    chosen = set(only) if only is not None else None
+    names = [n for n in CHECKS if (chosen is None or n in chosen) and n not in extra] + list(extra)
     runs: list[CheckRun] = []
     sections: dict[str, dict[str, Any]] = {}
     findings: list[Finding] = []
     for name in names:
         started = time.perf_counter()
         try:
-            outcome = load_check(name)(workspace)
+            check = extra[name] if name in extra else load_check(name)
+            outcome = check(workspace)
             ok = True
         except Exception as exc:  # one broken check must not take the report down
             logger.exception("check %s failed", name)

@@ -24,6 +24,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="CHECK",
         help="run only this check (repeatable); see the report's `checks` list for names",
     )
+    parser.add_argument(
+        "--probe-servers",
+        action="store_true",
+        help="also start every approved MCP server of the project with a timeout, handshake in "
+        "both protocol eras and list its tools (opt-in: this runs the configured commands)",
+    )
+    parser.add_argument(
+        "--probe-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="time allowed for each server to start and answer (default 10)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -37,7 +50,13 @@ def run(args: argparse.Namespace) -> int:
 
             raise UsageError(f"unknown check(s): {', '.join(unknown)}; known: {', '.join(CHECKS)}")
     ws = workspace(args)
-    report = run_doctor(ws, only=args.only)
+    extra = {}
+    if args.probe_servers:
+        from claude_health.server.probe import run_probe
+
+        timeout = args.probe_timeout
+        extra["probe"] = lambda w: run_probe(w, timeout=timeout)
+    report = run_doctor(ws, only=args.only, extra=extra)
     if args.json:
         dump_json(report.to_json())
         return report.summary.exit_code

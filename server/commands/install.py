@@ -1,12 +1,125 @@
-"""`claude-health install`: register claude-health with an MCP client."""
+"""``claude-health install``: register claude-health with an MCP client."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from claude_health.server.commands._reserved import register_reserved
+CLIENT_NAMES = (
+    "claude-code",
+    "claude-desktop",
+    "vscode",
+    "cursor",
+    "windsurf",
+    "zed",
+    "codex",
+    "gemini",
+    "jetbrains",
+)
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    """Options install and uninstall share: which client, which scope, dry run."""
+    parser.add_argument("--client", required=True, choices=CLIENT_NAMES, help="the MCP client to configure")
+    parser.add_argument(
+        "--scope",
+        choices=("project", "user"),
+        default=None,
+        help="project (files under --project) or user (your home); default: project where the client has one",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    register_reserved(sub, common, "install", "register claude-health with an MCP client")
+    parser = sub.add_parser(
+        "install",
+        parents=[common],
+        help="register claude-health with an MCP client",
+        description="Add a `claude-health` server entry to a client's MCP configuration. The edit keeps "
+        "every other byte of the file, is atomic (temp file + rename), keeps a timestamped backup "
+        "beside the file, and does nothing when the entry is already there. Files that cannot be "
+        "edited safely (malformed, or an entry in a form it cannot rewrite) are refused untouched.",
+    )
+    add_target_options(parser)
+    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="server URL for --transport http (default http://127.0.0.1:8765/mcp, what `serve "
+        "--transport http` listens on)",
+    )
+    parser.add_argument(
+        "--command",
+        dest="launch_command",
+        metavar="PATH",
+        default=None,
+        help="stdio command to write (default: this claude-health's absolute path, or `uvx claude-health`)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from claude_health.server.commands.common import UsageError, workspace
+    from claude_health.tools.registration import RegistrationError, apply, plan_install
+    from claude_health.tools.registration.atomic import ConcurrentChangeError
+    from claude_health.tools.registration.launch import SERVE_ARGS, Launch
+    from claude_health.tools.registration.plan import DEFAULT_URL
+
+    if args.url and args.transport != "http":
+        raise UsageError("--url only applies with --transport http")
+    launch = Launch(args.launch_command, list(SERVE_ARGS), "explicit") if args.launch_command else None
+    ws = workspace(args)
+    try:
+        change = plan_install(
+            ws,
+            args.client,
+            scope=args.scope,
+            transport=args.transport,
+            launch=launch,
+            url=args.url or DEFAULT_URL,
+        )
+        backup = None if args.dry_run else apply(change).backup
+    except (RegistrationError, ConcurrentChangeError) as exc:
+        sys.stderr.write(f"claude-health install: {exc}\n")
+        return 1
+    return report(args, change, backup, verb="install")
+
+
+def report(args: argparse.Namespace, change: Any, backup: Any, *, verb: str) -> int:
+    """Print what happened (or would happen), human or JSON; returns the exit code."""
+    from claude_health.server.output import dump_json
+
+    diff = change.diff()
+    if args.json:
+        payload = change.to_json()
+        payload.update(dry_run=args.dry_run, diff=diff, backup=str(backup) if backup else None)
+        if change.action == "snippet" and change.after:
+            payload["snippet"] = change.after
+        dump_json(payload)
+        return 0
+    out = sys.stdout
+    where = f"{change.title}, {change.scope} scope"
+    if change.action == "snippet":
+        if verb == "install":
+            out.write(f"{change.title} is configured in its settings window, not a file. Paste this:\n\n")
+            out.write(change.after or "")
+        else:
+            out.write(f"Remove the `claude-health` server in {change.title}'s MCP settings.\n")
+    elif change.action == "unchanged":
+        out.write(f"claude-health is already registered in {change.path} ({where}); nothing to do.\n")
+    elif change.action == "absent":
+        out.write(f"claude-health is not registered in {change.path} ({where}); nothing to do.\n")
+    else:
+        if args.dry_run:
+            out.write(f"Would {'create' if change.action == 'create' else 'edit'} {change.path} ({where}):\n")
+            out.write(diff)
+            return 0
+        done = "Registered claude-health in" if verb == "install" else "Removed claude-health from"
+        out.write(f"{done} {change.path} ({where}).\n")
+        if backup:
+            out.write(f"Backup of the previous file: {backup}\n")
+    if verb == "install":
+        for note in change.notes:
+            out.write(f"- {note}\n")
+    return 0

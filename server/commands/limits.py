@@ -1,12 +1,133 @@
-"""`claude-health limits`: rate-limit buckets and headroom."""
+"""``claude-health limits``: rate-limit buckets and headroom; ``limits set`` picks tier and overrides."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from claude_health.server.commands._reserved import register_reserved
+from claude_health.server.commands.common import UsageError, style, workspace
+from claude_health.server.output import dump_json, findings_payload, print_findings
+from claude_health.tools.findings import Summary
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    register_reserved(sub, common, "limits", "rate-limit buckets and headroom")
+    parser = sub.add_parser(
+        "limits",
+        parents=[common],
+        help="rate-limit buckets and headroom (per model class)",
+        description="Show Anthropic rate-limit buckets (RPM, ITPM, OTPM) as every claude-health session on "
+        "this machine (or team, with Redis) shares them: limit, what is available now and where each "
+        "number comes from (tier table, override file or the server's own headers).",
+    )
+    parser.add_argument("--model", help="only this model's class (e.g. claude-opus-4-8)")
+    parser.add_argument("--store", metavar="URL", help="memory://, sqlite:///PATH or redis://HOST:PORT/DB")
+    parser.set_defaults(func=run)
+    actions = parser.add_subparsers(dest="limits_action", metavar="ACTION")
+    setter = actions.add_parser(
+        "set",
+        parents=[common],
+        help="set your tier, store or per-model limits in ~/.config/claude-health/limits.toml",
+        description="Write ~/.config/claude-health/limits.toml ($XDG_CONFIG_HOME honoured) atomically, "
+        "keeping a .bak copy and any keys it does not know.",
+    )
+    setter.add_argument("--tier", help="start, build, scale, or legacy tier-1 .. tier-4")
+    setter.add_argument("--store", metavar="URL", help="shared store URL, e.g. redis://10.0.0.5:6379/0")
+    setter.add_argument("--model", help="model ID or class ID (opus-4, sonnet-4, ...) for the values below")
+    for dim, label in (("rpm", "requests"), ("itpm", "input tokens"), ("otpm", "output tokens")):
+        setter.add_argument(f"--{dim}", type=int, metavar="N", help=f"{label} per minute for --model")
+    setter.add_argument("--clear-model", metavar="MODEL", help="remove the overrides of MODEL")
+    setter.set_defaults(func=run_set)
+
+
+def run(args: argparse.Namespace) -> int:
+    from claude_health.tools.limiter.check import open_for_report, run_check
+    from claude_health.tools.limiter.core import Limiter, LimiterUnavailable
+
+    ws = workspace(args)
+    outcome = run_check(ws)
+    try:
+        if args.store:
+            lim = Limiter.open(args.store, env=ws.env, home=ws.home, fallback=None)
+        else:
+            lim = open_for_report(ws)
+    except (LimiterUnavailable, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        status = lim.status(args.model)
+    except ValueError as exc:
+        raise UsageError(f"--model: {exc}") from None
+    finally:
+        lim.close()
+    findings = outcome.findings
+    if args.json:
+        dump_json(findings_payload(findings, limits=status.model_dump(mode="json")))
+        return Summary.of(findings).exit_code
+    st = style(args)
+    out = sys.stdout
+    out.write(
+        f"{st.bold('Tier:')}  {status.tier_label} ({status.tier_source}; table of {status.table_as_of})\n"
+    )
+    out.write(f"{st.bold('Store:')} {status.store}\n\n")
+    header = f"{'bucket':<16} {'RPM':>21} {'ITPM':>25} {'OTPM':>23}  source"
+    out.write(st.bold(header) + "\n")
+    for cls in status.classes:
+        cells: dict[str, str] = {}
+        sources: set[str] = set()
+        for b in cls.buckets:
+            if b.limit is None or b.available is None:
+                cells[b.dimension] = "unknown"
+            else:
+                cells[b.dimension] = f"{b.available:,.0f}/{b.limit:,.0f}"
+            sources.add(b.source)
+        hold = f"  retry-after {cls.retry_after:.0f}s" if cls.retry_after else ""
+        out.write(
+            f"{cls.bucket:<16} {cells.get('rpm', '-'):>21} {cells.get('itpm', '-'):>25} "
+            f"{cells.get('otpm', '-'):>23}  {st.dim('; '.join(sorted(sources)))}{hold}\n"
+        )
+    extra = [f"Message Batches {status.batches_rpm:,} RPM"] if status.batches_rpm else []
+    if status.batch_queue:
+        extra.append(f"batch queue {status.batch_queue:,} requests")
+    if status.monthly_spend_cap_usd:
+        extra.append(f"monthly spend cap ${status.monthly_spend_cap_usd:,}")
+    if extra:
+        out.write(st.dim(", ".join(extra)) + "\n")
+    out.write("\n")
+    return print_findings(findings, st).exit_code
+
+
+def run_set(args: argparse.Namespace) -> int:
+    from claude_health.tools.limiter.config import LimitsConfigError, write_config
+
+    limits = {d: getattr(args, d) for d in ("rpm", "itpm", "otpm") if getattr(args, d) is not None}
+    if limits and not args.model:
+        raise UsageError("--rpm/--itpm/--otpm need --model MODEL")
+    if args.model and not limits:
+        raise UsageError("--model needs at least one of --rpm, --itpm, --otpm")
+    if not (args.tier or args.store or limits or args.clear_model):
+        raise UsageError("nothing to set: give --tier, --store, --model with limits, or --clear-model")
+    if args.model is not None:
+        from claude_health.tools.limiter.table import clean_model
+
+        try:
+            clean_model(args.model)
+        except ValueError as exc:
+            raise UsageError(f"--model: {exc}") from None
+    ws = workspace(args)
+    try:
+        path = write_config(
+            ws.env,
+            ws.home,
+            tier=args.tier,
+            store=args.store,
+            model=args.model.strip().lower() if args.model else None,
+            limits=limits or None,
+            clear_model=args.clear_model,
+        )
+    except LimitsConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        dump_json({"written": str(path)})
+    else:
+        sys.stdout.write(f"Wrote {path}\n")
+    return 0

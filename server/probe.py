@@ -1,0 +1,286 @@
+"""``doctor --probe-servers``: start each approved MCP server, shake hands in both eras, list tools.
+
+Opt-in, because it runs the commands in the user's configuration. Each server gets a timeout per
+handshake; failures are classified the way a user can act on them: command not found, crashed
+(with the last line of its stderr), timed out, protocol error, unreachable URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+import anyio
+from mcp import Client, MCPError, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from claude_health.tools.doctor import CheckOutcome
+from claude_health.tools.findings import Finding
+from claude_health.tools.paths import Workspace
+from claude_health.tools.registration.plan import scrub
+from claude_health.tools.runtime import rules
+from claude_health.tools.runtime.mcp_servers import (
+    EntryError,
+    Launch,
+    ServerEntry,
+    configured_servers,
+    launch_of,
+)
+
+DEFAULT_TIMEOUT = 10.0
+MODES = ("auto", "legacy")
+MODERN = "2026-07-28"
+_PARALLEL = 4
+_NOISY_LOGGERS = ("mcp.client.stdio", "mcp.client.streamable_http", "mcp.shared.jsonrpc_dispatcher", "httpx2")
+
+
+@dataclass
+class ProbeResult:
+    name: str
+    scope: str
+    source: str
+    transport: str = "stdio"
+    status: str = "ok"  # ok | failed | pending | rejected | skipped
+    protocol_versions: dict[str, str] = field(default_factory=dict)
+    tools: list[str] = field(default_factory=list)
+    reason: str | None = None
+    duration_ms: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, [], {})}
+
+
+class _WatchedRead:
+    """Wraps a transport's read stream to notice lines that were not JSON-RPC."""
+
+    def __init__(self, inner: Any, seen: list[Exception]) -> None:
+        self.inner = inner
+        self.seen = seen
+
+    async def receive(self) -> Any:
+        item = await self.inner.receive()
+        if isinstance(item, Exception):
+            self.seen.append(item)
+        return item
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+@asynccontextmanager
+async def _watched(transport: Any, seen: list[Exception]) -> AsyncIterator[Any]:
+    async with transport as (read_stream, write_stream):
+        yield _WatchedRead(read_stream, seen), write_stream
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        out: list[BaseException] = []
+        for inner in exc.exceptions:
+            out.extend(_leaves(inner))
+        return out
+    return [exc]
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return scrub(lines[-1])[:200] if lines else ""
+
+
+@dataclass
+class _Failure:
+    rule: Any
+    reason: str
+
+
+def _classify(exc: BaseException, seen: list[Exception], stderr: str, timeout: float) -> _Failure:
+    leaves = _leaves(exc)
+    last = _last_line(stderr)
+    said = f"; its stderr ends with: {last}" if last else ""
+    if seen:
+        sample = scrub(str(seen[0]).splitlines()[0])[:160]
+        return _Failure(rules.PROBE_PROTOCOL, f"wrote output that is not MCP JSON-RPC ({sample})")
+    for leaf in leaves:
+        if isinstance(leaf, TimeoutError):
+            return _Failure(rules.PROBE_TIMEOUT, f"no handshake within {timeout:g} s{said}")
+        if isinstance(leaf, FileNotFoundError):
+            return _Failure(rules.PROBE_NOT_FOUND, f"could not be started: {leaf.strerror or leaf}")
+        if isinstance(leaf, MCPError) and "closed" in str(leaf).lower():
+            return _Failure(rules.PROBE_CRASHED, f"exited before completing the handshake{said}")
+        if isinstance(leaf, OSError):
+            return _Failure(rules.PROBE_CRASHED, f"could not be started: {leaf.strerror or leaf}")
+        name = type(leaf).__name__
+        if "Connect" in name or "HTTPStatus" in name or "Network" in name:
+            return _Failure(rules.PROBE_UNREACHABLE, f"{name}: {scrub(str(leaf))[:200]}")
+        if isinstance(leaf, MCPError):
+            return _Failure(rules.PROBE_PROTOCOL, f"rejected the handshake: {scrub(str(leaf))[:200]}")
+    first = leaves[0] if leaves else exc
+    return _Failure(rules.PROBE_PROTOCOL, f"{type(first).__name__}: {scrub(str(first))[:200]}")
+
+
+def _resolve_command(command: str, env: dict[str, str], cwd: Path) -> str | None:
+    if os.sep in command or (os.altsep and os.altsep in command):
+        path = Path(command) if Path(command).is_absolute() else cwd / command
+        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
+    return shutil.which(command, path=env.get("PATH", ""))
+
+
+async def _handshake(
+    launch: Launch, mode: str, env: dict[str, str], cwd: Path, timeout: float
+) -> tuple[str, list[str]]:
+    """(protocol version, tool names); raises whatever the attempt raised."""
+    seen: list[Exception] = []
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
+        try:
+            with anyio.fail_after(timeout):
+                if launch.transport == "stdio":
+                    params = StdioServerParameters(
+                        command=launch.command or "", args=launch.args, env={**env, **launch.env}, cwd=cwd
+                    )
+                    transport: Any = _watched(stdio_client(params, errlog=errlog), seen)
+                    async with Client(transport, mode=mode) as client:
+                        tools = await client.list_tools()
+                        return client.protocol_version or "", [t.name for t in tools.tools]
+                http = create_mcp_http_client(headers=launch.headers or None)
+                async with (
+                    http,
+                    Client(streamable_http_client(launch.url or "", http_client=http), mode=mode) as client,
+                ):
+                    tools = await client.list_tools()
+                    return client.protocol_version or "", [t.name for t in tools.tools]
+        except BaseException as exc:
+            if isinstance(exc, anyio.get_cancelled_exc_class()) and not isinstance(exc, TimeoutError):
+                raise
+            errlog.seek(0)
+            raise _ProbeFailed(_classify(exc, seen, errlog.read()[-4000:], timeout)) from None
+
+
+class _ProbeFailed(Exception):
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+async def _probe_one(entry: ServerEntry, ws: Workspace, timeout: float) -> tuple[ProbeResult, list[Finding]]:
+    result = ProbeResult(entry.name, entry.scope, entry.source)
+    where = f"`{entry.name}` ({entry.scope} scope, {entry.source})"
+    if entry.approval == "pending":
+        result.status = "pending"
+        return result, [
+            rules.PROBE_PENDING.finding(f"{where} is not approved, so it was not started.", path=entry.source)
+        ]
+    if entry.approval == "rejected":
+        result.status = "rejected"
+        return result, []
+    env = dict(ws.env)
+    try:
+        launch = launch_of(entry, env)
+    except EntryError as exc:
+        result.status, result.reason = "failed", str(exc)
+        return result, [rules.PROBE_BAD_ENTRY.finding(f"{where} {exc}.", path=entry.source)]
+    result.transport = launch.transport
+    if launch.transport == "sse":
+        result.status, result.reason = (
+            "skipped",
+            "SSE transport is not probed (superseded by streamable HTTP)",
+        )
+        return result, []
+    if launch.transport == "stdio":
+        command = launch.command or ""
+        if _resolve_command(command, {**env, **launch.env}, ws.project) is None:
+            result.status, result.reason = "failed", f"command {command!r} not found"
+            return result, [
+                rules.PROBE_NOT_FOUND.finding(
+                    f"{where}: command {command!r} is not on PATH.", path=entry.source
+                )
+            ]
+    started = time.perf_counter()
+    findings: list[Finding] = []
+    try:
+        for mode in MODES:
+            version, tools = await _handshake(launch, mode, env, ws.project, timeout)
+            result.protocol_versions[mode] = version
+            result.tools = result.tools or tools
+        if result.protocol_versions.get("auto") != MODERN:
+            findings.append(
+                rules.PROBE_LEGACY_ONLY.finding(
+                    f"{where} negotiated {result.protocol_versions.get('auto')} when offered {MODERN}.",
+                    path=entry.source,
+                )
+            )
+    except _ProbeFailed as failed:
+        result.status, result.reason = "failed", failed.failure.reason
+        findings.append(failed.failure.rule.finding(f"{where} {failed.failure.reason}.", path=entry.source))
+    result.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    return result, findings
+
+
+@contextmanager
+def _quiet_sdk_logs() -> Iterator[None]:
+    """The SDK logs a traceback per garbage line; the probe reports it as a finding instead."""
+    saved = {name: logging.getLogger(name).level for name in _NOISY_LOGGERS}
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def probe_servers(ws: Workspace, timeout: float = DEFAULT_TIMEOUT) -> CheckOutcome:
+    """Probe every configured MCP server of the workspace; findings P001-P008 and a ``probe`` section."""
+    entries = configured_servers(ws)
+    outcomes: dict[str, tuple[ProbeResult, list[Finding]]] = {}
+    limiter = anyio.CapacityLimiter(_PARALLEL)
+
+    async def run(entry: ServerEntry) -> None:
+        async with limiter:
+            outcomes[entry.name] = await _probe_one(entry, ws, timeout)
+
+    with _quiet_sdk_logs():
+        async with anyio.create_task_group() as group:
+            for entry in entries:
+                group.start_soon(run, entry)
+    results = [outcomes[e.name][0] for e in entries]
+    findings = [f for e in entries for f in outcomes[e.name][1]]
+    return CheckOutcome(
+        findings=findings,
+        data={
+            "servers": [r.to_json() for r in results],
+            "probed": sum(1 for r in results if r.status in ("ok", "failed")),
+            "failed": sum(1 for r in results if r.status == "failed"),
+            "timeout_s": timeout,
+        },
+    )
+
+
+def run_probe(ws: Workspace, timeout: float = DEFAULT_TIMEOUT) -> CheckOutcome:
+    """Synchronous entry point for the CLI (`doctor --probe-servers`)."""
+    outcome: CheckOutcome = anyio.run(probe_servers, ws, timeout)
+    return outcome

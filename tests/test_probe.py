@@ -1,0 +1,175 @@
+"""`doctor --probe-servers` against real tiny MCP servers that work, crash, hang and speak garbage."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+from claude_health.server.probe import probe_servers, run_probe
+from claude_health.tools.runtime.mcp_servers import (
+    EntryError,
+    ServerEntry,
+    configured_servers,
+    expand,
+    launch_of,
+)
+from tests.conftest import Sandbox
+from tests.fakes import fake_key
+from tests.mcp_helpers import http_server
+
+SCRIPTS = {
+    "works": (
+        "from mcp.server import MCPServer\n"
+        "server = MCPServer('tiny')\n\n"
+        "@server.tool()\n"
+        "def echo(text: str) -> str:\n"
+        "    return text\n\n"
+        "server.run()\n"
+    ),
+    "crash": "import sys\nsys.stderr.write('boom: missing config file\\n')\nsys.exit(3)\n",
+    "hang": "import time\ntime.sleep(120)\n",
+    "garbage": (
+        "import sys\nfor line in sys.stdin:\n"
+        "    sys.stdout.write('hello, this is not JSON-RPC\\n')\n    sys.stdout.flush()\n"
+    ),
+}
+
+
+def servers(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    folder = sandbox.root / "servers"
+    folder.mkdir(exist_ok=True)
+    out = {}
+    for name, code in SCRIPTS.items():
+        path = folder / f"{name}.py"
+        path.write_text(code)
+        out[name] = {"type": "stdio", "command": sys.executable, "args": [str(path)]}
+    return out
+
+
+def by_name(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in data["servers"]}
+
+
+async def test_working_crashing_hanging_and_garbage_servers(sandbox: Sandbox) -> None:
+    sandbox.claude_json({"mcpServers": servers(sandbox)})
+    outcome = await probe_servers(sandbox.workspace(), timeout=4)
+    results = by_name(outcome.data)
+    assert results["works"]["status"] == "ok"
+    assert results["works"]["tools"] == ["echo"]
+    assert results["works"]["protocol_versions"] == {"auto": "2026-07-28", "legacy": "2025-11-25"}
+    codes = {f.message.split("`")[1]: f.code for f in outcome.findings}
+    assert codes == {"crash": "P002", "hang": "P003", "garbage": "P004"}
+    crash = next(f for f in outcome.findings if f.code == "P002")
+    assert "boom: missing config file" in crash.message
+    assert outcome.data["failed"] == 3 and outcome.data["probed"] == 4
+
+
+async def test_command_not_found_is_reported_without_spawning(sandbox: Sandbox) -> None:
+    sandbox.claude_json({"mcpServers": {"ghost": {"command": "no-such-mcp-server-xyz", "args": []}}})
+    outcome = await probe_servers(sandbox.workspace(), timeout=4)
+    assert [f.code for f in outcome.findings] == ["P001"]
+    assert "no-such-mcp-server-xyz" in outcome.findings[0].message
+
+
+async def test_project_servers_need_approval(sandbox: Sandbox) -> None:
+    entries = servers(sandbox)
+    sandbox.write(
+        sandbox.project / ".mcp.json", {"mcpServers": {"pending": entries["works"], "ok": entries["works"]}}
+    )
+    sandbox.user_settings({"enabledMcpjsonServers": ["ok"]})
+    outcome = await probe_servers(sandbox.workspace(), timeout=8)
+    results = by_name(outcome.data)
+    assert results["pending"]["status"] == "pending"
+    assert results["ok"]["status"] == "ok"
+    assert [f.code for f in outcome.findings] == ["P006"]
+
+
+def test_scopes_precedence_and_approval_sources(sandbox: Sandbox) -> None:
+    sandbox.write(
+        sandbox.project / ".mcp.json",
+        {"mcpServers": {"a": {"command": "p"}, "b": {"command": "p"}, "c": {"command": "p"}}},
+    )
+    sandbox.claude_json(
+        {
+            "mcpServers": {"a": {"command": "u"}, "u": {"command": "u"}},
+            "projects": {
+                str(sandbox.project): {
+                    "mcpServers": {"b": {"command": "l"}},
+                    "disabledMcpjsonServers": ["c"],
+                }
+            },
+        }
+    )
+    sandbox.project_settings({"enableAllProjectMcpServers": True})  # checked in, folder not trusted
+    entries = {e.name: e for e in configured_servers(sandbox.workspace())}
+    assert (entries["a"].scope, entries["a"].approval) == ("project", "pending")
+    assert (entries["b"].scope, entries["b"].config["command"]) == ("local", "l")
+    assert entries["c"].approval == "rejected"
+    assert entries["u"].scope == "user"
+
+
+def test_env_expansion_and_bad_entries() -> None:
+    env = {"HOME": "/h", "TOKEN": "abc"}
+    assert expand("${HOME}/x ${MISSING:-dflt}", env) == "/h/x dflt"
+    with pytest.raises(EntryError, match=r"\$\{NOPE\}"):
+        expand("${NOPE}", env)
+    entry = ServerEntry(
+        "x", "user", "f", {"type": "http", "url": "http://h/${TOKEN}", "headers": {"A": "${TOKEN}"}}
+    )
+    launch = launch_of(entry, env)
+    assert launch.url == "http://h/abc" and launch.headers == {"A": "abc"}
+    for bad in ({"command": 3}, {"command": "x", "args": "not-a-list"}, {"type": "http"}, {"type": "ws"}):
+        with pytest.raises(EntryError):
+            launch_of(ServerEntry("x", "user", "f", bad), env)
+
+
+async def test_bad_entry_and_unset_variable_become_p008(sandbox: Sandbox) -> None:
+    sandbox.claude_json(
+        {"mcpServers": {"nocmd": {"args": ["x"], "type": "stdio"}, "var": {"command": "${UNSET_X}"}}}
+    )
+    outcome = await probe_servers(sandbox.workspace(), timeout=4)
+    assert sorted(f.code for f in outcome.findings) == ["P008", "P008"]
+
+
+async def test_remote_server_through_http(sandbox: Sandbox) -> None:
+    with http_server(sandbox.env) as (url, _proc):
+        sandbox.claude_json(
+            {
+                "mcpServers": {
+                    "remote": {"type": "http", "url": url},
+                    "dead": {"type": "http", "url": "http://127.0.0.1:9/mcp"},
+                }
+            }
+        )
+        outcome = await probe_servers(sandbox.workspace(), timeout=8)
+    results = by_name(outcome.data)
+    assert results["remote"]["status"] == "ok"
+    assert "health_report" in results["remote"]["tools"]
+    assert [f.code for f in outcome.findings] == ["P005"]
+
+
+def test_secrets_in_stderr_are_redacted(sandbox: Sandbox) -> None:
+    key = fake_key()
+    script = sandbox.write(
+        sandbox.root / "leak.py", f"import sys\nsys.stderr.write('bad key {key}\\n')\nsys.exit(1)\n"
+    )
+    sandbox.claude_json({"mcpServers": {"leak": {"command": sys.executable, "args": [str(script)]}}})
+    outcome = run_probe(sandbox.workspace(), timeout=4)
+    message = outcome.findings[0].message
+    assert outcome.findings[0].code == "P002"
+    assert key not in message and key[-4:] in message
+
+
+def test_no_servers_is_an_empty_report(sandbox: Sandbox) -> None:
+    outcome = run_probe(sandbox.workspace(), timeout=1)
+    assert outcome.findings == [] and outcome.data["servers"] == []
+
+
+def test_probe_rules_are_documented() -> None:
+    from claude_health.tools.catalogue import all_rules
+
+    documented = all_rules()
+    for code in ("P001", "P002", "P003", "P004", "P005", "P006", "P007", "P008"):
+        assert documented[code].check == "probe"

@@ -1,0 +1,191 @@
+"""`claude-health install` / `uninstall` from the command line, and through real clients."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from claude_health.server import cli
+from tests.conftest import Sandbox
+from tests.external import claude_bin, claude_env
+from tests.mcp_helpers import cli_path
+
+
+@pytest.fixture
+def env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    for key, value in sandbox.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    if "uninstall" not in cli.COMMAND_MODULES:
+        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "uninstall"))
+    return sandbox
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_dry_run_shows_a_diff_and_writes_nothing(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "install",
+        "--client",
+        "cursor",
+        "--project",
+        str(env.project),
+        "--dry-run",
+        "--command",
+        "/x/ch",
+    )
+    assert code == 0
+    assert "Would create" in out
+    assert '+      "command": "/x/ch",' in out
+    assert not (env.project / ".cursor").exists()
+
+
+def test_install_then_again_then_uninstall(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--client", "claude-code", "--project", str(env.project))
+    code, out, _ = run(capsys, "install", *args, "--command", "/x/ch")
+    assert code == 0 and "Registered claude-health in" in out
+    assert (
+        json.loads((env.project / ".mcp.json").read_text())["mcpServers"]["claude-health"]["command"]
+        == "/x/ch"
+    )
+    code, out, _ = run(capsys, "install", *args, "--command", "/x/ch")
+    assert code == 0 and "already registered" in out
+    code, out, _ = run(capsys, "uninstall", *args, "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["action"] == "remove" and payload["backup"]
+    assert Path(payload["backup"]).exists()
+    assert json.loads((env.project / ".mcp.json").read_text()) == {"mcpServers": {}}
+
+
+def test_malformed_file_exits_1_with_location(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    env.write(env.project / ".mcp.json", '{"mcpServers": {,}}')
+    code, _, err = run(capsys, "install", "--client", "claude-code", "--project", str(env.project))
+    assert code == 1
+    assert ".mcp.json:1:17: not valid JSON" in err
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["install", "--client", "emacs"])
+    assert exc.value.code == 2
+    code, _, err = run(capsys, "install", "--client", "cursor", "--url", "http://x")
+    assert code == 2 and "--url only applies" in err
+
+
+def test_jetbrains_prints_a_snippet(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "install", "--client", "jetbrains", "--command", "/x/ch")
+    assert code == 0
+    snippet = out[out.index("{") : out.rindex("}") + 1]
+    assert json.loads(snippet)["mcpServers"]["claude-health"]["command"] == "/x/ch"
+
+
+def test_codex_home_is_honoured(
+    env: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODEX_HOME", str(env.root / "codex"))
+    code, _, _ = run(capsys, "install", "--client", "codex", "--scope", "user", "--command", "/x/ch")
+    assert code == 0
+    assert 'command = "/x/ch"' in (env.root / "codex" / "config.toml").read_text()
+
+
+# -- real Claude Code ----------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_claude_code_connects_to_what_install_wrote(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(
+        capsys, "install", "--client", "claude-code", "--project", str(env.project), "--command", cli_path()
+    )
+    assert code == 0
+    proc = subprocess.run(
+        [claude_bin(), "--settings", '{"enableAllProjectMcpServers":true}', "mcp", "get", "claude-health"],
+        cwd=env.project,
+        env=claude_env(env.home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Connected" in proc.stdout, proc.stdout + proc.stderr
+    assert "Scope: Project" in proc.stdout
+
+
+@pytest.mark.e2e
+def test_claude_code_reads_the_user_scope_entry(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    env.claude_json({"numStartups": 3, "mcpServers": {}})
+    code, _, _ = run(capsys, "install", "--client", "claude-code", "--scope", "user", "--command", cli_path())
+    assert code == 0
+    proc = subprocess.run(
+        [claude_bin(), "mcp", "list"],
+        cwd=env.project,
+        env=claude_env(env.home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert f"claude-health: {cli_path()} serve - ✔ Connected" in proc.stdout, proc.stdout + proc.stderr
+    code, _, _ = run(capsys, "uninstall", "--client", "claude-code", "--scope", "user")
+    assert code == 0
+    assert (
+        json.loads((env.home / ".claude.json").read_text()).get("mcpServers", {}).get("claude-health") is None
+    )
+
+
+# -- real Codex CLI and Gemini CLI (npm @openai/codex@0.169.0, @google/gemini-cli@0.61.0) ------------
+
+
+@pytest.mark.e2e
+def test_codex_reads_what_install_wrote(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.external import external_bin
+
+    codex_home = env.root / "codex"
+    env.write(codex_home / "config.toml", '# mine\nmodel = "o3"\n\n[mcp_servers.other]\ncommand = "npx"\n')
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CODEX_HOME", str(codex_home))
+        code, _, _ = run(capsys, "install", "--client", "codex", "--scope", "user", "--command", cli_path())
+    assert code == 0
+    proc = subprocess.run(
+        [external_bin("codex", "CLAUDE_HEALTH_CODEX_BIN"), "mcp", "get", "claude-health", "--json"],
+        env={**claude_env(env.home), "CODEX_HOME": str(codex_home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    transport = json.loads(proc.stdout)["transport"]
+    assert transport["command"] == cli_path() and transport["args"] == ["serve"]
+    assert (codex_home / "config.toml").read_text().startswith('# mine\nmodel = "o3"\n')
+
+
+@pytest.mark.e2e
+def test_gemini_connects_to_what_install_wrote(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.external import external_bin
+
+    code, _, _ = run(
+        capsys, "install", "--client", "gemini", "--project", str(env.project), "--command", cli_path()
+    )
+    assert code == 0
+    proc = subprocess.run(
+        [external_bin("gemini", "CLAUDE_HEALTH_GEMINI_BIN"), "mcp", "list"],
+        cwd=env.project,
+        env=claude_env(env.home, GEMINI_CLI_TRUST_WORKSPACE="true"),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr  # gemini 0.61 prints the list on stderr
+    assert f"claude-health: {cli_path()} serve (stdio) - Connected" in output, output

@@ -1,0 +1,36 @@
+"""A client-side mirror of Anthropic's rate limits, shared by every session and machine.
+
+>>> from claude_health.tools.limiter import Limiter
+>>> lim = Limiter.open("memory://", limits={"my-model": {"rpm": 500, "itpm": 30000, "otpm": 8000}})
+>>> lim.try_acquire(model="my-model", input_tokens=1200, max_output_tokens=512).allowed
+True
+
+Names load on first use, so importing :mod:`claude_health.tools.limiter.models` (the MCP
+adapter's result types) does not pull in the stores.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from claude_health.tools.limiter.core import Limiter, LimiterUnavailable
+    from claude_health.tools.limiter.models import Decision, LimiterStatus
+    from claude_health.tools.limiter.stores import StoreError
+
+__all__ = ["Decision", "Limiter", "LimiterStatus", "LimiterUnavailable", "StoreError"]
+
+_WHERE = {
+    "Limiter": "core",
+    "LimiterUnavailable": "core",
+    "Decision": "models",
+    "LimiterStatus": "models",
+    "StoreError": "stores",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"claude_health.tools.limiter.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

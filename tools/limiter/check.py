@@ -1,0 +1,151 @@
+"""The limiter as a doctor check: tier fit, recent 429s, spend limit, store health."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from claude_health.tools.doctor import CheckOutcome
+from claude_health.tools.files import read_json_object
+from claude_health.tools.findings import Finding
+from claude_health.tools.limiter import rules
+from claude_health.tools.limiter.config import LimitsConfigError, config_path, load_config
+from claude_health.tools.limiter.core import URL_ENV, Limiter, LimiterUnavailable
+from claude_health.tools.limiter.stores import StoreError, sqlite_url
+from claude_health.tools.paths import Workspace
+from claude_health.tools.state import state_db_path
+
+MAX_OUTPUT_ENV = "CLAUDE_CODE_MAX_OUTPUT_TOKENS"
+
+
+def effective_env(ws: Workspace) -> tuple[dict[str, str], str | None, dict[str, str]]:
+    """The environment Claude Code sessions get (process env, then settings ``env`` by precedence),
+    the configured model, and where each value came from."""
+    env = {k: v for k, v in ws.env.items() if isinstance(v, str)}
+    where = dict.fromkeys(env, "environment")
+    model = env.get("ANTHROPIC_MODEL") or None
+    model_from = "environment" if model else ""
+    for _scope, path in ws.settings_files():
+        read = read_json_object(path)
+        if read.data is None:
+            continue
+        block = read.data.get("env")
+        if isinstance(block, Mapping):
+            for key, value in block.items():
+                if isinstance(key, str) and isinstance(value, str | int):
+                    env[key] = str(value)
+                    where[key] = str(path)
+        value = read.data.get("model")
+        if isinstance(value, str) and value.strip():
+            model, model_from = value.strip(), str(path)
+    if "ANTHROPIC_MODEL" in env and where.get("ANTHROPIC_MODEL") != "environment":
+        model, model_from = env["ANTHROPIC_MODEL"], where["ANTHROPIC_MODEL"]
+    where["model"] = model_from
+    return env, model, where
+
+
+def open_for_report(ws: Workspace) -> Limiter:
+    """The limiter as this user's sessions see it, without creating a database just to look."""
+    url = None  # the configured store
+    if not ws.env.get(URL_ENV, "").strip():
+        try:
+            configured = load_config(ws.env, ws.home).store
+        except LimitsConfigError:
+            configured = None
+        path = state_db_path(ws.env, ws.home)
+        if not configured and not path.exists():
+            lim = Limiter.open("memory://", env=ws.env, home=ws.home)
+            lim.store.url = f"{sqlite_url(path)} (not created yet: no session has used the limiter)"
+            return lim
+    return Limiter.open(url, env=ws.env, home=ws.home, fallback="sqlite")
+
+
+def run_check(ws: Workspace) -> CheckOutcome:
+    findings: list[Finding] = []
+    try:
+        load_config(ws.env, ws.home)
+    except LimitsConfigError as exc:
+        findings.append(rules.OVERRIDE_FILE_INVALID.finding(str(exc), path=str(config_path(ws.env, ws.home))))
+    try:
+        lim = open_for_report(ws)
+    except (LimiterUnavailable, StoreError, ValueError) as exc:
+        findings.append(rules.STORE_PROBLEM.finding(str(exc)))
+        return CheckOutcome(findings=findings, data={"store": "unavailable"})
+    try:
+        for warning in lim.store.warnings + [w for w in lim.warnings if "falling back" in w]:
+            findings.append(rules.STORE_PROBLEM.finding(warning))
+        if lim.tier_source.startswith("default"):
+            findings.append(
+                rules.TIER_NOT_SET.finding(f"Assuming tier {lim.tier.label} ({lim.tier.as_of} table).")
+            )
+        findings.extend(_max_tokens_findings(ws, lim))
+        findings.extend(_event_findings(lim))
+        status = lim.status()
+        data: dict[str, Any] = {
+            "store": status.store,
+            "tier": status.tier,
+            "tier_source": status.tier_source,
+            "table_as_of": status.table_as_of,
+            "recent_events": [e.model_dump() for e in status.recent_events[-10:]],
+        }
+    finally:
+        lim.close()
+    return CheckOutcome(findings=findings, data=data)
+
+
+def _max_tokens_findings(ws: Workspace, lim: Limiter) -> list[Finding]:
+    env, model, where = effective_env(ws)
+    raw = env.get(MAX_OUTPUT_ENV, "").strip()
+    if not raw:
+        return []
+    try:
+        max_tokens = int(raw)
+    except ValueError:
+        return []
+    plans = []
+    if model:
+        with contextlib.suppress(ValueError):  # a malformed model name checks every class instead
+            plans.append(lim.plan(model))
+    if not plans:
+        plans = [lim.plan(lim.table.classes[cid].members[0]) for cid in lim.tier.classes]
+    found: list[Finding] = []
+    source = where.get(MAX_OUTPUT_ENV, "environment")
+    for plan in plans:
+        otpm = plan.caps[plan.dims.index("otpm")]
+        if otpm and max_tokens > otpm:
+            found.append(
+                rules.MAX_TOKENS_EXCEEDS_OTPM.finding(
+                    f"{MAX_OUTPUT_ENV}={max_tokens:,} (from {source}) exceeds the {otpm:,.0f} OTPM of "
+                    f"{plan.label} on tier {lim.tier.label}.",
+                    path=source if Path(source).is_absolute() else None,
+                )
+            )
+    return found
+
+
+def _event_findings(lim: Limiter) -> list[Finding]:
+    now = time.time()
+    month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+    events = lim.store.events(min(month_start, now - 3600))
+    found: list[Finding] = []
+    spend = [e for e in events if e.kind == "spend_limit" and e.at >= month_start]
+    if spend:
+        last = datetime.fromtimestamp(spend[-1].at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        found.append(
+            rules.SPEND_LIMIT_REACHED.finding(
+                f"{len(spend)} spend-limit response(s) this month, the last at {last} ({spend[-1].model})."
+            )
+        )
+    recent = [e for e in events if e.kind == "429" and e.at >= now - 3600]
+    if recent:
+        models = sorted({e.model for e in recent})
+        found.append(
+            rules.RECENT_429.finding(
+                f"{len(recent)} 429 response(s) in the last hour for {', '.join(models)}."
+            )
+        )
+    return found

@@ -1,0 +1,303 @@
+"""``sqlite:///PATH``: buckets in one SQLite file shared by every process on the machine.
+
+WAL journal, ``synchronous=NORMAL`` (a power cut may lose the last decisions, never corrupt the
+file), one ``BEGIN IMMEDIATE`` transaction per decision so concurrent processes serialise on the
+write lock. The busy wait is ours (short randomised sleeps up to :data:`BUSY_TIMEOUT`) rather
+than SQLite's, whose back-off sleeps whole milliseconds and collapses throughput under
+contention. Times are ``time.monotonic()``: on Linux, macOS and Windows it is one system-wide
+clock, never steps with NTP, and after a reboot it restarts from zero, which can only
+under-count elapsed time (no minted tokens).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TypeVar
+
+from claude_health.tools.limiter.bucket import ALLOW, State, Verdict, adjusted, decide
+from claude_health.tools.limiter.stores.base import Event, StoreError, Sync
+
+logger = logging.getLogger(__name__)
+
+BUSY_TIMEOUT = 5.0
+EVENT_RETENTION = 7 * 86400.0
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS limiter_buckets (
+    key TEXT PRIMARY KEY, tokens REAL NOT NULL, ts REAL NOT NULL,
+    capacity REAL NOT NULL, learned INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS limiter_holds (key TEXT PRIMARY KEY, until REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS limiter_events (
+    at REAL NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS limiter_events_at ON limiter_events (at);
+"""
+_UPSERT = (
+    "INSERT INTO limiter_buckets (key, tokens, ts, capacity, learned) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, ts = excluded.ts, "
+    "capacity = excluded.capacity, learned = excluded.learned"
+)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _is_unusable(exc: sqlite3.DatabaseError) -> bool:
+    """Corruption (as opposed to a lock or a permission problem), which replacing the file fixes."""
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+class SQLiteStore:
+    def __init__(
+        self, path: Path, url: str | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.path = path
+        self.url = url or f"sqlite://{path}"
+        self.warnings: list[str] = []
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._read_sql: dict[int, str] = {}
+        self._write_sql: dict[int, str] = {}
+        self._conn = self._open_or_replace()
+
+    # -- opening, corruption -------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {self.path.parent}: {exc.strerror or exc}") from None
+        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._retry(lambda: conn.executescript(SCHEMA))
+            # A read-only file opens fine and fails only at the first write: find out now.
+            self._retry(lambda: self._write_probe(conn))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _write_probe(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM limiter_holds WHERE until < -1")
+        conn.execute("COMMIT")
+
+    def _open_or_replace(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as exc:
+            if not _is_unusable(exc):
+                raise StoreError(f"cannot use the limiter database {self.path}: {exc}") from None
+            self._quarantine(exc)
+            try:
+                return self._connect()
+            except sqlite3.DatabaseError as again:
+                raise StoreError(f"cannot recreate the limiter database {self.path}: {again}") from None
+
+    def _quarantine(self, exc: BaseException) -> None:
+        """Move a corrupt file aside (kept for inspection) so a fresh one can take its place."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{os.getpid()}")
+        try:
+            self.path.replace(target)
+        except OSError as move_error:
+            raise StoreError(
+                f"the limiter database {self.path} is corrupt ({exc}) and cannot be moved aside: "
+                f"{move_error.strerror or move_error}"
+            ) from None
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            with suppress(OSError):
+                side.unlink(missing_ok=True)
+        message = (
+            f"the limiter database {self.path} was corrupt ({exc}); it was moved to {target.name} "
+            "and a new one was created (bucket levels restart full; the server's headers correct them)"
+        )
+        logger.warning(message)
+        self.warnings.append(message)
+
+    def _retry(self, fn: Callable[[], T]) -> T:
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                attempt += 1
+                # jitter, not security
+                time.sleep(random.uniform(0, min(0.002, 0.00002 * (1 << min(attempt, 10)))))  # noqa: S311
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; a corrupt file found mid-flight is replaced and the call fails cleanly."""
+        with self._lock:
+            if os.getpid() != self._pid:  # forked child: never share the parent's connection
+                self._pid = os.getpid()
+                self._conn = self._open_or_replace()
+            conn = self._conn
+            try:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as first:
+                    if not _is_busy(first):
+                        raise
+                    self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    raise StoreError(
+                        f"the limiter database {self.path} stayed locked for {BUSY_TIMEOUT:.0f} s"
+                    ) from None
+                raise StoreError(f"cannot write the limiter database {self.path}: {exc}") from None
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
+                raise StoreError(f"the limiter database {self.path} was unusable: {exc}") from None
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if _is_unusable(exc):
+                    self._recover(exc)
+                raise StoreError(f"the limiter database {self.path} failed: {exc}") from None
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _recover(self, exc: sqlite3.DatabaseError) -> None:
+        if not _is_unusable(exc):
+            return
+        try:
+            self._conn.close()
+        finally:
+            self._quarantine(exc)
+            self._conn = self._connect()
+
+    # -- reads and writes ---------------------------------------------------------------------
+
+    @staticmethod
+    def _states(conn: sqlite3.Connection, keys: Sequence[str]) -> list[State | None]:
+        marks = ",".join("?" * len(keys))
+        rows = conn.execute(
+            f"SELECT key, tokens, ts, capacity, learned FROM limiter_buckets WHERE key IN ({marks})",  # noqa: S608
+            list(keys),
+        ).fetchall()
+        found = {r[0]: State(r[1], r[2], r[3], bool(r[4])) for r in rows}
+        return [found.get(k) for k in keys]
+
+    @staticmethod
+    def _hold_left(conn: sqlite3.Connection, key: str, now: float) -> float:
+        row = conn.execute("SELECT until FROM limiter_holds WHERE key = ?", (key,)).fetchone()
+        return max(0.0, float(row[0]) - now) if row else 0.0
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection, keys: Sequence[str], states: Sequence[State | None]) -> None:
+        rows = [
+            (key, st.tokens, st.ts, st.capacity, int(st.learned))
+            for key, st in zip(keys, states, strict=True)
+            if st is not None
+        ]
+        conn.executemany(_UPSERT, rows)
+
+    # -- the store protocol --------------------------------------------------------------------
+
+    def acquire(
+        self, keys: Sequence[str], caps: Sequence[float], amounts: Sequence[float], hold_key: str
+    ) -> Verdict:
+        # The hot path: one statement reads buckets and hold, one writes; BEGIN/COMMIT around them.
+        with self._transaction() as conn:
+            now = self._clock()
+            read = self._read_sql.get(len(keys))
+            if read is None:
+                marks = ",".join("?" * len(keys))
+                read = self._read_sql[len(keys)] = (
+                    f"SELECT key, tokens, ts, capacity, learned FROM limiter_buckets WHERE key IN ({marks}) "  # noqa: S608
+                    "UNION ALL SELECT key, until, 0, -1, 0 FROM limiter_holds WHERE key = ?"
+                )
+            found: dict[str, State] = {}
+            hold_left = 0.0
+            for key, tokens, ts, capacity, learned in conn.execute(read, (*keys, hold_key)):
+                if capacity == -1 and key == hold_key:
+                    hold_left = max(0.0, tokens - now)
+                else:
+                    found[key] = State(tokens, ts, capacity, bool(learned))
+            verdict, new = decide(caps, amounts, [found.get(k) for k in keys], now, hold_left)
+            if verdict[0] == ALLOW:
+                rows = [
+                    v
+                    for key, st in zip(keys, new, strict=True)
+                    if st is not None
+                    for v in (key, st.tokens, st.ts, st.capacity, int(st.learned))
+                ]
+                if rows:
+                    count = len(rows) // 5
+                    write = self._write_sql.get(count)
+                    if write is None:
+                        write = self._write_sql[count] = _UPSERT.replace(
+                            "VALUES (?, ?, ?, ?, ?)", "VALUES " + ",".join(["(?, ?, ?, ?, ?)"] * count)
+                        )
+                    conn.execute(write, rows)
+            return verdict
+
+    def adjust(self, keys: Sequence[str], caps: Sequence[float], deltas: Sequence[float]) -> None:
+        with self._transaction() as conn:
+            now = self._clock()
+            states = self._states(conn, keys)
+            new = [adjusted(st, cap, delta, now) for st, cap, delta in zip(states, caps, deltas, strict=True)]
+            self._write(conn, keys, new)
+
+    def sync(self, items: Sequence[Sync], hold: tuple[str, float] | None = None) -> None:
+        with self._transaction() as conn:
+            now = self._clock()
+            conn.executemany(_UPSERT, [(i.key, min(i.tokens, i.capacity), now, i.capacity, 1) for i in items])
+            if hold is not None:
+                conn.execute(
+                    "INSERT INTO limiter_holds (key, until) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                    "SET until = max(until, excluded.until)",
+                    (hold[0], now + hold[1]),
+                )
+
+    def snapshot(self, keys: Sequence[str], hold_key: str) -> tuple[list[State | None], float, float]:
+        with self._transaction() as conn:
+            now = self._clock()
+            return self._states(conn, keys), self._hold_left(conn, hold_key, now), now
+
+    def record_event(self, event: Event) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO limiter_events (at, kind, model, detail) VALUES (?, ?, ?, ?)",
+                (event.at, event.kind, event.model, event.detail[:500]),
+            )
+            conn.execute("DELETE FROM limiter_events WHERE at < ?", (event.at - EVENT_RETENTION,))
+
+    def events(self, since: float) -> list[Event]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT kind, model, at, detail FROM limiter_events WHERE at >= ? ORDER BY at LIMIT 1000",
+                (since,),
+            ).fetchall()
+        return [Event(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

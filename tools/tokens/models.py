@@ -1,0 +1,162 @@
+"""The shipped, dated model table: tokenizer family, context window, output cap, prices.
+
+Everything comes from ``claude_health.tools.data/pricing.json`` so that a price change is a data
+change. Model IDs are resolved the way people write them: dated snapshots
+(``claude-sonnet-4-5-20250929``), ``-latest`` aliases, Bedrock/Vertex spellings
+(``anthropic.claude-opus-4-7-v1:0``, ``claude-opus-4-7@20260416``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+Family = Literal["legacy", "v2"]
+
+PRICING_RESOURCE = "pricing.json"
+
+_DATE_SUFFIX = re.compile(r"(?:-|@)(?:\d{8}|latest)$")
+_BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,4}\.)?anthropic\.")
+_BEDROCK_SUFFIX = re.compile(r"-v\d+(?::\d+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class LongContext:
+    """A price step: the whole request is billed at a higher card above ``threshold`` input tokens."""
+
+    threshold: int
+    input_multiplier: float
+    output_multiplier: float
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One model's row of the shipped table (prices in USD per million tokens)."""
+
+    id: str
+    family: Family
+    context: int
+    max_output: int
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
+    tool_prompt: tuple[int, int] | None = None  # hidden tool-use system prompt: (auto/none, any/tool)
+    bash_tool: int | None = None
+    long_context: LongContext | None = None
+    known: bool = True  # False when the ID was not in the table and defaults were assumed
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PricingTable:
+    updated: str
+    default_model: str
+    multipliers: dict[str, float]
+    request_size_limits: dict[str, int]
+    image_patch_px: int
+    image_wrapper_tokens: int
+    image_caps: dict[str, tuple[int, int]]
+    models: dict[str, ModelInfo] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+
+def _model(model_id: str, raw: dict[str, Any], mult: dict[str, float]) -> ModelInfo:
+    base = float(raw["input"])
+    tool = raw.get("tool_prompt")
+    lc = raw.get("long_context")
+    return ModelInfo(
+        id=model_id,
+        family="v2" if raw["family"] == "v2" else "legacy",
+        context=int(raw["context"]),
+        max_output=int(raw["max_output"]),
+        input=base,
+        output=float(raw["output"]),
+        cache_write_5m=float(raw.get("cache_write_5m", base * mult["cache_write_5m"])),
+        cache_write_1h=float(raw.get("cache_write_1h", base * mult["cache_write_1h"])),
+        cache_read=float(raw.get("cache_read", base * mult["cache_read"])),
+        tool_prompt=(int(tool[0]), int(tool[1])) if tool else None,
+        bash_tool=int(raw["bash_tool"]) if "bash_tool" in raw else None,
+        long_context=LongContext(
+            threshold=int(lc["threshold"]),
+            input_multiplier=float(lc["input_multiplier"]),
+            output_multiplier=float(lc["output_multiplier"]),
+            note=str(lc.get("note", "")),
+        )
+        if lc
+        else None,
+        note=str(raw.get("note", "")),
+    )
+
+
+@lru_cache(maxsize=1)
+def pricing_table() -> PricingTable:
+    """The shipped table, parsed once per process."""
+    text = resources.files("claude_health.tools.data").joinpath(PRICING_RESOURCE).read_text("utf-8")
+    data = json.loads(text)
+    mult = {k: float(v) for k, v in data["multipliers"].items()}
+    image = data["image"]
+    return PricingTable(
+        updated=str(data["updated"]),
+        default_model=str(data["default_model"]),
+        multipliers=mult,
+        request_size_limits={k: int(v) for k, v in data["request_size_limits_bytes"].items()},
+        image_patch_px=int(image["patch_px"]),
+        image_wrapper_tokens=int(image["wrapper_tokens"]),
+        image_caps={k: (int(v["long_edge_px"]), int(v["max_tokens"])) for k, v in image["caps"].items()},
+        models={k: _model(k, v, mult) for k, v in data["models"].items()},
+        aliases={str(k): str(v) for k, v in data.get("aliases", {}).items()},
+    )
+
+
+def default_model() -> str:
+    return pricing_table().default_model
+
+
+def canonical_id(model: str) -> str:
+    """Strip provider prefixes, snapshot dates and ``-latest`` so the table key can be found."""
+    name = model.strip().lower()
+    name = _BEDROCK_PREFIX.sub("", name)
+    name = _BEDROCK_SUFFIX.sub("", name)
+    name = _DATE_SUFFIX.sub("", name)
+    return name
+
+
+def resolve_model(model: str | None) -> ModelInfo:
+    """The table row for ``model``; an unknown ID gets the newest family and no price.
+
+    Unknown models are assumed to be new (every model released since Opus 4.7 uses the newer
+    tokenizer), which errs towards counting more tokens rather than fewer.
+    """
+    table = pricing_table()
+    wanted = model or table.default_model
+    key = canonical_id(wanted)
+    key = table.aliases.get(key, key)
+    info = table.models.get(key)
+    if info is not None:
+        return info
+    return ModelInfo(
+        id=wanted,
+        family="v2",
+        context=1_000_000,
+        max_output=128_000,
+        input=0.0,
+        output=0.0,
+        cache_write_5m=0.0,
+        cache_write_1h=0.0,
+        cache_read=0.0,
+        known=False,
+        note="model not in the shipped table (updated "
+        + table.updated
+        + "); newer tokenizer assumed, no price",
+    )
+
+
+def known_models() -> list[str]:
+    return sorted(pricing_table().models)
