@@ -39,12 +39,21 @@ When to call what:
   Code configuration: call `health_report` (or use the `diagnose` prompt to walk every finding).
   Claude Code will not start, is the wrong version, search/@-mentions fail, or it is slow under
   WSL: read the `runtime` findings (R codes) of `health_report`.
+- A permission, hook or MCP server silently does not apply, or "are my Claude Code settings
+  valid?": call `validate_settings` (an `error` means Claude Code ignores the whole file). "Where
+  does this setting come from / why isn't my value used?": call `effective_settings`. "Would
+  Claude be allowed to run `git push` / read `.env`?" or "why does it keep asking?": call
+  `explain_permission` with the tool name and its input.
 - Billing questions, unexpected API charges, "is Claude Code using my Max/Pro plan?", which key or
   login is active: call `auth_status`.
 - The user hits 429 / rate-limit errors, asks how much headroom is left or which tier applies:
   call `limit_status` (optionally with `model`). Before you send a Claude API request yourself,
   call `check_request`; after the response, call `record_response` with its headers and usage
   (passing back the reserved token counts) so every client shares one picture.
+- How much of the Pro/Max plan is left, when the 5-hour or weekly limit resets, whether the user
+  will run out, or what Claude Code usage costs per day, model or project: call `plan_usage`
+  (window "block" = current 5-hour block, "day" = today, "week" = last 7 days). If `official` is
+  empty and finding U004 appears, suggest `claude-health install --statusline`.
 - How many tokens is this, what does it cost, does this file / folder / request fit the context
   window (before pasting a large file, loading a folder or sending a batch): call `count_tokens`
   (one of text, paths or request; offline estimate unless a key is set and mode allows exact).

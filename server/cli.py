@@ -86,8 +86,15 @@ def configure_logging(verbosity: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == ["statusline"] and not {"-h", "--help"} & set(raw):
+        # Claude Code runs the status line on every refresh: skip building the full parser
+        # (it imports every subcommand) to stay well inside its time budget.
+        from claude_health.server.commands.statusline import main as statusline_main
+
+        return statusline_main(raw[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(raw)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -105,6 +105,14 @@ def test_invalid_user_settings_is_ignored_whole(sandbox: Sandbox) -> None:
     assert finding.path and finding.path.endswith("settings.json")
 
 
+def test_settings_with_a_wrong_value_is_ignored_whole(sandbox: Sandbox) -> None:
+    # Valid JSON, but Claude Code rejects cleanupPeriodDays: 0 and drops the file, env included.
+    path = sandbox.user_settings({"cleanupPeriodDays": 0, "env": {"ANTHROPIC_API_KEY": fake_key()}})
+    result = auth_route(sandbox.workspace())
+    assert result.status.loggedIn is False
+    assert any(f.code == "A004" and f.path == str(path) for f in result.findings)
+
+
 def test_auth_token_wins_bearer_slot_and_bills_api(sandbox: Sandbox) -> None:
     sandbox.env["ANTHROPIC_AUTH_TOKEN"] = "gateway-token-" + "x" * 30
     sandbox.env["ANTHROPIC_API_KEY"] = fake_key()

@@ -102,6 +102,8 @@ def cases() -> list[Case]:
         ),
         Case("user_env_numeric", user={"env": {"ANTHROPIC_API_KEY": 12345}}),
         Case("user_invalid_json", user='{"env": {"ANTHROPIC_API_KEY": "x"},}'),
+        Case("user_invalid_schema", user={"cleanupPeriodDays": 0, "env": {"ANTHROPIC_API_KEY": key()}}),
+        Case("user_wrong_type", user={"includeCoAuthoredBy": "yes", "apiKeyHelper": "echo x"}),
         Case("project_env_api_key", project={"env": {"ANTHROPIC_API_KEY": key()}}),
         Case("project_env_api_key_trusted", project={"env": {"ANTHROPIC_API_KEY": key()}}, trusted=True),
         Case(

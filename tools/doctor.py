@@ -35,7 +35,9 @@ CheckFunction = Callable[[Workspace], CheckOutcome]
 CHECKS: dict[str, str] = {
     "auth": "claude_health.tools.auth.check:run_check",
     "runtime": "claude_health.tools.runtime.check:run_check",
+    "settings": "claude_health.tools.settings.check:run_check",
     "limits": "claude_health.tools.limiter.check:run_check",
+    "usage": "claude_health.tools.usage.check:run_check",
     "tokens": "claude_health.tools.tokens.check:run_check",
 }
 

@@ -11,6 +11,7 @@ import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 MANAGED_DIR_OVERRIDE = "CLAUDE_HEALTH_MANAGED_DIR"
@@ -109,9 +110,12 @@ class Workspace:
     def local_settings(self) -> Path:
         return self.project / ".claude" / "settings.local.json"
 
-    @property
+    @cached_property
     def git_root(self) -> Path | None:
-        """The nearest enclosing directory holding ``.git`` (a directory or a worktree file)."""
+        """The nearest enclosing directory holding ``.git`` (a directory or a worktree file).
+
+        Cached: several checks ask, and the answer cannot change within one workspace snapshot.
+        """
         for candidate in (self.project, *self.project.parents):
             if (candidate / ".git").exists():
                 return candidate

@@ -21,7 +21,13 @@ CLIENT_NAMES = (
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     """Options install and uninstall share: which client, which scope, dry run."""
-    parser.add_argument("--client", required=True, choices=CLIENT_NAMES, help="the MCP client to configure")
+    parser.add_argument("--client", choices=CLIENT_NAMES, help="the MCP client to configure")
+    parser.add_argument(
+        "--statusline",
+        action="store_true",
+        help="Claude Code's status line (user settings.json) instead of an MCP client; an existing "
+        "status line command is kept and wrapped",
+    )
     parser.add_argument(
         "--scope",
         choices=("project", "user"),
@@ -68,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.url and args.transport != "http":
         raise UsageError("--url only applies with --transport http")
+    require_target(args)
     launch = Launch(args.launch_command, list(SERVE_ARGS), "explicit") if args.launch_command else None
     ws = workspace(args)
+    if args.statusline:
+        return statusline(args, ws, remove=False, launch=launch)
     try:
         change = plan_install(
             ws,
@@ -84,6 +93,29 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"claude-health install: {exc}\n")
         return 1
     return report(args, change, backup, verb="install")
+
+
+def require_target(args: argparse.Namespace) -> None:
+    from claude_health.server.commands.common import UsageError
+
+    if bool(args.client) == bool(args.statusline):
+        raise UsageError("name exactly one target: --client NAME or --statusline")
+
+
+def statusline(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any = None) -> int:
+    """(Un)install claude-health as Claude Code's status line in the user's settings."""
+    from claude_health.tools.registration import RegistrationError, apply
+    from claude_health.tools.registration.atomic import ConcurrentChangeError
+    from claude_health.tools.registration.statusline import plan_statusline
+
+    verb = "uninstall" if remove else "install"
+    try:
+        change = plan_statusline(ws, remove=remove, launch=launch)
+        backup = None if args.dry_run else apply(change).backup
+    except (RegistrationError, ConcurrentChangeError) as exc:
+        sys.stderr.write(f"claude-health {verb}: {exc}\n")
+        return 1
+    return report(args, change, backup, verb=verb)
 
 
 def report(args: argparse.Namespace, change: Any, backup: Any, *, verb: str) -> int:

@@ -1,12 +1,81 @@
-"""`claude-health settings`: validate every Claude Code settings file."""
+"""``claude-health settings``: validate every Claude Code config file the way Claude Code reads it."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-from claude_health.server.commands._reserved import register_reserved
+from claude_health.server.commands.common import style, workspace
+from claude_health.server.output import Style, dump_json, print_findings
+
+if TYPE_CHECKING:
+    from claude_health.tools.paths import Workspace
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    register_reserved(sub, common, "settings", "validate every Claude Code settings file")
+    parser = sub.add_parser(
+        "settings",
+        parents=[common],
+        help="validate every Claude Code settings file",
+        description="Find every settings, ~/.claude.json and .mcp.json file that applies to the project "
+        "and judge each one the way Claude Code 2.1.330 does: error = the whole file is ignored, "
+        "warning = one entry is dropped, info = silently ignored.",
+    )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="re-validate and re-print whenever one of the files changes (Ctrl-C to stop)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _report(ws: Workspace, as_json: bool, st: Style) -> int:
+    from claude_health.tools.settings.validate import validate_workspace
+
+    validation = validate_workspace(ws)
+    if as_json:
+        dump_json(validation.payload())
+        return validation.summary.exit_code
+    out = sys.stdout
+    out.write(st.bold(f"Claude Code config files for {ws.project}") + "\n")
+    for result in validation.files:
+        cfg = result.file
+        if not cfg.exists:
+            state = st.dim("absent ")
+        elif result.loaded:
+            state = "loaded "
+        else:
+            state = st.severity(_error(), "IGNORED")
+        out.write(f"  {state:<7} {cfg.scope:<8} {cfg.path}" + (f"  ({cfg.note})" if cfg.note else "") + "\n")
+    for server in validation.servers:
+        status = server.to_json()["status"]
+        out.write(f"  mcp     {server.scope:<8} {server.name}: {status} ({server.type})\n")
+    out.write("\n")
+    return print_findings(validation.findings, st).exit_code
+
+
+def _error() -> Any:
+    from claude_health.tools.findings import Severity
+
+    return Severity.ERROR
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = workspace(args)
+    st = style(args)
+    code = _report(ws, args.json, st)
+    if not args.watch:
+        return code
+    from claude_health.tools.settings.watch import watch_changes
+
+    sys.stderr.write("Watching for changes (Ctrl-C to stop)...\n")
+    try:
+        for changed in watch_changes(ws):
+            names = ", ".join(sorted(str(p) for p in changed))
+            sys.stderr.write(f"\nchanged: {names}\n")
+            code = _report(ws, args.json, st)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    return code

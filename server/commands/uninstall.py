@@ -23,11 +23,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from claude_health.server.commands.common import workspace
-    from claude_health.server.commands.install import report
+    from claude_health.server.commands.install import report, require_target, statusline
     from claude_health.tools.registration import RegistrationError, apply, plan_uninstall
     from claude_health.tools.registration.atomic import ConcurrentChangeError
 
+    require_target(args)
     ws = workspace(args)
+    if args.statusline:
+        return statusline(args, ws, remove=True)
     try:
         change = plan_uninstall(ws, args.client, scope=args.scope)
         backup = None if args.dry_run else apply(change).backup

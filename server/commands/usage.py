@@ -1,12 +1,141 @@
-"""`claude-health usage`: plan usage in the 5-hour and weekly windows."""
+"""``claude-health usage``: tokens and cost by 5-hour block, day, week or month, plus plan windows."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import Any, TextIO
 
-from claude_health.server.commands._reserved import register_reserved
+from claude_health.server.commands.common import UsageError, style, workspace
+from claude_health.server.output import Style, dump_json, print_findings
+from claude_health.tools.findings import Summary
+
+REPORTS = ("blocks", "daily", "weekly", "monthly")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    register_reserved(sub, common, "usage", "plan usage in the 5-hour and weekly windows")
+    parser = sub.add_parser(
+        "usage",
+        parents=[common],
+        help="plan usage in the 5-hour and weekly windows, tokens and cost by block/day/week",
+        description="Read Claude Code's transcripts incrementally (deduplicated, history kept "
+        "beyond Claude Code's cleanup) and report tokens and API-equivalent cost. Without a "
+        "report name: where the plan stands in its 5-hour and weekly windows (official "
+        "percentages captured by `claude-health statusline`) with a projection.",
+    )
+    parser.add_argument("report", nargs="?", choices=REPORTS, default=None, help="which report")
+    parser.add_argument(
+        "--timezone",
+        metavar="TZ",
+        default=None,
+        help="IANA time zone for dates (default: the local zone)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from claude_health.tools.usage import service
+    from claude_health.tools.usage.timezones import TimezoneError, resolve_tz
+
+    ws = workspace(args)
+    try:
+        tz = resolve_tz(args.timezone, ws.env)
+    except TimezoneError as exc:
+        raise UsageError(f"--timezone: {exc}") from None
+    session = service.open_session(ws.env, ws.home)
+    try:
+        if args.report is None:
+            usage = service.build_plan_usage(session, ws, "block", tz)
+            if args.json:
+                dump_json(usage.model_dump(mode="json"))
+            else:
+                _print_plan(usage, style(args), sys.stdout)
+                print_findings(usage.findings, style(args))
+            return usage.summary.exit_code
+        payload: dict[str, Any]
+        if args.report == "daily":
+            payload = service.daily(session, tz)
+        elif args.report == "monthly":
+            payload = service.monthly(session, tz)
+        elif args.report == "weekly":
+            payload = service.weekly(session, tz)
+        else:
+            payload = service.blocks(session)
+        findings = session.findings
+        if args.json:
+            payload["findings"] = [f.to_json() for f in findings]
+            dump_json(payload)
+        else:
+            _print_report(args.report, payload, style(args), sys.stdout)
+            if findings:
+                print_findings(findings, style(args))
+        return Summary.of(findings).exit_code
+    finally:
+        session.close()
+
+
+def _fmt_tokens(n: int) -> str:
+    for unit, size in (("B", 1_000_000_000), ("M", 1_000_000), ("k", 1_000)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+_HEAD = f"{'':<24} {'input':>8} {'output':>8} {'cache wr':>9} {'cache rd':>9} {'total':>9} {'cost $':>10}"
+
+
+def _row(label: str, t: dict[str, Any]) -> str:
+    return (
+        f"{label:<24} {_fmt_tokens(t['input_tokens']):>8} {_fmt_tokens(t['output_tokens']):>8} "
+        f"{_fmt_tokens(t['cache_creation_input_tokens']):>9} {_fmt_tokens(t['cache_read_input_tokens']):>9} "
+        f"{_fmt_tokens(t['total_tokens']):>9} {t['cost_usd']:>10.2f}"
+    )
+
+
+def _print_report(report: str, payload: dict[str, Any], st: Style, out: TextIO) -> None:
+    out.write(st.bold(_HEAD) + "\n")
+    if report == "blocks":
+        for b in payload["blocks"]:
+            if b["is_gap"]:
+                continue
+            label = b["start"][:16].replace("T", " ") + (" *" if b["is_active"] else "")
+            out.write(_row(label, b) + "\n")
+        out.write(st.dim("* active block; times in UTC; cost is API-equivalent") + "\n")
+        return
+    rows = payload.get("days") or payload.get("months") or []
+    for r in rows:
+        out.write(_row(r.get("date") or r.get("month"), r) + "\n")
+    totals = payload.get("totals") or payload
+    out.write(st.bold(_row("total", totals)) + "\n")
+    out.write(st.dim(f"dates in {payload.get('timezone')}; cost is API-equivalent") + "\n")
+
+
+def _print_plan(usage: Any, st: Style, out: TextIO) -> None:
+    plan = usage.plan
+    if plan.subscription_type:
+        out.write(f"{st.bold('Plan:')} {plan.subscription_type} ({plan.rate_limit_tier or 'tier unknown'})\n")
+    for p in usage.projections:
+        name = "5-hour" if p.window == "five_hour" else "weekly"
+        if p.used_percentage is None:
+            out.write(f"{st.bold(name + ':')} official % unknown\n")
+            continue
+        line = f"{st.bold(name + ':')} {p.estimated_percentage_now:.0f}% (resets {p.resets_at})"
+        if p.percent_per_hour is not None:
+            line += f", {p.percent_per_hour}%/h"
+        if p.hits_limit_before_reset:
+            line += f", limit at {p.limit_at}"
+        line += f" [confidence {p.confidence}]"
+        out.write(line + "\n")
+    local = usage.local
+    if local.is_active:
+        t = local.totals
+        out.write(
+            f"{st.bold('Active block:')} {local.start} - {local.end}: {_fmt_tokens(t.total_tokens)} tokens, "
+            f"${t.cost_usd:.2f} API-equivalent"
+        )
+        if local.tokens_per_minute is not None:
+            out.write(f", {_fmt_tokens(int(local.tokens_per_minute))} tokens/min")
+        out.write("\n")
+    else:
+        out.write(f"{st.bold('Active block:')} none\n")
+    out.write("\n")

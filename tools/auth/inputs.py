@@ -143,14 +143,41 @@ def _suffixes(global_config: dict[str, Any], key: str) -> frozenset[str]:
     return frozenset(v for v in values if isinstance(v, str))
 
 
+def _rejected_settings(ws: Workspace) -> dict[Path, str]:
+    """User, project and local settings files that Claude Code ignores whole.
+
+    Valid JSON is not enough: one wrong type or value (``cleanupPeriodDays: 0``) makes Claude
+    Code drop the entire file, ``env`` and apiKeyHelper included. The settings validator knows
+    those rules; managed files are left out because there a bad key drops only that key.
+    """
+    from claude_health.tools.settings.discovery import SETTINGS
+    from claude_health.tools.settings.validate import validate_workspace
+
+    validation = validate_workspace(ws)
+    return {
+        result.file.path: "is rejected by Claude Code: a setting has a wrong type or value "
+        "(`claude-health settings` shows which)"
+        for result in validation.files
+        if result.file.kind == SETTINGS and result.file.scope != "managed" and result.loaded is False
+    }
+
+
+def _settings_layer(scope: str, path: Path, rejected: dict[Path, str]) -> SettingsLayer:
+    read = read_json_object(path)
+    if read.data is not None and path in rejected:
+        return SettingsLayer(scope, path, True, rejected[path])
+    return _layer(scope, read)
+
+
 def gather(ws: Workspace) -> AuthInputs:
     """Read every file the auth route depends on. Never raises on bad files."""
     global_read = read_json_object(ws.global_config)
     global_config = global_read.data or {}
+    rejected = _rejected_settings(ws)
     layers = [_layer("global-config", global_read)]
-    layers.append(_layer("user", read_json_object(ws.user_settings)))
-    layers.append(_layer("project", read_json_object(ws.project_settings)))
-    layers.append(_layer("local", read_json_object(ws.local_settings)))
+    layers.append(_settings_layer("user", ws.user_settings, rejected))
+    layers.append(_settings_layer("project", ws.project_settings, rejected))
+    layers.append(_settings_layer("local", ws.local_settings, rejected))
     layers.append(_layer("managed", read_json_object(ws.managed_settings)))
     layers.extend(_layer("managed", read_json_object(p)) for p in ws.managed_dropins())
     oauth, cred_problem = _oauth_login(ws.credentials_file)

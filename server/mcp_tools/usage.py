@@ -1,0 +1,64 @@
+"""MCP adapter for plan usage: the ``plan_usage`` tool and the ``usage://current`` resource."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, workspace_for
+from claude_health.tools.usage.models import PlanUsage
+
+CURRENT_URI = "usage://current"
+
+
+def build_plan_usage(
+    project_dir: str | None, window: Literal["block", "day", "week"], timezone: str | None
+) -> PlanUsage:
+    from claude_health.tools.usage.service import plan_usage
+    from claude_health.tools.usage.store import StateError
+    from claude_health.tools.usage.timezones import TimezoneError
+
+    ws = workspace_for(project_dir)
+    try:
+        return plan_usage(ws, window, timezone=timezone)
+    except TimezoneError as exc:
+        raise ToolError(str(exc)) from None
+    except StateError as exc:
+        raise ToolError(str(exc)) from None
+
+
+def register(server: MCPServer) -> None:
+    @server.tool(
+        name="plan_usage",
+        title="Plan usage: 5-hour and weekly windows, tokens, cost, projection",
+        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+    )
+    @clean_doc
+    def plan_usage(
+        window: Annotated[
+            Literal["block", "day", "week"],
+            Field(description="Local totals for the active 5-hour block, today, or the rolling 7 days."),
+        ] = "block",
+        timezone: Annotated[
+            str | None,
+            Field(default=None, max_length=64, description="IANA zone for 'day' (default: local)."),
+        ] = None,
+        project_dir: ProjectDir = None,
+    ) -> PlanUsage:
+        """Where a Claude Pro/Max user stands: the plan's official 5-hour and weekly percentages
+        (captured from Claude Code's status line, with their age), tokens and API-equivalent cost
+        from Claude Code's local transcripts for the chosen window (deduplicated, per model and
+        project), and a projection of when each window would hit 100% with its confidence and
+        reasons. Call it when the user asks how much of their plan is left, when a limit resets,
+        whether they will run out, or what their Claude Code usage costs. Reads local files only."""
+        return build_plan_usage(project_dir, window, timezone)
+
+    @server.resource(CURRENT_URI, name="usage-current", mime_type="application/json")
+    def current_usage() -> str:
+        """Plan usage now (active 5-hour block, official percentages, projections), as JSON."""
+        return json.dumps(build_plan_usage(None, "block", None).model_dump(mode="json"))

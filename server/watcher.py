@@ -1,0 +1,178 @@
+"""Live settings: watch every discovered config file and tell subscribed clients when results change.
+
+Both protocol eras are served (notes mcp-sdk §1.2):
+
+* 2026-07-28 clients listen with ``subscriptions/listen``; we publish ``ResourceUpdated`` on the
+  server's subscription bus, which works outside any request.
+* 2025-era clients send ``resources/subscribe``; MCPServer does not wire it, so
+  :func:`install_watcher` registers the handlers on the low-level server and keeps the sessions,
+  then sends ``notifications/resources/updated`` to each.
+
+The watcher runs inside the server's lifespan (wrapped by :func:`install_watcher`), re-validates on
+every debounced change and notifies only when a resource's content actually changed, so a
+half-written file produces at most one extra update and never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from mcp.server import ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
+
+logger = logging.getLogger(__name__)
+
+FINDINGS_URI = "settings://findings"
+EFFECTIVE_URI = "settings://effective"
+WATCH_ENV = "CLAUDE_HEALTH_WATCH"  # "0" turns the watcher off
+
+
+@dataclass
+class LegacySubscriptions:
+    """2025-era subscribers: (session, uri) pairs registered through resources/subscribe."""
+
+    entries: list[tuple[Any, str]] = field(default_factory=list)
+
+    def add(self, session: Any, uri: str) -> None:
+        if not any(s is session and u == uri for s, u in self.entries):
+            self.entries.append((session, uri))
+
+    def remove(self, session: Any, uri: str) -> None:
+        self.entries = [(s, u) for s, u in self.entries if not (s is session and u == uri)]
+
+    async def notify(self, uri: str) -> None:
+        for session, subscribed in list(self.entries):
+            if subscribed != uri:
+                continue
+            try:
+                await session.send_resource_updated(uri)
+            except Exception:  # a closed session must not stop the others
+                logger.debug("dropping legacy subscriber for %s", uri, exc_info=True)
+                self.remove(session, uri)
+
+
+def snapshot(project: str | None = None) -> dict[str, str]:
+    """The current JSON of each watched resource (what a client would read)."""
+    from claude_health.tools.paths import Workspace
+    from claude_health.tools.settings.effective import effective_settings
+    from claude_health.tools.settings.public import public_settings
+    from claude_health.tools.settings.validate import validate_workspace
+
+    validation = validate_workspace(Workspace.discover(project=project))
+    effective = effective_settings(validation)
+    payload = effective.to_json()
+    payload["settings"] = public_settings(effective.settings)
+    return {
+        FINDINGS_URI: json.dumps(validation.payload(), sort_keys=True),
+        EFFECTIVE_URI: json.dumps(payload, sort_keys=True),
+    }
+
+
+@dataclass
+class SettingsWatcher:
+    server: MCPServer
+    project: str | None = None
+    legacy: LegacySubscriptions = field(default_factory=LegacySubscriptions)
+    last: dict[str, str] = field(default_factory=dict)
+    ready: anyio.Event = field(default_factory=anyio.Event)
+
+    async def publish(self, uri: str) -> None:
+        from mcp.server.subscriptions import ResourceUpdated
+
+        bus = self.server._subscriptions
+        await bus.publish(ResourceUpdated(uri=uri))
+        await self.legacy.notify(uri)
+
+    async def refresh(self) -> list[str]:
+        """Re-validate; publish and return the URIs whose content changed."""
+        try:
+            current = await anyio.to_thread.run_sync(snapshot, self.project)
+        except Exception:  # the watcher must outlive any surprise in a file
+            logger.exception("settings re-validation failed")
+            return []
+        changed = [uri for uri, text in current.items() if self.last.get(uri) != text]
+        self.last = current
+        for uri in changed:
+            await self.publish(uri)
+        return changed
+
+    async def run(self, stop: anyio.Event) -> None:
+        from claude_health.tools.paths import Workspace
+        from claude_health.tools.settings.watch import awatch_changes
+
+        ws = Workspace.discover(project=self.project)
+        self.last = await anyio.to_thread.run_sync(snapshot, self.project)
+        self.ready.set()
+        try:
+            async for changed in awatch_changes(ws, stop):
+                logger.info("settings changed: %s", sorted(map(str, changed)))
+                await self.refresh()
+        except Exception:
+            logger.exception("settings watcher stopped")
+
+
+def _register_legacy_subscribe(server: MCPServer, legacy: LegacySubscriptions) -> None:
+    async def subscribe(ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
+        legacy.add(ctx.session, str(params.uri))
+        return EmptyResult()
+
+    async def unsubscribe(
+        ctx: ServerRequestContext[Any, Any], params: UnsubscribeRequestParams
+    ) -> EmptyResult:
+        legacy.remove(ctx.session, str(params.uri))
+        return EmptyResult()
+
+    lowlevel = server._lowlevel_server
+    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
+    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
+
+
+def install_watcher(server: MCPServer, project: str | None = None) -> SettingsWatcher:
+    """Wire live settings into ``server``: legacy subscribe handlers plus a watcher in the lifespan.
+
+    Called by the settings adapter's ``register``; set CLAUDE_HEALTH_WATCH=0 to skip the file
+    watcher (the subscribe handlers stay, so clients never see Method not found).
+    """
+    watcher = SettingsWatcher(server=server, project=project)
+    _register_legacy_subscribe(server, watcher.legacy)
+    server.settings_watcher = watcher  # type: ignore[attr-defined]
+    if os.environ.get(WATCH_ENV, "1") == "0":
+        return watcher
+    lowlevel = server._lowlevel_server
+    inner: Callable[[Any], AbstractAsyncContextManager[Any]] = lowlevel.lifespan
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        async with inner(app) as state, anyio.create_task_group() as tg:
+            stop = anyio.Event()
+            tg.start_soon(watcher.run, stop)
+            try:
+                yield state
+            finally:
+                stop.set()
+                tg.cancel_scope.cancel()
+
+    lowlevel.lifespan = lifespan
+    return watcher
+
+
+async def publish_resource_updated(server: MCPServer, uri: str) -> None:
+    """Tell every subscriber of ``uri``, in both protocol eras, that it changed.
+
+    Usable from outside a request (any task), for any resource of this server.
+    """
+    watcher: SettingsWatcher | None = getattr(server, "settings_watcher", None)
+    if watcher is not None:
+        await watcher.publish(uri)
+        return
+    from mcp.server.subscriptions import ResourceUpdated
+
+    await server._subscriptions.publish(ResourceUpdated(uri=uri))

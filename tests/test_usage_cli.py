@@ -1,0 +1,161 @@
+"""``claude-health usage`` end to end (console script, real files, real SQLite) and the MCP tool."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from claude_health.server.app import build_server
+from claude_health.tools.usage.synthetic import assistant_record, line
+from tests.conftest import Sandbox
+from tests.mcp_helpers import MODES, cli_path
+
+SID = "258c7280-ae70-4798-800f-63464d01a85d"
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+def seed(sandbox: Sandbox) -> None:
+    now = datetime.now(UTC)
+    path = sandbox.home / ".claude" / "projects" / "-home-user-project" / f"{SID}.jsonl"
+    path.parent.mkdir(parents=True)
+    records = [
+        assistant_record(
+            session=SID,
+            msg_id="msg_a",
+            request_id="req_a",
+            at=now - timedelta(days=2),
+            output_tokens=100,
+            cache_5m=1000,
+            cache_read=5000,
+        ),
+        assistant_record(
+            session=SID,
+            msg_id="msg_b",
+            request_id="req_b",
+            at=now - timedelta(minutes=30),
+            output_tokens=5,
+            stop_reason=None,
+            model="claude-opus-4-6",
+        ),
+        assistant_record(
+            session=SID,
+            msg_id="msg_b",
+            request_id="req_b",
+            at=now - timedelta(minutes=29),
+            output_tokens=400,
+            model="claude-opus-4-6",
+            cache_1h=2000,
+        ),
+    ]
+    broken = '{"type":"assistant","message":{"usage":{broken\n'
+    path.write_text("".join(line(r) for r in records) + broken)
+    sandbox.credentials(
+        {
+            "claudeAiOauth": {
+                "accessToken": "secret-" + "z" * 30,
+                "subscriptionType": "max",
+                "rateLimitTier": "default_claude_max_5x",
+            }
+        }
+    )
+
+
+def env(sandbox: Sandbox) -> dict[str, str]:
+    return dict(sandbox.env, CLAUDE_HEALTH_STATE_DB=str(sandbox.root / "state.db"), TZ="UTC")
+
+
+def usage(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [cli_path(), "usage", *args],
+        env=env(sandbox),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=sandbox.project,
+    )
+
+
+def test_daily_json_shape(sandbox: Sandbox) -> None:
+    seed(sandbox)
+    done = usage(sandbox, "daily", "--json", "--timezone", "UTC")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert set(data) >= {"days", "totals"}
+    assert len(data["days"]) == 2
+    for day in data["days"]:
+        assert set(day) >= {"date", *TOKEN_FIELDS, "cost_usd", "models"}
+        datetime.strptime(day["date"], "%Y-%m-%d")
+    assert data["totals"]["output_tokens"] == 500
+    assert data["totals"]["cache_creation_input_tokens"] == 3000
+    assert set(data["totals"]) >= {*TOKEN_FIELDS, "cost_usd"}
+    # opus 4.6: 400 out * 25 + 2000 1h-writes * 10 + 3 in * 5; sonnet 4.5: 100*15 + 1000*3.75 + 5000*0.3 + 3*3
+    expected = (400 * 25 + 2000 * 10 + 3 * 5 + 100 * 15 + 1000 * 3.75 + 5000 * 0.3 + 3 * 3) / 1e6
+    assert data["totals"]["cost_usd"] == pytest.approx(expected)
+
+
+def test_blocks_and_weekly_json(sandbox: Sandbox) -> None:
+    seed(sandbox)
+    blocks = json.loads(usage(sandbox, "blocks", "--json").stdout)["blocks"]
+    assert [b["is_active"] for b in blocks if not b["is_gap"]] == [False, True]
+    assert set(blocks[-1]) >= {"start", "end", "is_active", *TOKEN_FIELDS, "cost_usd"}
+    weekly = json.loads(usage(sandbox, "weekly", "--json").stdout)
+    assert weekly["window"]["kind"] == "rolling_7_days" and weekly["output_tokens"] == 500
+    monthly = json.loads(usage(sandbox, "monthly", "--json").stdout)
+    assert monthly["totals"]["output_tokens"] == 500
+
+
+def test_plain_usage_reports_plan_and_findings_without_secrets(sandbox: Sandbox) -> None:
+    seed(sandbox)
+    done = usage(sandbox)
+    assert "Plan: max (default_claude_max_5x)" in done.stdout
+    assert "U004" in done.stdout and "U005" in done.stdout
+    assert "secret-" not in done.stdout + done.stderr
+    as_json = json.loads(usage(sandbox, "--json").stdout)
+    assert as_json["local"]["is_active"] is True
+    assert "secret-" not in json.dumps(as_json)
+    human = usage(sandbox, "daily")
+    assert "total" in human.stdout and human.returncode == 0
+
+
+def test_bad_arguments_exit_2(sandbox: Sandbox) -> None:
+    bad_tz = usage(sandbox, "daily", "--timezone", "Nowhere/Land")
+    assert bad_tz.returncode == 2 and "Nowhere/Land" in bad_tz.stderr and "Traceback" not in bad_tz.stderr
+    assert usage(sandbox, "hourly").returncode == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_mcp_plan_usage_tool_and_resource(
+    mode: str, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(sandbox)
+    for name, value in env(sandbox).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    async with Client(build_server(), mode=mode) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        tool = tools["plan_usage"]
+        assert tool.annotations is not None and tool.annotations.read_only_hint is True
+        assert tool.output_schema is not None and "projections" in tool.output_schema["properties"]
+        assert tool.input_schema["properties"]["window"]["enum"] == ["block", "day", "week"]
+        result = await client.call_tool("plan_usage", {"window": "week", "project_dir": str(sandbox.project)})
+        assert result.is_error is False
+        data: dict[str, Any] = result.structured_content or {}
+        assert data["local"]["window"] == "week" and data["local"]["totals"]["output_tokens"] == 500
+        assert data["plan"] == {"subscription_type": "max", "rate_limit_tier": "default_claude_max_5x"}
+        assert "secret-" not in json.dumps(data)
+        bad = await client.call_tool("plan_usage", {"window": "month"})
+        assert bad.is_error is True
+        bad_tz = await client.call_tool("plan_usage", {"window": "day", "timezone": "../../etc/passwd"})
+        assert bad_tz.is_error is True and "unknown time zone" in bad_tz.content[0].text  # type: ignore[union-attr]
+        huge = await client.call_tool("plan_usage", {"timezone": "A" * 10_000})
+        assert huge.is_error is True
+        resource = await client.read_resource("usage://current")
+        current = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
+        assert current["window"] == "block" and current["local"]["is_active"] is True

@@ -1,0 +1,380 @@
+"""Blocks, days, months, time zones, cost, plan and projections over real SQLite state."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from claude_health.tools.usage import aggregate, service
+from claude_health.tools.usage.check import run_check
+from claude_health.tools.usage.plan import read_plan
+from claude_health.tools.usage.pricing import ModelPrices, builtin_lookup, cost_usd, normalise_model
+from claude_health.tools.usage.projection import LocalWindow, project
+from claude_health.tools.usage.snapshot import Snapshot, WindowUsage, open_db, parse_payload, store
+from claude_health.tools.usage.synthetic import assistant_record, line
+from claude_health.tools.usage.timezones import TimezoneError, resolve_tz
+from tests.conftest import Sandbox
+
+H = 3_600_000
+SID = "fe5e1c67-53e7-4862-81ae-d0e013e3270b"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def seed(
+    sandbox: Sandbox, stamps: list[datetime], model: str = "claude-sonnet-4-5-20250929", **kw: Any
+) -> Path:
+    path = sandbox.home / ".claude" / "projects" / "-home-user-project" / f"{SID}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        for i, ts in enumerate(stamps):
+            msg = f"msg_{ts.timestamp():.0f}_{i}_{model}"
+            rec = assistant_record(session=SID, msg_id=msg, request_id="req_" + msg, at=ts, model=model, **kw)
+            fh.write(line(rec))
+    return path
+
+
+def env_for(sandbox: Sandbox) -> dict[str, str]:
+    return dict(sandbox.env, CLAUDE_HEALTH_STATE_DB=str(sandbox.root / "state.db"))
+
+
+def session(sandbox: Sandbox, now: datetime) -> service.UsageSession:
+    return service.open_session(env_for(sandbox), sandbox.home, now=now.timestamp(), lookup=builtin_lookup)
+
+
+def test_blocks_floor_to_the_hour_split_after_five_hours_and_mark_gaps(sandbox: Sandbox) -> None:
+    seed(
+        sandbox,
+        [
+            at("2026-11-20T09:17:00"),  # block 09:00-14:00
+            at("2026-11-20T13:59:00"),
+            at("2026-11-20T14:05:00"),  # > 5 h after the block start: new block 14:00
+            at("2026-11-20T20:30:00"),  # > 5 h after the previous entry: gap, then block 20:00
+        ],
+    )
+    s = session(sandbox, at("2026-11-20T21:00:00"))
+    blocks = aggregate.load_blocks(s.conn, builtin_lookup, s.now_ms)
+    s.close()
+    shape = [(aggregate._iso(b.start_ms), aggregate._iso(b.end_ms), b.is_gap, b.is_active) for b in blocks]
+    assert shape == [
+        ("2026-11-20T09:00:00.000Z", "2026-11-20T14:00:00.000Z", False, False),
+        ("2026-11-20T14:00:00.000Z", "2026-11-20T19:00:00.000Z", False, False),
+        ("2026-11-20T19:05:00.000Z", "2026-11-20T20:30:00.000Z", True, False),
+        ("2026-11-20T20:00:00.000Z", "2026-11-21T01:00:00.000Z", False, True),
+    ]
+    assert [b.tokens.entries for b in blocks] == [2, 1, 0, 1]
+
+
+def test_blocks_json_has_the_interface_fields(sandbox: Sandbox) -> None:
+    seed(sandbox, [at("2026-11-20T10:00:00"), at("2026-11-20T10:30:00")], output_tokens=1000)
+    s = session(sandbox, at("2026-11-20T11:00:00"))
+    payload = service.blocks(s)
+    s.close()
+    block = payload["blocks"][0]
+    for key in (
+        "start",
+        "end",
+        "is_active",
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "cost_usd",
+        "models",
+        "burn_rate",
+        "projection",
+    ):
+        assert key in block
+    assert block["is_active"] is True
+    assert block["burn_rate"]["tokens_per_minute"] == pytest.approx(2006 / 30, rel=1e-4)
+    # 4 h remain at that rate
+    assert block["projection"]["total_tokens"] == round(2006 + 2006 / 30 * 240)
+
+
+def test_daily_groups_by_the_requested_time_zone(sandbox: Sandbox) -> None:
+    seed(sandbox, [at("2026-11-20T23:30:00"), at("2026-11-21T00:30:00")])
+    s = session(sandbox, at("2026-11-21T02:00:00"))
+    utc = service.daily(s, resolve_tz("UTC"))
+    tokyo = service.daily(s, resolve_tz("Asia/Tokyo"))
+    kathmandu = service.daily(s, resolve_tz("Asia/Kathmandu"))  # +05:45
+    monthly = service.monthly(s, resolve_tz("UTC"))
+    s.close()
+    assert [d["date"] for d in utc["days"]] == ["2026-11-20", "2026-11-21"]
+    assert [d["date"] for d in tokyo["days"]] == ["2026-11-21"]
+    assert [(d["date"], d["entries"]) for d in kathmandu["days"]] == [("2026-11-21", 2)]
+    assert [m["month"] for m in monthly["months"]] == ["2026-11"]
+    assert utc["totals"]["output_tokens"] == 20
+    day = utc["days"][0]
+    assert set(day) >= {
+        "date",
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "cost_usd",
+        "models",
+    }
+    assert list(day["models"]) == ["claude-sonnet-4-5-20250929"]
+    assert list(day["projects"]) == ["-home-user-project"]
+
+
+def test_unknown_time_zone_is_a_clear_error() -> None:
+    with pytest.raises(TimezoneError, match="Mars/Base"):
+        resolve_tz("Mars/Base")
+    with pytest.raises(TimezoneError):
+        resolve_tz("../../etc/passwd")
+
+
+def test_cost_uses_cache_ttl_split_and_fast_mode() -> None:
+    sonnet = builtin_lookup("claude-sonnet-4-5-20250929")
+    assert sonnet == ModelPrices(
+        3, 15, 3.75, 6, 0.3, long_threshold=200_000, long_input_multiplier=2, long_output_multiplier=1.5
+    )
+    cost = cost_usd(
+        sonnet,
+        input_tokens=1_000_000,
+        output_tokens=1_000_000,
+        cache_write_5m=1_000_000,
+        cache_write_1h=1_000_000,
+        cache_read=1_000_000,
+    )
+    assert cost == pytest.approx(3 + 15 + 3.75 + 6 + 0.3)
+    assert cost_usd(
+        sonnet,
+        input_tokens=1_000_000,
+        output_tokens=0,
+        cache_write_5m=0,
+        cache_write_1h=0,
+        cache_read=0,
+        fast=True,
+    ) == pytest.approx(6)
+    assert normalise_model("us.anthropic.claude-opus-4-6-v1:0") == "opus-4-6"
+    assert builtin_lookup("claude-opus-4-1-20250805") == ModelPrices.standard(15, 75)
+    assert builtin_lookup("claude-3-5-haiku-20241022") == ModelPrices.standard(0.8, 4)
+    assert builtin_lookup("gpt-4o") is None
+
+
+def test_unpriced_models_are_listed_not_silently_zero(sandbox: Sandbox) -> None:
+    seed(sandbox, [at("2026-11-20T10:00:00")], model="glm-4.6")
+    s = session(sandbox, at("2026-11-20T11:00:00"))
+    payload = service.daily(s, resolve_tz("UTC"))
+    s.close()
+    assert payload["unpriced_models"] == ["glm-4.6"]
+    assert payload["totals"]["cost_usd"] == 0
+
+
+def test_plan_reads_only_subscription_fields(sandbox: Sandbox) -> None:
+    token = "tok-" + "q" * 40
+    sandbox.credentials(
+        {
+            "claudeAiOauth": {
+                "accessToken": token,
+                "refreshToken": token,
+                "subscriptionType": "max",
+                "rateLimitTier": "default_claude_max_20x",
+                "expiresAt": 1767625128924,
+            }
+        }
+    )
+    plan = read_plan(sandbox.workspace().credentials_file)
+    assert (plan.subscription_type, plan.rate_limit_tier, plan.has_plan_windows) == (
+        "max",
+        "default_claude_max_20x",
+        True,
+    )
+    assert token not in repr(plan)
+    sandbox.credentials("{broken")
+    assert read_plan(sandbox.workspace().credentials_file).problem is not None
+
+
+NOW = at("2026-11-20T12:00:00").timestamp()
+
+
+def snap(five: float | None, week: float | None, captured: float = NOW) -> Snapshot:
+    return Snapshot(
+        captured_at=captured,
+        five_hour=WindowUsage(five, int(NOW + 2 * 3600)) if five is not None else None,
+        seven_day=WindowUsage(week, int(NOW + 3 * 86400)) if week is not None else None,
+    )
+
+
+def test_projection_without_official_numbers_says_why() -> None:
+    p = project("five_hour", None, None, None, NOW)
+    assert p.confidence == "none" and p.hours_to_limit is None
+    assert "install --statusline" in p.reasons[0]
+
+
+def test_projection_from_official_snapshots_is_high_confidence() -> None:
+    # 40% an hour ago, 60% now: 20%/h -> 100% in 2 h, exactly at the reset; 70% -> earlier.
+    p = project("five_hour", snap(70, None), (20.0, 1.0), None, NOW)
+    assert p.confidence == "high"
+    assert p.hours_to_limit == 1.5 and p.hits_limit_before_reset is True
+    assert p.rate_source == "official_snapshots"
+
+
+def test_projection_calibrates_local_tokens_when_snapshots_are_too_short() -> None:
+    local = LocalWindow(
+        tokens_in_window=1_000_000, recent_tokens=200_000, recent_hours=1.0, entries_in_window=40
+    )
+    p = project("five_hour", snap(50, None), (90.0, 0.02), local, NOW)
+    # 50% per 1M tokens; 200k tokens/h -> 10%/h; 50% left -> 5 h, after the 2 h reset
+    assert p.rate_source == "local_tokens_calibrated" and p.percent_per_hour == 10.0
+    assert p.hours_to_limit == 5.0 and p.hits_limit_before_reset is False
+    assert p.projected_percentage_at_reset == 70.0
+    assert p.confidence == "medium"
+    assert any("claude.ai" in r for r in p.reasons)
+
+
+def test_stale_official_numbers_lower_confidence() -> None:
+    p = project("seven_day", snap(None, 30, captured=NOW - 3 * 3600), (1.0, 10.0), None, NOW)
+    assert p.confidence == "low"
+    assert p.estimated_percentage_now == 33.0
+    assert any("h old" in r for r in p.reasons)
+
+
+def write_snapshot(sandbox: Sandbox, payload: dict[str, Any], now: float) -> None:
+    conn = open_db(str(sandbox.root / "state.db"))
+    parsed = parse_payload(json.dumps(payload), now)
+    assert parsed is not None
+    store(conn, parsed)
+    conn.close()
+
+
+def test_plan_usage_and_doctor_warn_near_the_limit(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime.now(UTC)
+    sandbox.credentials(
+        {"claudeAiOauth": {"subscriptionType": "max", "rateLimitTier": "default_claude_max_5x"}}
+    )
+    seed(sandbox, [now - timedelta(minutes=m) for m in (50, 40, 30, 20, 10)], output_tokens=2000)
+    reset5 = int(now.timestamp() + 3600)
+    write_snapshot(
+        sandbox,
+        {
+            "rate_limits": {
+                "five_hour": {"used_percentage": 91, "resets_at": reset5},
+                "seven_day": {"used_percentage": 20, "resets_at": int(now.timestamp() + 86400)},
+            }
+        },
+        now.timestamp() - 60,
+    )
+    sandbox.env["CLAUDE_HEALTH_STATE_DB"] = str(sandbox.root / "state.db")
+    ws = sandbox.workspace()
+    usage = service.plan_usage(ws, "block")
+    assert usage.plan.subscription_type == "max"
+    assert usage.official["five_hour"] is not None and usage.official["five_hour"].used_percentage == 91
+    assert usage.local.is_active is True and usage.local.totals.entries == 5
+    codes = [f.code for f in usage.findings]
+    assert "U001" in codes and "U004" not in codes
+    assert usage.summary.healthy is False
+    outcome = run_check(ws)
+    assert [f.code for f in outcome.findings] == codes
+    assert outcome.data["official"]["five_hour"]["used_percentage"] == 91
+    week = service.plan_usage(ws, "week")
+    assert week.local.totals.output_tokens == 10000 and week.local.projects
+
+
+def test_plan_without_official_numbers_suggests_the_statusline(sandbox: Sandbox) -> None:
+    sandbox.credentials({"claudeAiOauth": {"subscriptionType": "pro", "rateLimitTier": "default_claude_ai"}})
+    sandbox.env["CLAUDE_HEALTH_STATE_DB"] = str(sandbox.root / "state.db")
+    usage = service.plan_usage(sandbox.workspace(), "day")
+    assert [f.code for f in usage.findings] == ["U004"]
+    assert usage.local.totals.entries == 0
+
+
+def test_unusable_state_db_still_answers_with_a_finding(sandbox: Sandbox) -> None:
+    bad = sandbox.write("state.db", b"garbage" * 1000)
+    seed(sandbox, [datetime.now(UTC) - timedelta(minutes=5)])
+    sandbox.env["CLAUDE_HEALTH_STATE_DB"] = str(bad)
+    usage = service.plan_usage(sandbox.workspace(), "block")
+    assert usage.local.totals.entries == 1
+    assert usage.scan.state_db is None
+    assert [f.code for f in usage.findings] == ["U006"]
+    assert str(bad) in usage.findings[0].message
+
+
+def test_malformed_lines_become_an_info_finding_naming_the_file(sandbox: Sandbox) -> None:
+    path = seed(sandbox, [datetime.now(UTC) - timedelta(minutes=5)])
+    with path.open("a") as fh:
+        fh.write('{"type":"assistant","message":{"usage":{oops}}\n')
+    sandbox.env["CLAUDE_HEALTH_STATE_DB"] = str(sandbox.root / "state.db")
+    usage = service.plan_usage(sandbox.workspace(), "block")
+    assert [(f.code, f.path) for f in usage.findings] == [("U005", str(path))]
+    assert usage.findings[0].severity == "info"
+
+
+def test_shared_price_table_is_used_and_agrees_with_the_builtin_defaults() -> None:
+    from claude_health.tools.usage.pricing import default_lookup
+
+    lookup = default_lookup()
+    assert lookup is not builtin_lookup  # claude_health.tools.tokens ships tools/data/pricing.json
+    for model in (
+        "claude-sonnet-4-5-20250929",
+        "claude-opus-4-6",
+        "claude-haiku-4-5-20251001",
+        "claude-opus-4-1-20250805",
+        "claude-3-5-haiku-20241022",
+    ):
+        shared, builtin = lookup(model), builtin_lookup(model)
+        assert shared is not None and builtin is not None
+        assert (
+            shared.input,
+            shared.output,
+            shared.cache_write_5m,
+            shared.cache_write_1h,
+            shared.cache_read,
+        ) == (
+            builtin.input,
+            builtin.output,
+            builtin.cache_write_5m,
+            builtin.cache_write_1h,
+            builtin.cache_read,
+        ), model
+        assert shared.long_threshold == builtin.long_threshold, model
+    assert lookup("glm-4.6") is None
+
+
+def test_long_context_requests_are_billed_at_the_higher_card(sandbox: Sandbox) -> None:
+    # One Sonnet 4.5 request with 250K input incl. cache (1M beta) and one small one.
+    seed(sandbox, [at("2026-11-20T10:00:00")], output_tokens=1000, cache_read=250_000)
+    seed(sandbox, [at("2026-11-20T10:05:00")], output_tokens=1000, cache_read=1000)
+    s = session(sandbox, at("2026-11-20T11:00:00"))
+    day = service.daily(s, resolve_tz("UTC"))["totals"]
+    block = aggregate.load_blocks(s.conn, builtin_lookup, s.now_ms)[0]
+    s.close()
+    big = ((3 * 3 + 250_000 * 0.3) * 2 + 1000 * 15 * 1.5) / 1e6
+    small = (3 * 3 + 1000 * 0.3 + 1000 * 15) / 1e6
+    assert day["cost_usd"] == pytest.approx(big + small)
+    assert block.tokens.cost_usd == pytest.approx(big + small)
+
+
+def test_a_locked_state_db_falls_back_to_memory_with_a_finding(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from claude_health.tools.usage import store as usage_store
+
+    monkeypatch.setattr(usage_store, "BUSY_TIMEOUT_MS", 100)
+
+    seed(sandbox, [datetime.now(UTC) - timedelta(minutes=5)])
+    db = sandbox.root / "state.db"
+    usage_store.connect(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process is writing
+    try:
+        s = service.open_session(
+            dict(sandbox.env, CLAUDE_HEALTH_STATE_DB=str(db)), sandbox.home, lookup=builtin_lookup
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # connect() itself may wait on the lock; either way the answer comes from memory, with U006.
+    assert [f.code for f in s.findings] == ["U006"]
+    assert s.db_path is None and s.stats.usage_lines == 1
+    s.close()

@@ -1,0 +1,72 @@
+"""``claude-health install --statusline``: make claude-health Claude Code's status line.
+
+The edit goes to the user's ``settings.json`` through the same machinery as client
+registration (in-place JSON edit, verification, diff, atomic write with a backup). What the new
+``statusLine`` value is, including keeping an existing command by wrapping it, is decided by
+:mod:`claude_health.tools.usage.statusline_install`.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from claude_health.tools.paths import Workspace
+from claude_health.tools.registration import jsonc
+from claude_health.tools.registration.clients import RegistrationError
+from claude_health.tools.registration.launch import Launch, detect_launch
+from claude_health.tools.registration.plan import Change, _read
+from claude_health.tools.usage.statusline_install import install_statusline, uninstall_statusline
+
+TITLE = "Claude Code status line"
+
+
+def statusline_command(launch: Launch) -> str:
+    """The shell command Claude Code runs on each refresh (hosts have a minimal PATH: be absolute)."""
+    if launch.how == "uvx":
+        return "uvx claude-health statusline"
+    if launch.how == "python-module":
+        return f"{shlex.quote(launch.command)} -m claude_health.server statusline"
+    return f"{shlex.quote(launch.command)} statusline"
+
+
+def plan_statusline(ws: Workspace, *, remove: bool = False, launch: Launch | None = None) -> Change:
+    """Plan adding (or removing) claude-health as the status line in the user's settings."""
+    path = ws.user_settings
+    command = statusline_command(launch or detect_launch(env=ws.env))
+    text = _read(path)
+    data: dict[str, Any] = {}
+    doc = None
+    if text is not None and text.strip():
+        try:
+            doc = jsonc.parse(text, allow_comments=False)
+        except jsonc.JsoncError as exc:
+            raise RegistrationError(
+                f"{path}:{exc.line}:{exc.column}: not valid JSON: {exc.reason} (Claude Code ignores this "
+                "file too). Fix it first; nothing was changed."
+            ) from None
+        if doc.root.kind != "object":
+            raise RegistrationError(f"{path} must hold a JSON object; nothing was changed")
+        data = doc.root.to_python()
+    change = uninstall_statusline(data, command) if remove else install_statusline(data, command)
+    entry = change.settings.get("statusLine")
+    notes = (change.message,) if change.message else ()
+    if not change.changed:
+        action = "absent" if remove else "unchanged"
+        return Change("claude-code", TITLE, "user", path, action, text, text, entry, notes)
+    if doc is None:
+        new_text = json.dumps(change.settings, indent=2) + "\n"
+    elif entry is None:
+        removed = jsonc.remove_path(doc, ["statusLine"])
+        if removed is None:
+            raise RegistrationError(f"{path}: cannot remove statusLine safely; edit it by hand")
+        new_text = removed
+    else:
+        new_text = jsonc.set_path(doc, ["statusLine"], entry)
+    if json.loads(new_text) != change.settings:
+        raise RegistrationError(
+            f"{path}: cannot edit statusLine safely; edit it by hand, nothing was changed"
+        )
+    action = "remove" if remove else ("create" if text is None else "update")
+    return Change("claude-code", TITLE, "user", path, action, text, new_text, entry, notes)

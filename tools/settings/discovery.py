@@ -1,0 +1,107 @@
+"""Every Claude Code config file that applies to a project, with its scope and whether it exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from claude_health.tools.paths import LEGACY_WINDOWS_MANAGED_DIR, Workspace
+
+# kind: what the file holds and therefore which validator reads it.
+SETTINGS, GLOBAL, MCP, MANAGED_MCP, IGNORED = "settings", "global_config", "mcp", "managed_mcp", "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    scope: str  # user | project | local | managed | global | mcp | ignored
+    kind: str
+    path: Path
+    exists: bool
+    note: str | None = None
+
+    def to_json(self, loaded: bool | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "scope": self.scope,
+            "kind": self.kind,
+            "path": str(self.path),
+            "exists": self.exists,
+        }
+        if loaded is not None:
+            out["loaded"] = loaded
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:
+        return True  # unreadable: report it and let the reader say why
+
+
+def _file(scope: str, kind: str, path: Path, note: str | None = None) -> ConfigFile:
+    return ConfigFile(scope=scope, kind=kind, path=path, exists=_exists(path), note=note)
+
+
+def mcp_json_chain(project: Path) -> list[Path]:
+    """``.mcp.json`` in every directory from the filesystem root down to the project."""
+    return [d / ".mcp.json" for d in reversed((project, *project.parents))]
+
+
+def discover(ws: Workspace) -> list[ConfigFile]:
+    """The files Claude Code reads for this workspace, settings lowest precedence first."""
+    files = [
+        _file("user", SETTINGS, ws.user_settings),
+        _file("project", SETTINGS, ws.project_settings),
+        _file("local", SETTINGS, ws.local_settings),
+    ]
+    git_root = ws.git_root
+    if git_root is not None and git_root != ws.project:
+        root_local = git_root / ".claude" / "settings.local.json"
+        files.append(_file("local", SETTINGS, root_local, note="git root (where 'don't ask again' rules go)"))
+    files.append(_file("managed", SETTINGS, ws.managed_settings))
+    files.extend(
+        _file("managed", SETTINGS, p, note="managed-settings.d drop-in") for p in ws.managed_dropins()
+    )
+    files.append(_file("managed", MANAGED_MCP, ws.managed_mcp))
+    files.append(_file("global", GLOBAL, ws.global_config))
+    for path in mcp_json_chain(ws.project):
+        if path.parent == ws.project or _exists(path):
+            files.append(_file("project", MCP, path))
+    files.extend(_ignored(ws))
+    return files
+
+
+def _ignored(ws: Workspace) -> list[ConfigFile]:
+    """Files people write that Claude Code never reads; reported only when present."""
+    candidates: list[tuple[Path, str]] = []
+    if ws.os_name == "win32" and not ws.env.get("CLAUDE_HEALTH_MANAGED_DIR", "").strip():
+        legacy = Path(LEGACY_WINDOWS_MANAGED_DIR)
+        for name in ("managed-settings.json", "managed-mcp.json"):
+            candidates.append((legacy / name, "legacy Windows location, not read since Claude Code 2.1.75"))
+    roots = {ws.project}
+    if ws.git_root is not None:
+        roots.add(ws.git_root)
+    for root in sorted(roots):
+        candidates.append(
+            (root / ".claude" / "managed-settings.json", "inside a repository; Claude Code never reads it")
+        )
+    return [_file("ignored", IGNORED, p, note=n) for p, n in candidates if _exists(p)]
+
+
+def watch_targets(ws: Workspace) -> list[Path]:
+    """Directories where a relevant file may appear or change (for the file watcher)."""
+    dirs: set[Path] = {
+        ws.config_dir,
+        ws.project / ".claude",
+        ws.project,
+        ws.managed_dir,
+        ws.managed_dropin_dir,
+        ws.global_config.parent,
+    }
+    if ws.git_root is not None:
+        dirs.add(ws.git_root / ".claude")
+    dirs.update(p.parent for p in mcp_json_chain(ws.project))
+    return sorted(dirs)

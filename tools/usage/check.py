@@ -1,0 +1,13 @@
+"""The doctor's plan-usage check: is a plan window close to (or on course for) its limit?"""
+
+from __future__ import annotations
+
+from claude_health.tools.doctor import CheckOutcome
+from claude_health.tools.paths import Workspace
+from claude_health.tools.usage.service import plan_usage
+
+
+def run_check(ws: Workspace) -> CheckOutcome:
+    usage = plan_usage(ws, "block")
+    data = usage.model_dump(mode="json", include={"plan", "official", "projections", "local", "scan"})
+    return CheckOutcome(findings=list(usage.findings), data=data)

@@ -1,0 +1,364 @@
+"""Plan usage end to end: scan incrementally, then answer one question (a report or a window)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from claude_health.tools.findings import Finding, Severity, Summary
+from claude_health.tools.paths import Workspace
+from claude_health.tools.state import state_db_path
+from claude_health.tools.usage import aggregate, rules
+from claude_health.tools.usage.aggregate import Bucket, Tokens
+from claude_health.tools.usage.models import (
+    LocalUsage,
+    OfficialWindow,
+    PlanInfoModel,
+    PlanUsage,
+    ProjectionModel,
+    ScanSummary,
+    TokenTotals,
+    Window,
+)
+from claude_health.tools.usage.plan import PlanInfo, read_plan
+from claude_health.tools.usage.pricing import PriceLookup, default_lookup
+from claude_health.tools.usage.projection import LocalWindow, Projection, WindowName, project
+from claude_health.tools.usage.scan import ScanStats, scan
+from claude_health.tools.usage.snapshot import Snapshot, first_in_window, latest, percent_per_hour
+from claude_health.tools.usage.store import StateError, connect
+from claude_health.tools.usage.timezones import resolve_tz, tz_name
+
+DAY_MS = 86_400_000
+NEAR_LIMIT_PCT = 80.0
+MAX_LISTED_FILES = 10
+
+
+@dataclass
+class UsageSession:
+    """An up-to-date state database (or an in-memory stand-in) plus what the scan saw."""
+
+    conn: sqlite3.Connection
+    stats: ScanStats
+    now: float
+    env: Mapping[str, str]
+    home: Path
+    lookup: PriceLookup
+    db_path: Path | None
+    state_problem: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def now_ms(self) -> int:
+        return int(self.now * 1000)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_session(
+    env: Mapping[str, str],
+    home: Path,
+    *,
+    now: float | None = None,
+    lookup: PriceLookup | None = None,
+    roots: list[Path] | None = None,
+) -> UsageSession:
+    """Open the shared state database and bring it up to date with the transcripts on disk."""
+    db_path: Path | None = state_db_path(env, home)
+    problem = None
+    try:
+        conn = connect(state_db_path(env, home))
+    except StateError as exc:
+        # Still answer, from this run's scan only: history and incrementality are lost.
+        problem = str(exc)
+        db_path = None
+        conn = _memory()
+    try:
+        stats = scan(conn, env, home, roots=roots)
+    except sqlite3.Error as exc:  # locked past the busy timeout, disk full, corrupted pages...
+        conn.close()
+        problem = f"the state database {db_path} could not be updated: {exc}"
+        db_path = None
+        conn = _memory()
+        stats = scan(conn, env, home, roots=roots)
+    session = UsageSession(
+        conn=conn,
+        stats=stats,
+        now=time.time() if now is None else now,
+        env=env,
+        home=home,
+        lookup=lookup or default_lookup(),
+        db_path=db_path,
+        state_problem=problem,
+    )
+    session.findings.extend(_scan_findings(session))
+    return session
+
+
+def _memory() -> sqlite3.Connection:
+    from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
+    from claude_health.tools.usage.store import SCHEMA, TRIGGERS
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.executescript(SCHEMA)
+    conn.executescript("\n".join(TRIGGERS))
+    conn.executescript(SNAPSHOT_SCHEMA)
+    return conn
+
+
+def _scan_findings(session: UsageSession) -> list[Finding]:
+    out: list[Finding] = []
+    if session.state_problem:
+        out.append(rules.STATE_UNUSABLE.finding(session.state_problem))
+    for problem in session.stats.problems[:MAX_LISTED_FILES]:
+        out.append(
+            rules.UNREADABLE_TRANSCRIPT.finding(f"{problem.path} {problem.message}", path=problem.path)
+        )
+    bad = session.conn.execute(
+        "SELECT path, bad_lines FROM usage_files WHERE bad_lines > 0 ORDER BY bad_lines DESC LIMIT ?",
+        (MAX_LISTED_FILES,),
+    ).fetchall()
+    for path, count in bad:
+        out.append(rules.MALFORMED_LINES.finding(f"{count} unreadable usage line(s) in {path}", path=path))
+    return out
+
+
+# -- reports (CLI JSON shapes) --------------------------------------------------------------------
+
+
+def _bucket_json(bucket: Bucket) -> dict[str, Any]:
+    payload: dict[str, Any] = bucket.to_json()
+    return payload
+
+
+def daily(session: UsageSession, tz: tzinfo) -> dict[str, Any]:
+    report = aggregate.by_period(session.conn, session.lookup, tz, "%Y-%m-%d")
+    return {
+        "days": [{"date": d, **_bucket_json(b)} for d, b in report.periods.items()],
+        "totals": _bucket_json(report.totals),
+        "timezone": tz_name(tz),
+        "unpriced_models": report.unpriced_models,
+    }
+
+
+def monthly(session: UsageSession, tz: tzinfo) -> dict[str, Any]:
+    report = aggregate.by_period(session.conn, session.lookup, tz, "%Y-%m")
+    return {
+        "months": [{"month": m, **_bucket_json(b)} for m, b in report.periods.items()],
+        "totals": _bucket_json(report.totals),
+        "timezone": tz_name(tz),
+        "unpriced_models": report.unpriced_models,
+    }
+
+
+def weekly(session: UsageSession, tz: tzinfo) -> dict[str, Any]:
+    """The rolling last 7 days (the plan's weekly window has a per-account anchor, see official)."""
+    since = session.now_ms - 7 * DAY_MS
+    report = aggregate.by_period(session.conn, session.lookup, tz, "%Y-%m-%d", since_ms=since)
+    snap = _current_snapshot(session)
+    official = _official(snap, "seven_day", session.now)
+    return {
+        "window": {"start": _iso_ms(since), "end": _iso_ms(session.now_ms), "kind": "rolling_7_days"},
+        **_bucket_json(report.totals),
+        "days": [{"date": d, **_bucket_json(b)} for d, b in report.periods.items()],
+        "official": official.model_dump() if official else None,
+        "timezone": tz_name(tz),
+        "unpriced_models": report.unpriced_models,
+    }
+
+
+def blocks(session: UsageSession) -> dict[str, Any]:
+    found = aggregate.load_blocks(session.conn, session.lookup, session.now_ms)
+    return {"blocks": [b.to_json(session.now_ms) for b in found]}
+
+
+def _iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# -- plan usage (MCP tool, doctor) ---------------------------------------------------------------
+
+
+def _current_snapshot(session: UsageSession) -> Snapshot | None:
+    try:
+        return latest(session.conn)
+    except sqlite3.Error:
+        return None
+
+
+def _official(snap: Snapshot | None, window: str, now: float) -> OfficialWindow | None:
+    if snap is None:
+        return None
+    win = snap.five_hour if window == "five_hour" else snap.seven_day
+    if win is None or win.resets_at <= now:
+        return None
+    return OfficialWindow(
+        used_percentage=win.used_percentage,
+        resets_at=_iso_ms(win.resets_at * 1000),
+        captured_at=_iso_ms(int(snap.captured_at * 1000)),
+        age_seconds=round(max(0.0, now - snap.captured_at), 1),
+    )
+
+
+def _totals(tokens: Tokens) -> TokenTotals:
+    return TokenTotals(**tokens.to_json())
+
+
+def _local(session: UsageSession, window: Window, tz: tzinfo) -> LocalUsage:
+    now_ms = session.now_ms
+    if window == "block":
+        found = aggregate.load_blocks(session.conn, session.lookup, now_ms, since_ms=now_ms - 7 * DAY_MS)
+        active = next((b for b in reversed(found) if b.is_active), None)
+        if active is None:
+            return LocalUsage(window="block", is_active=False)
+        rate = active.burn_rate()
+        return LocalUsage(
+            window="block",
+            start=_iso_ms(active.start_ms),
+            end=_iso_ms(active.end_ms),
+            is_active=True,
+            totals=_totals(active.tokens),
+            models={m: _totals(t) for m, t in sorted(active.models.items())},
+            tokens_per_minute=rate["tokens_per_minute"] if rate else None,
+            cost_per_hour_usd=rate["cost_per_hour"] if rate else None,
+        )
+    if window == "day":
+        local_now = datetime.fromtimestamp(session.now, tz)
+        since = int(local_now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+    else:
+        since = now_ms - 7 * DAY_MS
+    bucket, _ = aggregate.window(session.conn, session.lookup, since, now_ms + 1)
+    hours = max((now_ms - since) / 3_600_000, 1e-9)
+    return LocalUsage(
+        window=window,
+        start=_iso_ms(since),
+        end=_iso_ms(now_ms),
+        totals=_totals(bucket.totals),
+        models={m: _totals(t) for m, t in sorted(bucket.models.items())},
+        projects={p: _totals(t) for p, t in sorted(bucket.projects.items())},
+        tokens_per_minute=round(bucket.totals.total_tokens / hours / 60, 3),
+        cost_per_hour_usd=round(bucket.totals.cost_usd / hours, 6),
+    )
+
+
+def _local_window(session: UsageSession, reset_s: int, length_s: int, recent_h: float) -> LocalWindow:
+    start_ms = (reset_s - length_s) * 1000
+    now_ms = session.now_ms
+    in_window, _ = aggregate.window(session.conn, session.lookup, start_ms, now_ms + 1)
+    recent_h = min(recent_h, max((now_ms - start_ms) / 3_600_000, 1 / 60))
+    recent, _ = aggregate.window(session.conn, session.lookup, now_ms - int(recent_h * 3_600_000), now_ms + 1)
+    return LocalWindow(
+        tokens_in_window=in_window.totals.total_tokens,
+        recent_tokens=recent.totals.total_tokens,
+        recent_hours=round(recent_h, 3),
+        entries_in_window=in_window.totals.entries,
+    )
+
+
+def projections(session: UsageSession) -> list[Projection]:
+    snap = _current_snapshot(session)
+    out: list[Projection] = []
+    plan: tuple[tuple[WindowName, str, int, float], ...] = (
+        ("five_hour", "five_reset", 5 * 3600, 1.0),
+        ("seven_day", "week_reset", 7 * 86400, 24.0),
+    )
+    for name, column, length, recent in plan:
+        win = None if snap is None else (snap.five_hour if name == "five_hour" else snap.seven_day)
+        rate = None
+        local = None
+        if snap is not None and win is not None and win.resets_at > session.now:
+            rate = percent_per_hour(first_in_window(session.conn, column, win.resets_at), snap, name)
+            local = _local_window(session, win.resets_at, length, recent)
+        out.append(project(name, snap, rate, local, session.now))
+    return out
+
+
+def limit_findings(session: UsageSession, plan: PlanInfo, found: list[Projection]) -> list[Finding]:
+    out: list[Finding] = []
+    rules_by_window = {"five_hour": rules.FIVE_HOUR_NEAR_LIMIT, "seven_day": rules.WEEKLY_NEAR_LIMIT}
+    label = {"five_hour": "5-hour", "seven_day": "weekly"}
+    for p in found:
+        pct = p.estimated_percentage_now if p.estimated_percentage_now is not None else p.used_percentage
+        if pct is not None and pct >= NEAR_LIMIT_PCT:
+            reached = pct >= 100
+            out.append(
+                rules_by_window[p.window].finding(
+                    f"The {label[p.window]} window is at {pct:.0f}%"
+                    f"{' (limit reached)' if reached else ''}; it resets at {p.resets_at}.",
+                    severity=Severity.ERROR if reached else None,
+                )
+            )
+        elif p.hits_limit_before_reset and p.confidence in {"high", "medium"}:
+            out.append(
+                rules.PROJECTED_TO_HIT.finding(
+                    f"The {label[p.window]} window ({pct:.0f}% now, {p.percent_per_hour}%/h) is projected to "
+                    f"reach 100% at {p.limit_at}, before it resets at {p.resets_at} "
+                    f"(confidence {p.confidence})."
+                )
+            )
+    if plan.has_plan_windows and all(p.used_percentage is None for p in found):
+        out.append(
+            rules.NO_OFFICIAL_NUMBERS.finding(
+                f"Plan {plan.subscription_type} ({plan.rate_limit_tier or 'tier unknown'}): no current "
+                "official 5-hour or weekly percentage is stored."
+            )
+        )
+    return out
+
+
+def plan_usage(
+    ws: Workspace,
+    window: Window = "block",
+    *,
+    timezone: str | None = None,
+    now: float | None = None,
+    lookup: PriceLookup | None = None,
+) -> PlanUsage:
+    """Where the user stands: official %, local tokens for the window, projections, findings."""
+    tz = resolve_tz(timezone, ws.env)
+    session = open_session(ws.env, ws.home, now=now, lookup=lookup)
+    try:
+        return build_plan_usage(session, ws, window, tz)
+    finally:
+        session.close()
+
+
+def build_plan_usage(session: UsageSession, ws: Workspace, window: Window, tz: tzinfo) -> PlanUsage:
+    plan = read_plan(ws.credentials_file)
+    snap = _current_snapshot(session)
+    found = projections(session)
+    findings = [*session.findings, *limit_findings(session, plan, found)]
+    local = _local(session, window, tz)
+    first = session.conn.execute("SELECT MIN(ts) FROM usage_entries").fetchone()[0]
+    unpriced = aggregate.unpriced_models(session.conn, session.lookup)
+    stats = session.stats
+    return PlanUsage(
+        window=window,
+        generated_at=_iso_ms(session.now_ms),
+        timezone=tz_name(tz),
+        plan=PlanInfoModel(subscription_type=plan.subscription_type, rate_limit_tier=plan.rate_limit_tier),
+        official={
+            "five_hour": _official(snap, "five_hour", session.now),
+            "seven_day": _official(snap, "seven_day", session.now),
+        },
+        local=local,
+        projections=[ProjectionModel(**vars(p)) for p in found],
+        unpriced_models=unpriced,
+        scan=ScanSummary(
+            roots=stats.roots,
+            files=stats.files_seen,
+            files_read=stats.files_read,
+            bytes_read=stats.bytes_read,
+            bad_lines=stats.bad_lines,
+            files_missing=stats.files_missing,
+            state_db=str(session.db_path) if session.db_path else None,
+            history_since=_iso_ms(first) if first is not None else None,
+        ),
+        findings=findings,
+        summary=Summary.of(findings),
+    )
