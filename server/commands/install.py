@@ -6,22 +6,12 @@ import argparse
 import sys
 from typing import Any
 
-CLIENT_NAMES = (
-    "claude-code",
-    "claude-desktop",
-    "vscode",
-    "cursor",
-    "windsurf",
-    "zed",
-    "codex",
-    "gemini",
-    "jetbrains",
-)
+from claude_health.tools.registration.clients import CLIENTS
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     """Options install and uninstall share: which client, which scope, dry run."""
-    parser.add_argument("--client", choices=CLIENT_NAMES, help="the MCP client to configure")
+    parser.add_argument("--client", choices=CLIENTS, help="the MCP client to configure")
     parser.add_argument(
         "--statusline",
         action="store_true",
