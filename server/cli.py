@@ -62,7 +62,8 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or one with just the ``only`` subcommand (what a run actually needs)."""
     parser = _Parser(
         prog="claude-health",
         description="Is my Claude integration healthy? Auth route and billing, settings, key "
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"claude-health {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     common = common_options()
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else (only,):
         module = importlib.import_module(f"claude_health.server.commands.{name}")
         module.register(sub, common)
     return parser
@@ -93,7 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from claude_health.server.commands.statusline import main as statusline_main
 
         return statusline_main(raw[1:])
-    parser = build_parser()
+    # Import only the subcommand being run (`serve` start-up time is what hosts wait for);
+    # anything else, `--help` included, gets the full parser.
+    first = raw[0] if raw else None
+    parser = build_parser(first if first in COMMAND_MODULES else None)
     args = parser.parse_args(raw)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

@@ -11,8 +11,9 @@ adapter's result types) does not pull in the stores.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from claude_health.tools._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from claude_health.tools.limiter.core import Limiter, LimiterUnavailable
@@ -30,7 +31,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"claude_health.tools.limiter.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _WHERE)

@@ -4,8 +4,15 @@ Pure file logic (no MCP imports): JSON/JSONC edited in place with spans, TOML ta
 text, atomic writes with a timestamped backup, and unified diffs for ``--dry-run``.
 """
 
-from claude_health.tools.registration.clients import CLIENTS, SERVER_NAME, RegistrationError
-from claude_health.tools.registration.plan import Applied, Change, apply, plan_install, plan_uninstall
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from claude_health.tools._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from claude_health.tools.registration.clients import CLIENTS, SERVER_NAME, RegistrationError
+    from claude_health.tools.registration.plan import Applied, Change, apply, plan_install, plan_uninstall
 
 __all__ = [
     "CLIENTS",
@@ -17,3 +24,17 @@ __all__ = [
     "plan_install",
     "plan_uninstall",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "CLIENTS": "clients",
+        "SERVER_NAME": "clients",
+        "RegistrationError": "clients",
+        "Applied": "plan",
+        "Change": "plan",
+        "apply": "plan",
+        "plan_install": "plan",
+        "plan_uninstall": "plan",
+    },
+)

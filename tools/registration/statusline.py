@@ -16,7 +16,7 @@ from claude_health.tools.paths import Workspace
 from claude_health.tools.registration import jsonc
 from claude_health.tools.registration.clients import RegistrationError
 from claude_health.tools.registration.launch import Launch, detect_launch
-from claude_health.tools.registration.plan import Change, _read
+from claude_health.tools.registration.plan import Action, Change, _read
 from claude_health.tools.usage.statusline_install import install_statusline, uninstall_statusline
 
 TITLE = "Claude Code status line"
@@ -53,8 +53,8 @@ def plan_statusline(ws: Workspace, *, remove: bool = False, launch: Launch | Non
     entry = change.settings.get("statusLine")
     notes = (change.message,) if change.message else ()
     if not change.changed:
-        action = "absent" if remove else "unchanged"
-        return Change("claude-code", TITLE, "user", path, action, text, text, entry, notes)
+        kept: Action = "absent" if remove else "unchanged"
+        return Change("claude-code", TITLE, "user", path, kept, text, text, entry, notes)
     if doc is None:
         new_text = json.dumps(change.settings, indent=2) + "\n"
     elif entry is None:
@@ -68,5 +68,5 @@ def plan_statusline(ws: Workspace, *, remove: bool = False, launch: Launch | Non
         raise RegistrationError(
             f"{path}: cannot edit statusLine safely; edit it by hand, nothing was changed"
         )
-    action = "remove" if remove else ("create" if text is None else "update")
+    action: Action = "remove" if remove else ("create" if text is None else "update")
     return Change("claude-code", TITLE, "user", path, action, text, new_text, entry, notes)
