@@ -46,6 +46,10 @@ When to call what:
   `explain_permission` with the tool name and its input.
 - Billing questions, unexpected API charges, "is Claude Code using my Max/Pro plan?", which key or
   login is active: call `auth_status`.
+- The user worries about a leaked key, is about to commit or push, or asks whether an Anthropic
+  key sits in the project, config, environment, shell files or git history: call
+  `check_key_hygiene` (history=true to include git history; verify=true only with the user's
+  consent, since it contacts the Anthropic API).
 - The user hits 429 / rate-limit errors, asks how much headroom is left or which tier applies:
   call `limit_status` (optionally with `model`). Before you send a Claude API request yourself,
   call `check_request`; after the response, call `record_response` with its headers and usage

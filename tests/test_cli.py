@@ -127,3 +127,45 @@ def test_module_entry_point(sandbox: Sandbox) -> None:
         check=False,
     )
     assert proc.returncode == 0 and proc.stdout.startswith("claude-health ")
+
+
+def test_doctor_ranks_every_check_and_never_shows_a_key(sandbox: Sandbox) -> None:
+    key = fake_key()
+    sandbox.credentials(
+        {"claudeAiOauth": {"accessToken": "t" * 40, "scopes": ["user:inference"], "subscriptionType": "max"}}
+    )
+    sandbox.env["ANTHROPIC_API_KEY"] = key
+    sandbox.project_settings(
+        {"permissions": {"allow": ["Bash(npm run test:*)"]}, "env": {"ANTHROPIC_API_KEY": key}}
+    )
+    sandbox.write(sandbox.project / "config.py", f'ANTHROPIC_API_KEY = "{key}"\n')
+    proc = run(sandbox, "doctor", "--json")
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    names = {c["name"] for c in report["checks"]}
+    assert {"auth", "settings", "keys", "runtime", "limits", "usage", "tokens"} <= names
+    assert all(c["ok"] for c in report["checks"]), report["checks"]
+    codes = [f["code"] for f in report["findings"]]
+    assert "A001" in codes and any(c.startswith("K") for c in codes)
+    ranks = {"error": 0, "warning": 1, "info": 2}
+    severities = [ranks[f["severity"]] for f in report["findings"]]
+    assert severities == sorted(severities)  # most severe first
+    for text in (proc.stdout, proc.stderr, run(sandbox, "doctor").stdout):
+        assert key not in text
+
+
+def test_doctor_sarif(sandbox: Sandbox) -> None:
+    sandbox.project_settings('{"permissions": {"allow": ["Bash(ls)"],}}')  # trailing comma: invalid
+    proc = run(sandbox, "doctor", "--sarif")
+    sarif = json.loads(proc.stdout)
+    assert sarif["version"] == "2.1.0"
+    (sarif_run,) = sarif["runs"]
+    assert sarif_run["tool"]["driver"]["name"] == "claude-health"
+    located = {r["ruleId"]: r for r in sarif_run["results"]}
+    assert "S001" in located
+    where = located["S001"]["locations"][0]["physicalLocation"]
+    assert where["artifactLocation"]["uri"] == ".claude/settings.json"
+    assert where["region"]["startLine"] == 1
+    # findings with no file (A002: no credentials) cannot be placed in code scanning
+    assert sarif_run["properties"]["omittedResults"] >= 1
+    assert run(sandbox, "doctor", "--sarif", "--json").returncode == 2

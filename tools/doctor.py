@@ -36,6 +36,7 @@ CHECKS: dict[str, str] = {
     "auth": "claude_health.tools.auth.check:run_check",
     "runtime": "claude_health.tools.runtime.check:run_check",
     "settings": "claude_health.tools.settings.check:run_check",
+    "keys": "claude_health.tools.keys.check:run_check",
     "limits": "claude_health.tools.limiter.check:run_check",
     "usage": "claude_health.tools.usage.check:run_check",
     "tokens": "claude_health.tools.tokens.check:run_check",

@@ -24,6 +24,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="CHECK",
         help="run only this check (repeatable); see the report's `checks` list for names",
     )
+    parser.add_argument("--sarif", action="store_true", help="print SARIF 2.1.0 (GitHub code scanning)")
     parser.add_argument(
         "--probe-servers",
         action="store_true",
@@ -43,6 +44,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from claude_health.tools.doctor import CHECKS, run_doctor
 
+    if args.json and args.sarif:
+        from claude_health.server.commands.common import UsageError
+
+        raise UsageError("--json and --sarif are mutually exclusive")
     if args.only:
         unknown = sorted(set(args.only) - set(CHECKS))
         if unknown:
@@ -59,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
     report = run_doctor(ws, only=args.only, extra=extra)
     if args.json:
         dump_json(report.to_json())
+        return report.summary.exit_code
+    if args.sarif:
+        from claude_health.server.sarif import to_sarif
+
+        dump_json(to_sarif(report.findings, base_dir=ws.project))
         return report.summary.exit_code
     st = style(args)
     out = sys.stdout

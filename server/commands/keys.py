@@ -3,10 +3,94 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from claude_health.server.commands._reserved import register_reserved
+from claude_health.server.commands.common import UsageError, style, workspace
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    register_reserved(sub, common, "keys", "find Anthropic credentials where they should not be")
+    parser = sub.add_parser(
+        "keys",
+        parents=[common],
+        help="find Anthropic credentials where they should not be",
+        description="Scan the project tree (files git tracks plus untracked files it does not ignore; "
+        "every file outside git), committed Claude Code config, settings env blocks, the environment, "
+        "shell start-up files and credential file modes for Anthropic API keys, admin keys and OAuth "
+        "tokens. Keys are shown only redacted.",
+    )
+    parser.add_argument("--sarif", action="store_true", help="print SARIF 2.1.0 (GitHub code scanning)")
+    parser.add_argument("--history", action="store_true", help="also scan git history (every commit)")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="ask the Anthropic API whether found API/admin keys are live (network; OAuth tokens are "
+        "never sent)",
+    )
+    parser.add_argument(
+        "--staged", action="store_true", help="scan only what is staged for commit (pre-commit hook)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes for the tree scan (default: every CPU for trees over 256 MB on 4+ CPUs, else 1)",
+    )
+    parser.add_argument(
+        "--history-timeout", type=float, default=300.0, metavar="SECONDS", help=argparse.SUPPRESS
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.json and args.sarif:
+        raise UsageError("--json and --sarif are mutually exclusive")
+    if args.jobs is not None and not 1 <= args.jobs <= 64:
+        raise UsageError("--jobs must be between 1 and 64")
+    if args.staged and args.history:
+        raise UsageError("--staged scans the index only; it cannot be combined with --history")
+    from claude_health.server.output import dump_json, findings_payload, print_findings
+    from claude_health.tools.keys import KeysUsageError, ScanOptions, scan_keys
+
+    ws = workspace(args)
+    options = ScanOptions(
+        history=args.history,
+        verify=args.verify,
+        staged=args.staged,
+        workers=args.jobs,
+        history_timeout=max(args.history_timeout, 1.0),
+    )
+    try:
+        report = scan_keys(ws, options)
+    except KeysUsageError as exc:
+        raise UsageError(str(exc)) from None
+    stats = report.stats
+    if args.sarif:
+        from claude_health.server.sarif import to_sarif
+        from claude_health.tools.keys.rules import RULES
+
+        # Only this check's rules: the output must not depend on other checks importing cleanly.
+        dump_json(to_sarif(report.findings, base_dir=ws.project, rules={r.code: r for r in RULES}))
+    elif args.json:
+        dump_json(findings_payload(report.findings, stats=stats.model_dump(mode="json")))
+    else:
+        out = style(args)
+        where = "staged files" if stats.mode == "staged" else "files"
+        git_note = "" if stats.in_git else " (not a git repository: every file)"
+        sys.stdout.write(
+            out.dim(
+                f"Scanned {stats.files_scanned} {where}{git_note}, {stats.bytes_scanned / 1e6:.1f} MB, "
+                f"in {stats.duration_ms / 1000:.2f} s"
+                + (
+                    f"; history: {stats.history_commits} commit(s) mention sk-ant-"
+                    if stats.history_scanned
+                    else ""
+                )
+            )
+            + "\n"
+        )
+        print_findings(report.findings, out)
+    from claude_health.tools.findings import Summary
+
+    return Summary.of(report.findings).exit_code

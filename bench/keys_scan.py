@@ -1,0 +1,443 @@
+"""Benchmark: key scanning of a >= 100 MB source tree, claude-health vs detect-secrets vs ripgrep.
+
+    python bench/keys_scan.py [--size-mb 100] [--runs 5] [--ds-runs 1] [--skip-ds] [--keep]
+
+The tree is generated at run time into a temp dir: copies of this interpreter's standard
+library ``*.py`` files, with fake keys (random bodies, built here, never committed) planted
+as lines in random files and in 16 config-file contexts (.env, settings, .mcp.json, YAML, CI,
+Dockerfile, notebook, markdown URL, JS template, Terraform, CSV, ...), plus placeholder and
+look-alike decoys that must not be reported.
+
+Every tool scans the same tree, every file (no ignore rules: the tree is not a git repository,
+ripgrep gets --no-ignore --hidden, detect-secrets gets --all-files):
+
+- ``claude-health keys --json`` (the installed console script: interpreter start included);
+- ``rg`` with the same regex (Rust regex has no look-around, so the boundaries are classes);
+- ``detect-secrets scan --all-files`` 1.5.0 from a separate venv (``--ds-python``, default
+  /tmp/bench-venv/bin/detect-secrets). It has no Anthropic rule: a planted key counts as found
+  when it reports anything on the key's line.
+
+Wall time is the median of ``--runs`` warm runs (detect-secrets takes minutes, so ``--ds-runs``
+defaults to 1). Peak memory: the largest process (GNU time's %M) and
+the process tree (sum of RSS over the tree, sampled every 20 ms). Results go to
+bench/results/keys_scan.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import string
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "keys_scan.json"
+ALPHABET = string.ascii_letters + string.digits + "_-"
+PREFIX = "sk-ant-"
+KIND_PREFIX = {
+    "api_key": "api03",
+    "admin_key": "admin01",
+    "oauth_access_token": "oat01",
+    "oauth_refresh_token": "ort01",
+}
+
+# The rule claude-health uses, in ripgrep's dialect (no look-around: boundaries as classes).
+RG_PATTERN = (
+    r"(?:^|[^A-Za-z0-9_-])(sk-ant-(?:(?:api03|admin01)-[A-Za-z0-9_-]{93}AA|(?:oat01|ort01)-[A-Za-z0-9_-]{95}))"
+    r"(?:[^A-Za-z0-9_-]|$)"
+)
+KEY_RE = re.compile(r"sk-ant-(?:(?:api03|admin01)-[A-Za-z0-9_-]{93}AA|(?:oat01|ort01)-[A-Za-z0-9_-]{95})")
+
+CONTEXTS = [
+    (".env", "ANTHROPIC_API_KEY={k}\n"),
+    (".claude/settings.json", '{{"env": {{"ANTHROPIC_API_KEY": "{k}"}}}}\n'),
+    (".claude/settings.local.json", '{{"env": {{"ANTHROPIC_AUTH_TOKEN": "{k}"}}}}\n'),
+    (".mcp.json", '{{"mcpServers": {{"a": {{"command": "x", "env": {{"KEY": "{k}"}}}}}}}}\n'),
+    (
+        "mcp-http.json",
+        '{{"mcpServers": {{"a": {{"url": "https://x/mcp", "headers": {{"x-api-key": "{k}"}}}}}}}}\n',
+    ),
+    ("config.yaml", "anthropic:\n  api_key: {k}\n"),
+    (".github/workflows/ci.yml", "env:\n  ANTHROPIC_API_KEY: {k}\n"),
+    ("dot-bashrc", "export ANTHROPIC_API_KEY={k}\n"),
+    ("Dockerfile", "FROM python:3.11\nENV ANTHROPIC_API_KEY={k}\n"),
+    ("analysis.ipynb", '{{"cells": [{{"source": ["key = \\"{k}\\"\\n"]}}]}}\n'),
+    ("app.log", "2026-01-01 DEBUG sending x-api-key={k} to upstream\n"),
+    ("README.md", "See https://example.com/v1?key={k}&x=1 for details\n"),
+    ("client.js", "const key = `{k}`;\n"),
+    ("main.tf", 'variable "key" {{ default = "{k}" }}\n'),
+    ("keys.csv", "name,{k},2026\n"),
+    ("credentials.json", '{{"claudeAiOauth": {{"accessToken": "{k}"}}}}\n'),
+]
+DECOYS = [
+    PREFIX + "api03-" + "x" * 93 + "AA",
+    PREFIX + "api03-...",
+    PREFIX + "admin01-" + ("abc123XYZ-" * 10)[:93] + "AA",
+    "ANTHROPIC_API_KEY=<your key>",
+]
+
+
+def fake_key(rng: random.Random, kind: str) -> str:
+    while True:
+        body = "".join(rng.choice(ALPHABET) for _ in range(93))
+        if len(set(body)) >= 35:
+            return f"{PREFIX}{KIND_PREFIX[kind]}-{body}AA"
+
+
+@dataclass
+class Tree:
+    root: Path
+    files: int
+    bytes: int
+    planted: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (rel path, line)
+
+
+def stdlib_sources() -> list[Path]:
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    return sorted(p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts and p.is_file())
+
+
+def generate(root: Path, size_mb: int, n_keys: int, seed: int) -> Tree:
+    rng = random.Random(seed)
+    sources = stdlib_sources()
+    target = size_mb * 1024 * 1024
+    tree = Tree(root, 0, 0)
+    copy = 0
+    written: list[Path] = []
+    while tree.bytes < target:
+        for src in sources:
+            if tree.bytes >= target:
+                break
+            rel = Path(f"copy{copy}") / src.relative_to(src.parents[len(src.parents) - 1])
+            dest = root / Path(*rel.parts[:1], *rel.parts[-4:])
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                data = src.read_bytes()
+            except OSError:
+                continue
+            dest.write_bytes(data)
+            written.append(dest)
+            tree.bytes += len(data)
+            tree.files += 1
+        copy += 1
+    kinds = list(KIND_PREFIX)
+    # Keys as lines inside source files, in several quoting styles.
+    styles = ["KEY = '{k}'", 'token = "{k}"', "# token: {k}", "    headers={{'x-api-key': '{k}'}}", "{k}"]
+    n_inline = n_keys - len(CONTEXTS) * 4
+    for i in range(n_inline):
+        path = rng.choice(written)
+        lines = path.read_text("utf-8", "surrogateescape").split("\n")
+        key = fake_key(rng, kinds[i % 4])
+        at = rng.randrange(len(lines) + 1)
+        lines.insert(at, rng.choice(styles).format(k=key))
+        # Earlier planted keys below this line in the same file move down by one.
+        rel = path.relative_to(root).as_posix()
+        for k, (r, ln) in list(tree.planted.items()):
+            if r == rel and ln >= at + 1:
+                tree.planted[k] = (r, ln + 1)
+        path.write_text("\n".join(lines), "utf-8", "surrogateescape")
+        tree.planted[key] = (rel, at + 1)
+        tree.bytes += len(key) + 10
+    for j in range(4):
+        for name, template in CONTEXTS:
+            key = fake_key(rng, kinds[(j + len(name)) % 4])
+            dest = root / f"configs{j}" / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            text = template.format(k=key)
+            dest.write_text(text)
+            line = text[: text.index(key)].count("\n") + 1
+            tree.planted[key] = (dest.relative_to(root).as_posix(), line)
+            tree.files += 1
+            tree.bytes += len(text)
+    decoy_file = root / "decoys.txt"
+    decoy_file.write_text("\n".join(DECOYS) + "\n")
+    tree.files += 1
+    return tree
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+
+def _tree_rss_kb(root_pid: int) -> int:
+    """Sum of VmRSS over root_pid and its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for proc_dir in Path("/proc").iterdir():
+        entry = proc_dir.name
+        if not entry.isdigit():
+            continue
+        try:
+            with (proc_dir / "status").open() as fh:
+                ppid = kb = 0
+                for line in fh:
+                    if line.startswith("PPid:"):
+                        ppid = int(line.split()[1])
+                    elif line.startswith("VmRSS:"):
+                        kb = int(line.split()[1])
+        except OSError:
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = kb
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+@dataclass
+class Run:
+    wall_s: float
+    max_rss_mb: float  # largest single process
+    tree_rss_mb: float  # whole process tree, sampled
+    stdout: bytes
+
+
+def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Wall time, the largest process's max RSS (GNU time %M) and the sampled tree RSS."""
+    out_path = Path(tempfile.mkstemp(prefix="bench-out-")[1])
+    rss_path = Path(tempfile.mkstemp(prefix="bench-rss-")[1])
+    with out_path.open("wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            ["/usr/bin/time", "-f", "%M", "-o", str(rss_path), *argv],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        peak = 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, _tree_rss_kb(proc.pid))
+                stop.wait(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        proc.wait()
+        wall = time.perf_counter() - started
+        stop.set()
+        sampler.join()
+    data = out_path.read_bytes()
+    out_path.unlink()
+    max_rss_kb = int(rss_path.read_text().split()[-1])
+    rss_path.unlink()
+    return Run(wall, max_rss_kb / 1024, peak / 1024, data)
+
+
+IN_PROCESS = """
+import json, resource, sys, time
+from claude_health.tools.keys import ScanOptions, scan_keys
+from claude_health.tools.paths import Workspace
+ws = Workspace.discover(sys.argv[1])
+walls, report = [], None
+for _ in range(int(sys.argv[2])):
+    started = time.perf_counter()
+    report = scan_keys(ws, ScanOptions(workers=1))
+    walls.append(time.perf_counter() - started)
+print(json.dumps({"walls": walls, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "payload": {"findings": [f.to_json() for f in report.findings]}}))
+"""
+
+
+def in_process(root: Path, runs: int, env: dict[str, str]) -> tuple[list[float], float, bytes]:
+    """scan_keys timed inside one warm interpreter: what an MCP tool call costs (no start-up)."""
+    out = subprocess.run(
+        [sys.executable, "-c", IN_PROCESS, str(root), str(runs)], env=env, capture_output=True, check=True
+    ).stdout
+    data = json.loads(out)
+    return data["walls"], data["maxrss_kb"] / 1024, json.dumps(data["payload"]).encode()
+
+
+def found_by_claude_health(stdout: bytes, tree: Tree) -> tuple[int, int]:
+    """(planted keys found, findings that match no planted key) by path and line."""
+    payload = json.loads(stdout)
+    located = {
+        (Path(f["path"]).relative_to(tree.root).as_posix(), f["line"])
+        for f in payload["findings"]
+        if f.get("kind") and f.get("path") and f.get("line")
+    }
+    planted = set(tree.planted.values())
+    return len(planted & located), len(located - planted)
+
+
+def found_by_rg(stdout: bytes, tree: Tree) -> tuple[int, int]:
+    keys = set(KEY_RE.findall(stdout.decode("utf-8", "replace")))
+    return len(keys & set(tree.planted)), len(keys - set(tree.planted))
+
+
+def found_by_ds(stdout: bytes, tree: Tree) -> tuple[int, int, int]:
+    """(planted keys with a finding on their line, findings total, findings on other lines)."""
+    payload = json.loads(stdout)
+    located = {(path, r["line_number"]) for path, results in payload["results"].items() for r in results}
+    total = sum(len(r) for r in payload["results"].values())
+    planted = set(tree.planted.values())
+    return len(planted & located), total, len(located - planted)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size-mb", type=int, default=100)
+    parser.add_argument("--keys", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=20261124)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--ds-runs", type=int, default=1)
+    parser.add_argument("--skip-ds", action="store_true")
+    parser.add_argument("--ds", default="/tmp/bench-venv/bin/detect-secrets")
+    parser.add_argument("--keep", action="store_true", help="keep the generated tree")
+    args = parser.parse_args()
+
+    cli = Path(sys.executable).with_name("claude-health")
+    rg = shutil.which("rg")
+    if not cli.exists():
+        sys.exit(f"claude-health is not installed beside {sys.executable}")
+    if rg is None:
+        sys.exit("ripgrep (rg) is not installed: apt-get install ripgrep")
+    workdir = Path(tempfile.mkdtemp(prefix="keys-bench-"))
+    root = workdir / "tree"
+    home = workdir / "home"
+    root.mkdir()
+    home.mkdir()
+    t0 = time.perf_counter()
+    tree = generate(root, args.size_mb, args.keys, args.seed)
+    print(
+        f"tree: {tree.files:,} files, {tree.bytes / 1e6:.1f} MB, {len(tree.planted)} planted keys, "
+        f"{len(DECOYS)} decoys (generated in {time.perf_counter() - t0:.1f} s)",
+        flush=True,
+    )
+    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+    tools: dict[str, dict[str, object]] = {}
+    try:
+        # Warm the page cache once so every tool reads from memory.
+        subprocess.run(
+            [rg, "-c", "--no-ignore", "--hidden", "-F", "sk-ant-", "."], cwd=root, capture_output=True
+        )
+        commands = {
+            "claude-health": [str(cli), "keys", "--project", str(root), "--json"],
+            "claude-health -j1": [str(cli), "keys", "--project", str(root), "--json", "--jobs", "1"],
+            "ripgrep": [
+                rg,
+                "--no-config",
+                "-n",
+                "--no-heading",
+                "-o",
+                "--hidden",
+                "--no-ignore",
+                "-e",
+                RG_PATTERN,
+                ".",
+            ],
+        }
+        for name, argv in commands.items():
+            runs = [measure(argv, root, env) for _ in range(args.runs)]
+            if name.startswith("claude-health"):
+                found, extra = found_by_claude_health(runs[-1].stdout, tree)
+            else:
+                found, extra = found_by_rg(runs[-1].stdout, tree)
+            tools[name] = _summary(runs, found, extra, len(tree.planted))
+            print(f"{name}: {tools[name]}", flush=True)
+        walls, rss, payload = in_process(root, args.runs, env)
+        found, extra = found_by_claude_health(payload, tree)
+        tools["claude-health (in-process)"] = {
+            "runs": len(walls),
+            "wall_s": [round(w, 3) for w in walls],
+            "wall_s_median": round(statistics.median(walls), 3),
+            "max_rss_mb": round(rss, 1),
+            "tree_rss_mb": round(rss, 1),
+            "found": found,
+            "planted": len(tree.planted),
+            "extra": extra,
+        }
+        print(f"claude-health (in-process): {tools['claude-health (in-process)']}", flush=True)
+        if not args.skip_ds:
+            ds = Path(args.ds)
+            if not ds.exists():
+                sys.exit(f"{ds} not found: pip install detect-secrets==1.5.0 into a separate venv")
+            runs = [measure([str(ds), "scan", "--all-files", "."], root, env) for _ in range(args.ds_runs)]
+            found, total, other = found_by_ds(runs[-1].stdout, tree)
+            tools["detect-secrets"] = _summary(runs, found, other, len(tree.planted))
+            tools["detect-secrets"]["findings_total"] = total
+            print(f"detect-secrets: {tools['detect-secrets']}", flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"tree kept at {root}")
+
+    ch = float(tools["claude-health"]["wall_s_median"])  # type: ignore[arg-type]
+    ratios = {name: round(float(t["wall_s_median"]) / ch, 2) for name, t in tools.items()}  # type: ignore[arg-type]
+    print()
+    header = ("tool", "wall (median)", "runs", "max RSS", "tree RSS", "found", "extra", "time vs ch")
+    print("{:<28}{:>15}{:>6}{:>10}{:>10}{:>10}{:>7}{:>12}".format(*header))
+    for name, t in tools.items():
+        print(
+            f"{name:<28}{t['wall_s_median']:>13.3f} s{t['runs']:>6}{t['max_rss_mb']:>8.1f}MB"
+            f"{t['tree_rss_mb']:>8.1f}MB{str(t['found']) + '/' + str(len(tree.planted)):>10}{t['extra']:>7}"
+            f"{ratios[name]:>11.2f}x"
+        )
+    verdict = {
+        "every_planted_key_found": tools["claude-health"]["found"] == len(tree.planted),
+        "no_decoy_or_stray_finding": tools["claude-health"]["extra"] == 0,
+        "cli_at_most_3x_ripgrep": ch <= 3 * float(tools["ripgrep"]["wall_s_median"]),  # type: ignore[arg-type]
+        "in_process_at_most_3x_ripgrep": float(tools["claude-health (in-process)"]["wall_s_median"])  # type: ignore[arg-type]
+        <= 3 * float(tools["ripgrep"]["wall_s_median"]),  # type: ignore[arg-type]
+    }
+    if "detect-secrets" in tools:
+        verdict["at_least_20x_faster_than_detect_secrets"] = ratios["detect-secrets"] >= 20
+    print("targets:", verdict)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "tree": {
+                    "files": tree.files,
+                    "bytes": tree.bytes,
+                    "planted": len(tree.planted),
+                    "decoys": len(DECOYS),
+                },
+                "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+                "tools": tools,
+                "time_ratio_vs_claude_health": ratios,
+                "targets": verdict,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+def _summary(runs: list[Run], found: int, extra: int, planted: int) -> dict[str, object]:
+    return {
+        "runs": len(runs),
+        "wall_s": [round(r.wall_s, 3) for r in runs],
+        "wall_s_median": round(statistics.median(r.wall_s for r in runs), 3),
+        "max_rss_mb": round(max(r.max_rss_mb for r in runs), 1),
+        "tree_rss_mb": round(max(r.tree_rss_mb for r in runs), 1),
+        "found": found,
+        "planted": planted,
+        "extra": extra,
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

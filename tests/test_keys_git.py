@@ -1,0 +1,240 @@
+"""The project tree, .gitignore semantics, history and the index, in real git repositories."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from claude_health.tools.keys import KeysUsageError, ScanOptions, scan_keys
+from claude_health.tools.keys.tree import list_files, scan_files
+from tests.conftest import Sandbox
+from tests.fakes import fake_key
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user or system git config (global excludes, hooks, signing) leaks into the tests."""
+    cfg = tmp_path_factory.mktemp("gitcfg") / "config"
+    cfg.write_text("[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=os.environ
+    ).stdout.strip()
+
+
+def init(sandbox: Sandbox) -> Path:
+    git(sandbox.project, "init", "-q")
+    return sandbox.project
+
+
+def codes_at(sandbox: Sandbox, **options: object) -> set[tuple[str, str]]:
+    report = scan_keys(sandbox.workspace(), ScanOptions(**options))  # type: ignore[arg-type]
+    return {(f.code, Path(f.path).relative_to(sandbox.project).as_posix()) for f in report.findings if f.path}
+
+
+def test_outside_git_every_file_is_scanned(sandbox: Sandbox) -> None:
+    sandbox.write(sandbox.project / ".gitignore", "secret.txt\nbuild/\n")
+    sandbox.write(sandbox.project / "secret.txt", fake_key())
+    sandbox.write(sandbox.project / "build" / "out.js", fake_key())
+    report = scan_keys(sandbox.workspace())
+    assert report.stats.in_git is False
+    assert {Path(f.path or "").name for f in report.findings if f.code == "K001"} == {"secret.txt", "out.js"}
+
+
+def test_gitignore_semantics_come_from_git(sandbox: Sandbox) -> None:
+    project = init(sandbox)
+    sandbox.write(project / ".gitignore", "*.log\n!keep.log\nbuild/\n")
+    sandbox.write(project / "sub" / ".gitignore", "local.txt\n")
+    sandbox.write(project / ".git" / "info" / "exclude", "excluded.txt\n")
+    for rel in (
+        "a.log",
+        "keep.log",
+        "build/x.js",
+        "sub/local.txt",
+        "sub/other.txt",
+        "excluded.txt",
+        "tracked.py",
+    ):
+        sandbox.write(project / rel, f"k = '{fake_key()}'\n")
+    git(project, "add", "tracked.py")
+    found = {rel for code, rel in codes_at(sandbox) if code == "K001"}
+    assert found == {"keep.log", "sub/other.txt", "tracked.py"}
+
+
+def test_tracked_file_that_is_now_ignored_is_still_scanned(sandbox: Sandbox) -> None:
+    project = init(sandbox)
+    sandbox.write(project / "config.yml", f"key: {fake_key()}\n")
+    git(project, "add", "config.yml")
+    sandbox.write(project / ".gitignore", "config.yml\n")
+    assert ("K001", "config.yml") in codes_at(sandbox)
+
+
+def test_notebooks_and_env_files_are_included_binary_skipped(sandbox: Sandbox) -> None:
+    project = init(sandbox)
+    key = fake_key("oauth_refresh_token")
+    cell = '{"cells": [{"source": ["import os\\n", "KEY = \\"' + key + '\\"\\n"]}]}'
+    sandbox.write(project / "analysis.ipynb", cell)
+    sandbox.write(project / ".env.local", f"ANTHROPIC_API_KEY={fake_key()}\n")
+    sandbox.write(project / "image.png", b"\x89PNG\x00\x00" + fake_key().encode())
+    report = scan_keys(sandbox.workspace())
+    k001 = {(Path(f.path or "").name, f.kind) for f in report.findings if f.code == "K001"}
+    assert k001 == {("analysis.ipynb", "oauth_refresh_token"), (".env.local", "api_key")}
+    assert report.stats.files_skipped_binary == 1
+
+
+@pytest.mark.parametrize(
+    ("ignore", "tracked", "expected"),
+    [
+        ("", False, "not ignored"),
+        (".env\n", False, None),
+        ("", True, "tracked by git."),
+        (".env\n", True, "although .gitignore lists it"),
+    ],
+)
+def test_env_files_that_should_be_ignored(
+    sandbox: Sandbox, ignore: str, tracked: bool, expected: str | None
+) -> None:
+    project = init(sandbox)
+    sandbox.write(project / ".env", "DEBUG=1\n")
+    sandbox.write(project / ".env.example", "ANTHROPIC_API_KEY=\n")
+    if tracked:
+        git(project, "add", ".env")
+    sandbox.write(project / ".gitignore", ignore)
+    found = [f for f in scan_keys(sandbox.workspace()).findings if f.code == "K008"]
+    if expected is None:
+        assert found == []
+    else:
+        [f] = found
+        assert expected in f.message and f.path == str(project / ".env")
+
+
+@pytest.mark.parametrize(("ignore", "expected"), [("", 1), (".claude/settings.local.json\n", 0)])
+def test_local_settings_not_ignored(sandbox: Sandbox, ignore: str, expected: int) -> None:
+    project = init(sandbox)
+    sandbox.write(project / ".gitignore", ignore)
+    sandbox.local_settings({"permissions": {"allow": []}})
+    found = [f for f in scan_keys(sandbox.workspace()).findings if f.code == "K009"]
+    assert len(found) == expected
+
+
+def test_local_settings_ignored_through_global_excludes(sandbox: Sandbox) -> None:
+    project = init(sandbox)
+    excludes = sandbox.root / "global-ignore"
+    excludes.write_text(".claude/settings.local.json\n")
+    git(project, "config", "core.excludesFile", str(excludes))
+    sandbox.local_settings({"permissions": {"allow": []}})
+    assert [f for f in scan_keys(sandbox.workspace()).findings if f.code == "K009"] == []
+
+
+def test_history_reports_removed_keys_with_their_commit(sandbox: Sandbox) -> None:
+    project = init(sandbox)
+    removed, kept = fake_key("admin_key"), fake_key()
+    sandbox.write(project / "app.py", f"x = 1\nKEY = '{removed}'\n")
+    sandbox.write(project / "conf" / "keep.py", f"KEY = '{kept}'\n")
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "add keys")
+    first = git(project, "rev-parse", "HEAD")
+    sandbox.write(project / "app.py", "x = 1\nKEY = os.environ['ANTHROPIC_API_KEY']\n")
+    git(project, "commit", "-qam", "remove key")
+
+    without = scan_keys(sandbox.workspace())
+    assert not [f for f in without.findings if f.code == "K010"]
+
+    report = scan_keys(sandbox.workspace(), ScanOptions(history=True))
+    history = {Path(f.path or "").name: f for f in report.findings if f.code == "K010"}
+    assert set(history) == {"app.py", "keep.py"}
+    assert history["app.py"].commit == first and history["app.py"].line == 2
+    assert history["app.py"].kind == "admin_key" and "removed later" in history["app.py"].message
+    assert "still in the working tree" in history["keep.py"].message
+    assert report.stats.history_scanned and report.stats.history_commits == 2
+
+
+def test_history_on_a_side_branch_is_found(sandbox: Sandbox) -> None:
+    project = init(sandbox)
+    sandbox.write(project / "README", "hi\n")
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "init")
+    git(project, "checkout", "-qb", "side")
+    sandbox.write(project / "leak.txt", fake_key("oauth_access_token"))
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "leak")
+    git(project, "checkout", "-q", "main")
+    found = [
+        f for f in scan_keys(sandbox.workspace(), ScanOptions(history=True)).findings if f.code == "K010"
+    ]
+    assert [(Path(f.path or "").name, f.kind) for f in found] == [("leak.txt", "oauth_access_token")]
+
+
+def test_staged_mode_scans_the_index_not_the_work_tree(sandbox: Sandbox) -> None:
+    project = init(sandbox)
+    sandbox.write(project / "staged.py", f"KEY = '{fake_key()}'\n")
+    sandbox.write(project / "unstaged.py", f"KEY = '{fake_key()}'\n")
+    sandbox.write(project / ".env", "A=1\n")
+    sandbox.write(project / "blob.bin", b"\x00" + fake_key().encode())
+    git(project, "add", "staged.py", ".env", "blob.bin")
+    # Edited after staging: the staged version still holds the key and is what gets committed.
+    sandbox.write(project / "staged.py", "KEY = None\n")
+    report = scan_keys(sandbox.workspace(), ScanOptions(staged=True))
+    assert {(f.code, Path(f.path or "").name) for f in report.findings} == {
+        ("K001", "staged.py"),
+        ("K008", ".env"),
+    }
+    assert report.stats.mode == "staged" and report.stats.files_skipped_binary == 1
+
+
+def test_staged_mode_needs_git(sandbox: Sandbox) -> None:
+    with pytest.raises(KeysUsageError):
+        scan_keys(sandbox.workspace(), ScanOptions(staged=True))
+
+
+def test_symlinks_fifos_and_loops_do_not_hang(sandbox: Sandbox) -> None:
+    project = sandbox.project
+    (project / "loop").symlink_to(project)
+    (project / "dangling").symlink_to(project / "nowhere")
+    (project / "dev-zero").symlink_to("/dev/zero")
+    os.mkfifo(project / "pipe")
+    sandbox.write(project / "real.txt", fake_key())
+    report = scan_keys(sandbox.workspace())
+    assert [Path(f.path or "").name for f in report.findings if f.code == "K001"] == ["real.txt"]
+
+
+def test_unreadable_file_is_reported(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run as root here, so chmod cannot deny a read: the open itself is made to fail."""
+    target = str(sandbox.write(sandbox.project / "locked.txt", fake_key()))
+    real_open = os.open
+
+    def deny(path: str, flags: int, *args: int) -> int:
+        if path == target:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", deny)
+    report = scan_keys(sandbox.workspace())
+    [f] = [f for f in report.findings if f.code == "K013"]
+    assert "Permission denied" in f.message and report.stats.files_unreadable == 1
+
+
+def test_process_pool_gives_the_same_result(sandbox: Sandbox) -> None:
+    for i in range(600):
+        key = fake_key() if i % 50 == 0 else ""
+        sandbox.write(sandbox.project / f"d{i % 7}" / f"f{i}.py", f"x = {i}\n" + key)
+    sandbox.write(sandbox.project / "bin.dat", b"\x00" * 10)
+    listing = list_files(sandbox.project)
+    serial = scan_files(listing.files, workers=1)
+    pooled = scan_files(listing.files, workers=2)
+    assert sorted((s.path, s.hits) for s in serial.notable) == sorted(
+        (s.path, s.hits) for s in pooled.notable
+    )
+    assert (serial.files_scanned, serial.bytes_scanned, serial.binary) == (
+        pooled.files_scanned,
+        pooled.bytes_scanned,
+        pooled.binary,
+    )
+    assert sum(len(s.hits) for s in pooled.notable) == 12 and pooled.binary == 1

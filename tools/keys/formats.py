@@ -1,0 +1,157 @@
+"""What an Anthropic credential looks like, and what merely resembles one.
+
+One compiled bytes regex finds candidates; :func:`plausible` then rejects placeholders and
+published fixtures. Shapes follow the key-hygiene notes §1: API and admin keys are 93
+base64url characters plus ``AA``; OAuth access and refresh tokens are 95 base64url characters
+(the ``AA`` ending is observed, not documented, so it is not required); the claude.ai session
+key has no established length. Anything else shaped ``sk-ant-<letters><2 digits>-<long body>``
+is reported as an unknown Anthropic token, except the four known prefixes, whose wrong-length
+variants are truncations or look-alikes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+PREFILTER = b"sk-ant-"
+
+# Kind names are the public interface (``kind`` in JSON output).
+KIND_BY_PREFIX: dict[str, str] = {
+    "api03": "api_key",
+    "admin01": "admin_key",
+    "oat01": "oauth_access_token",
+    "ort01": "oauth_refresh_token",
+    "sid01": "session_key",
+}
+UNKNOWN_KIND = "anthropic_token"
+KINDS: tuple[str, ...] = (*KIND_BY_PREFIX.values(), UNKNOWN_KIND)
+KIND_LABELS: dict[str, str] = {
+    "api_key": "API key",
+    "admin_key": "admin API key",
+    "oauth_access_token": "OAuth access token",
+    "oauth_refresh_token": "OAuth refresh token",
+    "session_key": "claude.ai session key",
+    UNKNOWN_KIND: "credential of an unknown kind",
+}
+
+
+def label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+# A credential never continues into another base64url character; a JSON or shell escape such
+# as ``\n`` right before a key still counts as a boundary (notebook sources are JSON strings).
+_BASE64URL = rb"A-Za-z0-9_\-"
+_START = rb"(?:(?<![" + _BASE64URL + rb"])|(?<=\\[nrt]))"
+_END = rb"(?![" + _BASE64URL + rb"])"
+
+PATTERN = re.compile(
+    _START
+    + rb"sk-ant-(?:"
+    + rb"(?P<key>api03|admin01)-(?P<kbody>["
+    + _BASE64URL
+    + rb"]{93}AA)"
+    + rb"|(?P<oauth>oat01|ort01)-(?P<obody>["
+    + _BASE64URL
+    + rb"]{95})"
+    + rb"|(?P<other>[a-z]{2,6}[0-9]{2})-(?P<xbody>["
+    + _BASE64URL
+    + rb"]{40,200})"
+    + rb")"
+    + _END
+)
+
+# Readable text pattern for other scanners (ripgrep in the benchmark, docs).
+TEXT_PATTERN = (
+    r"sk-ant-(?:(?:api03|admin01)-[A-Za-z0-9_-]{93}AA|(?:oat01|ort01)-[A-Za-z0-9_-]{95}"
+    r"|[a-z]{2,6}[0-9]{2}-[A-Za-z0-9_-]{40,200})"
+)
+
+# sha256 of the bodies of published detector fixtures (gitleaks' rule test); hashes, because a
+# literal would be a finding of its own. Bodies are the characters after ``sk-ant-<kind>-``.
+FIXTURE_BODY_SHA256 = frozenset(
+    {
+        "2f302f2470fe50aab809aa7c01805a5f88cb1bfb0f87f55d8231210d824d8f34",
+    }
+)
+
+LONG_BODY = 90
+MIN_ENTROPY_LONG, MIN_DISTINCT_LONG = 4.5, 30
+MIN_ENTROPY_SHORT, MIN_DISTINCT_SHORT_RATIO = 4.0, 0.45
+# Hand-typed fixtures walk the keyboard ("abc123", "klmnopqrstuvwx"); in a random base64url body
+# a character followed by its successor happens about 1.5 times in 95, so 16 is never reached.
+MAX_ASCENDING_PAIRS = 16
+
+
+def shannon_entropy(text: str) -> float:
+    if not text:
+        return 0.0
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+def plausible(body: str) -> bool:
+    """True when ``body`` could be an issued secret rather than a placeholder or fixture."""
+    n = len(body)
+    distinct = len(set(body))
+    entropy = shannon_entropy(body)
+    if n >= LONG_BODY:
+        if entropy < MIN_ENTROPY_LONG or distinct < MIN_DISTINCT_LONG:
+            return False
+    elif entropy < MIN_ENTROPY_SHORT or distinct < MIN_DISTINCT_SHORT_RATIO * n:
+        return False
+    ascending = sum(1 for a, b in itertools.pairwise(body) if ord(b) == ord(a) + 1)
+    if ascending >= MAX_ASCENDING_PAIRS:
+        return False
+    return hashlib.sha256(body.encode("ascii")).hexdigest() not in FIXTURE_BODY_SHA256
+
+
+def classify(match: re.Match[bytes]) -> tuple[str, str] | None:
+    """``(kind, secret)`` for a regex match, or None when it is not a credential."""
+    if match.group("key"):
+        prefix, body = match.group("key"), match.group("kbody")
+    elif match.group("oauth"):
+        prefix, body = match.group("oauth"), match.group("obody")
+    else:
+        prefix, body = match.group("other"), match.group("xbody")
+        # A known prefix with the wrong length is a truncated or padded look-alike.
+        if prefix.decode("ascii") in KIND_BY_PREFIX and prefix != b"sid01":
+            return None
+    text_body = body.decode("ascii")
+    if not plausible(text_body):
+        return None
+    prefix_text = prefix.decode("ascii")
+    kind = KIND_BY_PREFIX.get(prefix_text, UNKNOWN_KIND)
+    return kind, match.group(0).decode("ascii")
+
+
+def iter_matches(data: bytes) -> Iterator[re.Match[bytes]]:
+    """Regex matches at each ``sk-ant-`` occurrence only.
+
+    The pattern opens with a look-behind, which stops ``re`` from using its literal-prefix
+    search; jumping between ``bytes.find`` hits keeps the scan at memchr speed.
+    """
+    pos = data.find(PREFILTER)
+    while pos >= 0:
+        m = PATTERN.match(data, pos)  # look-behind still sees the byte before pos
+        pos = data.find(PREFILTER, m.end() if m else pos + 1)
+        if m:
+            yield m
+
+
+def find_in_text(text: str) -> list[tuple[str, str, int]]:
+    """``(kind, secret, char offset)`` for every credential in a short string (env values)."""
+    if "sk-ant-" not in text:
+        return []
+    data = text.encode("utf-8", "surrogateescape")
+    out: list[tuple[str, str, int]] = []
+    for m in iter_matches(data):
+        hit = classify(m)
+        if hit:
+            out.append((hit[0], hit[1], len(data[: m.start()].decode("utf-8", "replace"))))
+    return out

@@ -1,0 +1,234 @@
+"""Where credentials should not be, outside the project tree: the environment, settings `env`
+blocks and ~/.claude.json, shell start-up files, and readable credential files."""
+
+from __future__ import annotations
+
+import contextlib
+import stat
+from pathlib import Path
+from typing import Any
+
+from claude_health.tools.findings import Finding, Severity
+from claude_health.tools.keys.formats import find_in_text, label
+from claude_health.tools.keys.rules import (
+    CREDENTIAL_FILE_READABLE,
+    KEY_IN_PROCESS_ENV,
+    KEY_IN_SETTINGS_ENV,
+    KEY_IN_SHELL_STARTUP,
+    KEY_OVERRIDES_PLAN,
+)
+from claude_health.tools.keys.scanner import Hit, scan_file
+from claude_health.tools.keys.vault import remember
+from claude_health.tools.paths import Workspace
+from claude_health.tools.redact import fingerprint, redact
+
+# The variables Claude Code takes a first-party credential from (auth precedence).
+BILLING_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+# Claude Code's own store for a Console-login key; the auth check reports it, not this one.
+OWN_STORE_FIELDS = frozenset({"primaryApiKey"})
+
+
+def hit_fields(hit: Hit) -> dict[str, Any]:
+    """The Finding fields of a hit (the secret only redacted); remembers it for --verify."""
+    remember(hit.kind, hit.secret)
+    return {
+        "line": hit.line,
+        "column": hit.column,
+        "kind": hit.kind,
+        "redacted": hit.redacted,
+        "fingerprint": hit.fingerprint,
+    }
+
+
+def json_fields_holding(data: Any, secret: str, trail: str = "") -> list[str]:
+    """Dotted paths of the JSON string values that contain ``secret``."""
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(data, trail)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, str) and secret in value:
+            found.append(where)
+    return found
+
+
+# -- the environment -------------------------------------------------------------------------
+
+
+def _subscription(ws: Workspace) -> str | None:
+    """The claude.ai plan name when the user is logged in with a subscription, else None."""
+    from claude_health.tools.auth.inputs import gather
+
+    inputs = gather(ws)
+    login = inputs.oauth
+    if login and login.has_access_token:
+        return login.subscription_type or "claude.ai"
+    if inputs.oauth_account is not None:
+        return "claude.ai"
+    return None
+
+
+def effective_env(ws: Workspace) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment Claude Code builds (values, origin of each), from the auth route."""
+    from claude_health.tools.auth.inputs import gather
+    from claude_health.tools.auth.route import build_env
+
+    env = build_env(gather(ws))
+    return env.values, env.origin
+
+
+def environment_findings(ws: Workspace) -> list[Finding]:
+    findings: list[Finding] = []
+    values, origin = effective_env(ws)
+    plan = _subscription(ws)
+    flagged: set[str] = set()
+    if plan:
+        for name in BILLING_VARS:
+            value = values.get(name, "").strip()
+            if not value:
+                continue
+            flagged.add(name)
+            hits = find_in_text(value)
+            for kind, secret, _ in hits:
+                remember(kind, secret)
+            where = origin.get(name, "environment")
+            gateway = (values.get("ANTHROPIC_BASE_URL") or "").strip()
+            payer = (
+                f"requests go to {gateway} with this credential"
+                if gateway and "api.anthropic.com" not in gateway
+                else "Claude Code bills API credits instead of the plan"
+            )
+            findings.append(
+                KEY_OVERRIDES_PLAN.finding(
+                    f"{name} ({redact(value)}, from {where}) overrides your {plan} login: {payer}.",
+                    kind=hits[0][0] if hits else None,
+                    redacted=redact(value),
+                    fingerprint=fingerprint(value),
+                )
+            )
+    for name, value in sorted(ws.env.items()):
+        if name in flagged:
+            continue
+        for kind, secret, _ in find_in_text(value):
+            remember(kind, secret)
+            severity = Severity.ERROR if kind == "admin_key" else None
+            findings.append(
+                KEY_IN_PROCESS_ENV.finding(
+                    f"Environment variable {name} holds an Anthropic {label(kind)}.",
+                    severity=severity,
+                    kind=kind,
+                    redacted=redact(secret),
+                    fingerprint=fingerprint(secret),
+                )
+            )
+    return findings
+
+
+# -- settings files and ~/.claude.json --------------------------------------------------------
+
+
+def settings_files(ws: Workspace) -> list[tuple[str, Path]]:
+    """Files whose `env` blocks Claude Code applies, other than the shared project settings."""
+    files = [("~/.claude.json", ws.global_config), ("user settings", ws.user_settings)]
+    files.append(("local settings", ws.local_settings))
+    files.append(("managed settings", ws.managed_settings))
+    files.extend(("managed settings", p) for p in ws.managed_dropins())
+    return files
+
+
+def settings_findings(ws: Workspace) -> list[Finding]:
+    findings: list[Finding] = []
+    for scope, path in settings_files(ws):
+        scan = scan_file(path)
+        if not scan.hits:
+            continue
+        data = _load_json(path)
+        for hit in scan.hits:
+            fields = json_fields_holding(data, hit.secret) if data is not None else []
+            if fields and all(f in OWN_STORE_FIELDS for f in fields):
+                continue
+            place = f" in `{fields[0]}`" if fields else ""
+            findings.append(
+                KEY_IN_SETTINGS_ENV.finding(
+                    f"{scope} ({path.name}) holds an Anthropic {label(hit.kind)}{place}.",
+                    severity=Severity.ERROR if hit.kind == "admin_key" else None,
+                    path=str(path),
+                    **hit_fields(hit),
+                )
+            )
+    return findings
+
+
+def _load_json(path: Path) -> Any:
+    from claude_health.tools.files import read_json_object
+
+    return read_json_object(path).data
+
+
+# -- shell start-up files ---------------------------------------------------------------------
+
+
+def shell_startup_files(ws: Workspace) -> list[Path]:
+    home = ws.home
+    zdot = Path(ws.env["ZDOTDIR"]).expanduser() if ws.env.get("ZDOTDIR") else home
+    xdg = Path(ws.env["XDG_CONFIG_HOME"]).expanduser() if ws.env.get("XDG_CONFIG_HOME") else home / ".config"
+    files = [home / n for n in (".bashrc", ".bash_profile", ".bash_login", ".profile", ".bash_aliases")]
+    files += [zdot / n for n in (".zshenv", ".zprofile", ".zshrc", ".zlogin")]
+    files += [xdg / "fish" / "config.fish"]
+    with contextlib.suppress(OSError):
+        files += sorted((xdg / "fish" / "conf.d").glob("*.fish"))
+    files += [xdg / "powershell" / n for n in ("Microsoft.PowerShell_profile.ps1", "profile.ps1")]
+    seen: set[Path] = set()
+    unique: list[Path] = []
+    for f in files:
+        if f not in seen:
+            seen.add(f)
+            unique.append(f)
+    return unique
+
+
+def shell_findings(ws: Workspace) -> list[Finding]:
+    findings: list[Finding] = []
+    for path in shell_startup_files(ws):
+        for hit in scan_file(path).hits:
+            findings.append(
+                KEY_IN_SHELL_STARTUP.finding(
+                    f"{path.name} exports an Anthropic {label(hit.kind)} into every shell.",
+                    severity=Severity.ERROR if hit.kind == "admin_key" else None,
+                    path=str(path),
+                    **hit_fields(hit),
+                )
+            )
+    return findings
+
+
+# -- credential files -------------------------------------------------------------------------
+
+
+def permission_findings(ws: Workspace) -> list[Finding]:
+    if ws.os_name == "win32":
+        return []  # POSIX modes mean nothing there; ACLs are out of scope
+    findings: list[Finding] = []
+    for path in (ws.credentials_file, ws.global_config):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        mode = stat.S_IMODE(st.st_mode)
+        if not mode & 0o044:
+            continue
+        who = "everyone" if mode & 0o004 else "its group"
+        findings.append(
+            CREDENTIAL_FILE_READABLE.finding(
+                f"{path} has mode {mode:04o}: {who} can read it.",
+                severity=Severity.ERROR if mode & 0o004 and path == ws.credentials_file else None,
+                path=str(path),
+                hint=f"chmod 600 {path}",
+            )
+        )
+    return findings

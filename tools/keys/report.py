@@ -1,0 +1,158 @@
+"""The key-hygiene scan: every place a credential should not be, in one report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from claude_health.tools.findings import Finding, sort_findings
+from claude_health.tools.keys.config import committed_config_files, config_findings, key_findings
+from claude_health.tools.keys.formats import label
+from claude_health.tools.keys.history import HISTORY_TIMEOUT, history_findings
+from claude_health.tools.keys.ignored import LOCAL_SETTINGS, ignore_findings, is_env_file
+from claude_health.tools.keys.models import KeyReport, ScanStats
+from claude_health.tools.keys.places import (
+    environment_findings,
+    hit_fields,
+    permission_findings,
+    settings_files,
+    settings_findings,
+    shell_findings,
+    shell_startup_files,
+)
+from claude_health.tools.keys.rules import (
+    ENV_FILE_NOT_IGNORED,
+    FILE_NOT_SCANNED,
+    KEY_IN_TREE,
+    LOCAL_SETTINGS_NOT_IGNORED,
+)
+from claude_health.tools.keys.scanner import Hit
+from claude_health.tools.keys.staged import scan_staged
+from claude_health.tools.keys.tree import list_files, scan_files
+from claude_health.tools.keys.vault import collecting
+from claude_health.tools.paths import Workspace
+
+Progress = Callable[[int, int], None]
+
+
+class KeysUsageError(ValueError):
+    """A scan that cannot run as asked (e.g. --staged outside a git repository)."""
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    history: bool = False
+    verify: bool = False
+    staged: bool = False
+    workers: int | None = None
+    history_timeout: float = HISTORY_TIMEOUT
+    verify_timeout: float = 10.0
+
+
+def _tree_finding(path: str, rel: str, hit: Hit) -> Finding:
+    return KEY_IN_TREE.finding(f"{rel} holds an Anthropic {label(hit.kind)}.", path=path, **hit_fields(hit))
+
+
+def _rel(path: str, root: Path) -> str:
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return path
+
+
+def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tuple[list[Finding], ScanStats]:
+    listing = list_files(ws.project)
+    # Files with their own, more specific checks (K002/K003, K006, K007), and Claude Code's own
+    # credential store, which is where OAuth tokens belong (when the project is the home folder).
+    dedicated = {
+        str(p)
+        for p in (
+            *committed_config_files(ws),
+            *(path for _, path in settings_files(ws)),
+            *shell_startup_files(ws),
+            ws.credentials_file,
+        )
+    }
+    files = [p for p in listing.files if p not in dedicated]
+    scanned = scan_files(files, progress=progress, workers=options.workers)
+    findings: list[Finding] = []
+    stats = ScanStats(
+        project=str(ws.project),
+        mode="tree",
+        in_git=listing.in_git,
+        files_scanned=scanned.files_scanned,
+        bytes_scanned=scanned.bytes_scanned,
+        files_skipped_binary=scanned.binary,
+        files_unreadable=scanned.unreadable,
+    )
+    for scan in sorted(scanned.notable, key=lambda s: s.path):
+        rel = _rel(scan.path, ws.project)
+        findings.extend(_tree_finding(scan.path, rel, hit) for hit in scan.hits)
+        if scan.skipped:
+            findings.append(FILE_NOT_SCANNED.finding(f"{rel}: {scan.skipped}.", path=scan.path))
+    if listing.problem:
+        findings.append(FILE_NOT_SCANNED.finding(listing.problem))
+    findings += config_findings(ws)
+    findings += settings_findings(ws)
+    findings += environment_findings(ws)
+    findings += shell_findings(ws)
+    findings += ignore_findings(listing)
+    findings += permission_findings(ws)
+    if options.history and listing.in_git:
+        present = {f.fingerprint for f in findings if f.fingerprint}
+        found, commits = history_findings(ws.project, present, timeout=options.history_timeout)
+        findings += found
+        stats.history_scanned, stats.history_commits = True, commits
+    return findings, stats
+
+
+def _staged(ws: Workspace) -> tuple[list[Finding], ScanStats]:
+    staged = scan_staged(ws.project)
+    if staged.root is None or staged.problem:
+        raise KeysUsageError(staged.problem or "--staged needs a git repository")
+    root = staged.root
+    stats = ScanStats(project=str(ws.project), mode="staged", in_git=True)
+    committed = set(committed_config_files(ws))
+    findings: list[Finding] = []
+    for f in staged.files:
+        path = root / f.rel
+        if f.binary:
+            stats.files_skipped_binary += 1
+        else:
+            stats.files_scanned += 1
+            stats.bytes_scanned += f.size
+        if path in committed:
+            findings += key_findings(path, f.hits)
+        else:
+            findings.extend(_tree_finding(str(path), f.rel, hit) for hit in f.hits)
+        if is_env_file(f.rel):
+            findings.append(ENV_FILE_NOT_IGNORED.finding(f"{f.rel} is staged for commit.", path=str(path)))
+        elif f.rel.endswith(LOCAL_SETTINGS):
+            findings.append(
+                LOCAL_SETTINGS_NOT_IGNORED.finding(f"{f.rel} is staged for commit.", path=str(path))
+            )
+    return findings, stats
+
+
+def scan_keys(
+    ws: Workspace, options: ScanOptions | None = None, *, progress: Progress | None = None
+) -> KeyReport:
+    """Run the key-hygiene scan. Never returns or logs a secret unredacted."""
+    options = options or ScanOptions()
+    started = time.perf_counter()
+    with collecting() as vault:
+        if options.staged:
+            findings, stats = _staged(ws)
+        else:
+            findings, stats = _tree(ws, options, progress)
+        if options.verify and vault:
+            from claude_health.tools.keys.verify import verify_keys
+
+            verified = verify_keys(ws, vault, timeout=options.verify_timeout)
+            findings += verified
+            stats.verified = len(verified)
+    stats.keys_found = len({f.fingerprint for f in findings if f.kind and f.fingerprint})
+    stats.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    return KeyReport(stats=stats, findings=sort_findings(findings))

@@ -1,0 +1,199 @@
+"""Finding credentials in bytes, files and streams, with 1-based line and column.
+
+The hot path is a substring pre-filter (``b"sk-ant-" in data``): almost no file contains it, so
+the regex runs on a tiny share of the bytes. Large files are read in chunks with an overlap
+longer than any credential, so memory stays flat and a key across a chunk border is still
+found exactly once.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from claude_health.tools.keys.formats import PREFILTER, classify, iter_matches
+from claude_health.tools.redact import fingerprint, redact
+
+# Git's own binary heuristic: a NUL byte in the first 8000 bytes.
+BINARY_SNIFF = 8000
+STREAM_THRESHOLD = 16 * 1024 * 1024
+CHUNK = 8 * 1024 * 1024
+# Longer than the longest match (prefix + 200-char body) plus the boundary look-around.
+OVERLAP = 512
+
+
+class _Readable(Protocol):
+    def read(self, n: int, /) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One credential occurrence. ``secret`` never leaves this package unredacted."""
+
+    kind: str
+    secret: str = field(repr=False)
+    line: int
+    column: int
+
+    @property
+    def redacted(self) -> str:
+        return redact(self.secret)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.secret)
+
+
+@dataclass(frozen=True, slots=True)
+class FileScan:
+    """The hits in one file, or why it was skipped."""
+
+    path: str
+    hits: tuple[Hit, ...] = ()
+    size: int = 0
+    skipped: str | None = None  # "binary", "unreadable: ...", "not a regular file"
+
+
+class _LineCounter:
+    """Turns increasing byte offsets into (line, column) without rescanning from the start."""
+
+    def __init__(self) -> None:
+        self.base = 0  # absolute offset of buf[0]
+        self.pos = 0  # absolute offset counted up to
+        self.line = 1
+        self.carried = 0  # characters of the current line that lie before buf[0]
+
+    def locate(self, buf: bytes, offset: int) -> tuple[int, int]:
+        """``offset`` is absolute; ``buf`` must still contain the bytes from ``self.pos``."""
+        rel_pos, rel = self.pos - self.base, offset - self.base
+        self.line += buf.count(b"\n", rel_pos, rel)
+        self.pos = offset
+        newline = buf.rfind(b"\n", 0, rel)
+        if newline < 0:
+            return self.line, self.carried + _chars(buf[:rel]) + 1
+        return self.line, _chars(buf[newline + 1 : rel]) + 1
+
+    def drop(self, buf: bytes, keep_from: int) -> None:
+        """Forget ``buf[:keep_from]``, remembering its newlines and the current line's length."""
+        if self.pos < self.base + keep_from:
+            self.line += buf.count(b"\n", self.pos - self.base, keep_from)
+            self.pos = self.base + keep_from
+        newline = buf.rfind(b"\n", 0, keep_from)
+        if newline < 0:
+            self.carried += _chars(buf[:keep_from])
+        else:
+            self.carried = _chars(buf[newline + 1 : keep_from])
+        self.base += keep_from
+
+
+def _chars(raw: bytes) -> int:
+    return len(raw.decode("utf-8", "replace"))
+
+
+def scan_bytes(data: bytes) -> list[Hit]:
+    """Every credential in ``data`` (a whole file or a whole string)."""
+    if PREFILTER not in data:
+        return []
+    counter = _LineCounter()
+    hits: list[Hit] = []
+    for m in iter_matches(data):
+        found = classify(m)
+        if found is None:
+            continue
+        line, column = counter.locate(data, m.start())
+        hits.append(Hit(found[0], found[1], line, column))
+    return hits
+
+
+def _scan_stream(fh: _Readable, first: bytes) -> list[Hit]:
+    """Chunked scan of a large file; ``first`` is the chunk already read for the binary sniff."""
+    counter = _LineCounter()
+    hits: list[Hit] = []
+    buf, base = first, 0  # base: absolute offset of buf[0]
+    done_until = 0  # absolute offset before which every match start has been handled
+    while True:
+        more = fh.read(CHUNK)
+        at_eof = not more
+        buf += more
+        # A match starting before `limit` lies wholly inside buf (OVERLAP > longest match).
+        limit = len(buf) if at_eof else max(len(buf) - OVERLAP, 0)
+        if PREFILTER in buf:
+            for m in iter_matches(buf):
+                start = base + m.start()
+                if m.start() >= limit:
+                    break
+                if start < done_until:
+                    continue
+                found = classify(m)
+                if found is not None:
+                    line, column = counter.locate(buf, start)
+                    hits.append(Hit(found[0], found[1], line, column))
+        if at_eof:
+            return hits
+        done_until = base + limit
+        # Keep a few bytes before `limit` for the look-behind, cut on a UTF-8 character boundary.
+        keep_from = max(limit - 8, 0)
+        while keep_from > 0 and buf[keep_from] & 0xC0 == 0x80:
+            keep_from -= 1
+        counter.drop(buf, keep_from)
+        buf, base = buf[keep_from:], base + keep_from
+
+
+class _FdReader:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def read(self, n: int, /) -> bytes:
+        return os.read(self.fd, n)
+
+
+# O_NOFOLLOW: a symbolic link fails to open (ELOOP) instead of being followed, so links to
+# /dev/zero or out of the project are never read, without a separate lstat per file.
+# O_NONBLOCK: opening a FIFO must not wait for a writer.
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def scan_file(path: str | os.PathLike[str]) -> FileScan:
+    """Scan one regular file; symbolic links, devices, FIFOs and binary files are skipped.
+
+    This runs once per file of the tree, so it uses bare file descriptors (one open, one fstat,
+    one read for most files) rather than Python file objects.
+    """
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return FileScan(name, skipped="missing")  # deleted from the work tree since git listed it
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or Path(name).is_symlink():
+            return FileScan(name, skipped="not a regular file")
+        return FileScan(name, skipped=f"unreadable: {exc.strerror or type(exc).__name__}")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return FileScan(name, skipped="not a regular file")
+        if st.st_size <= STREAM_THRESHOLD:
+            # For a regular file a short read means end of file: one read call is enough.
+            data = os.read(fd, st.st_size + 1)
+            if len(data) > st.st_size:  # it grew while we read it
+                data += b"".join(iter(lambda: os.read(fd, CHUNK), b""))
+            if data.find(b"\0", 0, BINARY_SNIFF) >= 0:
+                return FileScan(name, size=len(data), skipped="binary")
+            if PREFILTER not in data:
+                return FileScan(name, size=len(data))
+            return FileScan(name, tuple(scan_bytes(data)), size=len(data))
+        reader = _FdReader(fd)
+        first = reader.read(CHUNK)
+        if first.find(b"\0", 0, BINARY_SNIFF) >= 0:
+            return FileScan(name, size=st.st_size, skipped="binary")
+        return FileScan(name, tuple(_scan_stream(reader, first)), size=st.st_size)
+    except OSError as exc:
+        return FileScan(name, skipped=f"unreadable: {exc.strerror or type(exc).__name__}")
+    finally:
+        os.close(fd)

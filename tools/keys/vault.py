@@ -1,0 +1,32 @@
+"""Holding found keys in memory for one `--verify` run, and nowhere else.
+
+Checks call :func:`remember` for every credential they report; only while :func:`collecting`
+is active is anything kept, so a normal scan holds no secret beyond the moment it is found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from claude_health.tools.redact import fingerprint
+
+_VAULT: ContextVar[dict[str, tuple[str, str]] | None] = ContextVar("claude_health_keys_vault", default=None)
+
+
+def remember(kind: str, secret: str) -> None:
+    vault = _VAULT.get()
+    if vault is not None:
+        vault.setdefault(fingerprint(secret), (kind, secret))
+
+
+@contextmanager
+def collecting() -> Iterator[dict[str, tuple[str, str]]]:
+    """fingerprint -> (kind, secret) of every credential reported inside the block."""
+    vault: dict[str, tuple[str, str]] = {}
+    token = _VAULT.set(vault)
+    try:
+        yield vault
+    finally:
+        _VAULT.reset(token)

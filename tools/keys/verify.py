@@ -1,0 +1,103 @@
+"""Opt-in liveness check of found API and admin keys against the Anthropic API.
+
+Keys go only to the official API or to the ANTHROPIC_BASE_URL the user configured for Claude
+Code (shell environment, user or managed settings; never project settings and never a URL read
+from a scanned file). OAuth tokens and session keys are never sent anywhere. Endpoints spend
+no tokens: ``GET /v1/models?limit=1`` for API keys, ``GET /v1/organizations/me`` for admin keys.
+Status mapping follows the API's error docs: 200/402/403 mean the key is live, 401/404 mean it
+is not, anything else (429, 5xx, timeouts) is unknown. Requests go through the shared client
+(:mod:`claude_health.tools.anthropic`): its headers, SDK retry rules and error mapping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import httpx
+
+from claude_health.tools.anthropic.client import AnthropicClient, Credential
+from claude_health.tools.anthropic.errors import AnthropicError
+from claude_health.tools.findings import Finding, Rule
+from claude_health.tools.keys.formats import label
+from claude_health.tools.keys.rules import KEY_LIVE, KEY_REJECTED, KEY_UNVERIFIED
+from claude_health.tools.paths import Workspace
+from claude_health.tools.redact import redact
+
+OFFICIAL_BASE_URL = "https://api.anthropic.com"
+ENDPOINTS = {"api_key": "/v1/models", "admin_key": "/v1/organizations/me"}
+PARAMS = {"api_key": {"limit": "1"}}
+MAX_KEYS = 20
+INTERVAL = 1.0  # seconds between requests: one request per second at most
+
+LIVE = {200: "accepted", 402: "accepted (billing problem on the account)", 403: "accepted (no permission)"}
+DEAD = {401: "rejected: invalid, revoked or expired", 404: "rejected: disabled or not found"}
+
+
+def base_url(ws: Workspace) -> str:
+    """The official API, or the user's own ANTHROPIC_BASE_URL (never project-scoped settings)."""
+    from claude_health.tools.keys.places import effective_env
+
+    values, _ = effective_env(ws)
+    configured = (values.get("ANTHROPIC_BASE_URL") or "").strip().rstrip("/")
+    if configured and urlsplit(configured).scheme in {"http", "https"} and urlsplit(configured).netloc:
+        return configured
+    return OFFICIAL_BASE_URL
+
+
+def _verdict(client: AnthropicClient, kind: str) -> tuple[Rule, str]:
+    try:
+        client.get(ENDPOINTS[kind], params=PARAMS.get(kind))
+    except AnthropicError as exc:
+        status = exc.status
+        if status in LIVE:
+            return KEY_LIVE, LIVE[status]
+        if status in DEAD:
+            return KEY_REJECTED, DEAD[status]
+        if status is None:
+            return KEY_UNVERIFIED, f"no answer ({type(exc).__name__})"
+        return KEY_UNVERIFIED, f"HTTP {status}, no verdict"
+    return KEY_LIVE, LIVE[200]
+
+
+def verify_keys(
+    ws: Workspace,
+    vault: Mapping[str, tuple[str, str]],
+    *,
+    timeout: float = 10.0,
+    interval: float = INTERVAL,
+) -> list[Finding]:
+    """One finding per API/admin key: live (K020), rejected (K021) or unknown (K022)."""
+    base = base_url(ws)
+    host = urlsplit(base).netloc
+    candidates = [(fp, kind, secret) for fp, (kind, secret) in vault.items() if kind in ENDPOINTS]
+    findings: list[Finding] = []
+    for i, (fp, kind, secret) in enumerate(candidates[:MAX_KEYS]):
+        if i and interval:
+            time.sleep(interval)
+        shown = redact(secret)
+        client = AnthropicClient(
+            credential=Credential(api_key=secret),
+            base_url=base,
+            max_retries=1,
+            max_retry_wait=timeout,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        )
+        with client:
+            rule, verdict = _verdict(client, kind)
+        findings.append(
+            rule.finding(
+                f"{label(kind)} {shown} (fingerprint {fp}): {host} says {verdict}.",
+                kind=kind,
+                redacted=shown,
+                fingerprint=fp,
+            )
+        )
+    if len(candidates) > MAX_KEYS:
+        findings.append(
+            KEY_UNVERIFIED.finding(
+                f"{len(candidates) - MAX_KEYS} more keys were not verified (limit {MAX_KEYS})."
+            )
+        )
+    return findings
