@@ -1,0 +1,33 @@
+"""The rule catalogue: every code documented once, and docs/rules.md generated from it."""
+
+from __future__ import annotations
+
+import re
+
+from claude_health.server.commands.rules import markdown
+from claude_health.tools.catalogue import all_rules
+from tests.external import REPO
+
+
+def test_every_rule_is_documented() -> None:
+    rules = all_rules()
+    assert len(rules) > 50
+    for code, rule in rules.items():
+        assert re.fullmatch(r"[A-Z]\d{3}", code), code
+        assert rule.code == code
+        assert rule.title and rule.what and rule.why and rule.fix and rule.check, code
+        assert not rule.title.endswith("."), code
+
+
+def test_each_check_owns_one_prefix() -> None:
+    prefixes: dict[str, set[str]] = {}
+    for rule in all_rules().values():
+        prefixes.setdefault(rule.code[0], set()).add(rule.check)
+    shared = {p: checks for p, checks in prefixes.items() if len(checks) > 1 and p not in {"R", "P"}}
+    assert not shared, shared
+
+
+def test_docs_rules_md_is_current() -> None:
+    expected = markdown(list(all_rules().values()))
+    actual = (REPO / "docs" / "rules.md").read_text()
+    assert actual == expected, "docs/rules.md is stale: run `claude-health rules --markdown > docs/rules.md`"
