@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,18 +23,29 @@ class TextRead:
 
 
 def read_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> TextRead:
-    """Read a UTF-8 text file (a BOM is accepted, as Claude Code does)."""
+    """Read a UTF-8 text file (a BOM is accepted, as Claude Code does).
+
+    Only regular files are read, and never more than ``limit`` bytes: a FIFO or a device in a
+    hostile repository must not hang or exhaust the server.
+    """
     try:
         if not path.exists():
             if path.is_symlink():  # dangling, or a loop: exists() hides both
                 return TextRead(path, exists=True, problem="is a symbolic link that does not resolve")
             return TextRead(path, exists=False)
-        if path.is_dir():
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
             return TextRead(path, exists=True, problem="is a directory, not a file")
-        size = path.stat().st_size
-        if size > limit:
-            return TextRead(path, exists=True, problem=f"is {size:,} bytes, over the {limit:,}-byte limit")
-        raw = path.read_bytes()
+        if not stat.S_ISREG(info.st_mode):
+            return TextRead(path, exists=True, problem="is not a regular file (a pipe, socket or device)")
+        if info.st_size > limit:
+            return TextRead(
+                path, exists=True, problem=f"is {info.st_size:,} bytes, over the {limit:,}-byte limit"
+            )
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+        if len(raw) > limit:  # grew while we read it
+            return TextRead(path, exists=True, problem=f"is over the {limit:,}-byte limit")
     except RuntimeError as exc:  # pathlib raises RuntimeError on symlink loops in some versions
         return TextRead(path, exists=True, problem=f"cannot be resolved ({exc})")
     except OSError as exc:
@@ -75,6 +87,8 @@ def read_json_object(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> JsonRead:
         )
     except RecursionError:
         return JsonRead(path, True, problem="is nested too deeply to parse")
+    except ValueError as exc:  # e.g. an integer literal longer than Python converts (4300 digits)
+        return JsonRead(path, True, problem=f"cannot be parsed: {exc}")
     if not isinstance(value, dict):
         return JsonRead(path, True, problem=f"must hold a JSON object, not {_json_type(value)}")
     return JsonRead(path, True, data=value)
