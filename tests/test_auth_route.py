@@ -324,3 +324,38 @@ def test_unreadable_settings_is_reported_not_raised(sandbox: Sandbox) -> None:
 def test_truthy_values() -> None:
     assert all(is_truthy(v) for v in ("1", "true", "TRUE", " yes ", "on"))
     assert not any(is_truthy(v) for v in (None, "", "0", "false", "no"))
+
+
+def test_config_dir_set_in_user_settings_env_moves_credentials(sandbox: Sandbox) -> None:
+    other = sandbox.root / "cfg"
+    sandbox.user_settings({"env": {"CLAUDE_CONFIG_DIR": str(other)}})
+    login = {"accessToken": "x" * 40, "scopes": ["user:inference"], "subscriptionType": "max"}
+    sandbox.write(other / ".credentials.json", {"claudeAiOauth": login})
+    status = auth_route(sandbox.workspace()).status
+    assert (status.authMethod, status.configDirectory) == ("claude.ai", str(other))
+
+
+def test_setup_token_in_project_env_is_explained(sandbox: Sandbox) -> None:
+    sandbox.project_settings({"env": {"CLAUDE_CODE_OAUTH_TOKEN": fake_key("oauth_access_token")}})
+    assert {"A002", "A005"} <= codes(auth_route(sandbox.workspace()))
+
+
+def test_invalid_managed_settings_is_an_error(sandbox: Sandbox) -> None:
+    path = sandbox.managed_settings('{"env": ')
+    finding = next(f for f in auth_route(sandbox.workspace()).findings if f.code == "A012")
+    assert finding.severity == "error" and finding.path == str(path)
+
+
+def test_secrets_in_base_url_and_helper_are_redacted(sandbox: Sandbox) -> None:
+    key = fake_key()
+    sandbox.env["ANTHROPIC_API_KEY"] = fake_key()
+    sandbox.user_settings(
+        {"env": {"ANTHROPIC_BASE_URL": f"https://me:hunter2secret@gw.example/v1?api_key={key}"}}
+    )
+    sandbox.project_settings({"apiKeyHelper": f"echo {key}"})
+    result = auth_route(sandbox.workspace())
+    dumped = result.status.model_dump_json() + "".join(f.model_dump_json() for f in result.findings)
+    assert key not in dumped and key[13:40] not in dumped
+    assert "hunter2secret" not in dumped
+    assert result.status.baseUrl and result.status.baseUrl.startswith("https://me:***@gw.example/v1?api_key=")
+    assert "A003" in codes(result) and "A007" in codes(result)

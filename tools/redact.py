@@ -32,3 +32,35 @@ def fingerprint(secret: str) -> str:
 def suffix20(secret: str) -> str:
     """The last 20 characters: what Claude Code stores to remember an approved API key."""
     return secret.strip()[-20:]
+
+
+_SECRET_NAME = re.compile(r"(?i)(key|token|secret|passw|pwd|auth|sig|credential|session)")
+_TOKENISH = re.compile(
+    r"sk-ant-[A-Za-z0-9_-]+|(?<![A-Za-z0-9_-])(?=[A-Za-z_-]*\d)(?=[0-9_-]*[A-Za-z])[A-Za-z0-9_-]{24,}"
+)
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to show: the userinfo password and secret-looking query values redacted."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = f"{parts.username or ''}:***@{netloc.rsplit('@', 1)[1]}"
+        fields = []
+        for field in parts.query.split("&") if parts.query else []:
+            name, sep, value = field.partition("=")
+            if sep and value and _SECRET_NAME.search(name):
+                value = redact(unquote(value))
+            fields.append(f"{name}{sep}{value}")
+        shown = urlunsplit((parts.scheme, netloc, parts.path, "&".join(fields), parts.fragment))
+    except ValueError:
+        shown = url
+    return redact_text(shown)
+
+
+def redact_text(text: str) -> str:
+    """Free text with every Anthropic key and long key-like token in it redacted."""
+    return _TOKENISH.sub(lambda m: redact(m.group(0)), text)

@@ -56,7 +56,7 @@ def register(server: MCPServer) -> None:
     def health_report(
         project_dir: ProjectDir = None,
         only: Annotated[
-            list[str] | None,
+            list[Annotated[str, Field(max_length=64)]] | None,
             Field(default=None, max_length=32, description="Run only these checks (names as in `checks`)."),
         ] = None,
     ) -> HealthReport:

@@ -7,7 +7,7 @@ pure function of this snapshot. The credentials file holds OAuth tokens: only me
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -169,23 +169,40 @@ def _settings_layer(scope: str, path: Path, rejected: dict[Path, str]) -> Settin
     return _layer(scope, read)
 
 
+def _moved_config_dir(ws: Workspace, layers: list[SettingsLayer]) -> Workspace:
+    """The workspace as Claude Code sees it once settings ``env`` has set ``CLAUDE_CONFIG_DIR``.
+
+    Claude Code applies user (and ``~/.claude.json``) ``env`` before it reads credentials, so a
+    ``CLAUDE_CONFIG_DIR`` there moves ``.credentials.json`` and ``.claude.json`` too.
+    """
+    moved = None
+    for layer in layers:
+        if layer.scope in {"global-config", "user"} and layer.loaded:
+            moved = layer.env.get("CLAUDE_CONFIG_DIR", moved)
+    if not moved or moved == ws.env.get("CLAUDE_CONFIG_DIR"):
+        return ws
+    return replace(ws, env={**ws.env, "CLAUDE_CONFIG_DIR": moved})
+
+
 def gather(ws: Workspace) -> AuthInputs:
     """Read every file the auth route depends on. Never raises on bad files."""
-    global_read = read_json_object(ws.global_config)
-    global_config = global_read.data or {}
     rejected = _rejected_settings(ws)
-    layers = [_layer("global-config", global_read)]
+    layers = [_layer("global-config", read_json_object(ws.global_config))]
     layers.append(_settings_layer("user", ws.user_settings, rejected))
+    credentials_ws = _moved_config_dir(ws, layers)
+    if credentials_ws is not ws:
+        layers[0] = _layer("global-config", read_json_object(credentials_ws.global_config))
     layers.append(_settings_layer("project", ws.project_settings, rejected))
     layers.append(_settings_layer("local", ws.local_settings, rejected))
     layers.append(_layer("managed", read_json_object(ws.managed_settings)))
     layers.extend(_layer("managed", read_json_object(p)) for p in ws.managed_dropins())
-    oauth, cred_problem = _oauth_login(ws.credentials_file)
+    global_config = read_json_object(credentials_ws.global_config).data or {}
+    oauth, cred_problem = _oauth_login(credentials_ws.credentials_file)
     primary = global_config.get("primaryApiKey")
     account = global_config.get("oauthAccount")
     return AuthInputs(
         env=dict(ws.env),
-        config_dir=ws.config_dir,
+        config_dir=credentials_ws.config_dir,
         layers=layers,
         oauth=oauth,
         credentials_problem=cred_problem,
@@ -193,5 +210,5 @@ def gather(ws: Workspace) -> AuthInputs:
         approved_suffixes=_suffixes(global_config, "approved"),
         rejected_suffixes=_suffixes(global_config, "rejected"),
         oauth_account=account if isinstance(account, dict) else None,
-        global_config_path=ws.global_config,
+        global_config_path=credentials_ws.global_config,
     )

@@ -20,6 +20,7 @@ from claude_health.tools.auth.rules import (
     BOTH_SLOTS,
     CREDENTIALS_UNREADABLE,
     GATEWAY,
+    MANAGED_SETTINGS_INVALID,
     NO_CREDENTIALS,
     OAUTH_EXPIRED,
     PROJECT_API_KEY_HELPER,
@@ -28,7 +29,7 @@ from claude_health.tools.auth.rules import (
     SEVERAL_PROVIDERS,
 )
 from claude_health.tools.findings import Finding
-from claude_health.tools.redact import fingerprint, redact, suffix20
+from claude_health.tools.redact import fingerprint, redact, redact_text, redact_url, suffix20
 
 # First match wins, in this order (observed with Claude Code 2.1.330 `claude auth status`).
 # CLAUDE_CODE_USE_GATEWAY is not among them: only managed `forceLoginMethod: "gateway"` selects
@@ -41,7 +42,12 @@ PROVIDER_SWITCHES: tuple[tuple[str, ApiProvider], ...] = (
     ("CLAUDE_CODE_USE_MANTLE", "mantle"),
     ("CLAUDE_CODE_USE_VERTEX", "vertex"),
 )
-PROJECT_IGNORED_CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
+PROJECT_IGNORED_CREDENTIALS = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+)
 ANTHROPIC_HOSTS = frozenset({"api.anthropic.com"})
 SUBSCRIPTION_PLANS_NOTE = "Claude Max/Pro/Team plan"
 
@@ -244,7 +250,7 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
         projectsDirectory=str(inputs.config_dir / "projects"),
         billing=billing,
         billingExplanation=explanation,
-        baseUrl=base_url,
+        baseUrl=redact_url(base_url) if base_url else None,
         credentials=_credentials(inputs, env, method, api_key_source, token_source, helper, oauth_ok),
     )
     findings = _findings(inputs, env, status, helper, selected, now)
@@ -262,7 +268,7 @@ def _billing(
     base_url: str | None,
     login: OAuthLogin | None,
 ) -> tuple[Billing, str]:
-    via = f" through the gateway at {base_url}" if _is_gateway(base_url) else ""
+    via = f" through the gateway at {redact_url(base_url)}" if base_url and _is_gateway(base_url) else ""
     if method == "third_party":
         return "cloud", f"Requests go to {provider}; your cloud account is billed, not Anthropic."
     if provider == "gateway":
@@ -381,7 +387,11 @@ def _findings(
             )
         )
     for layer in inputs.layers:
-        if layer.exists and layer.problem:
+        if layer.exists and layer.problem and layer.scope == "managed":
+            findings.append(
+                MANAGED_SETTINGS_INVALID.finding(f"{layer.path} {layer.problem}.", path=str(layer.path))
+            )
+        elif layer.exists and layer.problem:
             findings.append(
                 SETTINGS_IGNORED.finding(
                     f"{layer.scope} file {layer.path} {layer.problem}.", path=str(layer.path)
@@ -407,7 +417,7 @@ def _findings(
     if helper and helper.scope in {"project", "local"} and status.apiProvider == "firstParty":
         findings.append(
             PROJECT_API_KEY_HELPER.finding(
-                f"apiKeyHelper `{_shorten(helper.api_key_helper or '')}` is defined in "
+                f"apiKeyHelper `{_shorten(redact_text(helper.api_key_helper or ''))}` is defined in "
                 f"{helper.scope} settings.",
                 path=str(helper.path),
             )

@@ -124,6 +124,18 @@ CREDENTIALS_UNREADABLE = Rule(
     check=_CHECK,
 )
 
+MANAGED_SETTINGS_INVALID = Rule(
+    code="A012",
+    title="Managed settings are invalid, so Claude Code will not start",
+    severity=Severity.ERROR,
+    what="managed-settings.json (or a managed-settings.d drop-in) is not a valid JSON object.",
+    why="Claude Code refuses to run any command while a managed settings document cannot be parsed: "
+    "none of its settings apply and every session fails until it is fixed.",
+    fix="Fix or remove the file (it usually needs administrator rights); `claude-health settings` "
+    "shows the line and column of the syntax error.",
+    check=_CHECK,
+)
+
 RULES: tuple[Rule, ...] = (
     API_KEY_OVERRIDES_SUBSCRIPTION,
     NO_CREDENTIALS,
@@ -136,4 +148,5 @@ RULES: tuple[Rule, ...] = (
     OAUTH_EXPIRED,
     BOTH_SLOTS,
     CREDENTIALS_UNREADABLE,
+    MANAGED_SETTINGS_INVALID,
 )

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from claude_health.tools.limiter import headers as header_parsing
-from claude_health.tools.limiter.bucket import ALLOW, IMPOSSIBLE, State, decide, level
+from claude_health.tools.limiter.bucket import ALLOW, ALLOWED, IMPOSSIBLE, State, Verdict, decide, level
 from claude_health.tools.limiter.config import LimitsConfig, LimitsConfigError, load_config
 from claude_health.tools.limiter.models import (
     BucketStatus,
@@ -41,6 +41,9 @@ from claude_health.tools.limiter.table import (
 from claude_health.tools.state import state_db_path
 
 logger = logging.getLogger(__name__)
+
+Bound = Callable[[Sequence[float]], Verdict | None]
+"""A store's decision over one plan's buckets: ``amounts -> verdict``, ``None`` when stale."""
 
 URL_ENV = "CLAUDE_HEALTH_LIMITER_URL"
 MAX_TOKENS_ARG = 10**9
@@ -97,6 +100,8 @@ class Limiter:
         warnings: list[str] | None = None,
     ) -> None:
         self.store = store
+        # model -> (its messages plan, the store's decision over the plan's buckets).
+        self._bound: dict[str, tuple[Plan, Bound]] = {}
         self.table = table or load_table()
         self.tier: Tier = self.table.tier(tier)
         self.tier_source = tier_source
@@ -287,6 +292,7 @@ class Limiter:
         if len(self._plans) > 10_000:  # hostile callers cycling model names must not grow memory
             self._plans.clear()
             self._message_plans.clear()
+            self._bound.clear()
         self._plans[(model, endpoint, fast)] = plan
         if endpoint == "messages" and not fast:
             self._message_plans[model] = plan
@@ -317,23 +323,66 @@ class Limiter:
         ITPM only for the classes marked so (Haiku 3.5, Haiku 3). ``max_output_tokens`` is
         reserved against OTPM and settled by :meth:`reconcile`.
         """
-        if endpoint == "messages" and not fast:
-            plan = self._message_plans.get(model) or self.plan(model)
+        if endpoint != "messages" or fast:
+            return self._acquire_other(
+                model, input_tokens, max_output_tokens, cache_read_tokens, endpoint, fast
+            )
+        # The hot path (see bench/limiter_decisions.py): one dict lookup for the plan, one
+        # chained comparison per argument, one store call.
+        try:
+            plan, acquire = self._bound[model]
+        except KeyError:
+            plan, acquire = self._bind(model)
+        if not (
+            type(input_tokens) is type(max_output_tokens) is type(cache_read_tokens) is int
+            and 0 <= input_tokens <= MAX_TOKENS_ARG
+            and 0 <= max_output_tokens <= MAX_TOKENS_ARG
+            and 0 <= cache_read_tokens <= MAX_TOKENS_ARG
+        ):
+            _count("input_tokens", input_tokens)
+            _count("max_output_tokens", max_output_tokens)
+            _count("cache_read_tokens", cache_read_tokens)
+        itpm = input_tokens + cache_read_tokens if plan.cache_reads_count else input_tokens
+        otpm = max_output_tokens if self.output_reservation else 0
+        amounts = (1, itpm, otpm, itpm + otpm)
+        verdict = acquire(amounts)
+        while verdict is None:  # the store's bound decision went stale (a capacity was learned)
+            plan, acquire = self._bind(model)
+            verdict = acquire(amounts)
+        if verdict is ALLOWED or verdict[0] == ALLOW:
+            return Decision(True, 0.0, None, plan.model, plan.bucket, itpm, otpm, False, "", False, endpoint)
+        return self._refusal(plan, verdict[0], verdict[1], verdict[2], amounts, False, endpoint)
+
+    def _bind(self, model: str) -> tuple[Plan, Bound]:
+        """The messages plan of ``model`` and the store's decision over its buckets, cached."""
+        plan = self._message_plans.get(model) or self.plan(model)
+        bind = getattr(self.store, "bind", None)  # memory:// compiles one; the others need none
+        if bind is not None:
+            acquire: Bound = bind(plan.keys, plan.caps, plan.hold_key)
         else:
-            plan = self.plan(model, endpoint, fast)
+            store_acquire, keys, caps, hold = self.store.acquire, plan.keys, plan.caps, plan.hold_key
+
+            def acquire(amounts: Sequence[float]) -> Verdict | None:
+                return store_acquire(keys, caps, amounts, hold)
+
+        self._bound[model] = (plan, acquire)
+        return plan, acquire
+
+    def _acquire_other(
+        self,
+        model: str,
+        input_tokens: int,
+        max_output_tokens: int,
+        cache_read_tokens: int,
+        endpoint: str,
+        fast: bool,
+    ) -> Decision:
+        """:meth:`try_acquire` for fast mode and for the token-counting and batches endpoints."""
+        plan = self.plan(model, endpoint, fast)
         if endpoint == "messages":
-            # One chained comparison per argument: this is the hot path (see bench/limiter_decisions.py).
-            if not (
-                type(input_tokens) is int
-                and type(max_output_tokens) is int
-                and type(cache_read_tokens) is int
-                and 0 <= input_tokens <= MAX_TOKENS_ARG
-                and 0 <= max_output_tokens <= MAX_TOKENS_ARG
-                and 0 <= cache_read_tokens <= MAX_TOKENS_ARG
-            ):
-                _count("input_tokens", input_tokens)
-                _count("max_output_tokens", max_output_tokens)
-                _count("cache_read_tokens", cache_read_tokens)
+            _count("input_tokens", input_tokens)
+            _count("max_output_tokens", max_output_tokens)
+            _count("cache_read_tokens", cache_read_tokens)
             itpm = input_tokens + cache_read_tokens if plan.cache_reads_count else input_tokens
             otpm = max_output_tokens if self.output_reservation else 0
             amounts: tuple[float, ...] = (1, itpm, otpm, itpm + otpm)

@@ -6,23 +6,94 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import cast
 
-from claude_health.tools.limiter.bucket import ALLOW, IMPOSSIBLE, WAIT, State, Verdict, adjusted
+from claude_health.tools.limiter.bucket import (
+    ALLOWED,
+    IMPOSSIBLE,
+    WAIT,
+    State,
+    Verdict,
+    adjusted,
+    effective_capacity,
+)
 from claude_health.tools.limiter.stores.base import Event, Sync
 
 MAX_EVENTS = 1000
-_ALLOWED: Verdict = (ALLOW, 0.0, -1)
 
 
-class _Group:
-    __slots__ = ("caps", "haves", "index", "keys", "states")
+Bound = Callable[[Sequence[float]], Verdict | None]
+"""``amounts -> verdict`` for one decision shape; ``None`` when a learned capacity made it stale."""
 
-    def __init__(self, keys: Sequence[str], caps: Sequence[float]) -> None:
-        self.keys = keys
-        self.caps = caps
-        self.index: list[int] = []
-        self.states: list[State] = []
-        self.haves: list[float] = []
+# A decision shape compiled into one function: the lock, the clock, the retry-after hold, then
+# bucket.decide unrolled over the cached State objects of its buckets (as dataclasses and
+# namedtuple build their methods). A loop over three or four buckets spends more on iteration,
+# tuple unpacking and list building than on the arithmetic. Only the allow path is unrolled; a
+# refusal is worked out by ``_refusal`` in decide's order.
+_FACTORY = """
+def factory(lock, clock, holds, hold_key, version, built, {params}):
+    def acquire(amounts):
+        with lock:
+            now = clock()
+            if holds:
+                until = holds.get(hold_key)
+                if until is not None and until > now:
+                    return (WAIT, until - now, -1)
+            if version[0] != built:
+                return None
+{levels}
+            if {short}:
+                return refusal({refused})
+{writes}
+            return ALLOWED
+    return acquire
+"""
+_LEVEL = """
+            a{j} = amounts[i{j}]
+            h{j} = s{j}.tokens
+            e = now - s{j}.ts
+            if e > 0.0:
+                h{j} += e * c{j} / 60.0
+            if h{j} > c{j}:
+                h{j} = c{j}"""
+_WRITE = """
+            s{j}.tokens = h{j} - a{j}
+            s{j}.ts = now"""
+_compiled: dict[int, Callable[..., Bound]] = {}
+
+
+def _refusal(levels: Sequence[tuple[float, float, float, int]]) -> Verdict:
+    """The refusal of bucket.decide from (level, capacity, amount, index) in the caller's order."""
+    worst, worst_i = 0.0, -1
+    for have, cap, amount, i in levels:
+        if amount > cap:
+            return (IMPOSSIBLE, 0.0, i)
+        if have < amount:
+            wait = (amount - have) * 60.0 / cap
+            if wait > worst:
+                worst, worst_i = wait, i
+    return (WAIT, worst, worst_i)
+
+
+def _factory(n: int) -> Callable[..., Bound]:
+    """The compiled decision of ``n`` buckets (compiled once per ``n``)."""
+    if n not in _compiled:
+        j = range(n)
+        source = _FACTORY.format(
+            params=", ".join([f"s{k}, c{k}, i{k}" for k in j]),
+            levels="".join(_LEVEL.format(j=k) for k in j),
+            short=" or ".join(f"h{k} < a{k}" for k in j) or "False",
+            refused="(" + "".join(f"(h{k}, c{k}, a{k}, i{k}), " for k in j) + ")",
+            writes="".join(_WRITE.format(j=k) for k in j),
+        )
+        namespace: dict[str, object] = {
+            "refusal": _refusal,
+            "ALLOWED": ALLOWED,
+            "WAIT": WAIT,
+        }
+        exec(compile(source, f"<limiter decision of {n} buckets>", "exec"), namespace)  # noqa: S102
+        _compiled[n] = cast("Callable[..., Bound]", namespace["factory"])
+    return _compiled[n]
 
 
 class MemoryStore:
@@ -32,66 +103,47 @@ class MemoryStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._states: dict[str, State] = {}
-        self._groups: dict[str, _Group] = {}
         self._holds: dict[str, float] = {}
         self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
+        # Bumped by ``sync``, the only call that changes a bucket's effective capacity: every
+        # bound decision built before it answers ``None`` and is built again.
+        self._version = [0]
+        self._bound: dict[str, tuple[Sequence[str], Sequence[float], Bound]] = {}
 
-    def _group(self, keys: Sequence[str], caps: Sequence[float], hold_key: str, now: float) -> _Group:
-        """The active buckets of a decision shape, cached by ``hold_key`` (unique per class).
+    def bind(self, keys: Sequence[str], caps: Sequence[float], hold_key: str) -> Bound:
+        """The decision over these buckets as one function (see :data:`Bound`).
 
         A bucket is active when it has a configured or a learned capacity. States are created
-        full on first use and only mutated in place afterwards; ``sync`` clears the cache because
-        learning a capacity can activate a bucket.
+        full on first use and only mutated in place afterwards, so the function keeps them.
         """
-        group = _Group(keys, caps)
-        for i, (key, cap) in enumerate(zip(keys, caps, strict=True)):
-            st = self._states.get(key)
-            if st is None and cap > 0:
-                st = self._states[key] = State(cap, now, cap)
-            if st is not None and (cap > 0 or (st.learned and st.capacity > 0)):
-                group.index.append(i)
-                group.states.append(st)
-                group.haves.append(0.0)
-        self._groups[hold_key] = group
-        return group
+        with self._lock:
+            now = self._clock()
+            params: list[object] = []
+            for i, (key, cap) in enumerate(zip(keys, caps, strict=True)):
+                st = self._states.get(key)
+                if st is None and cap > 0:
+                    st = self._states[key] = State(cap, now, cap)
+                if st is not None and effective_capacity(cap, st) > 0:
+                    params += [st, effective_capacity(cap, st), i]
+            factory = _factory(len(params) // 3)
+            return factory(
+                self._lock, self._clock, self._holds, hold_key, self._version, self._version[0], *params
+            )
 
     def acquire(
         self, keys: Sequence[str], caps: Sequence[float], amounts: Sequence[float], hold_key: str
     ) -> Verdict:
-        # bucket.decide, inlined over cached State objects: the hot path of in-process decisions.
-        with self._lock:
-            now = self._clock()
-            if self._holds:
-                until = self._holds.get(hold_key)
-                if until is not None and until > now:
-                    return (WAIT, until - now, -1)
-            group = self._groups.get(hold_key)
-            if group is None or group.caps is not caps or group.keys is not keys:
-                group = self._group(keys, caps, hold_key, now)
-            haves = group.haves
-            worst, worst_i = 0.0, -1
-            states = group.states
-            for j, i in enumerate(group.index):
-                st = states[j]
-                cap = st.capacity if st.learned else caps[i]
-                amount = amounts[i]
-                if amount > cap:
-                    return (IMPOSSIBLE, 0.0, i)
-                elapsed = now - st.ts
-                have = st.tokens + elapsed * cap / 60.0 if elapsed > 0.0 else st.tokens
-                if have > cap:
-                    have = cap
-                if have < amount:
-                    wait = (amount - have) * 60.0 / cap
-                    if wait > worst:
-                        worst, worst_i = wait, i
-                haves[j] = have - amount
-            if worst_i >= 0:
-                return (WAIT, worst, worst_i)
-            for st, left in zip(states, haves):  # noqa: B905 (same length by construction; hot path)
-                st.tokens = left
-                st.ts = now
-            return _ALLOWED
+        while True:
+            cached = self._bound.get(hold_key)
+            if cached is not None and cached[0] is keys and cached[1] is caps:
+                bound = cached[2]
+            else:
+                bound = self.bind(keys, caps, hold_key)
+                self._bound[hold_key] = (keys, caps, bound)
+            verdict = bound(amounts)
+            if verdict is not None:
+                return verdict
+            self._bound.pop(hold_key, None)
 
     def adjust(self, keys: Sequence[str], caps: Sequence[float], deltas: Sequence[float]) -> None:
         with self._lock:
@@ -100,7 +152,7 @@ class MemoryStore:
                 self._put(key, adjusted(self._states.get(key), cap, delta, now))
 
     def _put(self, key: str, new: State | None) -> None:
-        """Write ``new`` into the existing State object (cached groups hold references to it)."""
+        """Write ``new`` into the existing State object (bound decisions hold references to it)."""
         if new is None:
             return
         st = self._states.get(key)
@@ -114,7 +166,7 @@ class MemoryStore:
             now = self._clock()
             for item in items:
                 self._put(item.key, State(min(item.tokens, item.capacity), now, item.capacity, True))
-            self._groups.clear()
+            self._version[0] += 1
             if hold is not None:
                 self._holds[hold[0]] = max(self._holds.get(hold[0], now), now + hold[1])
 
