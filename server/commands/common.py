@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from claude_health.server.output import Style
 from claude_health.tools.paths import Workspace
+
+if TYPE_CHECKING:  # output imports the findings model (pydantic): only commands that print need it
+    from claude_health.server.output import Style
 
 
 class UsageError(Exception):
@@ -24,5 +27,7 @@ def workspace(args: argparse.Namespace) -> Workspace:
 
 
 def style(args: argparse.Namespace) -> Style:
+    from claude_health.server.output import Style
+
     choice = getattr(args, "color", "auto")
     return Style(sys.stdout, None if choice == "auto" else choice == "always")
