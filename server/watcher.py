@@ -63,13 +63,11 @@ def snapshot(project: str | None = None) -> dict[str, str]:
     """The current JSON of each watched resource (what a client would read)."""
     from claude_health.tools.paths import Workspace
     from claude_health.tools.settings.effective import effective_settings
-    from claude_health.tools.settings.public import public_settings
+    from claude_health.tools.settings.public import public_effective
     from claude_health.tools.settings.validate import validate_workspace
 
     validation = validate_workspace(Workspace.discover(project=project))
-    effective = effective_settings(validation)
-    payload = effective.to_json()
-    payload["settings"] = public_settings(effective.settings)
+    payload = public_effective(effective_settings(validation).to_json())
     return {
         FINDINGS_URI: json.dumps(validation.payload(), sort_keys=True),
         EFFECTIVE_URI: json.dumps(payload, sort_keys=True),
@@ -108,9 +106,17 @@ class SettingsWatcher:
         from claude_health.tools.paths import Workspace
         from claude_health.tools.settings.watch import awatch_changes
 
-        ws = Workspace.discover(project=self.project)
-        self.last = await anyio.to_thread.run_sync(snapshot, self.project)
-        self.ready.set()
+        ws: Workspace | None = None
+        try:
+            ws = Workspace.discover(project=self.project)
+            self.last = await anyio.to_thread.run_sync(snapshot, self.project)
+        except Exception:  # one bad file must not take the whole server down at start-up
+            logger.exception("initial settings validation failed; watching from an empty state")
+            self.last = {}
+        finally:
+            self.ready.set()
+        if ws is None:
+            return
         try:
             async for changed in awatch_changes(ws, stop):
                 logger.info("settings changed: %s", sorted(map(str, changed)))

@@ -49,8 +49,8 @@ def _report(ws: Workspace, as_json: bool, st: Style) -> int:
             state = st.severity(_error(), "IGNORED")
         out.write(f"  {state:<7} {cfg.scope:<8} {cfg.path}" + (f"  ({cfg.note})" if cfg.note else "") + "\n")
     for server in validation.servers:
-        status = server.to_json()["status"]
-        out.write(f"  mcp     {server.scope:<8} {server.name}: {status} ({server.type})\n")
+        shown = server.to_json()  # name and type scrubbed: a server may be named after a key
+        out.write(f"  mcp     {server.scope:<8} {shown['name']}: {shown['status']} ({shown['type']})\n")
     out.write("\n")
     return print_findings(validation.findings, st).exit_code
 

@@ -79,16 +79,11 @@ def validation_report(project_dir: str | None) -> SettingsReport:
 
 def effective_report(project_dir: str | None) -> EffectiveSettings:
     from claude_health.tools.settings.effective import effective_settings
-    from claude_health.tools.settings.public import public_settings
+    from claude_health.tools.settings.public import public_effective
     from claude_health.tools.settings.validate import validate_workspace
 
     effective = effective_settings(validate_workspace(workspace_for(project_dir)))
-    return EffectiveSettings(
-        settings=public_settings(effective.settings),
-        provenance=effective.provenance,
-        sources=effective.sources,
-        notes=effective.notes,
-    )
+    return EffectiveSettings.model_validate(public_effective(effective.to_json()))
 
 
 def register(server: MCPServer) -> None:

@@ -10,6 +10,22 @@ from claude_health.tools.findings import Finding, Rule, Severity
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings.discovery import ConfigFile
 from claude_health.tools.settings.jsonpos import Document, Path
+from claude_health.tools.settings.scrub import scrub_text
+
+# A file with 20,000 unknown keys needs one line saying so, not 20,000: past this many findings of
+# one rule in one file, the rest are folded into a single summary finding with the same code.
+MAX_PER_RULE = 50
+# Suggesting a spelling costs time quadratic in the name; nobody mistypes a 64-character key.
+MAX_SUGGESTED_NAME = 64
+
+
+@dataclass
+class _Folded:
+    index: int  # where the summary finding sits in ``findings``
+    count: int
+    severity: Severity
+    line: int | None
+    column: int | None
 
 
 @dataclass
@@ -19,6 +35,8 @@ class FileContext:
     ws: Workspace
     findings: list[Finding] = field(default_factory=list)
     rejected: bool = False  # Claude Code ignores the whole file
+    _counts: dict[str, int] = field(default_factory=dict)
+    _folded: dict[str, _Folded] = field(default_factory=dict)
 
     @property
     def scope(self) -> str:
@@ -38,18 +56,79 @@ class FileContext:
         severity: Severity | None = None,
         hint: str | None = None,
     ) -> None:
-        pos = self.doc.key_pos(at) if key else self.doc.value_pos(at)
-        finding = rule.finding(
-            message,
-            severity=severity,
-            path=str(self.file.path),
-            line=pos.line,
-            column=pos.column,
-            hint=hint,
-        )
-        if finding.severity is Severity.ERROR:
+        """Record one finding. Messages often quote the file (a rule, a command, a URL), so they
+        are scrubbed of credentials here, once for every check."""
+        level = severity or rule.severity
+        if level is Severity.ERROR:
             self.rejected = True
-        self.findings.append(finding)
+        seen = self._counts.get(rule.code, 0) + 1
+        self._counts[rule.code] = seen
+        if seen > MAX_PER_RULE:
+            self._fold(rule, level, at, key)
+            return
+        pos = self.doc.key_pos(at) if key else self.doc.value_pos(at)
+        self.findings.append(
+            rule.finding(
+                scrub_text(message),
+                severity=severity,
+                path=str(self.file.path),
+                line=pos.line,
+                column=pos.column,
+                hint=scrub_text(hint) if hint else hint,
+            )
+        )
+
+    def saturated(self, rule: Rule) -> bool:
+        """True once further findings of ``rule`` are only counted: skip costly messages."""
+        return self._counts.get(rule.code, 0) >= MAX_PER_RULE
+
+    def _fold(self, rule: Rule, level: Severity, at: Path, key: bool) -> None:
+        folded = self._folded.get(rule.code)
+        if folded is None:
+            pos = self.doc.key_pos(at) if key else self.doc.value_pos(at)
+            folded = _Folded(len(self.findings), 0, level, pos.line, pos.column)
+            self._folded[rule.code] = folded
+            self.findings.append(rule.finding(""))  # placeholder, replaced below
+        folded.count += 1
+        if level.rank < folded.severity.rank:
+            folded.severity = level
+        self.findings[folded.index] = rule.finding(
+            _folded_message(rule.code, folded.count, self.file.path.name),
+            severity=folded.severity,
+            path=str(self.file.path),
+            line=folded.line,
+            column=folded.column,
+        )
+
+
+def _folded_message(code: str, count: int, name: str) -> str:
+    return (
+        f"...and {count} more {code} finding{'s' if count > 1 else ''} in {name}, not listed one by "
+        f"one (the first {MAX_PER_RULE} are); the first of them is here."
+    )
+
+
+def fold_findings(findings: list[Finding]) -> list[Finding]:
+    """Findings made outside a :class:`FileContext` (cross-file checks), capped the same way:
+    past :data:`MAX_PER_RULE` per code and file, one summary finding stands for the rest."""
+    kept: list[Finding] = []
+    counts: dict[tuple[str, str | None], int] = {}
+    rest: dict[tuple[str, str | None], list[Finding]] = {}
+    for finding in findings:
+        group = (finding.code, finding.path)
+        counts[group] = counts.get(group, 0) + 1
+        if counts[group] <= MAX_PER_RULE:
+            kept.append(finding)
+        else:
+            rest.setdefault(group, []).append(finding)
+    for (code, path), folded in rest.items():
+        first = folded[0]
+        worst = min((f.severity for f in folded), key=lambda s: s.rank)
+        name = path.rsplit("/", 1)[-1] if path else "this workspace"
+        kept.append(
+            first.model_copy(update={"message": _folded_message(code, len(folded), name), "severity": worst})
+        )
+    return kept
 
 
 def dotted(path: Path) -> str:
@@ -64,6 +143,8 @@ def dotted(path: Path) -> str:
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    if len(name) > MAX_SUGGESTED_NAME:
+        return None
     options = list(candidates)
     lowered = {c.lower(): c for c in options}
     if name.lower() in lowered and lowered[name.lower()] != name:

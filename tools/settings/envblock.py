@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -43,6 +44,8 @@ def coerce(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if math.isinf(value):  # a literal past Python's int digit limit (see jsonpos)
+            return "Infinity" if value > 0 else "-Infinity"
         return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
     if isinstance(value, list):
         return ",".join("" if v is None else coerce(v) for v in value)

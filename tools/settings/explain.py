@@ -13,6 +13,7 @@ from typing import Any
 
 from claude_health.tools.settings import permissions as P
 from claude_health.tools.settings.effective import effective_settings, rule_sources
+from claude_health.tools.settings.scrub import scrub_text
 from claude_health.tools.settings.validate import FileResult, Validation
 
 PATH_KEYS = ("file_path", "path", "notebook_path")
@@ -38,7 +39,16 @@ class Explanation:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The explanation as it may be shown: rules and commands quote credentials often
+        (``Bash(export ANTHROPIC_API_KEY=...)``), so every quoted text is scrubbed."""
+        data = asdict(self)
+        data["tool"] = scrub_text(self.tool)
+        data["default_mode"] = scrub_text(self.default_mode)
+        data["reason"] = scrub_text(self.reason)
+        data["notes"] = [scrub_text(n) for n in self.notes]
+        for matched in data["matched"]:
+            matched["rule"] = scrub_text(matched["rule"])
+        return data
 
 
 @dataclass(frozen=True)

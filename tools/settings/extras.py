@@ -44,10 +44,12 @@ def _inline_plugins(ctx: FileContext, plugins: list[Any], at: Path) -> str | Non
         source = plugin.get("source") if isinstance(plugin, dict) else None
         if isinstance(source, dict):
             kind = source.get("source")
-            if kind not in PLUGIN_SOURCES:
+            # A JSON array or object is unhashable: test the type before looking it up.
+            if not isinstance(kind, str) or kind not in PLUGIN_SOURCES:
+                shown = repr(kind) if isinstance(kind, str) else f"({json_type(kind)})"
                 ctx.emit(
                     R.WRONG_TYPE,
-                    f"Plugin source type {kind!r} is not one of {', '.join(sorted(PLUGIN_SOURCES))}. "
+                    f"Plugin source type {shown} is not one of {', '.join(sorted(PLUGIN_SOURCES))}. "
                     "Claude Code ignores this whole file.",
                     (*at, i, "source"),
                 )

@@ -70,7 +70,7 @@ def validate_hooks(ctx: FileContext, value: Any, at: Path) -> dict[str, Any] | N
     for event, matchers in value.items():
         where = (*at, event)
         if event not in EVENTS:
-            guess = did_you_mean(event, EVENTS)
+            guess = None if ctx.saturated(R.UNKNOWN_EVENT) else did_you_mean(event, EVENTS)
             ctx.emit(
                 R.UNKNOWN_EVENT,
                 f'Unknown hook event "{event}" is ignored.'
@@ -174,7 +174,8 @@ def _hook(ctx: FileContext, event: str, hook: Any, at: Path) -> bool:
         _defect(ctx, event, f"Hook entry must be an object; received {json_type(hook)}", at)
         return False
     kind = hook.get("type")
-    if kind not in HOOK_FIELDS:
+    # A JSON array or object is unhashable: test the type before looking it up.
+    if not isinstance(kind, str) or kind not in HOOK_FIELDS:
         shown = kind if isinstance(kind, str) else json_type(kind)
         _defect(
             ctx,

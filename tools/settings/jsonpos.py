@@ -108,6 +108,17 @@ def _strict(text: str, offset: int) -> Document:
     return Document(value=value, text=text, _value_at=parser.value_at, _key_at=parser.key_at, _indexed=True)
 
 
+def _number(literal: str) -> int | float:
+    """A JSON number as Python holds it. Past Python's int-conversion digit limit (4300) the
+    literal becomes ±inf: beyond ~1.8e308 JavaScript's JSON.parse gives ±Infinity too."""
+    if any(c in literal for c in ".eE"):
+        return float(literal)
+    try:
+        return int(literal)
+    except ValueError:
+        return float(literal)
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -146,9 +157,7 @@ class _Parser:
             return self.string(offset)
         number = _NUMBER.match(text, offset)
         if number:
-            literal = number.group()
-            is_int = not any(c in literal for c in ".eE")
-            return (int(literal) if is_int else float(literal)), number.end()
+            return _number(number.group()), number.end()
         for word, literal_value in _LITERALS:
             if text.startswith(word, offset):
                 return literal_value, offset + len(word)

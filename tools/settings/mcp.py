@@ -39,13 +39,13 @@ class Server:
         return self.locate() if self.locate else (None, None)
 
     def to_json(self) -> dict[str, Any]:
-        from claude_health.tools.settings.public import scrub_text
+        from claude_health.tools.settings.scrub import scrub_text
 
         return {
-            "name": self.name,
+            "name": scrub_text(self.name),
             "scope": self.scope,
             "path": self.path,
-            "type": self.type,
+            "type": scrub_text(self.type),
             "target": scrub_text(self.target),
             "status": self.status if self.valid else "invalid",
         }
@@ -134,11 +134,13 @@ def _server(ctx: FileContext, name: str, entry: Any, at: Path, scope: str) -> Se
         ctx.emit(R.INVALID_SERVER, f"Server {name!r} must be an object; received {json_type(entry)}.", at)
         return Server(name, scope, path, "?", valid=False)
     kind = entry.get("type", "stdio")
-    if kind not in VALID_TYPES:
+    # A JSON array or object is unhashable: test the type before looking it up.
+    if not isinstance(kind, str) or kind not in VALID_TYPES:
+        shown = repr(kind) if isinstance(kind, str) else f"({json_type(kind)})"
         ctx.emit(
-            R.INVALID_SERVER, f"Server {name!r}: unknown MCP server type {kind!r}; skipped.", (*at, "type")
+            R.INVALID_SERVER, f"Server {name!r}: unknown MCP server type {shown}; skipped.", (*at, "type")
         )
-        return Server(name, scope, path, str(kind), valid=False)
+        return Server(name, scope, path, kind if isinstance(kind, str) else "?", valid=False)
     problems: list[tuple[str, Path]] = []
     target = ""
     if kind == "stdio":
@@ -238,12 +240,24 @@ def _filter_problem(item: Any) -> str | None:
     return None
 
 
-def filter_matches(entry: dict[str, Any], server: Server, raw: dict[str, Any] | None) -> bool:
+def filter_matches(entry: dict[str, Any], server: Server, raw: Any) -> bool:
+    """Does an allowedMcpServers/deniedMcpServers entry select ``server``? ``raw`` is its JSON entry,
+    whatever shape the file gave it (an invalid server can still be named by a filter)."""
     if "serverName" in entry:
         return bool(entry["serverName"] == server.name)
-    if "serverCommand" in entry and raw is not None:
-        return bool([raw.get("command"), *raw.get("args", [])] == entry["serverCommand"])
-    if "serverUrl" in entry and raw is not None and isinstance(raw.get("url"), str):
-        pattern = re.escape(entry["serverUrl"]).replace(r"\*", ".*")
-        return re.fullmatch(pattern, raw["url"]) is not None
+    if not isinstance(raw, dict):
+        return False
+    if "serverCommand" in entry:
+        args = raw.get("args", [])
+        return isinstance(args, list) and [raw.get("command"), *args] == entry["serverCommand"]
+    url, pattern = raw.get("url"), entry.get("serverUrl")
+    if isinstance(url, str) and isinstance(pattern, str):
+        return url_pattern_matches(pattern, url)
     return False
+
+
+def url_pattern_matches(pattern: str, url: str) -> bool:
+    """``serverUrl`` wildcards: ``*`` matches any run of characters, everything else is literal."""
+    from claude_health.tools.settings.permissions import wildcard_matches
+
+    return wildcard_matches(pattern, url)

@@ -146,11 +146,26 @@ def validate(rule: ParsedRule, behavior: str) -> str | None:
 # -- matching ----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    """``*`` matches anything (spaces and slashes included), everything else is literal."""
-    parts = [re.escape(p) for p in pattern.split("*")]
-    return re.compile("".join(p if i == 0 else ".*" + p for i, p in enumerate(parts)), re.DOTALL)
+def wildcard_matches(pattern: str, text: str) -> bool:
+    """``*`` matches anything (spaces and slashes included), everything else is literal.
+
+    Linear, not a regex: ``.*a.*a.*b`` backtracks exponentially on a long run of ``a`` and a
+    settings file is untrusted input. With only ``*`` the leftmost placement of each literal
+    piece is always a correct choice, so one forward scan decides.
+    """
+    pieces = pattern.split("*")
+    if len(pieces) == 1:
+        return text == pattern
+    head, *middle, tail = pieces
+    if len(text) < len(head) + len(tail) or not text.startswith(head) or not text.endswith(tail):
+        return False
+    pos, end = len(head), len(text) - len(tail)
+    for piece in middle:
+        found = text.find(piece, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    return True
 
 
 def shell_pattern_matches(pattern: str, command: str) -> bool:
@@ -165,7 +180,7 @@ def shell_pattern_matches(pattern: str, command: str) -> bool:
         return command == pattern
     if pattern.endswith(" *") and command == pattern[:-2]:
         return True  # `Bash(ls *)` also matches a bare `ls`
-    return _wildcard(pattern).fullmatch(command) is not None
+    return wildcard_matches(pattern, command)
 
 
 _SPLIT = re.compile(r"""('[^']*'|"(?:\\.|[^"\\])*")|(&&|\|\||;|\||\n)""")
@@ -186,26 +201,93 @@ def split_command(command: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _glob_regex(pattern: str) -> str:
-    out, i = [], 0
+@dataclass(frozen=True, slots=True)
+class Glob:
+    """A gitignore-style glob compiled for a bit-parallel scan: bit ``i`` is "token i is next".
+
+    Tokens: a literal character, ``?`` (one character but "/"), ``*`` (a run without "/"),
+    ``**`` (any run) and ``**/`` (nothing, or a run ending in "/"), which takes two bits: its
+    entry (matches nothing, leads inside it or past it) and its inside (any run, left on a "/").
+    Matching keeps the set of live tokens in one integer, so its cost is linear in the text
+    whatever wildcards the (untrusted) pattern holds; a backtracking regex is exponential on
+    ``**a**a**a**b``.
+    """
+
+    size: int  # number of bits; bit ``size`` set means the whole glob has matched
+    literal: dict[str, int]  # character -> literal tokens equal to it
+    one: int  # ``?``
+    star: int  # ``*``
+    any: int  # ``**``
+    dirs: int  # ``**/`` entry
+    inside: int  # ``**/`` inside
+
+    @property
+    def nullable(self) -> int:
+        return self.star | self.any | self.dirs
+
+
+def compile_glob(pattern: str, *, prefix: str = "", dirs_after_prefix: bool = False) -> Glob:
+    """``prefix`` is matched literally, then (optionally) ``**/``, then ``pattern``."""
+    parts: list[str] = [f"={c}" for c in prefix]
+    if dirs_after_prefix:
+        parts += ["**/", "**/+"]
+    i = 0
     while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
+        part = next((t for t in ("**/", "**", "*", "?") if pattern.startswith(t, i)), None)
+        if part is None:
+            parts.append("=" + pattern[i])
             i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
+            continue
+        i += len(part)
+        # Adjacent wildcards collapse (``****/`` is ``**``), so a run of them stays short.
+        last = parts[-1] if parts else ""
+        if part != "?" and (last == "**" or (last == "**/+" and part == "**/")):
+            continue
+        if last == "**/+" and part == "**":
+            del parts[-2:]
+        parts += ["**/", "**/+"] if part == "**/" else [part]
+    literal: dict[str, int] = {}
+    masks = {"?": 0, "*": 0, "**": 0, "**/": 0, "**/+": 0}
+    for bit, part in enumerate(parts):
+        if part.startswith("="):
+            literal[part[1]] = literal.get(part[1], 0) | 1 << bit
         else:
-            out.append(re.escape(c))
-            i += 1
-    return "".join(out)
+            masks[part] |= 1 << bit
+    return Glob(len(parts), literal, masks["?"], masks["*"], masks["**"], masks["**/"], masks["**/+"])
+
+
+def glob_matches(glob: Glob, text: str, *, subtree: bool = False) -> bool:
+    """Does ``text`` match (``subtree``: or lie beneath a match, after a "/")?"""
+    nullable, entry, done = glob.nullable, glob.dirs, 1 << glob.size
+
+    def close(live: int) -> int:
+        # Wildcards may match nothing: a live one also makes the next token live (a ``**/``
+        # entry: its inside and the token after it).
+        while True:
+            wider = live | (live & nullable) << 1 | (live & entry) << 2
+            if wider == live:
+                return live
+            live = wider
+
+    live = close(1)
+    for char in text:
+        slash = char == "/"
+        if slash and subtree and live & done:
+            return True
+        stay = live & (glob.any | glob.inside | (0 if slash else glob.star))
+        step = live & (glob.literal.get(char, 0) | (glob.inside if slash else glob.one))
+        live = close(stay | step << 1)
+        if not live:
+            return False
+    return bool(live & done)
+
+
+@lru_cache(maxsize=4096)
+def _path_glob(absolute: str, anchored: bool) -> Glob:
+    if anchored:
+        return compile_glob(absolute.rstrip("/"))
+    root, _, name = absolute.rpartition("/")
+    return compile_glob(name.rstrip("/"), prefix=root + "/", dirs_after_prefix=True)
 
 
 def resolve_path_pattern(pattern: str, *, base: str, cwd: str, home: str) -> tuple[str, bool]:
@@ -225,13 +307,7 @@ def path_pattern_matches(pattern: str, path: str, *, base: str, cwd: str, home: 
     if pattern in ("*", "**"):
         return True
     absolute, anchored = resolve_path_pattern(pattern, base=base, cwd=cwd, home=home)
-    target = str(PurePosixPath(path))
-    if anchored:
-        regex = _glob_regex(absolute.rstrip("/")) + "(?:/.*)?"
-    else:
-        root, _, name = absolute.rpartition("/")
-        regex = re.escape(root) + "/(?:.*/)?" + _glob_regex(name.rstrip("/")) + "(?:/.*)?"
-    return re.fullmatch(regex, target, re.DOTALL) is not None
+    return glob_matches(_path_glob(absolute, anchored), str(PurePosixPath(path)), subtree=True)
 
 
 def domain_matches(pattern: str, url_or_host: str) -> bool:
@@ -248,7 +324,7 @@ def domain_matches(pattern: str, url_or_host: str) -> bool:
 
 def mcp_tool_matches(rule_tool: str, tool: str) -> bool:
     if "*" in rule_tool:
-        return _wildcard(rule_tool).fullmatch(tool) is not None
+        return wildcard_matches(rule_tool, tool)
     if rule_tool == tool:
         return True
     # `mcp__server` covers every tool of that server.

@@ -2,48 +2,49 @@
 
 from __future__ import annotations
 
-import copy
-import re
 from typing import Any
 
 from claude_health.tools.redact import redact
-from claude_health.tools.settings.envblock import looks_like_credential
+from claude_health.tools.settings.scrub import is_reference, scrub_text, secret_name
 
-# Tokens that look like keys inside command lines and URLs (sk-ant-..., ghp_..., long opaque runs).
-_KEYISH = re.compile(
-    r"(sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abp]-[A-Za-z0-9-]{10,}|[A-Za-z0-9_\-]{40,})"
-)
-_SECRET_HEADER = re.compile(r"(authorization|token|key|secret|cookie)", re.IGNORECASE)
+__all__ = ["public_effective", "public_settings", "public_value", "scrub_text"]
 
-
-def scrub_text(text: str) -> str:
-    return _KEYISH.sub(lambda m: redact(m.group(0)), text)
+# Objects whose every member is a variable or a header: a credential is known by its name alone.
+_NAMED_MAPS = frozenset({"env", "headers"})
 
 
-def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of merged settings with env credentials and secret headers redacted."""
-    out = copy.deepcopy(settings)
-    env = out.get("env")
-    if isinstance(env, dict):
-        for name, value in env.items():
-            if isinstance(value, str) and (looks_like_credential(name, value) or _KEYISH.search(value)):
-                env[name] = redact(value)
-    hooks = out.get("hooks")
-    if isinstance(hooks, dict):
-        for matchers in hooks.values():
-            for matcher in matchers if isinstance(matchers, list) else []:
-                for hook in matcher.get("hooks", []) if isinstance(matcher, dict) else []:
-                    _scrub_headers(hook)
+def public_value(value: Any, *, named: bool = False) -> Any:
+    """A copy of a JSON value with every string scrubbed, and redacted whole when its key names a
+    credential: in ``env`` and ``headers`` maps (``named``) any such name, elsewhere a name that
+    ends like one (``apiKey``, ``password``; not the ``apiKeyHelper`` command, which is scrubbed)."""
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, list):
+        return [public_value(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        public_key = scrub_text(key)
+        credential = secret_name(key, anywhere=named)
+        if isinstance(item, str) and item.strip() and credential and not is_reference(item):
+            out[public_key] = item if "…" in item else redact(item)
+        else:
+            out[public_key] = public_value(item, named=key in _NAMED_MAPS)
     return out
 
 
-def _scrub_headers(hook: Any) -> None:
-    if not isinstance(hook, dict):
-        return
-    headers = hook.get("headers")
-    if isinstance(headers, dict):
-        for key, value in headers.items():
-            if isinstance(value, str) and "$" not in value and _SECRET_HEADER.search(key):
-                headers[key] = redact(value)
-    if isinstance(hook.get("command"), str):
-        hook["command"] = scrub_text(hook["command"])
+def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of merged settings with credentials redacted wherever they are."""
+    result: dict[str, Any] = public_value(settings)
+    return result
+
+
+def public_effective(payload: dict[str, Any]) -> dict[str, Any]:
+    """An :class:`Effective` JSON payload safe to show: settings, provenance paths, notes."""
+    return {
+        **payload,
+        "settings": public_settings(payload.get("settings", {})),
+        "provenance": {scrub_text(k): v for k, v in payload.get("provenance", {}).items()},
+        "notes": [scrub_text(n) for n in payload.get("notes", [])],
+    }

@@ -69,7 +69,7 @@ _DROP: Any = object()
 
 
 def _unknown(ctx: FileContext, key: str, at: Path, known: dict[str, Spec]) -> None:
-    guess = did_you_mean(key, known)
+    guess = None if ctx.saturated(R.UNKNOWN_KEY) else did_you_mean(key, known)
     if guess is None and len(at) == 1 and key in PERMISSIONS.fields:
         guess = f"permissions.{key}"
     where = dotted(at)

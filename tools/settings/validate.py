@@ -10,7 +10,7 @@ from claude_health.tools.findings import Finding, Severity, Summary, sort_findin
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings import permissions as P
 from claude_health.tools.settings import rules as R
-from claude_health.tools.settings.context import FileContext
+from claude_health.tools.settings.context import FileContext, fold_findings
 from claude_health.tools.settings.discovery import (
     GLOBAL,
     IGNORED,
@@ -23,6 +23,7 @@ from claude_health.tools.settings.discovery import (
 from claude_health.tools.settings.jsonpos import Document, JsonSyntaxError, loads
 from claude_health.tools.settings.keys import CLAUDE_CODE_VERSION, json_type
 from claude_health.tools.settings.mcp import Server, filter_matches, validate_servers
+from claude_health.tools.settings.scrub import scrub_text
 from claude_health.tools.settings.settingsfile import validate_settings
 
 LEGACY_PROJECT_KEYS = ("allowedTools", "ignorePatterns", "env", "todoFeatureEnabled")
@@ -92,7 +93,7 @@ def _load(result: FileResult, ws: Workspace) -> tuple[FileContext | None, list[F
             else "Claude Code ignores the whole file."
         )
         finding = R.INVALID_JSON.finding(
-            f"{cfg.path.name} is not valid JSON: {exc.reason}. {consequence}",
+            scrub_text(f"{cfg.path.name} is not valid JSON: {exc.reason}. {consequence}"),
             path=str(cfg.path),
             line=exc.line,
             column=exc.column,
@@ -167,9 +168,11 @@ def validate_workspace(ws: Workspace) -> Validation:
         findings.extend(ctx.findings)
     validation = Validation(ws=ws, files=results, findings=findings, servers=servers)
     validation.trusted = bool(_project_entry(ws, global_data)[1].get("hasTrustDialogAccepted") is True)
+    per_file = len(validation.findings)  # already capped per file by FileContext
     _server_states(validation, global_data, managed_mcp_active, raw_servers)
     _cross_file_rules(validation)
-    validation.findings = sort_findings(validation.findings)
+    cross_file = fold_findings(validation.findings[per_file:])
+    validation.findings = sort_findings(validation.findings[:per_file] + cross_file)
     return validation
 
 
@@ -293,8 +296,10 @@ def _server_states(
             line, column = server.position()
             v.findings.append(
                 R.APPROVAL_STATE.finding(
-                    f"Project MCP server {server.name!r} is {server.status}"
-                    + (" (not started until approved)." if server.status == "pending" else "."),
+                    scrub_text(
+                        f"Project MCP server {server.name!r} is {server.status}"
+                        + (" (not started until approved)." if server.status == "pending" else ".")
+                    ),
                     path=server.path,
                     line=line,
                     column=column,
@@ -304,7 +309,9 @@ def _server_states(
             line, column = server.position()
             v.findings.append(
                 R.SERVER_BLOCKED.finding(
-                    f"MCP server {server.name!r} is blocked by allowedMcpServers/deniedMcpServers.",
+                    scrub_text(
+                        f"MCP server {server.name!r} is blocked by allowedMcpServers/deniedMcpServers."
+                    ),
                     path=server.path,
                     line=line,
                     column=column,
@@ -369,8 +376,10 @@ def _cross_file_rules(v: Validation) -> None:
                 pos = r.doc.value_pos(("permissions", "allow", index)) if r.doc else None
                 v.findings.append(
                     R.SHADOWED_ALLOW.finding(
-                        f'Allow rule "{allow.raw}" never applies: {behavior} rule "{blocker.raw}" in '
-                        f"{source.file.path} is checked first.",
+                        scrub_text(
+                            f'Allow rule "{allow.raw}" never applies: {behavior} rule "{blocker.raw}" in '
+                            f"{source.file.path} is checked first."
+                        ),
                         path=str(r.file.path),
                         line=pos.line if pos else None,
                         column=pos.column if pos else None,
