@@ -10,7 +10,7 @@ snapshots, subagent files, bulky tool results), then times, each ``--runs`` time
 * warm: the same after appending 1 MiB to the tree, claude-health reusing its state database
   (it reads only the appended bytes), ccusage re-reading everything (it keeps no state).
 
-Reports wall time, peak RSS (of the process, via wait4) and whether totals are equal, and
+Reports wall time, peak RSS (of the process tree, see ``timed``) and whether totals are equal, and
 writes bench/results/usage_scan.json. Page cache is warmed before timing for both tools.
 """
 
@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,19 +54,54 @@ def find_ccusage(arg: str | None) -> str:
     return found
 
 
+def _tree_rss_kib(pid: int) -> int:
+    """Summed VmRSS of ``pid`` and its descendants (0 once it has exited)."""
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        proc = Path(f"/proc/{p}")
+        try:
+            for row in (proc / "status").read_text().splitlines():
+                if row.startswith("VmRSS:"):
+                    total += int(row.split()[1])
+                    break
+            for task in (proc / "task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS in KiB, stdout) of one child process."""
+    """(wall seconds, peak RSS in KiB, stdout) of one child process.
+
+    Peak RSS is the larger of the kernel's figure for the process (wait4; for a process that
+    forks a helper it is the larger of the two, not their sum) and the summed RSS of its whole
+    process tree sampled every 5 ms, so a forked reader's memory is counted too.
+    """
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.PIPE)
+        peak = [0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.005):
+                peak[0] = max(peak[0], _tree_rss_kib(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         stderr = proc.stderr.read().decode() if proc.stderr else ""
         if proc.returncode not in (0, 1):
             raise SystemExit(f"{argv} failed ({proc.returncode}): {stderr[-2000:]}")
         out.seek(0)
-        return wall, int(usage.ru_maxrss), out.read().decode()
+        return wall, max(int(usage.ru_maxrss), peak[0]), out.read().decode()
 
 
 def warm_page_cache(tree: Path) -> None:

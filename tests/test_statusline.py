@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from claude_health.tools.usage.snapshot import latest, open_db, parse_payload
+from claude_health.tools.usage.snapshot import (
+    SNAPSHOT_DB_NAME,
+    latest,
+    open_db,
+    parse_payload,
+    snapshot_db_path,
+)
 from claude_health.tools.usage.statusline import MINIMAL_LINE, statusline, until
 from claude_health.tools.usage.statusline_install import install_statusline, uninstall_statusline
 from tests.conftest import Sandbox
@@ -65,7 +71,7 @@ def render(sandbox: Sandbox, data: dict[str, Any] | bytes | str, now: float = NO
 def test_real_shaped_payload_prints_one_compact_line_and_stores_the_snapshot(sandbox: Sandbox) -> None:
     line = render(sandbox, payload())
     assert line == "Opus 4.6 │ 5h 42% ↻2h13m │ 7d 36% ↻3d4h │ ctx 26% │ $1.23"
-    conn = open_db(str(sandbox.root / "state.db"))
+    conn = open_db(str(sandbox.root / SNAPSHOT_DB_NAME))
     stored = latest(conn)
     conn.close()
     assert stored is not None and stored.five_hour is not None
@@ -101,7 +107,10 @@ def test_empty_and_garbage_input_print_the_minimal_line(sandbox: Sandbox, raw: b
 def test_api_key_users_without_rate_limits_get_model_context_and_cost(sandbox: Sandbox) -> None:
     line = render(sandbox, payload(five=None, week=None))
     assert line == "Opus 4.6 │ plan % n/a │ ctx 26% │ $1.23"
-    assert not (sandbox.root / "state.db").exists() or latest(open_db(str(sandbox.root / "state.db"))) is None
+    assert (
+        not (sandbox.root / SNAPSHOT_DB_NAME).exists()
+        or latest(open_db(str(sandbox.root / SNAPSHOT_DB_NAME))) is None
+    )
 
 
 def test_hostile_values_are_dropped_not_trusted() -> None:
@@ -184,7 +193,7 @@ def test_cli_wrap_records_and_prints_the_users_own_status_line(sandbox: Sandbox)
     done = run_cli([cli_path(), "statusline", "--wrap", str(script)], data, sandbox)
     assert done.returncode == 0
     assert done.stdout.decode().split() == ["mine:", str(len(data))]
-    conn = open_db(str(sandbox.root / "state.db"))
+    conn = open_db(str(sandbox.root / SNAPSHOT_DB_NAME))
     assert latest(conn) is not None
     conn.close()
     failing = run_cli([cli_path(), "statusline", "--wrap", "exit 3"], data, sandbox)
@@ -244,3 +253,24 @@ def test_custom_command_path_is_respected() -> None:
     change = install_statusline({}, command=cmd)
     assert change.settings["statusLine"]["command"] == cmd
     assert uninstall_statusline(change.settings, command=cmd).action == "removed"
+
+
+def test_snapshot_is_kept_while_a_scan_holds_the_state_db_write_lock(sandbox: Sandbox) -> None:
+    import sqlite3
+
+    from claude_health.tools.usage.store import connect
+
+    state = sandbox.root / "state.db"
+    connect(state).close()
+    holder = sqlite3.connect(state, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a usage scan writing its batch
+    try:
+        line = render(sandbox, payload(five=55.0))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "5h 55%" in line
+    conn = open_db(snapshot_db_path(state))
+    stored = latest(conn)
+    conn.close()
+    assert stored is not None and stored.five_hour is not None and stored.five_hour.used_percentage == 55.0

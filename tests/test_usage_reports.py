@@ -378,3 +378,107 @@ def test_a_locked_state_db_falls_back_to_memory_with_a_finding(
     assert [f.code for f in s.findings] == ["U006"]
     assert s.db_path is None and s.stats.usage_lines == 1
     s.close()
+
+
+def _raw_line(msg_id: str, ts: str, **usage: Any) -> str:
+    record = {
+        "type": "assistant",
+        "timestamp": ts,
+        "requestId": "req_" + msg_id,
+        "sessionId": SID,
+        "message": {"id": msg_id, "model": "claude-sonnet-4-5", "usage": usage},
+    }
+    return json.dumps(record) + "\n"
+
+
+def _write_raw(sandbox: Sandbox, lines: list[str]) -> None:
+    path = sandbox.home / ".claude" / "projects" / "-home-user-project" / f"{SID}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines))
+
+
+def test_impossible_token_counts_are_malformed_lines_not_a_crash(sandbox: Sandbox) -> None:
+    good_ts = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    _write_raw(
+        sandbox,
+        [
+            _raw_line("m_u64", good_ts, input_tokens=18446744073709551615, output_tokens=1),
+            # Each fits SQLite's INTEGER, but their sum does not.
+            *(
+                _raw_line(f"m_big{i}", good_ts, input_tokens=9223372036854775000, output_tokens=1)
+                for i in range(3)
+            ),
+            _raw_line("m_float", good_ts, input_tokens=1e300, output_tokens=1),
+            _raw_line("m_ok", good_ts, input_tokens=7, output_tokens=3),
+        ],
+    )
+    sandbox.env["CLAUDE_HEALTH_STATE_DB"] = str(sandbox.root / "state.db")
+    ws = sandbox.workspace()
+    for _ in range(2):  # the second run must not trip over the same lines again
+        usage = service.plan_usage(ws, "block")
+        assert usage.scan.state_db is not None
+        assert usage.local.totals.entries == 1 and usage.local.totals.input_tokens == 7
+        assert "U005" in [f.code for f in usage.findings]
+        assert "U006" not in [f.code for f in usage.findings]
+
+
+def test_out_of_range_timestamps_are_malformed_lines_not_a_crash(sandbox: Sandbox) -> None:
+    _write_raw(
+        sandbox,
+        [
+            _raw_line("m_y1", "0001-01-01T00:00:00.000+14:00", input_tokens=5, output_tokens=1),
+            _raw_line("m_y1z", "0001-01-01T00:00:00.000Z", input_tokens=5, output_tokens=1),
+            _raw_line("m_y9999", "9999-12-31T23:30:00.000Z", input_tokens=5, output_tokens=1),
+            _raw_line("m_far", "2099-01-01T00:00:00.000Z", input_tokens=5, output_tokens=1),
+        ],
+    )
+    sandbox.env["CLAUDE_HEALTH_STATE_DB"] = str(sandbox.root / "state.db")
+    ws = sandbox.workspace()
+    for window in ("block", "day", "week"):
+        usage = service.plan_usage(ws, window)  # type: ignore[arg-type]
+        assert usage.local.totals.entries == 0
+        assert "U005" in [f.code for f in usage.findings]
+    assert run_check(ws).data["local"]["totals"]["total_tokens"] == 0
+
+
+def test_a_future_dated_entry_does_not_hide_the_active_block(sandbox: Sandbox) -> None:
+    seed(sandbox, [at("2026-11-20T09:17:00"), at("2026-11-20T09:40:00"), at("2026-11-21T12:00:00")])
+    s = session(sandbox, at("2026-11-20T10:00:00"))
+    try:
+        blocks = aggregate.load_blocks(s.conn, s.lookup, s.now_ms)
+    finally:
+        s.close()
+    active = [b for b in blocks if b.is_active]
+    assert [b.start_ms for b in active] == [int(at("2026-11-20T09:00:00").timestamp() * 1000)]
+
+
+def test_a_scan_that_fails_again_in_memory_is_a_finding_not_an_exception(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    def failing_scan(*_args: Any, **_kw: Any) -> Any:
+        raise sqlite3.OperationalError("integer overflow")
+
+    monkeypatch.setattr(service, "scan", failing_scan)
+    s = service.open_session(env_for(sandbox), sandbox.home, lookup=builtin_lookup)
+    try:
+        assert [f.code for f in s.findings] == ["U006"]
+        assert "integer overflow" in s.findings[0].message
+        assert s.db_path is None and s.stats.usage_lines == 0
+    finally:
+        s.close()
+
+
+def test_plan_usage_reads_the_snapshot_the_status_line_wrote(sandbox: Sandbox) -> None:
+    from claude_health.tools.usage.statusline import statusline
+
+    now = datetime.now(UTC)
+    sandbox.credentials({"claudeAiOauth": {"subscriptionType": "pro", "rateLimitTier": "default_claude_ai"}})
+    sandbox.env["CLAUDE_HEALTH_STATE_DB"] = str(sandbox.root / "state.db")
+    data = {"rate_limits": {"five_hour": {"used_percentage": 37, "resets_at": int(now.timestamp() + 3600)}}}
+    statusline(json.dumps(data).encode(), sandbox.env, sandbox.home, now.timestamp() - 30)
+    assert (sandbox.root / "statusline.db").exists()
+    usage = service.plan_usage(sandbox.workspace(), "block")
+    assert usage.official["five_hour"] is not None and usage.official["five_hour"].used_percentage == 37
+    assert "U004" not in [f.code for f in usage.findings]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from claude_health.server.commands.common import UsageError, style, workspace
-from claude_health.server.output import Style, dump_json, print_findings
-from claude_health.tools.findings import Summary
+# Findings and terminal output are imported where used: they pull in pydantic (~100 ms), which
+# a JSON report of a healthy scan never needs.
+if TYPE_CHECKING:
+    from claude_health.server.output import Style
 
 REPORTS = ("blocks", "daily", "weekly", "monthly")
 
@@ -34,6 +35,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from claude_health.server.commands.common import UsageError, workspace
     from claude_health.tools.usage import service
     from claude_health.tools.usage.timezones import TimezoneError, resolve_tz
 
@@ -47,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
         if args.report is None:
             usage = service.build_plan_usage(session, ws, "block", tz)
             if args.json:
-                dump_json(usage.model_dump(mode="json"))
+                _dump(usage.model_dump(mode="json"))
             else:
-                _print_plan(usage, style(args), sys.stdout)
-                print_findings(usage.findings, style(args))
+                _print_plan(usage, _style(args), sys.stdout)
+                _print_findings(usage.findings, args)
             return usage.summary.exit_code
         payload: dict[str, Any]
         if args.report == "daily":
@@ -64,14 +66,44 @@ def run(args: argparse.Namespace) -> int:
         findings = session.findings
         if args.json:
             payload["findings"] = [f.to_json() for f in findings]
-            dump_json(payload)
+            _dump(payload)
         else:
-            _print_report(args.report, payload, style(args), sys.stdout)
+            _print_report(args.report, payload, _style(args), sys.stdout)
             if findings:
-                print_findings(findings, style(args))
+                _print_findings(findings, args)
+        if not findings:
+            return 0
+        from claude_health.tools.findings import Summary
+
         return Summary.of(findings).exit_code
     finally:
         session.close()
+
+
+def _style(args: argparse.Namespace) -> Style:
+    from claude_health.server.commands.common import style
+
+    return style(args)
+
+
+def _print_findings(findings: Any, args: argparse.Namespace) -> None:
+    from claude_health.server.output import print_findings
+
+    print_findings(findings, _style(args))
+
+
+def _dump(payload: dict[str, Any]) -> None:
+    """The JSON on stdout in one write: ``json.dump`` makes one call per token (~25k for blocks)."""
+    import orjson
+
+    data = orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n"
+    raw = getattr(sys.stdout, "buffer", None)
+    if raw is None:  # a text-only stream (tests redirecting stdout)
+        sys.stdout.write(data.decode())
+        return
+    sys.stdout.flush()
+    raw.write(data)
+    raw.flush()
 
 
 def _fmt_tokens(n: int) -> str:

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import time as dt_time
 from typing import Any
 
 from claude_health.tools.usage.pricing import ModelPrices, PriceLookup, cost_usd
@@ -153,44 +154,83 @@ def by_period(
 ) -> PeriodReport:
     """Totals per local calendar period (``fmt`` ``%Y-%m-%d`` for days, ``%Y-%m`` for months).
 
-    Quarter-hours are labelled in Python (time zone rules, DST) through a temporary table, and
-    SQLite sums per label, so Python handles one row per period, model, project and price tier.
+    Local days are labelled in Python (time zone rules, DST) into a temporary table of
+    quarter-hour ranges, and SQLite sums the quarter-hour totals per label (one range scan per
+    day: the CROSS JOIN keeps the days as the outer loop), so Python handles one row per period,
+    model, project and price tier.
     """
     pricer = _Pricer(lookup)
     periods: dict[str, Bucket] = {}
     totals = Bucket()
-    whole_quarters = since_ms % QUARTER_MS == 0 and (until_ms >= 2**62 or until_ms % QUARTER_MS == 0)
-    if whole_quarters:
-        source = "SELECT * FROM usage_quarters WHERE q >= ? AND q < ? AND n > 0"
-        params: tuple[int, ...] = (since_ms // QUARTER_MS, until_ms // QUARTER_MS)
-    else:
+    sums = "SUM(s.input), SUM(s.output), SUM(s.cc5m), SUM(s.cc1h), SUM(s.cc), SUM(s.cread), SUM(s.n)"
+    group = "GROUP BY l.label, s.model, s.project, s.speed, s.tier"
+    if since_ms % QUARTER_MS == 0 and (until_ms >= 2**62 or until_ms % QUARTER_MS == 0):
+        lo_q, hi_q = since_ms // QUARTER_MS, until_ms // QUARTER_MS
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS usage_days"
+            " (lo INTEGER PRIMARY KEY, hi INTEGER NOT NULL, label TEXT NOT NULL)"
+        )
+        conn.execute("DELETE FROM temp.usage_days")
+        quarters = conn.execute(
+            "SELECT DISTINCT q FROM usage_quarters WHERE q >= ? AND q < ? AND n > 0 ORDER BY q", (lo_q, hi_q)
+        )
+        conn.executemany(
+            "INSERT INTO temp.usage_days VALUES (?, ?, ?)",
+            [(lo, min(hi, hi_q), label) for lo, hi, label in _local_days(quarters, tz, fmt)],
+        )
+        # The bounds live in the day table only: a WHERE on s.q would make SQLite scan that
+        # constant range once per day instead of each day's own range.
+        rows = conn.execute(
+            f"""SELECT l.label, s.model, s.project, s.speed, s.tier, {sums}
+                FROM temp.usage_days AS l CROSS JOIN usage_quarters AS s ON s.q >= l.lo AND s.q < l.hi
+                WHERE s.n > 0 {group}"""  # noqa: S608 - constant SQL
+        )
+    else:  # a window not on quarter-hours (a rolling week): label each quarter of its entries
         source = (
             f"SELECT ts / {QUARTER_MS} AS q, model, project, speed, {_TIER_SQL} AS tier, input, output,"  # noqa: S608
             " cc5m, cc1h, cc, cread, 1 AS n FROM usage_entries WHERE ts >= ? AND ts < ?"
         )
         params = (since_ms, until_ms)
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_labels (q INTEGER PRIMARY KEY, label TEXT NOT NULL)")
-    conn.execute("DELETE FROM temp.usage_labels")
-    quarters = [row[0] for row in conn.execute(f"SELECT DISTINCT q FROM ({source})", params)]  # noqa: S608
-    conn.executemany(
-        "INSERT INTO temp.usage_labels VALUES (?, ?)",
-        [
-            (q, datetime.fromtimestamp(q * QUARTER_MS / 1000, UTC).astimezone(tz).strftime(fmt))
-            for q in quarters
-        ],
-    )
-    rows = conn.execute(
-        f"""SELECT l.label, s.model, s.project, s.speed, s.tier, SUM(s.input), SUM(s.output), SUM(s.cc5m),
-                   SUM(s.cc1h), SUM(s.cc), SUM(s.cread), SUM(s.n)
-            FROM ({source}) AS s JOIN temp.usage_labels AS l ON l.q = s.q
-            GROUP BY l.label, s.model, s.project, s.speed, s.tier""",  # noqa: S608 - constant SQL
-        params,
-    )
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS usage_labels (q INTEGER PRIMARY KEY, label TEXT NOT NULL)"
+        )
+        conn.execute("DELETE FROM temp.usage_labels")
+        found = [row[0] for row in conn.execute(f"SELECT DISTINCT q FROM ({source})", params)]  # noqa: S608
+        conn.executemany(
+            "INSERT INTO temp.usage_labels VALUES (?, ?)",
+            [
+                (q, datetime.fromtimestamp(q * QUARTER_MS / 1000, UTC).astimezone(tz).strftime(fmt))
+                for q in found
+            ],
+        )
+        rows = conn.execute(
+            f"""SELECT l.label, s.model, s.project, s.speed, s.tier, {sums}
+                FROM ({source}) AS s JOIN temp.usage_labels AS l ON l.q = s.q {group}""",  # noqa: S608
+            params,
+        )
     for label, model, project, speed, tier, inp, out, c5, c1, cc, cr, n in rows:
         tokens = pricer.tokens(model, speed, inp, out, c5, c1, cc, cr, n, tier)
         periods.setdefault(label, Bucket()).add(model, project, tokens)
         totals.add(model, project, tokens)
     return PeriodReport(dict(sorted(periods.items())), totals, sorted(pricer.unpriced))
+
+
+def _local_days(quarters: Iterable[tuple[int]], tz: tzinfo, fmt: str) -> list[tuple[int, int, str]]:
+    """``(first quarter, end quarter, label)`` of each local day holding one of ``quarters``.
+
+    A day or month label is constant from one local midnight to the next, so a label is worked
+    out once per day instead of once per quarter-hour (a year has 35,000 of those).
+    """
+    days: list[tuple[int, int, str]] = []
+    end = -1
+    for (q,) in quarters:
+        if q < end:
+            continue
+        local = datetime.fromtimestamp(q * QUARTER_MS / 1000, UTC).astimezone(tz)
+        midnight = datetime.combine(local.date() + timedelta(days=1), dt_time(0), tzinfo=tz)
+        end = max(q + 1, -(-int(midnight.timestamp() * 1000) // QUARTER_MS))
+        days.append((q, end, local.strftime(fmt)))
+    return days
 
 
 def window(
@@ -262,63 +302,91 @@ def floor_hour(ms: int) -> int:
     return ms - ms % HOUR_MS
 
 
-def build_blocks(rows: Iterable[tuple[Any, ...]], lookup: PriceLookup, now_ms: int) -> list[Block]:
-    """Group entries (sorted by time) into 5-hour blocks, with gap blocks between idle spells.
+# Raw sums of one (model, speed, price tier) in a block: input, output, cc5m, cc1h, cc, cread, n.
+SumKey = tuple[str, str, int]
+
+
+@dataclass
+class RawBlock:
+    """A block's extent and unpriced sums, in first-seen key order (so costs add up identically)."""
+
+    start_ms: int
+    first_ms: int
+    last_ms: int
+    sums: dict[SumKey, list[int]] = field(default_factory=dict)
+
+
+def segment(rows: Iterable[tuple[Any, ...]]) -> list[RawBlock]:
+    """Group entries (sorted by time) into 5-hour blocks of raw sums.
 
     A block starts at its first entry floored to the UTC hour and lasts 5 hours; an entry more
     than 5 hours after the block start or after the previous entry opens a new block.
     """
-    pricer = _Pricer(lookup)
-    blocks: list[Block] = []
-    cur: Block | None = None
-    # Raw sums per (model, speed, price tier) of the open block; priced once when it closes.
-    sums: dict[tuple[str, str, int], list[int]] = {}
-
-    def close(block: Block) -> None:
-        for (model, speed, tier), (inp, out, c5, c1, cc, cr, n) in sums.items():
-            tokens = pricer.tokens(model, speed, inp, out, c5, c1, cc, cr, n, tier)
-            block.tokens.add(tokens)
-            block.models.setdefault(model, Tokens()).add(tokens)
-        sums.clear()
-        blocks.append(block)
-
+    out: list[RawBlock] = []
+    cur: RawBlock | None = None
+    sums: dict[SumKey, list[int]] = {}
     low, high = _TIERS
-    for ts, model, speed, inp, out, c5, c1, cc, cr in rows:
-        if cur is not None and (ts - cur.start_ms > BLOCK_MS or ts - cur.last_ms > BLOCK_MS):
-            close(cur)
-            if ts - cur.last_ms > BLOCK_MS:
-                blocks.append(Block(cur.last_ms + BLOCK_MS, ts, ts, ts, is_gap=True))
-            cur = None
-        if cur is None:
-            start = ts - ts % HOUR_MS
-            cur = Block(start, start + BLOCK_MS, ts, ts)
+    for ts, model, speed, inp, out_t, c5, c1, cc, cr in rows:
+        if cur is None or ts - cur.start_ms > BLOCK_MS or ts - cur.last_ms > BLOCK_MS:
+            sums = {}
+            cur = RawBlock(ts - ts % HOUR_MS, ts, ts, sums)
+            out.append(cur)
         cur.last_ms = ts
         whole = inp + cc + cr
         key = (model, speed, 2 if whole > high else 1 if whole > low else 0)
         acc = sums.get(key)
         if acc is None:
-            sums[key] = [inp, out, c5, c1, cc, cr, 1]
+            sums[key] = [inp, out_t, c5, c1, cc, cr, 1]
         else:
             acc[0] += inp
-            acc[1] += out
+            acc[1] += out_t
             acc[2] += c5
             acc[3] += c1
             acc[4] += cc
             acc[5] += cr
             acc[6] += 1
-    if cur is not None:
-        close(cur)
-    for block in blocks:
-        block.is_active = not block.is_gap and now_ms - block.last_ms < BLOCK_MS and now_ms < block.end_ms
+    return out
+
+
+def price_blocks(raw: Iterable[RawBlock], lookup: PriceLookup, now_ms: int) -> list[Block]:
+    """Priced blocks, with a gap block wherever more than 5 hours pass between two blocks."""
+    pricer = _Pricer(lookup)
+    blocks: list[Block] = []
+    prev: RawBlock | None = None
+    for rb in raw:
+        if prev is not None and rb.first_ms - prev.last_ms > BLOCK_MS:
+            blocks.append(Block(prev.last_ms + BLOCK_MS, rb.first_ms, rb.first_ms, rb.first_ms, is_gap=True))
+        block = Block(rb.start_ms, rb.start_ms + BLOCK_MS, rb.first_ms, rb.last_ms)
+        for (model, speed, tier), (inp, out, c5, c1, cc, cr, n) in rb.sums.items():
+            tokens = pricer.tokens(model, speed, inp, out, c5, c1, cc, cr, n, tier)
+            block.tokens.add(tokens)
+            block.models.setdefault(model, Tokens()).add(tokens)
+        # Both bounds matter: an entry stamped in the future must not make its block look
+        # active (a negative distance would pass a one-sided test) and hide the real one.
+        block.is_active = block.start_ms <= now_ms < block.end_ms and 0 <= now_ms - block.last_ms < BLOCK_MS
+        blocks.append(block)
+        prev = rb
     return blocks
+
+
+def build_blocks(rows: Iterable[tuple[Any, ...]], lookup: PriceLookup, now_ms: int) -> list[Block]:
+    """Priced 5-hour blocks (and gaps) of entries sorted by time."""
+    return price_blocks(segment(rows), lookup, now_ms)
+
+
+ENTRY_COLUMNS = "ts, model, speed, input, output, cc5m, cc1h, cc, cread"
 
 
 def load_blocks(
     conn: sqlite3.Connection, lookup: PriceLookup, now_ms: int, *, since_ms: int = 0
 ) -> list[Block]:
+    """Blocks over the whole history (from the block cache), or segmented afresh from ``since_ms``."""
+    if since_ms <= 0:
+        from claude_health.tools.usage.block_cache import cached_blocks
+
+        return price_blocks(cached_blocks(conn), lookup, now_ms)
     rows = conn.execute(
-        "SELECT ts, model, speed, input, output, cc5m, cc1h, cc, cread FROM usage_entries"
-        " WHERE ts >= ? ORDER BY ts",
+        f"SELECT {ENTRY_COLUMNS} FROM usage_entries WHERE ts >= ? ORDER BY ts",  # noqa: S608 - constant
         (since_ms,),
     )
     return build_blocks(rows, lookup, now_ms)

@@ -55,24 +55,52 @@ def transcript_roots(env: Mapping[str, str], home: Path) -> list[Path]:
 def iter_transcripts(roots: list[Path]) -> Iterator[TranscriptFile]:
     """Every ``*.jsonl`` below each root, subagent transcripts included.
 
-    ``os.walk`` does not follow directory symlinks, so a symlink loop cannot trap it; files are
-    visited once per real path even when roots overlap.
+    Directory symlinks are not followed (as ``os.walk``), so a symlink loop cannot trap the walk;
+    files are visited once per real path even when roots overlap. Only each root and each
+    symlinked file are resolved (a ``realpath`` per file costs a ``lstat`` per path component,
+    thousands of calls on every run); below a root, real paths are built by joining names.
     """
     seen: set[str] = set()
     for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
-            dirnames.sort()
-            rel = os.path.relpath(dirpath, root)
-            project = rel.split(os.sep, 1)[0] if rel != "." else ""
-            for name in sorted(filenames):
-                if not name.endswith(".jsonl"):
-                    continue
-                full = f"{dirpath}{os.sep}{name}"
-                try:
-                    real = os.path.realpath(full)
-                except OSError:
-                    continue
-                if real in seen:
-                    continue
-                seen.add(real)
-                yield TranscriptFile(Path(full), project or "(root)", root)
+        try:
+            real_root = os.path.realpath(root)
+        except OSError:
+            continue
+        yield from _walk(str(root), real_root, root, "", seen)
+
+
+def _walk(dirpath: str, real_dir: str, root: Path, project: str, seen: set[str]) -> Iterator[TranscriptFile]:
+    try:
+        with os.scandir(dirpath) as it:
+            entries = list(it)
+    except OSError:
+        return
+    subdirs: list[str] = []
+    files: list[tuple[str, bool]] = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+            is_link = entry.is_symlink()
+        except OSError:
+            is_dir = is_link = False
+        if is_dir:
+            if not is_link:
+                subdirs.append(entry.name)
+        elif entry.name.endswith(".jsonl"):
+            files.append((entry.name, is_link))
+    for name, is_link in sorted(files):
+        full = f"{dirpath}{os.sep}{name}"
+        if is_link:
+            try:
+                real = os.path.realpath(full)
+            except OSError:
+                continue
+        else:
+            real = f"{real_dir}{os.sep}{name}"
+        if real in seen:
+            continue
+        seen.add(real)
+        yield TranscriptFile(Path(full), project or "(root)", root)
+    for name in sorted(subdirs):
+        # Not a symlink (those are not followed), so its real path is its parent's plus its name.
+        yield from _walk(f"{dirpath}{os.sep}{name}", f"{real_dir}{os.sep}{name}", root, project or name, seen)

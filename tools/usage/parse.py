@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,20 +62,31 @@ class Entry:
         return bool(self.speed) and not other.speed
 
 
+# No real response comes near this; anything larger would overflow SQLite's 64-bit sums.
+MAX_TOKENS = 10**12
+
+
 def _count(usage: dict[str, Any], name: str) -> int:
-    value = usage.get(name)
-    if type(value) is int:  # the common case, checked first: this runs for every usage line
-        return value if value > 0 else 0
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A token count from ``usage``; absent is 0, an impossible value makes the line an error."""
+    value = usage.get(name, 0)
+    if value is None:
         return 0
-    return max(0, int(value))
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LineError(f"{name} is not a number")
+    if value != value or value < 0 or value > MAX_TOKENS:  # NaN, negative, or impossibly large
+        raise LineError(f"{name} out of range")
+    return int(value)
 
 
 _MINUTES: dict[str, int] = {}
 
+# Stamps outside this range are corrupt: they cannot be turned back into dates everywhere
+# (year 0/10000 after a zone shift) and a far-future one would pose as the active block.
+MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+FUTURE_SLACK_MS = 86_400_000  # one day of clock skew
 
-def parse_timestamp_ms(value: object) -> int | None:
-    """Epoch milliseconds of an ISO-8601 stamp with a zone; None if there is none to trust."""
+
+def _timestamp_ms(value: object) -> int | None:
     if not isinstance(value, str) or not value:
         return None
     # Fast path for Claude Code's own shape, 2025-09-28T06:17:23.678Z: one cached parse per minute.
@@ -83,23 +95,34 @@ def parse_timestamp_ms(value: object) -> int | None:
         if minute is None and len(_MINUTES) < 1_000_000:
             try:
                 minute = int(datetime.fromisoformat(value[:16] + "+00:00").timestamp()) * 1000
-            except ValueError:
+            except (ValueError, OverflowError):
                 return None
             _MINUTES[value[:16]] = minute
-        rest = value[17:19] + value[20:23]
-        if minute is not None and rest.isdigit():
-            return minute + int(rest[:2]) * 1000 + int(rest[2:])
+        rest = value[17:19] + value[20:23]  # "SSmmm" is the milliseconds into the minute
+        if minute is not None and rest.isdigit() and rest.isascii():
+            return minute + int(rest)
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     if moment.tzinfo is None:
         return None  # Claude Code always writes UTC with Z; a naive stamp is not its record
     return int(moment.timestamp() * 1000)
 
 
+def parse_timestamp_ms(value: object) -> int | None:
+    """Epoch milliseconds of an ISO-8601 stamp with a zone; None if there is none to trust."""
+    ms = _timestamp_ms(value)
+    if ms is None or ms < MIN_TS_MS or ms > time.time() * 1000 + FUTURE_SLACK_MS:
+        return None
+    return ms
+
+
 class LineError(Exception):
     """A line that looks like usage but cannot be used; the scanner counts these."""
+
+
+_intern = sys.intern
 
 
 def parse_line(line: bytes, fallback_key: str) -> Entry | None:
@@ -129,35 +152,52 @@ def parse_line(line: bytes, fallback_key: str) -> Entry | None:
     if ts_ms is None:
         raise LineError("assistant usage line without a valid timestamp")
     msg_id = message.get("id")
-    request_id = record.get("requestId")
-    if isinstance(msg_id, str) and msg_id:
-        key = f"{msg_id}|{request_id}" if isinstance(request_id, str) and request_id else f"{msg_id}|"
+    if type(msg_id) is str and msg_id:
+        request_id = record.get("requestId")
+        key = f"{msg_id}|{request_id}" if type(request_id) is str and request_id else f"{msg_id}|"
     else:
         msg_id = ""
         key = fallback_key
+    # This runs for every usage line of a history: read the counts directly, and fall back to
+    # the careful conversion only for a value that is not a plain non-negative int.
+    inp = usage.get("input_tokens", 0)
+    if type(inp) is not int or inp < 0 or inp > MAX_TOKENS:
+        inp = _count(usage, "input_tokens")
+    out = usage.get("output_tokens", 0)
+    if type(out) is not int or out < 0 or out > MAX_TOKENS:
+        out = _count(usage, "output_tokens")
+    cr = usage.get("cache_read_input_tokens", 0)
+    if type(cr) is not int or cr < 0 or cr > MAX_TOKENS:
+        cr = _count(usage, "cache_read_input_tokens")
     creation = usage.get("cache_creation")
-    if isinstance(creation, dict):
-        c5 = _count(creation, "ephemeral_5m_input_tokens")
-        c1 = _count(creation, "ephemeral_1h_input_tokens")
+    if type(creation) is dict:
+        c5 = creation.get("ephemeral_5m_input_tokens", 0)
+        if type(c5) is not int or c5 < 0 or c5 > MAX_TOKENS:
+            c5 = _count(creation, "ephemeral_5m_input_tokens")
+        c1 = creation.get("ephemeral_1h_input_tokens", 0)
+        if type(c1) is not int or c1 < 0 or c1 > MAX_TOKENS:
+            c1 = _count(creation, "ephemeral_1h_input_tokens")
         cc = c5 + c1
     else:
-        cc = _count(usage, "cache_creation_input_tokens")
+        cc = usage.get("cache_creation_input_tokens", 0)
+        if type(cc) is not int or cc < 0 or cc > MAX_TOKENS:
+            cc = _count(usage, "cache_creation_input_tokens")
         c5, c1 = cc, 0  # before the TTL split every cache write was a 5-minute write
     speed = usage.get("speed")
     session = record.get("sessionId")
+    # Interned: a long history repeats a few models and sessions hundreds of thousands of times.
     return Entry(
-        key=key,
-        msg_id=msg_id,
-        ts_ms=ts_ms,
-        # Interned: a long history repeats a few models and sessions hundreds of thousands of times.
-        model=sys.intern(model) if isinstance(model, str) and model else "unknown",
-        session=sys.intern(session) if isinstance(session, str) else "",
-        sidechain=record.get("isSidechain") is True,
-        speed=sys.intern(speed) if isinstance(speed, str) else "",
-        input_tokens=_count(usage, "input_tokens"),
-        output_tokens=_count(usage, "output_tokens"),
-        cache_creation_5m=c5,
-        cache_creation_1h=c1,
-        cache_creation=cc,
-        cache_read=_count(usage, "cache_read_input_tokens"),
+        key,
+        msg_id,
+        ts_ms,
+        _intern(model) if type(model) is str and model else "unknown",
+        _intern(session) if type(session) is str else "",
+        record.get("isSidechain") is True,
+        _intern(speed) if type(speed) is str else "",
+        inp,
+        out,
+        c5,
+        c1,
+        cc,
+        cr,
     )

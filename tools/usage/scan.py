@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
-from claude_health.tools.usage import store
+from claude_health.tools.usage import block_cache, fork_reader, store
 from claude_health.tools.usage.discovery import TranscriptFile, iter_transcripts, transcript_roots
 from claude_health.tools.usage.parse import USAGE_MARKER, Entry, LineError, parse_line
 
@@ -65,11 +67,18 @@ class _ReadResult:
 
 
 def read_appended(path: Path, start: int, end: int, project: str) -> _ReadResult:
-    """Usage entries in ``path`` between ``start`` and ``end`` (complete lines only)."""
+    """Usage entries in ``path`` between ``start`` and ``end`` (complete lines only).
+
+    Lines are not split out one by one: tool results make up most bytes and never carry usage,
+    so the reader jumps from one ``"usage"`` marker to the next and slices out only those lines.
+    """
     entries: list[Entry] = []
     usage_lines = bad = 0
-    offset = start
+    offset = start  # file offset of data[0]
     name = str(path)
+    find = bytes.find
+    rfind = bytes.rfind
+    append = entries.append
     with path.open("rb") as fh:
         fh.seek(start)
         remaining = end - start
@@ -81,19 +90,35 @@ def read_appended(path: Path, start: int, end: int, project: str) -> _ReadResult
                 break
             remaining -= len(chunk)
             data = pending + chunk if pending else chunk
-            lines = data.split(b"\n")
-            pending = lines.pop()
-            line_start = offset
-            for line in lines:
-                here = line_start
-                line_start += len(line) + 1
+            last_nl = rfind(data, b"\n")
+            pos = 0
+            if last_nl >= 0:
                 if skipping:
+                    pos = find(data, b"\n") + 1
                     skipping = False
-                    continue
-                if USAGE_MARKER not in line:  # most lines; skip them without a function call
-                    continue
-                usage_lines, bad = _take(line, here, name, project, entries, usage_lines, bad)
-            offset = line_start
+                while True:
+                    mark = find(data, USAGE_MARKER, pos, last_nl)
+                    if mark < 0:
+                        break
+                    line_start = rfind(data, b"\n", pos, mark) + 1 or pos
+                    line_end = find(data, b"\n", mark, last_nl + 1)
+                    pos = line_end + 1
+                    try:  # inlined _take: this runs once per response line of the history
+                        entry = parse_line(data[line_start:line_end], "")
+                    except LineError:
+                        bad += 1
+                        continue
+                    if entry is not None:
+                        if not entry.key:  # no message.id: keyed by where the line sits
+                            entry.key = f"{name}@{offset + line_start}"
+                        entry.project = project
+                        entry.file = name
+                        append(entry)
+                        usage_lines += 1
+                offset += last_nl + 1
+                pending = data[last_nl + 1 :]
+            else:
+                pending = data
             if len(pending) > MAX_LINE_BYTES:
                 offset += len(pending)
                 pending = b""
@@ -157,6 +182,73 @@ def _read_one(job: _Job) -> _Outcome:
         return f"cannot be read: {exc.strerror or exc}"
 
 
+_PACK = attrgetter(*Entry.__slots__)
+
+
+def _read_jobs(jobs: list[_Job], *, packed: bool = False) -> tuple[list[_Outcome], Any]:
+    """Per-file outcomes (entries taken out) and the deduplicated entries, in file order.
+
+    ``packed`` (in the forked reader) gives the entries as tuples: they pickle several times
+    faster than dataclass instances.
+    """
+    batch: dict[str, Entry] = {}
+    summaries: list[_Outcome] = []
+    for job in jobs:
+        outcome = _read_one(job)
+        if isinstance(outcome, _ReadResult):
+            fold(batch, outcome.entries)
+            outcome.entries = []
+        summaries.append(outcome)
+    if packed:
+        return summaries, [_PACK(e) for e in batch.values()]
+    return summaries, batch
+
+
+def _unpack(rows: list[tuple[Any, ...]]) -> dict[str, Entry]:
+    return {row[0]: Entry(*row) for row in rows}
+
+
+def _account(
+    stats: ScanStats,
+    jobs: list[_Job],
+    summaries: list[_Outcome],
+    rewritten: list[str],
+    file_updates: list[tuple[object, ...]],
+) -> None:
+    for job, outcome in zip(jobs, summaries, strict=True):
+        if isinstance(outcome, str):
+            if outcome:  # "" means the file vanished (Claude Code's cleanup) between stat and read
+                stats.problems.append(FileProblem(job.name, outcome))
+            continue
+        stats.files_read += 1
+        stats.bytes_read += outcome.bytes_read
+        stats.usage_lines += outcome.usage_lines
+        stats.bad_lines += outcome.bad_lines
+        if outcome.bad_lines:
+            stats.bad_line_files[job.name] = outcome.bad_lines
+        file_updates.append(
+            _file_row(
+                job.name,
+                job.tf,
+                job.st,
+                outcome.offset,
+                job.state,
+                outcome.usage_lines,
+                outcome.bad_lines,
+                rewritten,
+            )
+        )
+
+
+def fold(batch: dict[str, Entry], entries: Iterable[Entry]) -> None:
+    """Keep the best copy of each response (the first of equals, so order matters)."""
+    get = batch.get
+    for entry in entries:
+        kept = get(entry.key)
+        if kept is None or entry.better_than(kept):
+            batch[entry.key] = entry
+
+
 def scan(
     conn: sqlite3.Connection,
     env: Mapping[str, str],
@@ -169,7 +261,6 @@ def scan(
     stats = ScanStats(roots=[str(r) for r in root_list])
     known = _load_files(conn)
     seen: set[str] = set()
-    batch: dict[str, Entry] = {}
     file_updates: list[tuple[object, ...]] = []
     rewritten: list[str] = []
     jobs: list[_Job] = []
@@ -199,42 +290,39 @@ def scan(
             file_updates.append(_file_row(name, tf, st, start, state, 0, 0, rewritten))
             continue
         jobs.append(_Job(name, start, st.st_size, tf, st, state))
-    # Files are read one at a time and folded into the batch straight away, so memory holds one
-    # file's lines plus the deduplicated entries. (A forked second reader was measured no faster
-    # on the 2-core benchmark machine: pickling entries back costs what the second core saves.)
-    for job in jobs:
-        outcome = _read_one(job)
-        if isinstance(outcome, str):
-            if outcome:  # "" means the file vanished (Claude Code's cleanup) between stat and read
-                stats.problems.append(FileProblem(job.name, outcome))
-            continue
-        result = outcome
-        stats.files_read += 1
-        stats.bytes_read += result.bytes_read
-        stats.usage_lines += result.usage_lines
-        stats.bad_lines += result.bad_lines
-        if result.bad_lines:
-            stats.bad_line_files[job.name] = result.bad_lines
-        for entry in result.entries:
-            kept = batch.get(entry.key)
-            if kept is None or entry.better_than(kept):
-                batch[entry.key] = entry
-        file_updates.append(
-            _file_row(
-                job.name,
-                job.tf,
-                job.st,
-                result.offset,
-                job.state,
-                result.usage_lines,
-                result.bad_lines,
-                rewritten,
-            )
-        )
     gone = [p for p in known if p not in seen and not Path(p).exists()]
     stats.files_missing = len(gone)
-    stats.entries_written = len(batch)
-    _write(conn, batch.values(), file_updates, rewritten, gone)
+    # Files are read one at a time and folded into a batch straight away, so memory holds one
+    # file's lines plus the deduplicated entries.
+    # A large first scan hands the second half of the files (by bytes) to a forked reader:
+    # parsing is what costs, and it splits across cores. Meanwhile this process stores its own
+    # half; the reader's entries are upserted after them, so the copy kept of a response seen by
+    # both is the one a single reader would keep (the first of equals).
+    split = fork_reader.split_point([job.end - job.start for job in jobs])
+    forked = fork_reader.start(lambda: _read_jobs(jobs[split:], packed=True)) if split else None
+    mine = jobs[:split] if forked else jobs
+    own_summaries, own = _read_jobs(mine)
+
+    def rest() -> tuple[list[Entry], list[tuple[object, ...]]]:
+        summaries = own_summaries
+        theirs: dict[str, Entry] = {}
+        if forked is not None:
+            result = forked.result()
+            their_summaries, theirs = (
+                _read_jobs(jobs[split:]) if result is None else (result[0], _unpack(result[1]))
+            )
+            summaries = summaries + their_summaries
+        _account(stats, jobs, summaries, rewritten, file_updates)
+        stats.entries_written = len(own.keys() | theirs.keys()) if theirs else len(own)
+        return list(theirs.values()), file_updates
+
+    if forked is None:
+        later = rest()
+        if not own and not later[1] and not gone:
+            return stats
+        _write(conn, own.values(), lambda: later, rewritten, gone)
+    else:
+        _write(conn, own.values(), rest, rewritten, gone)
     return stats
 
 
@@ -294,17 +382,12 @@ WHERE sidechain = 1 AND msg_id IN (SELECT msg_id FROM temp.usage_touched) AND (
 """
 
 
-def _write(
-    conn: sqlite3.Connection,
-    entries: Iterable[Entry],
-    file_updates: list[tuple[object, ...]],
-    rewritten: list[str],
-    gone: list[str],
-) -> None:
-    batch = list(entries)
-    # A generator, not a list: on a first scan of a large history the rows would double memory.
-    rows = (
-        (
+def _rows(entries: Iterable[Entry]) -> Iterator[tuple[object, ...]]:
+    # In key order: the primary-key B-tree then grows at its right edge instead of splitting
+    # pages all over (and the msg_id index, which the key starts with, too). A generator, not a
+    # list: on a first scan of a large history the rows would double memory.
+    for e in sorted(entries, key=_KEY):
+        yield (
             e.key,
             e.msg_id,
             e.ts_ms,
@@ -322,25 +405,44 @@ def _write(
             e.cache_read,
             e.total,
         )
-        for e in batch
-    )
-    if not batch and not file_updates and not gone:
-        return
+
+
+_KEY = attrgetter("key")
+
+
+def _write(
+    conn: sqlite3.Connection,
+    first: Iterable[Entry],
+    later: Callable[[], tuple[list[Entry], list[tuple[object, ...]]]],
+    rewritten: list[str],
+    gone: list[str],
+) -> None:
+    """Store ``first``, then what ``later`` returns (the forked reader's entries, file rows).
+
+    Entries are upserted keeping the better copy, ties going to the one stored first.
+    """
+    first = list(first)
     conn.execute("BEGIN IMMEDIATE")
     try:
         had_rows = conn.execute("SELECT 1 FROM usage_entries LIMIT 1").fetchone() is not None
         for name in rewritten:
             conn.execute("DELETE FROM usage_entries WHERE file = ?", (name,))
-        if had_rows:
-            conn.executemany(_UPSERT, rows)
-        else:  # first scan: bulk insert, then derive the quarter-hour totals in one pass
+        if not had_rows:  # first scan: bulk insert, then derive the quarter-hour totals in one pass
             store.drop_triggers(conn)
-            conn.executemany(_UPSERT, rows)
+            # Secondary indexes are built once after the load (a sort) rather than row by row.
+            conn.execute("DROP INDEX IF EXISTS usage_entries_ts")
+            conn.execute("DROP INDEX IF EXISTS usage_entries_msg")
+        conn.executemany(_UPSERT, _rows(first))
+        second, file_updates = later()
+        conn.executemany(_UPSERT, _rows(second))
+        if not had_rows:
+            store.create_indexes(conn)
             store.rebuild_quarters(conn)
             store.create_triggers(conn)
+            block_cache.invalidate(conn)
         # Replays can only collide through a sidechain copy: in this batch, or (for a main-chain
         # entry) one already stored by an earlier run.
-        touched = {(e.msg_id,) for e in batch if e.msg_id and (e.sidechain or had_rows)}
+        touched = {(e.msg_id,) for e in (*first, *second) if e.msg_id and (e.sidechain or had_rows)}
         if touched:
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_touched (msg_id TEXT PRIMARY KEY)")
             conn.execute("DELETE FROM temp.usage_touched")

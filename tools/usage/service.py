@@ -8,34 +8,40 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from claude_health.tools.findings import Finding, Severity, Summary
 from claude_health.tools.paths import Workspace
 from claude_health.tools.state import state_db_path
-from claude_health.tools.usage import aggregate, rules
+from claude_health.tools.usage import aggregate
 from claude_health.tools.usage.aggregate import Bucket, Tokens
-from claude_health.tools.usage.models import (
-    LocalUsage,
-    OfficialWindow,
-    PlanInfoModel,
-    PlanUsage,
-    ProjectionModel,
-    ScanSummary,
-    TokenTotals,
-    Window,
-)
 from claude_health.tools.usage.plan import PlanInfo, read_plan
 from claude_health.tools.usage.pricing import PriceLookup, default_lookup
 from claude_health.tools.usage.projection import LocalWindow, Projection, WindowName, project
 from claude_health.tools.usage.scan import ScanStats, scan
-from claude_health.tools.usage.snapshot import Snapshot, first_in_window, latest, percent_per_hour
+from claude_health.tools.usage.snapshot import (
+    Snapshot,
+    first_in_window,
+    latest,
+    open_db,
+    percent_per_hour,
+    snapshot_db_path,
+)
 from claude_health.tools.usage.store import StateError, connect
 from claude_health.tools.usage.timezones import resolve_tz, tz_name
+
+# The pydantic models and the findings are imported where they are built: a `usage daily` or
+# `usage blocks` report of a healthy scan needs neither, and pydantic costs ~100 ms to import.
+if TYPE_CHECKING:
+    from claude_health.tools.findings import Finding
+    from claude_health.tools.usage.models import LocalUsage, OfficialWindow, PlanUsage, TokenTotals, Window
 
 DAY_MS = 86_400_000
 NEAR_LIMIT_PCT = 80.0
 MAX_LISTED_FILES = 10
+
+
+# Readers may wait longer than the status line: only the status line writes this file.
+SNAPSHOT_READ_BUSY_MS = 1000
 
 
 @dataclass
@@ -51,12 +57,36 @@ class UsageSession:
     db_path: Path | None
     state_problem: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    _snapshots: sqlite3.Connection | None = field(default=None, repr=False)
 
     @property
     def now_ms(self) -> int:
         return int(self.now * 1000)
 
+    @property
+    def snapshots(self) -> sqlite3.Connection:
+        """Where the status line's snapshots are read from.
+
+        The status line's own file; the old table in the state database only while that file
+        holds nothing yet (snapshots written by a version that kept them there).
+        """
+        if self._snapshots is None:
+            conn: sqlite3.Connection | None = None
+            try:
+                conn = open_db(snapshot_db_path(state_db_path(self.env, self.home)), SNAPSHOT_READ_BUSY_MS)
+                if latest(conn) is None:
+                    conn.close()
+                    conn = None
+            except (sqlite3.Error, OSError):
+                if conn is not None:
+                    conn.close()
+                conn = None
+            self._snapshots = conn or self.conn
+        return self._snapshots
+
     def close(self) -> None:
+        if self._snapshots is not None and self._snapshots is not self.conn:
+            self._snapshots.close()
         self.conn.close()
 
 
@@ -80,12 +110,20 @@ def open_session(
         conn = _memory()
     try:
         stats = scan(conn, env, home, roots=roots)
-    except sqlite3.Error as exc:  # locked past the busy timeout, disk full, corrupted pages...
+    except _SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
         conn.close()
         problem = f"the state database {db_path} could not be updated: {exc}"
         db_path = None
         conn = _memory()
-        stats = scan(conn, env, home, roots=roots)
+        try:
+            stats = scan(conn, env, home, roots=roots)
+        except _SCAN_ERRORS as again:
+            # The same transcripts break the scan wherever it writes: answer with no local
+            # usage and say why, rather than fail every usage call from now on.
+            conn.close()
+            conn = _memory()
+            stats = ScanStats()
+            problem = f"{problem}; the transcripts could not be scanned either: {again}"
     session = UsageSession(
         conn=conn,
         stats=stats,
@@ -100,12 +138,19 @@ def open_session(
     return session
 
 
+# OverflowError: a value SQLite cannot store as a 64-bit integer.
+_SCAN_ERRORS = (sqlite3.Error, OverflowError)
+
+
 def _memory() -> sqlite3.Connection:
+    from claude_health.tools.usage.block_cache import SCHEMA as BLOCKS_SCHEMA
     from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
-    from claude_health.tools.usage.store import SCHEMA, TRIGGERS
+    from claude_health.tools.usage.store import INDEXES, SCHEMA, TRIGGERS
 
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.executescript(SCHEMA)
+    conn.executescript(INDEXES)
+    conn.executescript(BLOCKS_SCHEMA)
     conn.executescript("\n".join(TRIGGERS))
     conn.executescript(SNAPSHOT_SCHEMA)
     return conn
@@ -113,16 +158,20 @@ def _memory() -> sqlite3.Connection:
 
 def _scan_findings(session: UsageSession) -> list[Finding]:
     out: list[Finding] = []
+    bad = session.conn.execute(
+        "SELECT path, bad_lines FROM usage_files WHERE bad_lines > 0 ORDER BY bad_lines DESC LIMIT ?",
+        (MAX_LISTED_FILES,),
+    ).fetchall()
+    if not (session.state_problem or session.stats.problems or bad):
+        return out
+    from claude_health.tools.usage import rules
+
     if session.state_problem:
         out.append(rules.STATE_UNUSABLE.finding(session.state_problem))
     for problem in session.stats.problems[:MAX_LISTED_FILES]:
         out.append(
             rules.UNREADABLE_TRANSCRIPT.finding(f"{problem.path} {problem.message}", path=problem.path)
         )
-    bad = session.conn.execute(
-        "SELECT path, bad_lines FROM usage_files WHERE bad_lines > 0 ORDER BY bad_lines DESC LIMIT ?",
-        (MAX_LISTED_FILES,),
-    ).fetchall()
     for path, count in bad:
         out.append(rules.MALFORMED_LINES.finding(f"{count} unreadable usage line(s) in {path}", path=path))
     return out
@@ -186,12 +235,21 @@ def _iso_ms(ms: int) -> str:
 
 def _current_snapshot(session: UsageSession) -> Snapshot | None:
     try:
-        return latest(session.conn)
+        return latest(session.snapshots)
+    except sqlite3.Error:
+        return None
+
+
+def _first_in_window(session: UsageSession, column: str, reset: int) -> Snapshot | None:
+    try:
+        return first_in_window(session.snapshots, column, reset)
     except sqlite3.Error:
         return None
 
 
 def _official(snap: Snapshot | None, window: str, now: float) -> OfficialWindow | None:
+    from claude_health.tools.usage.models import OfficialWindow
+
     if snap is None:
         return None
     win = snap.five_hour if window == "five_hour" else snap.seven_day
@@ -206,10 +264,14 @@ def _official(snap: Snapshot | None, window: str, now: float) -> OfficialWindow 
 
 
 def _totals(tokens: Tokens) -> TokenTotals:
+    from claude_health.tools.usage.models import TokenTotals
+
     return TokenTotals(**tokens.to_json())
 
 
 def _local(session: UsageSession, window: Window, tz: tzinfo) -> LocalUsage:
+    from claude_health.tools.usage.models import LocalUsage
+
     now_ms = session.now_ms
     if window == "block":
         found = aggregate.load_blocks(session.conn, session.lookup, now_ms, since_ms=now_ms - 7 * DAY_MS)
@@ -272,13 +334,16 @@ def projections(session: UsageSession) -> list[Projection]:
         rate = None
         local = None
         if snap is not None and win is not None and win.resets_at > session.now:
-            rate = percent_per_hour(first_in_window(session.conn, column, win.resets_at), snap, name)
+            rate = percent_per_hour(_first_in_window(session, column, win.resets_at), snap, name)
             local = _local_window(session, win.resets_at, length, recent)
         out.append(project(name, snap, rate, local, session.now))
     return out
 
 
 def limit_findings(session: UsageSession, plan: PlanInfo, found: list[Projection]) -> list[Finding]:
+    from claude_health.tools.findings import Severity
+    from claude_health.tools.usage import rules
+
     out: list[Finding] = []
     rules_by_window = {"five_hour": rules.FIVE_HOUR_NEAR_LIMIT, "seven_day": rules.WEEKLY_NEAR_LIMIT}
     label = {"five_hour": "5-hour", "seven_day": "weekly"}
@@ -329,6 +394,9 @@ def plan_usage(
 
 
 def build_plan_usage(session: UsageSession, ws: Workspace, window: Window, tz: tzinfo) -> PlanUsage:
+    from claude_health.tools.findings import Summary
+    from claude_health.tools.usage.models import PlanInfoModel, PlanUsage, ProjectionModel, ScanSummary
+
     plan = read_plan(ws.credentials_file)
     snap = _current_snapshot(session)
     found = projections(session)

@@ -8,7 +8,9 @@ Claude Code omits a window it does not know, so absence means "unknown", never 0
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+from pathlib import Path
 from typing import Any, NamedTuple
 
 FIVE_HOUR_S = 5 * 3600
@@ -122,7 +124,12 @@ def _context_pct(raw: object) -> float | None:
     return None
 
 
-# -- storage (usage_statusline in the shared state database) ------------------------------------
+# -- storage (usage_statusline in a small file of its own) --------------------------------------
+
+# Beside the shared state database but not inside it: a usage scan holds that file's write lock
+# for seconds, and the status line may wait only milliseconds.
+SNAPSHOT_DB_NAME = "statusline.db"
+STATUSLINE_BUSY_MS = 50
 
 SNAPSHOT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_statusline (
@@ -134,13 +141,22 @@ CREATE INDEX IF NOT EXISTS usage_statusline_at ON usage_statusline (captured_at)
 """
 
 
-def open_db(path: str, busy_timeout_ms: int = 200) -> sqlite3.Connection:
+def snapshot_db_path(state_db: str | os.PathLike[str]) -> str:
+    """The snapshot file that belongs to the state database ``state_db``."""
+    return os.fspath(Path(state_db).with_name(SNAPSHOT_DB_NAME))
+
+
+def open_db(path: str, busy_timeout_ms: int = STATUSLINE_BUSY_MS) -> sqlite3.Connection:
     """A connection for the snapshot table only (the status line must not wait long)."""
     conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.executescript(SNAPSHOT_SCHEMA)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.executescript(SNAPSHOT_SCHEMA)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

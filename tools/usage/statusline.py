@@ -6,7 +6,6 @@ stdlib-only :mod:`.snapshot`; any failure degrades to a shorter line.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from claude_health.tools.usage.snapshot import (
     open_db,
     parse_payload,
     percent_per_hour,
+    snapshot_db_path,
     store,
 )
 
@@ -78,7 +78,7 @@ def statusline(data: bytes, env: Mapping[str, str], home: Path, now: float) -> s
         try:
             db = state_db_path(env, home)
             db.parent.mkdir(parents=True, exist_ok=True)
-            conn = open_db(os.fspath(db))
+            conn = open_db(snapshot_db_path(db))
             try:
                 store(conn, snap)
                 if snap.five_hour is not None:

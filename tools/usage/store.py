@@ -10,9 +10,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from claude_health.tools.usage.block_cache import SCHEMA as BLOCKS_SCHEMA
 from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 BUSY_TIMEOUT_MS = 5000
 
 SCHEMA = """
@@ -47,8 +48,6 @@ CREATE TABLE IF NOT EXISTS usage_entries (
     cread INTEGER NOT NULL,
     total INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS usage_entries_ts ON usage_entries (ts);
-CREATE INDEX IF NOT EXISTS usage_entries_msg ON usage_entries (msg_id);
 -- Per quarter-hour totals, kept exact by triggers as entries are added, replaced or dropped,
 -- so day and month reports read a few thousand rows instead of every entry. (Every real UTC
 -- offset is a multiple of 15 minutes.)
@@ -78,6 +77,7 @@ CREATE TRIGGER IF NOT EXISTS usage_entries_ai AFTER INSERT ON usage_entries BEGI
         input = input + excluded.input, output = output + excluded.output,
         cc5m = cc5m + excluded.cc5m, cc1h = cc1h + excluded.cc1h, cc = cc + excluded.cc,
         cread = cread + excluded.cread, n = n + 1;
+    UPDATE usage_blocks_dirty SET since = MIN(since, NEW.ts);
 END;
 """,
     """
@@ -88,6 +88,7 @@ CREATE TRIGGER IF NOT EXISTS usage_entries_ad AFTER DELETE ON usage_entries BEGI
     WHERE q = OLD.ts / 900000 AND model = OLD.model AND project = OLD.project AND speed = OLD.speed
       AND tier = (CASE WHEN OLD.input + OLD.cc + OLD.cread > 200000 THEN 2
          WHEN OLD.input + OLD.cc + OLD.cread > 100000 THEN 1 ELSE 0 END);
+    UPDATE usage_blocks_dirty SET since = MIN(since, OLD.ts);
 END;
 """,
     """
@@ -107,9 +108,15 @@ CREATE TRIGGER IF NOT EXISTS usage_entries_au AFTER UPDATE ON usage_entries BEGI
         input = input + excluded.input, output = output + excluded.output,
         cc5m = cc5m + excluded.cc5m, cc1h = cc1h + excluded.cc1h, cc = cc + excluded.cc,
         cread = cread + excluded.cread, n = n + 1;
+    UPDATE usage_blocks_dirty SET since = MIN(since, OLD.ts, NEW.ts);
 END;
 """,
 )
+INDEXES = """
+CREATE INDEX IF NOT EXISTS usage_entries_ts ON usage_entries (ts);
+CREATE INDEX IF NOT EXISTS usage_entries_msg ON usage_entries (msg_id);
+"""
+
 TRIGGER_NAMES = ("usage_entries_ai", "usage_entries_ad", "usage_entries_au")
 
 
@@ -134,6 +141,9 @@ def connect(path: Path, *, busy_timeout_ms: int | None = None) -> sqlite3.Connec
         version = _schema_version(conn)
         if version != SCHEMA_VERSION:
             conn.executescript(SCHEMA)
+            conn.executescript(INDEXES)
+            conn.executescript(BLOCKS_SCHEMA)
+            drop_triggers(conn)  # an older version's triggers lack the block-cache marks
             conn.executescript("\n".join(TRIGGERS))
             conn.executescript(SNAPSHOT_SCHEMA)
             if version is not None:
@@ -150,6 +160,11 @@ def connect(path: Path, *, busy_timeout_ms: int | None = None) -> sqlite3.Connec
 def drop_triggers(conn: sqlite3.Connection) -> None:
     for name in TRIGGER_NAMES:
         conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def create_indexes(conn: sqlite3.Connection) -> None:
+    for statement in INDEXES.strip().split(";\n"):
+        conn.execute(statement)
 
 
 def create_triggers(conn: sqlite3.Connection) -> None:

@@ -1,0 +1,89 @@
+"""The block cache in the state database always equals a full walk over the entries."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+from claude_health.tools.usage import aggregate, block_cache, store
+
+H = 3_600_000
+INSERT = (
+    "INSERT INTO usage_entries (key, msg_id, ts, model, project, session, file, sidechain, speed,"
+    " input, output, cc5m, cc1h, cc, cread, total)"
+    " VALUES (?, ?, ?, ?, 'p', 's', 'f', 0, '', ?, 10, 0, 0, 0, 0, ?)"
+)
+MODELS = ["claude-sonnet-4-5", "claude-opus-4-1"]
+Shape = list[tuple[int, int, int, dict[tuple[str, str, int], list[int]]]]
+
+
+def _insert(conn: sqlite3.Connection, key: str, ts: int, inp: int, model: str = "claude-sonnet-4-5") -> None:
+    conn.execute(INSERT, (key, key, ts, model, inp, inp + 10))
+
+
+def _shape(blocks: list[aggregate.RawBlock]) -> Shape:
+    return [(b.start_ms, b.first_ms, b.last_ms, b.sums) for b in blocks]
+
+
+def _full(conn: sqlite3.Connection) -> list[aggregate.RawBlock]:
+    return aggregate.segment(
+        conn.execute(f"SELECT {aggregate.ENTRY_COLUMNS} FROM usage_entries ORDER BY ts")  # noqa: S608
+    )
+
+
+def test_cache_follows_appends_inserts_in_the_past_updates_and_deletes(tmp_path: Path) -> None:
+    conn = store.connect(tmp_path / "state.db")
+    rng = random.Random(7)
+    keys: list[str] = []
+    base = 1_790_000_000_000
+    for step in range(60):
+        action = rng.random()
+        if action < 0.55 or not keys:  # mostly new responses near the end, some far in the past
+            recent = rng.random() < 0.8
+            ts = base + (step * H // 2 + rng.randrange(H) if recent else rng.randrange(30 * H))
+            key = f"k{step}"
+            _insert(conn, key, ts, rng.randrange(1, 300_000), rng.choice(MODELS))
+            keys.append(key)
+        elif action < 0.8:
+            conn.execute(
+                "UPDATE usage_entries SET input = input + 7, ts = ts + ? WHERE key = ?",
+                (rng.randrange(-6 * H, 6 * H), rng.choice(keys)),
+            )
+        else:
+            key = keys.pop(rng.randrange(len(keys)))
+            conn.execute("DELETE FROM usage_entries WHERE key = ?", (key,))
+        if step % 3 == 0:  # reports come now and then, not after every change
+            assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
+    assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
+    conn.close()
+
+
+def test_a_refresh_rewalks_only_from_the_block_holding_the_change(tmp_path: Path) -> None:
+    conn = store.connect(tmp_path / "state.db")
+    for i in range(4):  # four blocks, 12 hours apart
+        _insert(conn, f"k{i}", 1_790_000_000_000 + i * 12 * H, 100)
+    first = block_cache.cached_blocks(conn)
+    assert len(first) == 4
+    _insert(conn, "late", 1_790_000_000_000 + 36 * H + 60_000, 5)
+    since = conn.execute("SELECT since FROM usage_blocks_dirty").fetchone()[0]
+    assert since == 1_790_000_000_000 + 36 * H + 60_000
+    # Poison an older cached block: a refresh that re-walked it would repair it.
+    conn.execute("UPDATE usage_blocks SET last = last + 1 WHERE start = ?", (first[0].start_ms,))
+    again = block_cache.cached_blocks(conn)
+    assert again[0].last_ms == first[0].last_ms + 1
+    assert again[-1].sums[("claude-sonnet-4-5", "", 0)][6] == 2
+    conn.close()
+
+
+def test_a_bulk_first_scan_invalidates_the_cache(tmp_path: Path) -> None:
+    conn = store.connect(tmp_path / "state.db")
+    _insert(conn, "a", 1_790_000_000_000, 1)
+    assert len(block_cache.cached_blocks(conn)) == 1
+    store.drop_triggers(conn)  # what a first scan does around its bulk insert
+    _insert(conn, "b", 1_790_000_000_000 + 20 * H, 1)
+    store.create_triggers(conn)
+    block_cache.invalidate(conn)
+    assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
+    assert len(block_cache.cached_blocks(conn)) == 2
+    conn.close()

@@ -1,0 +1,115 @@
+"""A first scan split with a forked reader stores exactly what a single reader stores."""
+
+from __future__ import annotations
+
+import os
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from claude_health.tools.usage import fork_reader, scan, store
+from claude_health.tools.usage.synthetic import assistant_record, line, user_record
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def _tree(root: Path) -> None:
+    """Files that share responses (resumed sessions, sidechain replays) with tied copies."""
+    rng = random.Random(11)
+    for f in range(8):
+        path = root / "projects" / f"-p{f % 2}" / f"s{f}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fh:
+            for i in range(60):
+                n = rng.randrange(40)  # the same responses recur across files
+                at = T0 + timedelta(minutes=f * 7 + i)  # a tie copy differs in time and file
+                fh.write(
+                    line(
+                        assistant_record(
+                            session=f"s{f}",
+                            msg_id=f"msg_{n}",
+                            request_id=f"req_{n}" if rng.random() < 0.9 else None,
+                            at=at,
+                            output_tokens=10 + n % 3 + (i % 2 if rng.random() < 0.3 else 0),
+                            cache_read=1000 * n,
+                            sidechain=rng.random() < 0.2,
+                        )
+                    )
+                )
+                fh.write(line(user_record(f"s{f}", at, "r" * rng.randrange(2000))))
+            fh.write('{"type":"assistant","usage": broken\n')
+
+
+def _rows(db: Path) -> list[tuple[object, ...]]:
+    conn = store.connect(db)
+    try:
+        return conn.execute("SELECT * FROM usage_entries ORDER BY key").fetchall()
+    finally:
+        conn.close()
+
+
+def _scan(db: Path, root: Path) -> scan.ScanStats:
+    conn = store.connect(db)
+    try:
+        return scan.scan(conn, {}, root / "home", roots=[root / "projects"])
+    finally:
+        conn.close()
+
+
+def test_forked_first_scan_equals_a_single_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path)
+    assert fork_reader.can_fork()  # the test must exercise the fork, not fall back silently
+    started: list[int] = []
+    real_start = fork_reader.start
+
+    def counting_start(work):  # type: ignore[no-untyped-def]
+        started.append(1)
+        return real_start(work)
+
+    monkeypatch.setattr(fork_reader, "start", counting_start)
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 0)
+    forked = _scan(tmp_path / "forked.db", tmp_path)
+    assert started == [1]
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 1 << 62)
+    single = _scan(tmp_path / "single.db", tmp_path)
+    assert started == [1]
+    assert _rows(tmp_path / "forked.db") == _rows(tmp_path / "single.db")
+    assert (forked.files_read, forked.usage_lines, forked.bad_lines, forked.bad_line_files) == (
+        single.files_read,
+        single.usage_lines,
+        single.bad_lines,
+        single.bad_line_files,
+    )
+    assert forked.bad_lines == 8
+
+
+def test_a_failing_child_means_its_files_are_read_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tree(tmp_path)
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 0)
+    real_start = fork_reader.start
+
+    def dying_start(work):  # type: ignore[no-untyped-def]
+        return real_start(lambda: os._exit(3))
+
+    monkeypatch.setattr(fork_reader, "start", dying_start)
+    _scan(tmp_path / "forked.db", tmp_path)
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 1 << 62)
+    _scan(tmp_path / "single.db", tmp_path)
+    assert _rows(tmp_path / "forked.db") == _rows(tmp_path / "single.db")
+
+
+def test_fork_result_and_split() -> None:
+    job = fork_reader.start(lambda: {"pid": os.getpid(), "x": [1, 2]})
+    assert job is not None
+    value = job.result()
+    assert value is not None and value["x"] == [1, 2] and value["pid"] != os.getpid()
+    failing = fork_reader.start(lambda: 1 / 0)
+    assert failing is not None and failing.result() is None
+    assert fork_reader.split_point([10, 10]) == 0  # too small to be worth a fork
+    big = fork_reader.MIN_BYTES
+    assert fork_reader.split_point([big, big, big, big]) == 2
+    assert fork_reader.split_point([4 * big, 1]) == 1  # the parent always keeps some files

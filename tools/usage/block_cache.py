@@ -1,0 +1,118 @@
+"""5-hour blocks kept in the state database, so a report re-segments only what changed.
+
+Blocks are cut by a left-to-right walk over every entry, so an entry can only change the block
+it falls in and those after it. Triggers on ``usage_entries`` lower ``usage_blocks_dirty.since``
+to the earliest timestamp added, replaced or dropped; the next report keeps every cached block
+before the last one that starts at or before that moment and re-walks the entries from there.
+Sums are stored unpriced (prices are applied when reading), in first-seen order so that costs
+add up in the same order as a full walk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from claude_health.tools.usage.aggregate import ENTRY_COLUMNS, RawBlock, segment
+
+CLEAN = 2**62  # ``since`` when nothing changed after the cache was written
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage_blocks (
+    start INTEGER PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS usage_block_sums (
+    start INTEGER NOT NULL, seq INTEGER NOT NULL,
+    model TEXT NOT NULL, speed TEXT NOT NULL, tier INTEGER NOT NULL,
+    input INTEGER NOT NULL, output INTEGER NOT NULL, cc5m INTEGER NOT NULL, cc1h INTEGER NOT NULL,
+    cc INTEGER NOT NULL, cread INTEGER NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (start, seq)
+) WITHOUT ROWID;
+-- No row: the cache is empty or untrusted (a bulk load ran without triggers); rebuild it all.
+CREATE TABLE IF NOT EXISTS usage_blocks_dirty (
+    id INTEGER PRIMARY KEY CHECK (id = 0), since INTEGER NOT NULL
+);
+"""
+
+
+def invalidate(conn: sqlite3.Connection) -> None:
+    """Forget the cache (after entries changed without the triggers firing)."""
+    conn.execute("DELETE FROM usage_blocks_dirty")
+
+
+def cached_blocks(conn: sqlite3.Connection) -> list[RawBlock]:
+    """Every block of the history, brought up to date with the entries first."""
+    try:
+        _refresh(conn)
+    except sqlite3.Error:
+        # Locked past the busy timeout or read-only: answer from the entries without caching.
+        return segment(conn.execute(f"SELECT {ENTRY_COLUMNS} FROM usage_entries ORDER BY ts"))  # noqa: S608
+    conn.execute("BEGIN")  # one snapshot for both tables, whatever another run commits meanwhile
+    try:
+        return _read(conn)
+    finally:
+        conn.execute("COMMIT")
+
+
+def _refresh(conn: sqlite3.Connection) -> None:
+    row = conn.execute("SELECT since FROM usage_blocks_dirty").fetchone()
+    if row is not None and row[0] >= CLEAN:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the write lock: another run may have refreshed the cache meanwhile.
+        row = conn.execute("SELECT since FROM usage_blocks_dirty").fetchone()
+        if row is None or row[0] < CLEAN:
+            _rewalk(conn, None if row is None else int(row[0]))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _rewalk(conn: sqlite3.Connection, since: int | None) -> None:
+    keep = None
+    if since is not None:
+        keep = conn.execute(
+            "SELECT start, first FROM usage_blocks WHERE first <= ? ORDER BY start DESC LIMIT 1", (since,)
+        ).fetchone()
+    if keep is None:
+        conn.execute("DELETE FROM usage_blocks")
+        conn.execute("DELETE FROM usage_block_sums")
+        from_ms = -CLEAN
+    else:
+        start, from_ms = keep
+        conn.execute("DELETE FROM usage_blocks WHERE start >= ?", (start,))
+        conn.execute("DELETE FROM usage_block_sums WHERE start >= ?", (start,))
+    fresh = segment(
+        conn.execute(f"SELECT {ENTRY_COLUMNS} FROM usage_entries WHERE ts >= ? ORDER BY ts", (from_ms,))  # noqa: S608
+    )
+    conn.executemany(
+        "INSERT INTO usage_blocks (start, first, last) VALUES (?, ?, ?)",
+        [(b.start_ms, b.first_ms, b.last_ms) for b in fresh],
+    )
+    conn.executemany(
+        "INSERT INTO usage_block_sums VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (b.start_ms, seq, model, speed, tier, *sums)
+            for b in fresh
+            for seq, ((model, speed, tier), sums) in enumerate(b.sums.items())
+        ],
+    )
+    conn.execute("INSERT OR REPLACE INTO usage_blocks_dirty (id, since) VALUES (0, ?)", (CLEAN,))
+
+
+def _read(conn: sqlite3.Connection) -> list[RawBlock]:
+    blocks: list[RawBlock] = []
+    by_start: dict[int, RawBlock] = {}
+    for start, first, last in conn.execute("SELECT start, first, last FROM usage_blocks ORDER BY start"):
+        rb = RawBlock(start, first, last)
+        blocks.append(rb)
+        by_start[start] = rb
+    row: Any
+    for row in conn.execute(
+        "SELECT start, model, speed, tier, input, output, cc5m, cc1h, cc, cread, n"
+        " FROM usage_block_sums ORDER BY start, seq"
+    ):
+        by_start[row[0]].sums[(row[1], row[2], row[3])] = list(row[4:])
+    return blocks
