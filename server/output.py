@@ -44,8 +44,12 @@ class Style:
 
 def dump_json(payload: dict[str, Any], stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
-    json.dump(payload, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    text = json.dumps(payload, indent=2, ensure_ascii=False)
+    try:
+        out.write(text + "\n")
+    except UnicodeEncodeError:
+        # A file name that is not valid UTF-8 (or a terminal that is not UTF-8): escape, don't crash.
+        out.write(json.dumps(payload, indent=2, ensure_ascii=True) + "\n")
 
 
 def findings_payload(findings: Iterable[Finding], **extra: Any) -> dict[str, Any]:

@@ -26,8 +26,9 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.findings import Finding
+from claude_health.tools.keys.literals import scrub_line
 from claude_health.tools.paths import Workspace
-from claude_health.tools.registration.plan import scrub
+from claude_health.tools.redact import redact_text
 from claude_health.tools.runtime import rules
 from claude_health.tools.runtime.mcp_servers import (
     EntryError,
@@ -105,6 +106,12 @@ def _leaves(exc: BaseException) -> list[BaseException]:
             out.extend(_leaves(inner))
         return out
     return [exc]
+
+
+def scrub(text: str) -> str:
+    """A probed server's words as they may be shown: credentials in config syntax, URLs, known
+    token formats and any long key-like token redacted (its stderr can echo its environment)."""
+    return redact_text(scrub_line(text))
 
 
 def _last_line(text: str) -> str:

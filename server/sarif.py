@@ -10,6 +10,7 @@ shell start-up files) are left out when ``require_location`` is set, and counted
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -56,13 +57,21 @@ def _relative_uri(path: str, base: Path | None) -> str | None:
         rel = Path(path).relative_to(base)
     except ValueError:
         return None
-    return quote(rel.as_posix())
+    return quote(_uri_bytes(rel.as_posix()))
+
+
+def _uri_bytes(text: str) -> bytes:
+    """A file name's bytes for percent-encoding: not-UTF-8 names arrive as lone surrogates."""
+    try:
+        return os.fsencode(text)
+    except UnicodeEncodeError:  # a surrogate surrogateescape cannot map (e.g. from JSON)
+        return text.encode("utf-8", "backslashreplace")
 
 
 def _fingerprint(f: Finding, uri: str | None) -> str:
     """Stable across runs and line moves: a key's own fingerprint where there is one."""
     basis = f"{f.code}|{uri or ''}|{f.fingerprint or f.message}"
-    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def to_sarif(

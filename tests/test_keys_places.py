@@ -240,3 +240,90 @@ def test_project_in_the_home_folder_reports_each_file_once(sandbox: Sandbox) -> 
     home_ws = type(ws).discover(project=sandbox.home, env=sandbox.env, platform="linux")
     codes = sorted(f.code for f in scan_keys(home_ws).findings)
     assert codes == ["K006", "K007"]
+
+
+# -- K005 follows the auth route (review regressions) ------------------------------------------
+
+
+def test_cloud_provider_is_not_a_plan_override(sandbox: Sandbox) -> None:
+    max_login(sandbox)
+    sandbox.env.update(CLAUDE_CODE_USE_BEDROCK="1", ANTHROPIC_API_KEY=fake_key())
+    assert by_code(sandbox, "K005") == []
+    assert len(by_code(sandbox, "K004")) == 1
+
+
+def test_login_without_inference_scope_is_not_a_plan(sandbox: Sandbox) -> None:
+    sandbox.credentials(
+        {
+            "claudeAiOauth": {
+                "accessToken": fake_key("oauth_access_token"),
+                "expiresAt": FUTURE_MS,
+                "scopes": ["user:profile"],
+                "subscriptionType": "max",
+            }
+        }
+    )
+    sandbox.env["ANTHROPIC_API_KEY"] = fake_key()
+    assert by_code(sandbox, "K005") == []
+
+
+def test_oauth_account_alone_is_not_a_plan(sandbox: Sandbox) -> None:
+    sandbox.claude_json({"oauthAccount": {"emailAddress": "a@b.example", "organizationName": "x"}})
+    (sandbox.home / ".claude.json").chmod(0o600)
+    sandbox.env["ANTHROPIC_API_KEY"] = fake_key()
+    assert by_code(sandbox, "K005") == []
+
+
+def test_setup_token_plan_is_overridden_by_an_api_key(sandbox: Sandbox) -> None:
+    sandbox.env.update(CLAUDE_CODE_OAUTH_TOKEN=fake_key("oauth_access_token"), ANTHROPIC_API_KEY=fake_key())
+    from claude_health.tools.auth import auth_route
+
+    a001 = [f for f in auth_route(sandbox.workspace()).findings if f.code == "A001"]
+    [k005] = by_code(sandbox, "K005")
+    assert a001 and "ANTHROPIC_API_KEY" in k005.message
+
+
+# -- names that hold a key, names that are not UTF-8 ----------------------------------------------
+
+
+def test_key_in_a_file_name_is_redacted_everywhere(sandbox: Sandbox) -> None:
+    key, inner = fake_key(), fake_key("oauth_access_token")
+    sandbox.write(sandbox.project / f"notes-{key}.txt", f"hello {inner}\n")
+    [f] = by_code(sandbox, "K001")
+    assert key not in f.message and key not in (f.path or "")
+    assert key[-4:] in f.message and "notes-" in f.message
+
+
+def test_key_as_a_json_key_is_redacted_in_the_message(sandbox: Sandbox) -> None:
+    key = fake_key()
+    sandbox.user_settings({"mcpServers": {key: {"url": "https://x.example/?k=" + key}}})
+    found = by_code(sandbox, "K006")  # the key occurs twice in the file: as a name and in the URL
+    assert found and all(key not in f.message for f in found)
+    assert any("mcpServers.sk-ant-api03-…" in f.message for f in found)
+
+
+def test_not_utf8_file_name_is_displayable_and_serialisable(sandbox: Sandbox) -> None:
+    import os
+
+    from claude_health.server.sarif import to_sarif
+
+    key = fake_key()
+    (sandbox.project / os.fsdecode(b"bad\xff.txt")).write_text(key + "\n")
+    report = scan_keys(sandbox.workspace())
+    [f] = [f for f in report.findings if f.code == "K001"]
+    assert f.path is not None and f.path.endswith("bad\\xff.txt")
+    text = report.model_dump_json()  # pydantic refuses lone surrogates
+    assert key not in text
+    sarif = to_sarif(report.findings, base_dir=sandbox.project)
+    assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+
+
+def test_sarif_percent_encodes_a_raw_not_utf8_path(tmp_path: Path) -> None:
+    import os
+
+    from claude_health.server.sarif import to_sarif
+    from claude_health.tools.keys.rules import KEY_IN_TREE
+
+    finding = KEY_IN_TREE.finding("x", path=str(tmp_path / os.fsdecode(b"bad\xff.txt")))
+    [result] = to_sarif([finding], base_dir=tmp_path)["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "bad%FF.txt"

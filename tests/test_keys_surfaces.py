@@ -306,3 +306,27 @@ async def test_mcp_tool_errors_never_quote_the_failure(
     assert result.is_error is True
     text = "".join(getattr(c, "text", "") for c in result.content)
     assert "ValueError" in text and key not in text and "boom" not in text
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_mcp_tool_with_a_not_utf8_file_name(mode: str, sandbox: Sandbox) -> None:
+    key = fake_key()
+    (sandbox.project / os.fsdecode(b"bad\xff.txt")).write_text(key + "\n")
+    async with Client(build_server(), mode=mode) as client:
+        result = await client.call_tool("check_key_hygiene", {"project_dir": str(sandbox.project)})
+    assert result.is_error is False
+    data = result.structured_content
+    assert data is not None
+    [f] = [f for f in data["findings"] if f["code"] == "K001"]
+    assert f["path"].endswith("bad\\xff.txt") and key not in json.dumps(data)
+
+
+def test_sarif_cli_with_a_not_utf8_file_name(sandbox: Sandbox) -> None:
+    key = fake_key()
+    (sandbox.project / os.fsdecode(b"notes-" + key.encode() + b"-\xff.txt")).write_text(key + "\n")
+    proc = run_cli(sandbox, "--sarif")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    [result] = json.loads(proc.stdout)["runs"][0]["results"]
+    out = proc.stdout + proc.stderr
+    assert key not in out, out[max(0, out.find(key) - 200) : out.find(key)]
+    assert "%5Cxff" in json.dumps(result["locations"])

@@ -173,3 +173,23 @@ def test_probe_rules_are_documented() -> None:
     documented = all_rules()
     for code in ("P001", "P002", "P003", "P004", "P005", "P006", "P007", "P008"):
         assert documented[code].check == "probe"
+
+
+def test_stderr_scrub_hides_config_lines_urls_and_other_providers() -> None:
+    import secrets
+
+    from claude_health.server.probe import _last_line
+
+    github, openai, pw = (
+        "ghp_" + secrets.token_hex(18),
+        "sk-proj-" + secrets.token_hex(20),
+        secrets.token_hex(9),
+    )
+    for line in (
+        f'GITHUB_TOKEN = "{github}"',
+        f"env: OPENAI_API_KEY={openai}",
+        f'{{"GITHUB_PAT": "{github}"}}',
+        f"connect https://u:{pw}@db.example/x?api_key={openai} failed",
+    ):
+        shown = _last_line(f"starting\n{line}\n")
+        assert github not in shown and openai not in shown and pw not in shown, shown

@@ -392,3 +392,95 @@ def test_claude_config_dir_moves_the_user_scope_file(sandbox: Sandbox) -> None:
     sandbox.env["CLAUDE_CONFIG_DIR"] = str(sandbox.root / "cfg")
     change = plan_install(sandbox.workspace(), "claude-code", scope="user", launch=LAUNCH)
     assert change.path == sandbox.root / "cfg" / ".claude.json"
+
+
+# -- secrets in diffs, hostile files, unwritable paths (review regressions) -------------------
+
+
+def _secrets() -> dict[str, str]:
+    import secrets
+
+    return {
+        "openai": "sk-proj-" + secrets.token_hex(20),
+        "github": "ghp_" + secrets.token_hex(18),
+        "anthropic": fake_key(),
+        "password": "Pw" + secrets.token_hex(10),
+    }
+
+
+def test_dry_run_diff_hides_secrets_of_any_provider_in_toml(sandbox: Sandbox) -> None:
+    s = _secrets()
+    sandbox.write(
+        sandbox.project / ".codex" / "config.toml",
+        "[mcp_servers.other.env]\n"
+        f'ANTH = "{s["anthropic"]}"\n'
+        f'OPENAI_API_KEY = "{s["openai"]}"\n'
+        f'GITHUB_TOKEN = "{s["github"]}"\n'
+        f'URL = "https://me:{s["password"]}@h.example/mcp?api_key={s["github"]}"\n',
+    )
+    diff = plan_install(sandbox.workspace(), "codex", scope="project", launch=LAUNCH).diff()
+    assert "OPENAI_API_KEY" in diff and "GITHUB_TOKEN" in diff and "h.example" in diff
+    for secret in (s["openai"], s["github"], s["password"]):
+        assert secret not in diff and secret[4:16] not in diff
+    assert '+command = "/opt/ch/bin/claude-health"' in diff
+
+
+def test_dry_run_diff_hides_json_values_whose_names_say_nothing(sandbox: Sandbox) -> None:
+    s = _secrets()
+    sandbox.write(
+        sandbox.project / ".mcp.json",
+        json.dumps(
+            {
+                "mcpServers": {
+                    "gh": {
+                        "command": "x",
+                        "env": {"GITHUB_PAT": s["github"], "OPAQUE": s["password"] + "Zz9" * 4},
+                        "url": f"https://h/mcp?api_key={s['openai']}&page=2",
+                    }
+                }
+            }
+        ),
+    )
+    diff = plan_install(sandbox.workspace(), "claude-code", launch=LAUNCH).diff()
+    assert "GITHUB_PAT" in diff and "page=2" in diff and '"command": "x"' in diff
+    for secret in (s["github"], s["openai"], s["password"]):
+        assert secret not in diff
+
+
+def test_fifo_config_is_refused_not_read(sandbox: Sandbox) -> None:
+    import os
+
+    os.mkfifo(sandbox.project / ".mcp.json")
+    with pytest.raises(RegistrationError, match="not a regular file"):
+        plan_install(sandbox.workspace(), "claude-code", launch=LAUNCH)
+
+
+def test_link_to_a_device_is_refused_not_read(sandbox: Sandbox) -> None:
+    (sandbox.project / ".mcp.json").symlink_to("/dev/zero")
+    with pytest.raises(RegistrationError, match="not a regular file"):
+        plan_install(sandbox.workspace(), "claude-code", launch=LAUNCH)
+    with pytest.raises(RegistrationError, match="not a regular file"):
+        plan_uninstall(sandbox.workspace(), "claude-code")
+
+
+def test_a_file_where_a_folder_should_be_is_a_registration_error(sandbox: Sandbox) -> None:
+    from claude_health.tools.registration.atomic import atomic_replace
+
+    sandbox.write(sandbox.project / ".vscode", "not a folder")
+    with pytest.raises(RegistrationError, match="Not a directory"):
+        plan_install(sandbox.workspace(), "vscode", launch=LAUNCH)
+    # The same defect appearing between planning and writing.
+    with pytest.raises(RegistrationError, match="Not a directory"):
+        atomic_replace(sandbox.project / ".vscode" / "sub" / "mcp.json", b"{}", expected=None)
+    assert (sandbox.project / ".vscode").read_text() == "not a folder"
+
+
+def test_statusline_refuses_a_fifo_settings_file(sandbox: Sandbox) -> None:
+    import os
+
+    from claude_health.tools.registration.statusline import plan_statusline
+
+    (sandbox.home / ".claude").mkdir()
+    os.mkfifo(sandbox.home / ".claude" / "settings.json")
+    with pytest.raises(RegistrationError, match="not a regular file"):
+        plan_statusline(sandbox.workspace(), launch=LAUNCH)

@@ -189,3 +189,26 @@ def test_gemini_connects_to_what_install_wrote(env: Sandbox, capsys: pytest.Capt
     )
     output = proc.stdout + proc.stderr  # gemini 0.61 prints the list on stderr
     assert f"claude-health: {cli_path()} serve (stdio) - Connected" in output, output
+
+
+def test_dry_run_json_diff_hides_secrets(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    import secrets
+
+    token = "ghp_" + secrets.token_hex(18)
+    (env.project / ".codex").mkdir()
+    (env.project / ".codex" / "config.toml").write_text(f'[mcp_servers.gh.env]\nGITHUB_TOKEN = "{token}"\n')
+    argv = ("install", "--client", "codex", "--scope", "project", "--project", str(env.project))
+    code, out, err = run(capsys, *argv, "--dry-run", "--json", "--command", "/x/ch")
+    assert code == 0 and "GITHUB_TOKEN" in json.loads(out)["diff"]
+    assert token not in out + err
+    code, out, err = run(capsys, *argv, "--dry-run", "--command", "/x/ch")
+    assert code == 0 and "GITHUB_TOKEN" in out and token not in out + err
+
+
+def test_unwritable_path_exits_1_without_traceback(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    (env.project / ".vscode").write_text("a file, not a folder")
+    for verb in ("install", "uninstall"):
+        args = ["--command", "/x/ch"] if verb == "install" else []
+        code, _out, err = run(capsys, verb, "--client", "vscode", "--project", str(env.project), *args)
+        assert code == 1 and "Traceback" not in err
+        assert err.count("\n") == 1 and "Not a directory" in err

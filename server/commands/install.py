@@ -82,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
     except (RegistrationError, ConcurrentChangeError) as exc:
         sys.stderr.write(f"claude-health install: {exc}\n")
         return 1
+    except OSError as exc:  # the planner turns these into RegistrationError; never a traceback
+        sys.stderr.write(
+            f"claude-health install: {exc.filename or ''}: {exc.strerror or type(exc).__name__}\n"
+        )
+        return 1
     return report(args, change, backup, verb="install")
 
 
@@ -104,6 +109,11 @@ def statusline(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any =
         backup = None if args.dry_run else apply(change).backup
     except (RegistrationError, ConcurrentChangeError) as exc:
         sys.stderr.write(f"claude-health {verb}: {exc}\n")
+        return 1
+    except OSError as exc:  # the planner turns these into RegistrationError; never a traceback
+        sys.stderr.write(
+            f"claude-health {verb}: {exc.filename or ''}: {exc.strerror or type(exc).__name__}\n"
+        )
         return 1
     return report(args, change, backup, verb=verb)
 

@@ -37,4 +37,9 @@ def run(args: argparse.Namespace) -> int:
     except (RegistrationError, ConcurrentChangeError) as exc:
         sys.stderr.write(f"claude-health uninstall: {exc}\n")
         return 1
+    except OSError as exc:  # the planner turns these into RegistrationError; never a traceback
+        sys.stderr.write(
+            f"claude-health uninstall: {exc.filename or ''}: {exc.strerror or type(exc).__name__}\n"
+        )
+        return 1
     return report(args, change, backup, verb="uninstall")

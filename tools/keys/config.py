@@ -15,44 +15,29 @@ from typing import Any
 
 from claude_health.tools.files import read_json_object
 from claude_health.tools.findings import Finding
-from claude_health.tools.keys.formats import PREFILTER, label, shannon_entropy
+from claude_health.tools.keys.formats import PREFILTER, label
+from claude_health.tools.keys.literals import (
+    NOT_SECRET_NAME,
+    SECRET_NAME,
+    is_reference,
+    looks_secret,
+)
 from claude_health.tools.keys.places import hit_fields
 from claude_health.tools.keys.rules import KEY_IN_COMMITTED_CONFIG, LITERAL_SECRET_IN_CONFIG
 from claude_health.tools.keys.scanner import Hit, scan_file
 from claude_health.tools.paths import Workspace
 from claude_health.tools.redact import fingerprint, redact
 
-SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
-# Names that match SECRET_NAME but carry no secret.
-NOT_SECRET_NAME = re.compile(r"(_URL|_HOST|_PORT|_PATH|_FILE|_DIR|_MODE|_TYPE|_ID|_NAME|MAX_.*TOKENS)$", re.I)
 SECRET_HEADER = re.compile(
     r"^(authorization|proxy-authorization|x-api-key|api-key|x-auth-token|cookie)$", re.I
 )
 URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:(?P<password>[^@/\s]+)@", re.IGNORECASE)
-MIN_SECRET_LEN = 8
 
 
 def committed_config_files(ws: Workspace) -> list[Path]:
     # Run from the home folder, the "project" settings file is the user's own settings file.
     shared = [] if ws.project_settings == ws.user_settings else [ws.project_settings]
     return [*shared, ws.project_mcp]
-
-
-def _is_reference(value: str) -> bool:
-    return "${" in value or value.startswith("$")
-
-
-def _looks_secret(value: str) -> bool:
-    """A literal that could be a real secret: long enough and not a word or placeholder."""
-    v = value.strip()
-    if len(v) < MIN_SECRET_LEN or _is_reference(v) or " " in v:
-        return False
-    lowered = v.lower()
-    if any(
-        w in lowered for w in ("xxxx", "your", "change", "placeholder", "example", "redacted", "<", "...")
-    ):
-        return False
-    return bool(shannon_entropy(v) >= 3.0)
 
 
 def _literal_secrets(data: dict[str, Any], is_mcp: bool) -> Iterator[tuple[str, str, str]]:
@@ -72,7 +57,7 @@ def _literal_secrets(data: dict[str, Any], is_mcp: bool) -> Iterator[tuple[str, 
                 if not isinstance(value, str) or PREFILTER.decode() in value:
                     continue
                 name = str(name)
-                if SECRET_NAME.search(name) and not NOT_SECRET_NAME.search(name) and _looks_secret(value):
+                if SECRET_NAME.search(name) and not NOT_SECRET_NAME.search(name) and looks_secret(value):
                     yield f"{prefix}env.{name}", f"variable {name}", value
         headers = block.get("headers") if is_mcp else None
         if isinstance(headers, dict):
@@ -80,12 +65,12 @@ def _literal_secrets(data: dict[str, Any], is_mcp: bool) -> Iterator[tuple[str, 
                 if not isinstance(value, str) or PREFILTER.decode() in value:
                     continue
                 token = value.split(None, 1)[1] if value.lower().startswith(("bearer ", "basic ")) else value
-                if SECRET_HEADER.match(str(name)) and _looks_secret(token):
+                if SECRET_HEADER.match(str(name)) and looks_secret(token):
                     yield f"{prefix}headers.{name}", f"header {name}", token
         for path, text in _strings(block, prefix.rstrip(".")):
             for m in URL_PASSWORD.finditer(text):
                 password = m.group("password")
-                if not _is_reference(password) and password not in {"password", "pass", "****"}:
+                if not is_reference(password) and password not in {"password", "pass", "****"}:
                     yield path, "password in a connection URL", password
 
 

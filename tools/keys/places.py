@@ -58,17 +58,27 @@ def json_fields_holding(data: Any, secret: str, trail: str = "") -> list[str]:
 # -- the environment -------------------------------------------------------------------------
 
 
-def _subscription(ws: Workspace) -> str | None:
-    """The claude.ai plan name when the user is logged in with a subscription, else None."""
+def _overridden_plan(ws: Workspace) -> tuple[str | None, dict[str, str], dict[str, str]]:
+    """(plan name or None, env values, origin of each), from the auth route.
+
+    A plan is overridden exactly when the auth check says so (its A001): Claude Code bills API
+    credits although a usable subscription exists (a claude.ai login with an access token and
+    the user:inference scope, or a CLAUDE_CODE_OAUTH_TOKEN). A cloud provider (Bedrock, Vertex)
+    or an unusable stored login is not a plan being overridden.
+    """
     from claude_health.tools.auth.inputs import gather
+    from claude_health.tools.auth.route import build_env, resolve
+    from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
 
     inputs = gather(ws)
+    env = build_env(inputs)
+    result = resolve(inputs)
+    if not any(f.code == API_KEY_OVERRIDES_SUBSCRIPTION.code for f in result.findings):
+        return None, env.values, env.origin
     login = inputs.oauth
-    if login and login.has_access_token:
-        return login.subscription_type or "claude.ai"
-    if inputs.oauth_account is not None:
-        return "claude.ai"
-    return None
+    usable = login is not None and login.has_access_token and "user:inference" in login.scopes
+    plan = (login.subscription_type if usable and login else None) or "claude.ai"
+    return plan, env.values, env.origin
 
 
 def effective_env(ws: Workspace) -> tuple[dict[str, str], dict[str, str]]:
@@ -82,8 +92,7 @@ def effective_env(ws: Workspace) -> tuple[dict[str, str], dict[str, str]]:
 
 def environment_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
-    values, origin = effective_env(ws)
-    plan = _subscription(ws)
+    plan, values, origin = _overridden_plan(ws)
     flagged: set[str] = set()
     if plan:
         for name in BILLING_VARS:

@@ -12,6 +12,7 @@ from claude_health.tools.keys.config import committed_config_files, config_findi
 from claude_health.tools.keys.formats import label
 from claude_health.tools.keys.history import HISTORY_TIMEOUT, history_findings
 from claude_health.tools.keys.ignored import LOCAL_SETTINGS, ignore_findings, is_env_file
+from claude_health.tools.keys.literals import displayable
 from claude_health.tools.keys.models import KeyReport, ScanStats
 from claude_health.tools.keys.places import (
     environment_findings,
@@ -53,6 +54,21 @@ class ScanOptions:
 
 def _tree_finding(path: str, rel: str, hit: Hit) -> Finding:
     return KEY_IN_TREE.finding(f"{rel} holds an Anthropic {label(hit.kind)}.", path=path, **hit_fields(hit))
+
+
+def _displayable(f: Finding) -> Finding:
+    """Every path, name and message made safe to show and to serialise.
+
+    File names and JSON keys come from the user's disk: a key can be part of a file name
+    (``notes-sk-ant-….txt``) or of an ``mcpServers`` key, and a name that is not UTF-8 would
+    make the JSON, SARIF and MCP encoders fail. Done once here so that no finding escapes it.
+    """
+    update: dict[str, str] = {}
+    for name in ("message", "path", "hint"):
+        value = getattr(f, name)
+        if isinstance(value, str) and (shown := displayable(value)) != value:
+            update[name] = shown
+    return f.model_copy(update=update) if update else f
 
 
 def _rel(path: str, root: Path) -> str:
@@ -154,5 +170,7 @@ def scan_keys(
             findings += verified
             stats.verified = len(verified)
     stats.keys_found = len({f.fingerprint for f in findings if f.kind and f.fingerprint})
+    stats.project = displayable(stats.project)
+    findings = [_displayable(f) for f in findings]
     stats.duration_ms = round((time.perf_counter() - started) * 1000, 1)
     return KeyReport(stats=stats, findings=sort_findings(findings))

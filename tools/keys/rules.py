@@ -58,8 +58,10 @@ KEY_OVERRIDES_PLAN = Rule(
     code="K005",
     title="API key in the environment of a Max/Pro subscriber",
     severity=Severity.ERROR,
-    what="You are logged in with a claude.ai subscription, and an API key or token is set in the "
-    "environment Claude Code builds (shell environment or a settings `env` block).",
+    what="You have a usable claude.ai subscription (a login with the user:inference scope, or "
+    "CLAUDE_CODE_OAUTH_TOKEN), and an API key or token in the environment Claude Code builds (shell "
+    "environment or a settings `env` block) makes it bill the Anthropic API instead: the same "
+    "condition as the auth check's A001. Bedrock and Vertex are not a plan being overridden.",
     why="Claude Code prefers ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN over the subscription login, "
     "so usage is billed as API credits instead of your plan.",
     fix="Unset the variable (or remove it from the settings `env` block) before starting Claude Code; "

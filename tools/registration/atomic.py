@@ -9,9 +9,66 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from claude_health.tools.files import MAX_CONFIG_BYTES
+from claude_health.tools.registration.clients import RegistrationError
+
 
 class ConcurrentChangeError(RuntimeError):
     """The file changed between reading it and writing it (another program saved it)."""
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, NotADirectoryError):
+        return "a folder on the way is a file (Not a directory)"
+    return exc.strerror or type(exc).__name__
+
+
+def read_config_bytes(path: Path, limit: int = MAX_CONFIG_BYTES) -> bytes | None:
+    """The bytes of a config file, None when it is absent; RegistrationError for anything else.
+
+    Only a regular file is read, and never more than ``limit`` bytes: a FIFO or a link to a
+    device in a cloned repository must neither hang the command nor exhaust memory. The file
+    is opened without blocking and checked again on the open descriptor, so a swap between the
+    check and the read changes nothing.
+    """
+    try:
+        if path.is_symlink() and not path.exists():
+            raise RegistrationError(f"{path} is a symbolic link that does not resolve; fix or remove it")
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    except RuntimeError as exc:  # symlink loop, on Python versions where pathlib raises it
+        raise RegistrationError(f"{path} cannot be resolved ({exc})") from None
+    except OSError as exc:
+        raise RegistrationError(f"{path} cannot be read: {_why(exc)}") from None
+    _require_regular(path, info.st_mode, info.st_size, limit)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RegistrationError(f"{path} cannot be read: {_why(exc)}") from None
+    try:
+        info = os.fstat(fd)
+        _require_regular(path, info.st_mode, info.st_size, limit)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        raise RegistrationError(f"{path} cannot be read: {_why(exc)}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:  # grew while we read it
+        raise RegistrationError(f"{path} is over the {limit:,}-byte limit for a config file; not touching it")
+    return raw
+
+
+def _require_regular(path: Path, mode: int, size: int, limit: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise RegistrationError(f"{path} is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        raise RegistrationError(f"{path} is not a regular file (a pipe, socket or device); not touching it")
+    if size > limit:
+        raise RegistrationError(f"{path} is {size:,} bytes, too large to be a config file; not touching it")
 
 
 def backup_path(path: Path, now: datetime | None = None) -> Path:
@@ -37,11 +94,20 @@ def atomic_replace(
     the file no longer holds it, nothing is written. The new file keeps the old file's
     permission bits (``~/.claude.json`` is private), and the rename is atomic on one filesystem.
     """
-    target = path.resolve() if path.is_symlink() else path
     try:
-        current: bytes | None = target.read_bytes()
-    except FileNotFoundError:
-        current = None
+        return _replace(path, data, expected=expected, now=now)
+    except OSError as exc:
+        # A path component that is a file, a read-only directory, a full disk: say which, once.
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+        raise RegistrationError(f"cannot write {path}: {_why(exc)}{where}; nothing was changed") from None
+
+
+def _replace(path: Path, data: bytes, *, expected: bytes | None, now: datetime | None) -> Path | None:
+    try:
+        target = path.resolve() if path.is_symlink() else path
+    except RuntimeError as exc:
+        raise RegistrationError(f"{path} cannot be resolved ({exc})") from None
+    current = read_config_bytes(target)
     if current != expected:
         raise ConcurrentChangeError(
             f"{path} changed while claude-health was editing it; run the command again"

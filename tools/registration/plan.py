@@ -10,18 +10,15 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-import re
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from claude_health.tools.files import MAX_CONFIG_BYTES
 from claude_health.tools.paths import Workspace
-from claude_health.tools.redact import redact
 from claude_health.tools.registration import jsonc, tomlfile
-from claude_health.tools.registration.atomic import atomic_replace
+from claude_health.tools.registration.atomic import atomic_replace, read_config_bytes
 from claude_health.tools.registration.clients import (
     SERVER_NAME,
     ClientTemplate,
@@ -84,18 +81,11 @@ class Change:
         }
 
 
-_SECRET_VALUE = re.compile(
-    r'(?i)("[^"\n]*(?:key|token|secret|password|authorization)[^"\n]*"\s*:\s*")([^"\n]{6,})(")'
-)
-_KEY_LITERAL = re.compile(r"sk-ant-[A-Za-z0-9_-]{16,}")
-
-
 def scrub(text: str) -> str:
-    """Hide credential values in diff context lines (config files can hold keys)."""
-    text = _KEY_LITERAL.sub(lambda m: redact(m.group(0)), text)
-    return _SECRET_VALUE.sub(
-        lambda m: m.group(0) if "…" in m.group(2) else m.group(1) + redact(m.group(2)) + m.group(3), text
-    )
+    """Hide credential values in diff lines (config files can hold keys of any provider)."""
+    from claude_health.tools.keys.literals import scrub_line
+
+    return scrub_line(text)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -103,23 +93,9 @@ def scrub(text: str) -> str:
 
 def _read(path: Path) -> str | None:
     """The file's text (None when absent); any other defect is a RegistrationError."""
-    try:
-        if path.is_symlink() and not path.exists():
-            raise RegistrationError(f"{path} is a symbolic link that does not resolve; fix or remove it")
-        if not path.exists():
-            return None
-        if path.is_dir():
-            raise RegistrationError(f"{path} is a directory, not a file")
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise RegistrationError(
-                f"{path} is {size:,} bytes, too large to be a config file; not touching it"
-            )
-        raw = path.read_bytes()
-    except RuntimeError as exc:  # symlink loop
-        raise RegistrationError(f"{path} cannot be resolved ({exc})") from None
-    except OSError as exc:
-        raise RegistrationError(f"{path} cannot be read: {exc.strerror or type(exc).__name__}") from None
+    raw = read_config_bytes(path)
+    if raw is None:
+        return None
     if b"\x00" in raw:
         raise RegistrationError(f"{path} is binary (contains NUL bytes), not a config file; not touching it")
     try:
