@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from claude_health.tools.registration.clients import CLIENTS
@@ -57,8 +58,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from claude_health.server.commands.common import UsageError, workspace
-    from claude_health.tools.registration import RegistrationError, apply, plan_install
-    from claude_health.tools.registration.atomic import ConcurrentChangeError
+    from claude_health.tools.registration import plan_install
     from claude_health.tools.registration.launch import SERVE_ARGS, Launch
     from claude_health.tools.registration.plan import DEFAULT_URL
 
@@ -69,25 +69,18 @@ def run(args: argparse.Namespace) -> int:
     ws = workspace(args)
     if args.statusline:
         return statusline(args, ws, remove=False, launch=launch)
-    try:
-        change = plan_install(
+    return execute(
+        args,
+        "install",
+        lambda: plan_install(
             ws,
             args.client,
             scope=args.scope,
             transport=args.transport,
             launch=launch,
             url=args.url or DEFAULT_URL,
-        )
-        backup = None if args.dry_run else apply(change).backup
-    except (RegistrationError, ConcurrentChangeError) as exc:
-        sys.stderr.write(f"claude-health install: {exc}\n")
-        return 1
-    except OSError as exc:  # the planner turns these into RegistrationError; never a traceback
-        sys.stderr.write(
-            f"claude-health install: {exc.filename or ''}: {exc.strerror or type(exc).__name__}\n"
-        )
-        return 1
-    return report(args, change, backup, verb="install")
+        ),
+    )
 
 
 def require_target(args: argparse.Namespace) -> None:
@@ -99,13 +92,19 @@ def require_target(args: argparse.Namespace) -> None:
 
 def statusline(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any = None) -> int:
     """(Un)install claude-health as Claude Code's status line in the user's settings."""
-    from claude_health.tools.registration import RegistrationError, apply
-    from claude_health.tools.registration.atomic import ConcurrentChangeError
     from claude_health.tools.registration.statusline import plan_statusline
 
     verb = "uninstall" if remove else "install"
+    return execute(args, verb, lambda: plan_statusline(ws, remove=remove, launch=launch))
+
+
+def execute(args: argparse.Namespace, verb: str, plan: Callable[[], Any]) -> int:
+    """Plan, write unless --dry-run, report; refusals are one line on stderr and exit 1."""
+    from claude_health.tools.registration import RegistrationError, apply
+    from claude_health.tools.registration.atomic import ConcurrentChangeError
+
     try:
-        change = plan_statusline(ws, remove=remove, launch=launch)
+        change = plan()
         backup = None if args.dry_run else apply(change).backup
     except (RegistrationError, ConcurrentChangeError) as exc:
         sys.stderr.write(f"claude-health {verb}: {exc}\n")
