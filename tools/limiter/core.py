@@ -368,6 +368,19 @@ class Limiter:
         self._bound[model] = (plan, acquire)
         return plan, acquire
 
+    def _amounts(
+        self, plan: Plan, endpoint: str, input_tokens: int, max_output_tokens: int, cache_read_tokens: int
+    ) -> tuple[int, int, tuple[float, ...]]:
+        """What one request debits: (ITPM, OTPM, per-bucket amounts in the plan's key order)."""
+        if endpoint != "messages":
+            return 0, 0, (1,)
+        _count("input_tokens", input_tokens)
+        _count("max_output_tokens", max_output_tokens)
+        _count("cache_read_tokens", cache_read_tokens)
+        itpm = input_tokens + cache_read_tokens if plan.cache_reads_count else input_tokens
+        otpm = max_output_tokens if self.output_reservation else 0
+        return itpm, otpm, (1, itpm, otpm, itpm + otpm)
+
     def _acquire_other(
         self,
         model: str,
@@ -379,16 +392,9 @@ class Limiter:
     ) -> Decision:
         """:meth:`try_acquire` for fast mode and for the token-counting and batches endpoints."""
         plan = self.plan(model, endpoint, fast)
-        if endpoint == "messages":
-            _count("input_tokens", input_tokens)
-            _count("max_output_tokens", max_output_tokens)
-            _count("cache_read_tokens", cache_read_tokens)
-            itpm = input_tokens + cache_read_tokens if plan.cache_reads_count else input_tokens
-            otpm = max_output_tokens if self.output_reservation else 0
-            amounts: tuple[float, ...] = (1, itpm, otpm, itpm + otpm)
-        else:
-            itpm = otpm = 0
-            amounts = (1,)
+        itpm, otpm, amounts = self._amounts(
+            plan, endpoint, input_tokens, max_output_tokens, cache_read_tokens
+        )
         status, wait, index = self.store.acquire(plan.keys, plan.caps, amounts, plan.hold_key)
         if status == ALLOW:
             return Decision(True, 0.0, None, plan.model, plan.bucket, itpm, otpm, False, "", fast, endpoint)
@@ -611,16 +617,9 @@ class Limiter:
     ) -> Decision:
         """What :meth:`try_acquire` would answer now, without debiting anything."""
         plan = self.plan(model, endpoint, fast)
-        if endpoint == "messages":
-            _count("input_tokens", input_tokens)
-            _count("max_output_tokens", max_output_tokens)
-            _count("cache_read_tokens", cache_read_tokens)
-            itpm = input_tokens + cache_read_tokens if plan.cache_reads_count else input_tokens
-            otpm = max_output_tokens if self.output_reservation else 0
-            amounts: tuple[float, ...] = (1, itpm, otpm, itpm + otpm)
-        else:
-            itpm = otpm = 0
-            amounts = (1,)
+        itpm, otpm, amounts = self._amounts(
+            plan, endpoint, input_tokens, max_output_tokens, cache_read_tokens
+        )
         states, hold_left, now = self.store.snapshot(plan.keys, plan.hold_key)
         (status, wait, index), _ = decide(plan.caps, amounts, states, now, hold_left)
         if status == ALLOW:
