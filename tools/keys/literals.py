@@ -60,6 +60,11 @@ _AUTH_SCHEMES = ("bearer ", "basic ", "token ")
 
 _SEGMENT = re.compile(r"[^_.-]+")
 MIN_TOKEN_SEGMENT = 16
+# Random hex of 32 characters measures 3.0-3.9 bits per character; a threshold of 3.5 missed one in
+# five. Mixed letters and digits over 16+ characters with 10+ distinct ones is already rare in
+# names, versions and paths.
+MIN_TOKEN_ENTROPY = 2.9
+MIN_TOKEN_DISTINCT = 10
 
 
 def _token_shaped(value: str) -> bool:
@@ -71,7 +76,8 @@ def _token_shaped(value: str) -> bool:
         len(seg) >= MIN_TOKEN_SEGMENT
         and any(c.isdigit() for c in seg)
         and any(c.isalpha() for c in seg)
-        and shannon_entropy(seg) >= 3.5
+        and len(set(seg)) >= MIN_TOKEN_DISTINCT
+        and shannon_entropy(seg) >= MIN_TOKEN_ENTROPY
         for seg in _SEGMENT.findall(value)
     )
 
