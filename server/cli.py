@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -82,6 +81,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def configure_logging(verbosity: int) -> None:
     """Logs go to stderr only: on stdio, stdout carries the MCP protocol."""
+    import logging  # not at module level: the status line fast path never logs
+
     level = logging.WARNING - 10 * min(verbosity, 2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s")
 
