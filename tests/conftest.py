@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from claude_health.tools.paths import Workspace
+from tests.fake_anthropic import FakeAnthropic
+from tests.fakes import fake_key
 
 
 class Sandbox:
@@ -71,3 +73,16 @@ def sandbox(tmp_path: Path) -> Sandbox:
 @pytest.fixture
 def make_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Sandbox]:
     return lambda: Sandbox(tmp_path_factory.mktemp("sandbox"))
+
+
+@pytest.fixture
+def key() -> str:
+    """A fake API key, built at run time."""
+    return fake_key("api_key")
+
+
+@pytest.fixture
+def api(key: str) -> Iterator[FakeAnthropic]:
+    """A local server on 127.0.0.1 that follows the Anthropic API contract and accepts ``key``."""
+    with FakeAnthropic(key) as fake:
+        yield fake

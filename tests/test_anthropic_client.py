@@ -6,7 +6,7 @@ waits the retry policy asks for instead of sleeping them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -37,17 +37,6 @@ BODY = {"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": "
 class Sleeps(list[float]):
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
-
-
-@pytest.fixture
-def key() -> str:
-    return fake_key("api_key")
-
-
-@pytest.fixture
-def api(key: str) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(key) as fake:
-        yield fake
 
 
 def client(api: FakeAnthropic, key: str, sleeps: Sleeps | None = None, **kw: Any) -> AnthropicClient:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
@@ -34,17 +33,6 @@ def run(
         timeout=120,
         check=False,
     )
-
-
-@pytest.fixture
-def key() -> str:
-    return fake_key("api_key")
-
-
-@pytest.fixture
-def api(key: str) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(key) as fake:
-        yield fake
 
 
 def test_stdin_json_interface(sandbox: Sandbox) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,17 +20,6 @@ from tests.fake_anthropic import FakeAnthropic, Reply, fake_count
 from tests.fakes import fake_key
 
 MODEL = "claude-sonnet-4-6"
-
-
-@pytest.fixture
-def key() -> str:
-    return fake_key("api_key")
-
-
-@pytest.fixture
-def api(key: str) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(key) as fake:
-        yield fake
 
 
 def env_for(sandbox: Sandbox, api: FakeAnthropic, key: str | None) -> dict[str, str]:
