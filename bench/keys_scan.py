@@ -8,10 +8,14 @@ as lines in random files and in 16 config-file contexts (.env, settings, .mcp.js
 Dockerfile, notebook, markdown URL, JS template, Terraform, CSV, ...), plus placeholder and
 look-alike decoys that must not be reported.
 
+claude-health runs with a home like a Claude Code user's (settings.json with an env block and
+hooks, ~/.claude.json, ~/.bashrc), so its environment and settings checks do their real work.
+
 Every tool scans the same tree, every file (no ignore rules: the tree is not a git repository,
 ripgrep gets --no-ignore --hidden, detect-secrets gets --all-files):
 
-- ``claude-health keys --json`` (the installed console script: interpreter start included);
+- ``claude-health keys --json`` (the installed console script: interpreter start included; run
+  the benchmark with a regular, not editable, install, as users have);
 - ``rg`` with the same regex (Rust regex has no look-around, so the boundaries are classes);
 - ``detect-secrets scan --all-files`` 1.5.0 from a separate venv (``--ds-python``, default
   /tmp/bench-venv/bin/detect-secrets). It has no Anthropic rule: a planted key counts as found
@@ -256,6 +260,27 @@ print(json.dumps({"walls": walls, "maxrss_kb": resource.getrusage(resource.RUSAG
 """
 
 
+def make_home(home: Path) -> None:
+    """A home like a Claude Code user's, so the settings and environment checks do real work."""
+    claude = home / ".claude"
+    claude.mkdir(parents=True)
+    (claude / "settings.json").write_text(
+        json.dumps(
+            {
+                "model": "sonnet",
+                "permissions": {"allow": ["Bash(git status:*)", "Read(~/notes/**)"], "deny": ["Read(./.env)"]},
+                "env": {"BASH_DEFAULT_TIMEOUT_MS": "120000"},
+                "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]},
+            },
+            indent=2,
+        )
+    )
+    (home / ".claude.json").write_text(
+        json.dumps({"numStartups": 42, "hasCompletedOnboarding": True, "projects": {"/src/app": {}}})
+    )
+    (home / ".bashrc").write_text("export PATH=$HOME/.local/bin:$PATH\nalias ll='ls -l'\n")
+
+
 def in_process(root: Path, runs: int, env: dict[str, str]) -> tuple[list[float], float, bytes]:
     """scan_keys timed inside one warm interpreter: what an MCP tool call costs (no start-up)."""
     out = subprocess.run(
@@ -316,6 +341,7 @@ def main() -> int:
     home = workdir / "home"
     root.mkdir()
     home.mkdir()
+    make_home(home)
     t0 = time.perf_counter()
     tree = generate(root, args.size_mb, args.keys, args.seed)
     print(

@@ -57,7 +57,7 @@ def findings_payload(findings: Iterable[Finding], **extra: Any) -> dict[str, Any
     ordered = sort_findings(findings)
     payload: dict[str, Any] = dict(extra)
     payload["findings"] = [f.to_json() for f in ordered]
-    payload["summary"] = Summary.of(ordered).model_dump()
+    payload["summary"] = Summary.of(ordered).to_json()
     return payload
 
 

@@ -67,8 +67,8 @@ def test_api_key_overrides_max_plan_is_the_seed_trap(sandbox: Sandbox) -> None:
     # the key is shown only redacted: prefix and last 4
     shown = next(c for c in result.status.credentials if c.source == "ANTHROPIC_API_KEY")
     assert shown.redacted == f"sk-ant-api03-…{key[-4:]}"
-    assert key not in result.status.model_dump_json()
-    assert all(key not in f.model_dump_json() for f in result.findings)
+    assert key not in json.dumps(result.status.to_json())
+    assert all(key not in json.dumps(f.to_json()) for f in result.findings)
 
 
 def test_api_key_from_user_settings_env(sandbox: Sandbox) -> None:
@@ -309,7 +309,7 @@ def test_bad_credentials_file_never_raises(sandbox: Sandbox, content: bytes) -> 
     sandbox.credentials(content)
     result = auth_route(sandbox.workspace())
     assert result.status.authMethod == "none"
-    assert json.loads(result.status.model_dump_json())
+    assert json.loads(json.dumps(result.status.to_json()))
 
 
 def test_unreadable_settings_is_reported_not_raised(sandbox: Sandbox) -> None:
@@ -354,7 +354,7 @@ def test_secrets_in_base_url_and_helper_are_redacted(sandbox: Sandbox) -> None:
     )
     sandbox.project_settings({"apiKeyHelper": f"echo {key}"})
     result = auth_route(sandbox.workspace())
-    dumped = result.status.model_dump_json() + "".join(f.model_dump_json() for f in result.findings)
+    dumped = json.dumps(result.status.to_json()) + "".join(json.dumps(f.to_json()) for f in result.findings)
     assert key not in dumped and key[13:40] not in dumped
     assert "hunter2secret" not in dumped
     assert result.status.baseUrl and result.status.baseUrl.startswith("https://me:***@gw.example/v1?api_key=")

@@ -221,7 +221,7 @@ def test_unreadable_file_is_reported(sandbox: Sandbox, monkeypatch: pytest.Monke
     assert "Permission denied" in f.message and report.stats.files_unreadable == 1
 
 
-def test_process_pool_gives_the_same_result(sandbox: Sandbox) -> None:
+def test_forked_workers_give_the_same_result(sandbox: Sandbox) -> None:
     for i in range(600):
         key = fake_key() if i % 50 == 0 else ""
         sandbox.write(sandbox.project / f"d{i % 7}" / f"f{i}.py", f"x = {i}\n" + key)
@@ -238,3 +238,72 @@ def test_process_pool_gives_the_same_result(sandbox: Sandbox) -> None:
         pooled.binary,
     )
     assert sum(len(s.hits) for s in pooled.notable) == 12 and pooled.binary == 1
+
+
+def _tree_of(sandbox: Sandbox, files: int, keys_every: int) -> list[str]:
+    for i in range(files):
+        key = fake_key() if i % keys_every == 0 else ""
+        sandbox.write(sandbox.project / f"d{i % 5}" / f"f{i}.py", f"x = {i}\n" + key)
+    return list_files(sandbox.project).files
+
+
+def test_a_failed_worker_is_rescanned_by_the_parent(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that dies (here: its scan raises) costs time, never findings."""
+    from claude_health.tools.keys import tree
+
+    files = _tree_of(sandbox, 600, 40)
+    parent = os.getpid()
+    real_batch = tree._scan_batch
+
+    def fails_in_children(paths: list[str]) -> tree.TreeScan:
+        if os.getpid() != parent:
+            raise OSError("simulated crash in a worker")
+        return real_batch(paths)
+
+    monkeypatch.setattr(tree, "_scan_batch", fails_in_children)
+    result = scan_files(files, workers=2)
+    assert result.files_scanned == 600 and sum(len(s.hits) for s in result.notable) == 15
+
+
+def test_workers_are_reaped_when_the_caller_fails(sandbox: Sandbox) -> None:
+    from claude_health.tools.keys.tree import start_scan
+
+    files = _tree_of(sandbox, 600, 100)
+    pending = start_scan(files, workers=2)
+    pids = [child.pid for _, child in pending._children if child is not None]
+    assert len(pids) == 2
+    with pytest.raises(RuntimeError), pending:
+        raise RuntimeError("a check failed while the tree was being scanned")
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
+
+
+def test_progress_reaches_the_total_with_workers(sandbox: Sandbox) -> None:
+    files = _tree_of(sandbox, 600, 100)
+    seen: list[tuple[int, int]] = []
+    scan_files(files, workers=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (600, 600) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_unreadable_directory_is_reported_outside_git(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root can read any directory, so scandir itself is made to fail for one of them."""
+    sandbox.write(sandbox.project / "open" / "a.txt", fake_key())
+    locked = sandbox.project / "locked"
+    sandbox.write(locked / "b.txt", fake_key())
+    real_scandir = os.scandir
+
+    def deny(path: str) -> object:
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", deny)
+    report = scan_keys(sandbox.workspace())
+    [f] = [f for f in report.findings if f.code == "K013"]
+    assert f.path == str(locked) and "locked: Permission denied" in f.message
+    assert [Path(f.path or "").name for f in report.findings if f.code == "K001"] == ["a.txt"]

@@ -312,7 +312,14 @@ def test_not_utf8_file_name_is_displayable_and_serialisable(sandbox: Sandbox) ->
     report = scan_keys(sandbox.workspace())
     [f] = [f for f in report.findings if f.code == "K001"]
     assert f.path is not None and f.path.endswith("bad\\xff.txt")
-    text = report.model_dump_json()  # pydantic refuses lone surrogates
+    from claude_health.server.mcp_tools.keys import KeyHygieneResult
+    from claude_health.tools.findings import Summary
+
+    # The MCP tool's output model: pydantic refuses lone surrogates, so none may reach it.
+    result = KeyHygieneResult(
+        stats=report.stats, findings=report.findings, summary=Summary.of(report.findings)
+    )
+    text = result.model_dump_json()
     assert key not in text
     sarif = to_sarif(report.findings, base_dir=sandbox.project)
     assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from claude_health.tools import forked as forking
 from claude_health.tools.usage import fork_reader, scan, store
 from claude_health.tools.usage.synthetic import assistant_record, line, user_record
 
@@ -60,15 +62,15 @@ def _scan(db: Path, root: Path) -> scan.ScanStats:
 
 def test_forked_first_scan_equals_a_single_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _tree(tmp_path)
-    assert fork_reader.can_fork()  # the test must exercise the fork, not fall back silently
+    assert forking.can_fork()  # the test must exercise the fork, not fall back silently
     started: list[int] = []
-    real_start = fork_reader.start
+    real_start = forking.start
 
     def counting_start(work):  # type: ignore[no-untyped-def]
         started.append(1)
         return real_start(work)
 
-    monkeypatch.setattr(fork_reader, "start", counting_start)
+    monkeypatch.setattr(forking, "start", counting_start)
     monkeypatch.setattr(fork_reader, "MIN_BYTES", 0)
     forked = _scan(tmp_path / "forked.db", tmp_path)
     assert started == [1]
@@ -90,12 +92,12 @@ def test_a_failing_child_means_its_files_are_read_here(
 ) -> None:
     _tree(tmp_path)
     monkeypatch.setattr(fork_reader, "MIN_BYTES", 0)
-    real_start = fork_reader.start
+    real_start = forking.start
 
     def dying_start(work):  # type: ignore[no-untyped-def]
         return real_start(lambda: os._exit(3))
 
-    monkeypatch.setattr(fork_reader, "start", dying_start)
+    monkeypatch.setattr(forking, "start", dying_start)
     _scan(tmp_path / "forked.db", tmp_path)
     monkeypatch.setattr(fork_reader, "MIN_BYTES", 1 << 62)
     _scan(tmp_path / "single.db", tmp_path)
@@ -103,12 +105,17 @@ def test_a_failing_child_means_its_files_are_read_here(
 
 
 def test_fork_result_and_split() -> None:
-    job = fork_reader.start(lambda: {"pid": os.getpid(), "x": [1, 2]})
+    job = forking.start(lambda: {"pid": os.getpid(), "x": [1, 2]})
     assert job is not None
     value = job.result()
     assert value is not None and value["x"] == [1, 2] and value["pid"] != os.getpid()
-    failing = fork_reader.start(lambda: 1 / 0)
+    failing = forking.start(lambda: 1 / 0)
     assert failing is not None and failing.result() is None
+    sleeper = forking.start(lambda: time.sleep(60))
+    assert sleeper is not None
+    sleeper.kill()  # an interrupted caller: the child is stopped and reaped, not left running
+    with pytest.raises(ChildProcessError):
+        os.waitpid(sleeper.pid, os.WNOHANG)
     assert fork_reader.split_point([10, 10]) == 0  # too small to be worth a fork
     big = fork_reader.MIN_BYTES
     assert fork_reader.split_point([big, big, big, big]) == 2

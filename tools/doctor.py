@@ -73,7 +73,7 @@ class DoctorReport(BaseModel):
         payload: dict[str, Any] = dict(self.sections)
         payload["checks"] = [c.model_dump() for c in self.checks]
         payload["findings"] = [f.to_json() for f in self.findings]
-        payload["summary"] = self.summary.model_dump()
+        payload["summary"] = self.summary.to_json()
         return payload
 
 

@@ -7,12 +7,13 @@ line and column it is about plus a hint that says how to fix it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from claude_health.tools.records import describe
 
 
 class Severity(StrEnum):
@@ -30,31 +31,53 @@ class Severity(StrEnum):
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-class Finding(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
     """One observation. Optional credential fields are set only by key-hygiene checks."""
 
-    model_config = ConfigDict(frozen=True)
+    # A plain dataclass, not a pydantic model (see tools/records.py): reporting findings must
+    # not cost the CLI a pydantic import. The docstring above is the MCP schema's description.
 
-    code: str = Field(description="Stable rule code, e.g. A001; `claude-health rules CODE` explains it.")
+    code: str = field(
+        metadata=describe("Stable rule code, e.g. A001; `claude-health rules CODE` explains it.")
+    )
     severity: Severity
-    title: str = Field(description="The rule's short title.")
-    message: str = Field(description="What was found, specific to this occurrence.")
-    path: str | None = Field(default=None, description="Absolute path of the file concerned.")
-    line: int | None = Field(default=None, ge=1, description="1-based line.")
-    column: int | None = Field(default=None, ge=1, description="1-based column.")
-    hint: str | None = Field(default=None, description="How to fix it.")
-    check: str | None = Field(default=None, description="The check that produced it (auth, settings, ...).")
+    title: str = field(metadata=describe("The rule's short title."))
+    message: str = field(metadata=describe("What was found, specific to this occurrence."))
+    path: str | None = field(default=None, metadata=describe("Absolute path of the file concerned."))
+    line: int | None = field(default=None, metadata=describe("1-based line.", ge=1))
+    column: int | None = field(default=None, metadata=describe("1-based column.", ge=1))
+    hint: str | None = field(default=None, metadata=describe("How to fix it."))
+    check: str | None = field(
+        default=None, metadata=describe("The check that produced it (auth, settings, ...).")
+    )
     # Credential findings (key hygiene). The key itself never appears: only these.
-    kind: str | None = Field(default=None, description="Credential kind, e.g. api_key.")
-    redacted: str | None = Field(default=None, description="Prefix and last 4 characters only.")
-    fingerprint: str | None = Field(default=None, description="Short hash that identifies a key.")
-    commit: str | None = Field(default=None, description="Git commit, for findings from history.")
+    kind: str | None = field(default=None, metadata=describe("Credential kind, e.g. api_key."))
+    redacted: str | None = field(default=None, metadata=describe("Prefix and last 4 characters only."))
+    fingerprint: str | None = field(default=None, metadata=describe("Short hash that identifies a key."))
+    commit: str | None = field(default=None, metadata=describe("Git commit, for findings from history."))
+
+    def __post_init__(self) -> None:
+        if (self.line is not None and self.line < 1) or (self.column is not None and self.column < 1):
+            raise ValueError(f"{self.code}: line and column are 1-based (got {self.line}:{self.column})")
 
     def sort_key(self) -> tuple[int, str, str, int, int]:
         return (self.severity.rank, self.code, self.path or "", self.line or 0, self.column or 0)
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        """The finding as JSON-ready data, without the fields that are not set."""
+        out: dict[str, Any] = {}
+        for name in _FINDING_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.value if name == "severity" else value
+        return out
+
+    def replace(self, **changes: Any) -> Finding:
+        return dataclasses.replace(self, **changes)
+
+
+_FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +126,15 @@ class Rule:
         )
 
 
-class Summary(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Summary:
     """Counts by severity and the verdict that drives the exit code."""
 
     errors: int = 0
     warnings: int = 0
     infos: int = 0
     total: int = 0
-    healthy: bool = Field(True, description="No errors and no warnings.")
+    healthy: bool = field(default=True, metadata=describe("No errors and no warnings."))
 
     @classmethod
     def of(cls, findings: Iterable[Finding]) -> Summary:
@@ -125,6 +149,9 @@ class Summary(BaseModel):
             total=errors + warnings + infos,
             healthy=errors == 0 and warnings == 0,
         )
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
     @property
     def exit_code(self) -> int:

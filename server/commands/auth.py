@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     result = auth_route(ws)
     status = result.status
     if args.json:
-        dump_json(findings_payload(result.findings, auth=status.model_dump(mode="json", exclude_none=True)))
+        dump_json(findings_payload(result.findings, auth=status.to_json()))
         return Summary.of(result.findings).exit_code
     st = style(args)
     out = sys.stdout

@@ -35,7 +35,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="processes for the tree scan (default: every CPU for trees over 256 MB on 4+ CPUs, else 1)",
+        help="processes for the tree scan (default: one per CPU, up to 8, for trees of 2,048 files or more)",
     )
     parser.add_argument(
         "--history-timeout", type=float, default=300.0, metavar="SECONDS", help=argparse.SUPPRESS
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         # Only this check's rules: the output must not depend on other checks importing cleanly.
         dump_json(to_sarif(report.findings, base_dir=ws.project, rules={r.code: r for r in RULES}))
     elif args.json:
-        dump_json(findings_payload(report.findings, stats=stats.model_dump(mode="json")))
+        dump_json(findings_payload(report.findings, stats=stats.to_json()))
     else:
         out = style(args)
         where = "staged files" if stats.mode == "staged" else "files"

@@ -15,6 +15,4 @@ def auth_route(ws: Workspace) -> AuthResult:
 
 def run_check(ws: Workspace) -> CheckOutcome:
     result = auth_route(ws)
-    return CheckOutcome(
-        findings=result.findings, data=result.status.model_dump(mode="json", exclude_none=True)
-    )
+    return CheckOutcome(findings=result.findings, data=result.status.to_json())

@@ -9,4 +9,4 @@ from claude_health.tools.paths import Workspace
 
 def run_check(ws: Workspace) -> CheckOutcome:
     report = scan_keys(ws)
-    return CheckOutcome(findings=report.findings, data=report.stats.model_dump(mode="json"))
+    return CheckOutcome(findings=report.findings, data=report.stats.to_json())

@@ -22,9 +22,10 @@ from claude_health.tools.keys.literals import (
     is_reference,
     looks_secret,
 )
-from claude_health.tools.keys.places import hit_fields
+from claude_health.tools.keys.locations import committed_config_files
 from claude_health.tools.keys.rules import KEY_IN_COMMITTED_CONFIG, LITERAL_SECRET_IN_CONFIG
 from claude_health.tools.keys.scanner import Hit, scan_file
+from claude_health.tools.keys.vault import hit_fields
 from claude_health.tools.paths import Workspace
 from claude_health.tools.redact import fingerprint, redact
 
@@ -32,12 +33,6 @@ SECRET_HEADER = re.compile(
     r"^(authorization|proxy-authorization|x-api-key|api-key|x-auth-token|cookie)$", re.I
 )
 URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:(?P<password>[^@/\s]+)@", re.IGNORECASE)
-
-
-def committed_config_files(ws: Workspace) -> list[Path]:
-    # Run from the home folder, the "project" settings file is the user's own settings file.
-    shared = [] if ws.project_settings == ws.user_settings else [ws.project_settings]
-    return [*shared, ws.project_mcp]
 
 
 def _literal_secrets(data: dict[str, Any], is_mcp: bool) -> Iterator[tuple[str, str, str]]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GIT_TIMEOUT = 60.0
+HISTORY_TIMEOUT = 300.0  # a walk of the whole history may take longer than one git command
 
 
 @dataclass(frozen=True, slots=True)

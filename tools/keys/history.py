@@ -12,12 +12,11 @@ from pathlib import Path
 
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.formats import label
-from claude_health.tools.keys.git import git
-from claude_health.tools.keys.places import hit_fields
+from claude_health.tools.keys.git import HISTORY_TIMEOUT, git
 from claude_health.tools.keys.rules import HISTORY_INCOMPLETE, KEY_IN_HISTORY
 from claude_health.tools.keys.scanner import Hit, scan_bytes
+from claude_health.tools.keys.vault import hit_fields
 
-HISTORY_TIMEOUT = 300.0
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 

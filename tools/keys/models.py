@@ -1,27 +1,43 @@
-"""The key-hygiene report: findings plus what was scanned, as JSON-ready models."""
+"""The key-hygiene report: findings plus what was scanned, as JSON-ready records."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from dataclasses import dataclass, field
+from typing import Any
 
 from claude_health.tools.findings import Finding
+from claude_health.tools.records import describe, to_json
 
 
-class ScanStats(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class ScanStats:
     project: str
-    mode: str = Field(description="`tree` (working tree) or `staged` (the git index, for pre-commit).")
-    in_git: bool = Field(description="False outside a git work tree: every file was scanned.")
+    mode: str = field(metadata=describe("`tree` (working tree) or `staged` (the git index, for pre-commit)."))
+    in_git: bool = field(metadata=describe("False outside a git work tree: every file was scanned."))
     files_scanned: int = 0
     bytes_scanned: int = 0
     files_skipped_binary: int = 0
     files_unreadable: int = 0
     history_scanned: bool = False
-    history_commits: int = Field(default=0, description="Commits whose diff mentions an sk-ant- prefix.")
-    keys_found: int = Field(default=0, description="Distinct credentials (by fingerprint) found anywhere.")
-    verified: int = Field(default=0, description="Keys checked against the Anthropic API (--verify).")
+    history_commits: int = field(
+        default=0, metadata=describe("Commits whose diff mentions an sk-ant- prefix.")
+    )
+    keys_found: int = field(
+        default=0, metadata=describe("Distinct credentials (by fingerprint) found anywhere.")
+    )
+    verified: int = field(default=0, metadata=describe("Keys checked against the Anthropic API (--verify)."))
     duration_ms: float = 0.0
 
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = to_json(self)
+        return data
 
-class KeyReport(BaseModel):
+
+@dataclass(slots=True, kw_only=True)
+class KeyReport:
     stats: ScanStats
     findings: list[Finding]
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = to_json(self)
+        return data

@@ -3,13 +3,13 @@ blocks and ~/.claude.json, shell start-up files, and readable credential files."
 
 from __future__ import annotations
 
-import contextlib
 import stat
 from pathlib import Path
 from typing import Any
 
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.keys.formats import find_in_text, label
+from claude_health.tools.keys.locations import settings_files, shell_startup_files
 from claude_health.tools.keys.rules import (
     CREDENTIAL_FILE_READABLE,
     KEY_IN_PROCESS_ENV,
@@ -17,8 +17,8 @@ from claude_health.tools.keys.rules import (
     KEY_IN_SHELL_STARTUP,
     KEY_OVERRIDES_PLAN,
 )
-from claude_health.tools.keys.scanner import Hit, scan_file
-from claude_health.tools.keys.vault import remember
+from claude_health.tools.keys.scanner import scan_file
+from claude_health.tools.keys.vault import hit_fields, remember
 from claude_health.tools.paths import Workspace
 from claude_health.tools.redact import fingerprint, redact
 
@@ -26,18 +26,6 @@ from claude_health.tools.redact import fingerprint, redact
 BILLING_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 # Claude Code's own store for a Console-login key; the auth check reports it, not this one.
 OWN_STORE_FIELDS = frozenset({"primaryApiKey"})
-
-
-def hit_fields(hit: Hit) -> dict[str, Any]:
-    """The Finding fields of a hit (the secret only redacted); remembers it for --verify."""
-    remember(hit.kind, hit.secret)
-    return {
-        "line": hit.line,
-        "column": hit.column,
-        "kind": hit.kind,
-        "redacted": hit.redacted,
-        "fingerprint": hit.fingerprint,
-    }
 
 
 def json_fields_holding(data: Any, secret: str, trail: str = "") -> list[str]:
@@ -139,15 +127,6 @@ def environment_findings(ws: Workspace) -> list[Finding]:
 # -- settings files and ~/.claude.json --------------------------------------------------------
 
 
-def settings_files(ws: Workspace) -> list[tuple[str, Path]]:
-    """Files whose `env` blocks Claude Code applies, other than the shared project settings."""
-    files = [("~/.claude.json", ws.global_config), ("user settings", ws.user_settings)]
-    files.append(("local settings", ws.local_settings))
-    files.append(("managed settings", ws.managed_settings))
-    files.extend(("managed settings", p) for p in ws.managed_dropins())
-    return files
-
-
 def settings_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
     for scope, path in settings_files(ws):
@@ -178,25 +157,6 @@ def _load_json(path: Path) -> Any:
 
 
 # -- shell start-up files ---------------------------------------------------------------------
-
-
-def shell_startup_files(ws: Workspace) -> list[Path]:
-    home = ws.home
-    zdot = Path(ws.env["ZDOTDIR"]).expanduser() if ws.env.get("ZDOTDIR") else home
-    xdg = Path(ws.env["XDG_CONFIG_HOME"]).expanduser() if ws.env.get("XDG_CONFIG_HOME") else home / ".config"
-    files = [home / n for n in (".bashrc", ".bash_profile", ".bash_login", ".profile", ".bash_aliases")]
-    files += [zdot / n for n in (".zshenv", ".zprofile", ".zshrc", ".zlogin")]
-    files += [xdg / "fish" / "config.fish"]
-    with contextlib.suppress(OSError):
-        files += sorted((xdg / "fish" / "conf.d").glob("*.fish"))
-    files += [xdg / "powershell" / n for n in ("Microsoft.PowerShell_profile.ps1", "profile.ps1")]
-    seen: set[Path] = set()
-    unique: list[Path] = []
-    for f in files:
-        if f not in seen:
-            seen.add(f)
-            unique.append(f)
-    return unique
 
 
 def shell_findings(ws: Workspace) -> list[Finding]:

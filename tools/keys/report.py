@@ -8,33 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from claude_health.tools.findings import Finding, sort_findings
-from claude_health.tools.keys.config import committed_config_files, config_findings, key_findings
 from claude_health.tools.keys.formats import label
-from claude_health.tools.keys.history import HISTORY_TIMEOUT, history_findings
-from claude_health.tools.keys.ignored import LOCAL_SETTINGS, ignore_findings, is_env_file
-from claude_health.tools.keys.literals import displayable
+from claude_health.tools.keys.git import HISTORY_TIMEOUT
+from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
 from claude_health.tools.keys.models import KeyReport, ScanStats
-from claude_health.tools.keys.places import (
-    environment_findings,
-    hit_fields,
-    permission_findings,
-    settings_files,
-    settings_findings,
-    shell_findings,
-    shell_startup_files,
-)
-from claude_health.tools.keys.rules import (
-    ENV_FILE_NOT_IGNORED,
-    FILE_NOT_SCANNED,
-    KEY_IN_TREE,
-    LOCAL_SETTINGS_NOT_IGNORED,
-)
+from claude_health.tools.keys.rules import FILE_NOT_SCANNED, KEY_IN_TREE
 from claude_health.tools.keys.scanner import Hit
-from claude_health.tools.keys.staged import scan_staged
-from claude_health.tools.keys.tree import list_files, scan_files
-from claude_health.tools.keys.vault import collecting
+from claude_health.tools.keys.tree import list_files, start_scan
+from claude_health.tools.keys.vault import collecting, hit_fields
 from claude_health.tools.paths import Workspace
 
+# The other checks (config, places, history, ...) are imported where they run: on a large tree
+# they load while forked children scan it.
 Progress = Callable[[int, int], None]
 
 
@@ -63,12 +48,14 @@ def _displayable(f: Finding) -> Finding:
     (``notes-sk-ant-….txt``) or of an ``mcpServers`` key, and a name that is not UTF-8 would
     make the JSON, SARIF and MCP encoders fail. Done once here so that no finding escapes it.
     """
+    from claude_health.tools.keys.literals import displayable
+
     update: dict[str, str] = {}
     for name in ("message", "path", "hint"):
         value = getattr(f, name)
         if isinstance(value, str) and (shown := displayable(value)) != value:
             update[name] = shown
-    return f.model_copy(update=update) if update else f
+    return f.replace(**update) if update else f
 
 
 def _rel(path: str, root: Path) -> str:
@@ -92,8 +79,24 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         )
     }
     files = [p for p in listing.files if p not in dedicated]
-    scanned = scan_files(files, progress=progress, workers=options.workers)
-    findings: list[Finding] = []
+    # The tree scan runs in worker processes on large trees; meanwhile this process does the rest.
+    with start_scan(files, progress=progress, workers=options.workers) as pending:
+        from claude_health.tools.keys.config import config_findings
+        from claude_health.tools.keys.ignored import ignore_findings
+        from claude_health.tools.keys.places import (
+            environment_findings,
+            permission_findings,
+            settings_findings,
+            shell_findings,
+        )
+
+        findings = config_findings(ws)
+        findings += settings_findings(ws)
+        findings += environment_findings(ws)
+        findings += shell_findings(ws)
+        findings += ignore_findings(listing)
+        findings += permission_findings(ws)
+        scanned = pending.result()
     stats = ScanStats(
         project=str(ws.project),
         mode="tree",
@@ -110,13 +113,12 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
             findings.append(FILE_NOT_SCANNED.finding(f"{rel}: {scan.skipped}.", path=scan.path))
     if listing.problem:
         findings.append(FILE_NOT_SCANNED.finding(listing.problem))
-    findings += config_findings(ws)
-    findings += settings_findings(ws)
-    findings += environment_findings(ws)
-    findings += shell_findings(ws)
-    findings += ignore_findings(listing)
-    findings += permission_findings(ws)
+    for path, reason in listing.unreadable_dirs:
+        where = _rel(path, ws.project)
+        findings.append(FILE_NOT_SCANNED.finding(f"{where}: {reason}; nothing in it was scanned.", path=path))
     if options.history and listing.in_git:
+        from claude_health.tools.keys.history import history_findings
+
         present = {f.fingerprint for f in findings if f.fingerprint}
         found, commits = history_findings(ws.project, present, timeout=options.history_timeout)
         findings += found
@@ -125,6 +127,11 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
 
 
 def _staged(ws: Workspace) -> tuple[list[Finding], ScanStats]:
+    from claude_health.tools.keys.config import key_findings
+    from claude_health.tools.keys.ignored import LOCAL_SETTINGS, is_env_file
+    from claude_health.tools.keys.rules import ENV_FILE_NOT_IGNORED, LOCAL_SETTINGS_NOT_IGNORED
+    from claude_health.tools.keys.staged import scan_staged
+
     staged = scan_staged(ws.project)
     if staged.root is None or staged.problem:
         raise KeysUsageError(staged.problem or "--staged needs a git repository")
@@ -170,6 +177,8 @@ def scan_keys(
             findings += verified
             stats.verified = len(verified)
     stats.keys_found = len({f.fingerprint for f in findings if f.kind and f.fingerprint})
+    from claude_health.tools.keys.literals import displayable
+
     stats.project = displayable(stats.project)
     findings = [_displayable(f) for f in findings]
     stats.duration_ms = round((time.perf_counter() - started) * 1000, 1)

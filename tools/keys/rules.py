@@ -144,9 +144,9 @@ FILE_NOT_SCANNED = Rule(
     code="K013",
     title="File could not be scanned",
     severity=Severity.INFO,
-    what="A file in the project could not be read.",
+    what="A file or directory in the project could not be read.",
     why="A credential in it would go unreported.",
-    fix="Check the file's permissions.",
+    fix="Check the permissions of the file or directory.",
     check="keys",
 )
 KEY_LIVE = Rule(

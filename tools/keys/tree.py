@@ -9,22 +9,23 @@ Paths are plain strings here: tens of thousands of ``Path`` objects cost more th
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from claude_health.tools import forked
 from claude_health.tools.keys.git import git, is_work_tree, split_z
 from claude_health.tools.keys.scanner import FileScan, scan_file
 
 Progress = Callable[[int, int], None]
 
-# A process pool only pays off on big trees with spare cores: on 2 loaded CPUs a 105 MB tree took
-# 0.65 s with 2 workers and 0.46 s serial (bench/keys_scan.py), so the default stays serial there.
-PARALLEL_MIN_BYTES = 256 * 1024 * 1024
-PARALLEL_MIN_CPUS = 4
+# Forking workers costs a few milliseconds each: below this many files one process is faster.
+# On 2 idle CPUs a 6,193-file, 105 MB tree scanned in 0.14 s serially and 0.10 s with 2 workers
+# (bench/keys_scan.py); on CPUs that other jobs keep busy the pool gains nothing, and --jobs 1 says so.
+PARALLEL_MIN_FILES = 2048
+MAX_WORKERS = 8
 BATCH_FILES = 256
 MAX_FILES = 1_000_000
 PSEUDO_FILESYSTEMS = frozenset({"/proc", "/sys", "/dev", "/run"})
@@ -37,6 +38,7 @@ class FileList:
     in_git: bool = False
     tracked: set[str] = field(default_factory=set)  # project-relative POSIX paths
     problem: str | None = None
+    unreadable_dirs: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), outside git
 
     def relative(self) -> list[str]:
         prefix = len(str(self.root)) + 1
@@ -93,17 +95,39 @@ def list_files(project: Path) -> FileList:
 
 
 def _walk(project: Path) -> FileList:
+    """Every regular file under ``project``: scandir's entry types, so no stat per file.
+
+    Symbolic links are not followed nor listed (a link loop or a link to /dev cannot hang the
+    scan); a directory that cannot be read is reported, not fatal.
+    """
     files: list[str] = []
-    join = os.path.join
-    for dirpath, dirnames, filenames in os.walk(str(project), followlinks=False):
-        # Kernel pseudo-filesystems are not project files (someone may scan "/").
-        dirnames[:] = sorted(d for d in dirnames if join(dirpath, d) not in PSEUDO_FILESYSTEMS)
-        files.extend(join(dirpath, name) for name in sorted(filenames))
+    unreadable: list[tuple[str, str]] = []
+    stack = [str(project)]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = os.scandir(directory)
+        except OSError as exc:
+            unreadable.append((directory, exc.strerror or type(exc).__name__))
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        # Kernel pseudo-filesystems are not project files (someone may scan "/").
+                        if entry.path not in PSEUDO_FILESYSTEMS:
+                            stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        files.append(entry.path)
+                except OSError:
+                    unreadable.append((entry.path, "cannot be examined"))
         if len(files) > MAX_FILES:
-            listing = FileList(project, files[:MAX_FILES])
+            files.sort()
+            listing = FileList(project, files[:MAX_FILES], unreadable_dirs=unreadable)
             listing.problem = f"more than {MAX_FILES:,} files: only the first {MAX_FILES:,} were scanned"
             return listing
-    return FileList(project, files)
+    files.sort()
+    return FileList(project, files, unreadable_dirs=unreadable)
 
 
 def _scan_batch(paths: list[str]) -> TreeScan:
@@ -113,49 +137,74 @@ def _scan_batch(paths: list[str]) -> TreeScan:
     return result
 
 
-def _total_size(paths: list[str]) -> int:
-    total = 0
-    for p in paths:
-        with contextlib.suppress(OSError):
-            total += os.lstat(p).st_size
-    return total
+class PendingScan:
+    """A tree scan under way: in forked children, or (serial) done when the result is asked for.
+
+    Starting the children first lets the caller run its other checks while they read the tree.
+    """
+
+    def __init__(self, files: list[str], progress: Progress | None, workers: int) -> None:
+        self._files = files
+        self._progress = progress
+        self._children: list[tuple[list[str], forked.Forked[TreeScan] | None]] = []
+        if workers > 1 and len(files) > BATCH_FILES:
+            # Every n-th file of the sorted list: sizes and directories spread evenly.
+            for share in (files[i::workers] for i in range(workers)):
+                # None (the system could not fork): this process scans that share itself.
+                self._children.append((share, forked.start(partial(_scan_batch, share))))
+
+    def result(self) -> TreeScan:
+        total = len(self._files)
+        result = TreeScan()
+        done = 0
+        if not self._children:
+            for i in range(0, total, BATCH_FILES):
+                batch = self._files[i : i + BATCH_FILES]
+                result.merge(_scan_batch(batch))
+                done += len(batch)
+                if self._progress:
+                    self._progress(done, total)
+            return result
+        try:
+            for share, child in self._children:
+                part = child.result() if child is not None else None
+                # A child that failed in any way costs time, never findings: rescan its share.
+                result.merge(part if isinstance(part, TreeScan) else _scan_batch(share))
+                done += len(share)
+                if self._progress:
+                    self._progress(done, total)
+        finally:
+            self.close()
+        return result
+
+    def close(self) -> None:
+        """Stop and reap children still running (after an error or an interrupt)."""
+        for _, child in self._children:
+            if child is not None:
+                child.kill()
+
+    def __enter__(self) -> PendingScan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def default_workers(file_count: int) -> int:
+    """Every CPU (up to MAX_WORKERS) for large trees, when forking is safe; else 1."""
+    cpus = forked.cpus()
+    if cpus < 2 or file_count < PARALLEL_MIN_FILES:
+        return 1
+    return min(cpus, MAX_WORKERS) if forked.can_fork() else 1
+
+
+def start_scan(
+    files: list[str], *, progress: Progress | None = None, workers: int | None = None
+) -> PendingScan:
+    """Start scanning ``files``; collect with :meth:`PendingScan.result`."""
+    return PendingScan(files, progress, default_workers(len(files)) if workers is None else workers)
 
 
 def scan_files(files: list[str], *, progress: Progress | None = None, workers: int | None = None) -> TreeScan:
-    """Scan every file; a process pool splits large trees across the CPUs."""
-    total = len(files)
-    cpus = os.cpu_count() or 1
-    if workers is None:
-        big = cpus >= PARALLEL_MIN_CPUS and total > 4 * BATCH_FILES
-        big = big and _total_size(files) >= PARALLEL_MIN_BYTES
-        # Forking a process that runs other threads (the MCP server's worker threads) can
-        # deadlock a child on a lock held by a thread that does not exist there: stay serial.
-        workers = cpus if big and _fork_is_safe() else 1
-    result = TreeScan()
-    batches = [files[i : i + BATCH_FILES] for i in range(0, total, BATCH_FILES)]
-    done = 0
-    if workers <= 1:
-        for batch in batches:
-            result.merge(_scan_batch(batch))
-            done += len(batch)
-            if progress:
-                progress(done, total)
-        return result
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    # fork: workers inherit the imported scanner instead of importing it again.
-    context = get_context("fork" if _fork_is_safe() else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for batch, part in zip(batches, pool.map(_scan_batch, batches), strict=True):
-            result.merge(part)
-            done += len(batch)
-            if progress:
-                progress(done, total)
-    return result
-
-
-def _fork_is_safe() -> bool:
-    from multiprocessing import get_all_start_methods
-
-    return "fork" in get_all_start_methods() and threading.active_count() == 1
+    """Scan every file; forked children split large trees across the CPUs."""
+    return start_scan(files, progress=progress, workers=workers).result()

@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 from claude_health.tools.redact import fingerprint
+
+if TYPE_CHECKING:
+    from claude_health.tools.keys.scanner import Hit
 
 _VAULT: ContextVar[dict[str, tuple[str, str]] | None] = ContextVar("claude_health_keys_vault", default=None)
 
@@ -30,3 +34,15 @@ def collecting() -> Iterator[dict[str, tuple[str, str]]]:
         yield vault
     finally:
         _VAULT.reset(token)
+
+
+def hit_fields(hit: Hit) -> dict[str, Any]:
+    """The Finding fields of a hit (the secret only redacted); remembers it for --verify."""
+    remember(hit.kind, hit.secret)
+    return {
+        "line": hit.line,
+        "column": hit.column,
+        "kind": hit.kind,
+        "redacted": hit.redacted,
+        "fingerprint": hit.fingerprint,
+    }

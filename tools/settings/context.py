@@ -125,9 +125,7 @@ def fold_findings(findings: list[Finding]) -> list[Finding]:
         first = folded[0]
         worst = min((f.severity for f in folded), key=lambda s: s.rank)
         name = path.rsplit("/", 1)[-1] if path else "this workspace"
-        kept.append(
-            first.model_copy(update={"message": _folded_message(code, len(folded), name), "severity": worst})
-        )
+        kept.append(first.replace(message=_folded_message(code, len(folded), name), severity=worst))
     return kept
 
 

@@ -65,7 +65,7 @@ class Validation:
             "files": [f.to_json() for f in self.files],
             "servers": [s.to_json() for s in self.servers],
             "findings": [f.to_json() for f in ordered],
-            "summary": Summary.of(ordered).model_dump(),
+            "summary": Summary.of(ordered).to_json(),
         }
 
 

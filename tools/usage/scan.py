@@ -16,6 +16,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+from claude_health.tools import forked
 from claude_health.tools.usage import block_cache, fork_reader, store
 from claude_health.tools.usage.discovery import TranscriptFile, iter_transcripts, transcript_roots
 from claude_health.tools.usage.parse import USAGE_MARKER, Entry, LineError, parse_line
@@ -299,15 +300,15 @@ def scan(
     # half; the reader's entries are upserted after them, so the copy kept of a response seen by
     # both is the one a single reader would keep (the first of equals).
     split = fork_reader.split_point([job.end - job.start for job in jobs])
-    forked = fork_reader.start(lambda: _read_jobs(jobs[split:], packed=True)) if split else None
-    mine = jobs[:split] if forked else jobs
+    child = forked.start(lambda: _read_jobs(jobs[split:], packed=True)) if split else None
+    mine = jobs[:split] if child else jobs
     own_summaries, own = _read_jobs(mine)
 
     def rest() -> tuple[list[Entry], list[tuple[object, ...]]]:
         summaries = own_summaries
         theirs: dict[str, Entry] = {}
-        if forked is not None:
-            result = forked.result()
+        if child is not None:
+            result = child.result()
             their_summaries, theirs = (
                 _read_jobs(jobs[split:]) if result is None else (result[0], _unpack(result[1]))
             )
@@ -316,7 +317,7 @@ def scan(
         stats.entries_written = len(own.keys() | theirs.keys()) if theirs else len(own)
         return list(theirs.values()), file_updates
 
-    if forked is None:
+    if child is None:
         later = rest()
         if not own and not later[1] and not gone:
             return stats
