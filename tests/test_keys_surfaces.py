@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -330,3 +331,19 @@ def test_sarif_cli_with_a_not_utf8_file_name(sandbox: Sandbox) -> None:
     out = proc.stdout + proc.stderr
     assert key not in out, out[max(0, out.find(key) - 200) : out.find(key)]
     assert "%5Cxff" in json.dumps(result["locations"])
+
+
+def test_keys_cli_does_not_import_pydantic(sandbox: Sandbox) -> None:
+    """Findings are plain dataclasses: a pre-commit scan must not pay for pydantic's import."""
+    probe = (
+        "import sys\n"
+        "from claude_health.server.cli import main\n"
+        f"code = main(['keys', '--project', {str(sandbox.project)!r}, '--json'])\n"
+        "sys.stderr.write('PYDANTIC %s\\n' % ('pydantic' in sys.modules))\n"
+    )
+    sandbox.write(sandbox.project / "app.py", "print('hello')\n")
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=sandbox.env, capture_output=True, timeout=60, check=False
+    )
+    assert b"PYDANTIC False" in done.stderr, done.stderr.decode()
+    assert json.loads(done.stdout)["stats"]["files_scanned"] >= 1

@@ -274,3 +274,32 @@ def test_snapshot_is_kept_while_a_scan_holds_the_state_db_write_lock(sandbox: Sa
     stored = latest(conn)
     conn.close()
     assert stored is not None and stored.five_hour is not None and stored.five_hour.used_percentage == 55.0
+
+
+def test_wrap_option_forms(sandbox: Sandbox) -> None:
+    from claude_health.server.commands.statusline import _wrap_option
+
+    assert _wrap_option(["--wrap", "a b"]) == "a b"
+    assert _wrap_option(["--wrap=x --y", "--other"]) == "x --y"
+    assert _wrap_option(["--wrap"]) is None and _wrap_option([]) is None
+    assert _wrap_option(["--wrap", "one", "--wrap=two"]) == "two"
+
+
+def test_status_line_imports_stay_light(sandbox: Sandbox) -> None:
+    """The refresh path must not import what costs it most (argparse, typing, pathlib, pydantic).
+
+    Guarded by module presence, not by timing: what a refresh imports is what it costs. Only
+    modules imported after start-up count: an editable install's import hook loads pathlib itself.
+    """
+    probe = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "from claude_health.server.cli import main\n"
+        "code = main(['statusline'])\n"
+        "heavy = ('argparse', 'typing', 'pathlib', 'pydantic', 'dataclasses')\n"
+        "print('HEAVY', [m for m in heavy if m in sys.modules and m not in before], code)\n"
+    )
+    done = run_cli([sys.executable, "-c", probe], live_payload(), sandbox)
+    lines = done.stdout.decode().splitlines()
+    assert lines[0].startswith("Opus 4.6 │ 5h 42%")
+    assert lines[1] == "HEAVY [] 0", done.stderr.decode()

@@ -6,10 +6,10 @@ stdlib-only :mod:`.snapshot`; any failure degrades to a shorter line.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 
-from claude_health.tools.state import state_db_path  # stdlib-only, like this module
+from claude_health.tools.state import state_db_name  # stdlib-only, like this module
 from claude_health.tools.usage.snapshot import (
     Snapshot,
     WindowUsage,
@@ -67,7 +67,7 @@ def render(snap: Snapshot | None, rates: Mapping[str, tuple[float, float] | None
     return SEP.join(parts) if parts else MINIMAL_LINE
 
 
-def statusline(data: bytes, env: Mapping[str, str], home: Path, now: float) -> str:
+def statusline(data: bytes, env: Mapping[str, str], home: str | os.PathLike[str], now: float) -> str:
     """Parse, remember and render; every failure past parsing just drops the burn rate."""
     try:
         snap = parse_payload(data, now)
@@ -76,8 +76,8 @@ def statusline(data: bytes, env: Mapping[str, str], home: Path, now: float) -> s
     rates: dict[str, tuple[float, float] | None] = {}
     if snap is not None and (snap.five_hour is not None or snap.seven_day is not None):
         try:
-            db = state_db_path(env, home)
-            db.parent.mkdir(parents=True, exist_ok=True)
+            db = state_db_name(env, home)
+            os.makedirs(os.path.dirname(db) or ".", exist_ok=True)
             conn = open_db(snapshot_db_path(db))
             try:
                 store(conn, snap)
