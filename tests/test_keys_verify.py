@@ -99,3 +99,27 @@ def test_verify_is_off_by_default(sandbox: Sandbox) -> None:
         sandbox.write(sandbox.project / "k.txt", fake_key())
         scan_keys(sandbox.workspace())
         assert api.requests == []
+
+
+def test_a_429_holds_that_keys_checks_across_runs(sandbox: Sandbox) -> None:
+    """--verify goes through the shared limiter: a retry-after from the API is honoured by the next run.
+
+    The state database is the limiter's SQLite store in the sandbox home, as another process
+    would find it; the second run must not send the held key at all.
+    """
+    held, other = fake_key(), fake_key()
+    with FakeAnthropic(other) as api:
+        api.enqueue(Reply.rate_limited(**{"retry-after": "60"}))
+        sandbox.env["ANTHROPIC_BASE_URL"] = api.base_url
+        sandbox.write(sandbox.project / "k.txt", held)
+        [(code, message)] = verified(sandbox).values()
+        assert code == "K022" and "429" in message
+        sent = len(api.requests)
+        sandbox.write(sandbox.project / "k.txt", f"{held}\n{other}\n")
+        from claude_health.tools.redact import fingerprint
+
+        second = verified(sandbox)
+        code, message = second[fingerprint(held)]
+        assert code == "K022" and "local rate limiter" in message and held not in message
+        assert second[fingerprint(other)][0] == "K020"  # another key: its own namespace, not held
+        assert [r.headers["x-api-key"] for r in api.requests[sent:]] == [other]

@@ -81,6 +81,10 @@ class RateLimited(APIStatusError):
     status = 429
 
 
+class LimiterRefused(RateLimited):
+    """The local (shared) rate limiter refused the request before it was sent."""
+
+
 class SpendLimitReached(RateLimited):
     """429 with ``enforced_spend_limit_reached``/``contract_spend_limit_reached``: retrying cannot help."""
 

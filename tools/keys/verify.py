@@ -6,7 +6,10 @@ from a scanned file). OAuth tokens and session keys are never sent anywhere. End
 no tokens: ``GET /v1/models?limit=1`` for API keys, ``GET /v1/organizations/me`` for admin keys.
 Status mapping follows the API's error docs: 200/402/403 mean the key is live, 401/404 mean it
 is not, anything else (429, 5xx, timeouts) is unknown. Requests go through the shared client
-(:mod:`claude_health.tools.anthropic`): its headers, SDK retry rules and error mapping.
+(:mod:`claude_health.tools.anthropic`): its headers, SDK retry rules and error mapping; and
+through the core limiter's ``other`` bucket, one namespace per key (each key may be another
+organisation): every claude-health process on the machine shares the pace, and a 429's
+``retry-after`` holds that key's checks for all of them.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from claude_health.tools.anthropic.client import AnthropicClient, Credential
-from claude_health.tools.anthropic.errors import AnthropicError
+from claude_health.tools.anthropic.errors import AnthropicError, LimiterRefused
 from claude_health.tools.findings import Finding, Rule
 from claude_health.tools.keys.formats import label
 from claude_health.tools.keys.rules import KEY_LIVE, KEY_REJECTED, KEY_UNVERIFIED
+from claude_health.tools.limiter.hook import LimiterHook, open_limiter
 from claude_health.tools.paths import Workspace
 from claude_health.tools.redact import redact
 
@@ -29,8 +33,10 @@ OFFICIAL_BASE_URL = "https://api.anthropic.com"
 ENDPOINTS = {"api_key": "/v1/models", "admin_key": "/v1/organizations/me"}
 PARAMS = {"api_key": {"limit": "1"}}
 MAX_KEYS = 20
-INTERVAL = 1.0  # seconds between requests: one request per second at most
+# Pace when the limiter cannot open: one request per second, the limiter's own default rate.
+INTERVAL = 1.0
 
+NOT_SENT = "not checked: "
 LIVE = {200: "accepted", 402: "accepted (billing problem on the account)", 403: "accepted (no permission)"}
 DEAD = {401: "rejected: invalid, revoked or expired", 404: "rejected: disabled or not found"}
 
@@ -49,6 +55,8 @@ def base_url(ws: Workspace) -> str:
 def _verdict(client: AnthropicClient, kind: str) -> tuple[Rule, str]:
     try:
         client.get(ENDPOINTS[kind], params=PARAMS.get(kind))
+    except LimiterRefused as exc:  # refused here, not by the API: nothing was sent
+        return KEY_UNVERIFIED, f"{NOT_SENT}{exc}"
     except AnthropicError as exc:
         status = exc.status
         if status in LIVE:
@@ -59,6 +67,11 @@ def _verdict(client: AnthropicClient, kind: str) -> tuple[Rule, str]:
             return KEY_UNVERIFIED, f"no answer ({type(exc).__name__})"
         return KEY_UNVERIFIED, f"HTTP {status}, no verdict"
     return KEY_LIVE, LIVE[200]
+
+
+def _limiter_hook(ws: Workspace, fp: str, timeout: float) -> LimiterHook | None:
+    limiter, _why = open_limiter(ws.env, ws.home, namespace=f"key:{fp}")
+    return LimiterHook(limiter, "", endpoint="other", max_wait=timeout) if limiter is not None else None
 
 
 def verify_keys(
@@ -74,7 +87,8 @@ def verify_keys(
     candidates = [(fp, kind, secret) for fp, (kind, secret) in vault.items() if kind in ENDPOINTS]
     findings: list[Finding] = []
     for i, (fp, kind, secret) in enumerate(candidates[:MAX_KEYS]):
-        if i and interval:
+        hook = _limiter_hook(ws, fp, timeout)
+        if hook is None and i and interval:
             time.sleep(interval)
         shown = redact(secret)
         client = AnthropicClient(
@@ -83,12 +97,14 @@ def verify_keys(
             max_retries=1,
             max_retry_wait=timeout,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            hooks=[hook] if hook is not None else [],
         )
         with client:
             rule, verdict = _verdict(client, kind)
         findings.append(
             rule.finding(
-                f"{label(kind)} {shown} (fingerprint {fp}): {host} says {verdict}.",
+                f"{label(kind)} {shown} (fingerprint {fp}): "
+                + (f"{verdict}." if verdict.startswith(NOT_SENT) else f"{host} says {verdict}."),
                 kind=kind,
                 redacted=shown,
                 fingerprint=fp,

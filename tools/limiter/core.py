@@ -47,7 +47,10 @@ Bound = Callable[[Sequence[float]], Verdict | None]
 
 URL_ENV = "CLAUDE_HEALTH_LIMITER_URL"
 MAX_TOKENS_ARG = 10**9
-ENDPOINTS = ("messages", "count_tokens", "batches")
+ENDPOINTS = ("messages", "count_tokens", "batches", "other")
+# "other": the Models and Admin APIs (key liveness checks). No per-minute limit is published for
+# them; claude-health paces its own calls at this rate, and a 429's retry-after holds them.
+OTHER_RPM = 60
 SPEND_LIMIT_CODES = {"enforced_spend_limit_reached", "contract_spend_limit_reached"}
 
 
@@ -241,19 +244,25 @@ class Limiter:
             raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}")
         ns = self.namespace
         if endpoint != "messages":
-            cap = self.tier.count_tokens_rpm if endpoint == "count_tokens" else self.tier.batches_rpm
+            cap, label = {
+                "count_tokens": (self.tier.count_tokens_rpm, "Token counting (separate RPM)"),
+                "batches": (self.tier.batches_rpm, "Message Batches API"),
+                "other": (OTHER_RPM, "Models and Admin APIs (claude-health's own pace)"),
+            }[endpoint]
             override = self._override(endpoint)
             limit = override.rpm if override and override.rpm else cap
             plan = Plan(
                 model=clean_model(model) if model else "",
                 bucket=endpoint,
-                label="Token counting (separate RPM)"
-                if endpoint == "count_tokens"
-                else "Message Batches API",
+                label=label,
                 keys=(f"{ns}|{endpoint}|rpm",),
                 dims=("rpm",),
                 caps=(float(limit or 0),),
-                sources=(self._source(override is not None and bool(override.rpm), limit),),
+                sources=(
+                    "claude-health pace"
+                    if endpoint == "other" and not (override and override.rpm)
+                    else self._source(override is not None and bool(override.rpm), limit),
+                ),
                 hold_key=f"{ns}|{endpoint}|hold",
                 cache_reads_count=False,
             )
@@ -651,6 +660,7 @@ class Limiter:
                         continue
             plans.append(self.plan("", "count_tokens"))
             plans.append(self.plan("", "batches"))
+            plans.append(self.plan("", "other"))
         unique: dict[str, Plan] = {}
         for p in plans:  # one row per shared bucket, in table order
             unique.setdefault(p.bucket, p)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from claude_health.tools.anthropic import AnthropicClient, RateLimited, ResponseMalformed
+from claude_health.tools.anthropic import AnthropicClient, ResponseMalformed
+from claude_health.tools.limiter.hook import LimiterHook, open_limiter
 from claude_health.tools.tokens.cache import ExactCache, request_key
 from claude_health.tools.tokens.models import pricing_table
 
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
-# Longest the local limiter may make a count wait before we give up and say so.
-LIMITER_MAX_WAIT = 10.0
 
 
 class ExactUnavailable(Exception):
@@ -79,50 +74,4 @@ class ExactCounter:
         return ExactResult(max(0, result.tokens - self.framing(model)), result.cached, result.request_id)
 
 
-class LimiterHook:
-    """Sends count_tokens calls through the core limiter (its own RPM bucket) and feeds it headers."""
-
-    def __init__(
-        self,
-        limiter: Any,
-        model: str,
-        *,
-        max_wait: float = LIMITER_MAX_WAIT,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.limiter = limiter
-        self.model = model
-        self.max_wait = max_wait
-        self.sleep = sleep
-
-    def before_request(self, method: str, path: str, body: bytes | None) -> None:
-        waited = 0.0
-        while True:
-            decision = self.limiter.try_acquire(self.model, 0, 0, endpoint="count_tokens")
-            if decision.allowed:
-                return
-            wait = float(decision.retry_after)
-            if getattr(decision, "impossible", False) or waited + wait > self.max_wait:
-                raise RateLimited(
-                    f"the local rate limiter holds token counting for {self.model}: retry after {wait:.1f} s "
-                    f"({decision.binding or 'rpm'} bucket)",
-                    retry_after=wait,
-                )
-            self.sleep(wait)
-            waited += wait
-
-    def after_response(self, method: str, path: str, status: int, headers: Mapping[str, str]) -> None:
-        with contextlib.suppress(Exception):  # bookkeeping must never fail a count
-            self.limiter.observe_headers(self.model, headers, status_code=status, endpoint="count_tokens")
-
-
-def open_limiter(env: Mapping[str, str], home: Path) -> tuple[Any | None, str | None]:
-    """The core limiter if it is installed and opens; otherwise None and why."""
-    try:
-        from claude_health.tools.limiter import Limiter
-    except ImportError:
-        return None, "the core limiter is not installed: count_tokens calls are not rate-limited locally"
-    try:
-        return Limiter.open(env=env, home=home, fallback="memory"), None
-    except Exception as exc:  # a broken limiter config must not block counting
-        return None, f"the core limiter could not open ({type(exc).__name__}): calls not rate-limited locally"
+__all__ = ["ExactCounter", "ExactResult", "ExactUnavailable", "LimiterHook", "open_limiter"]
