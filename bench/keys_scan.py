@@ -268,7 +268,10 @@ def make_home(home: Path) -> None:
         json.dumps(
             {
                 "model": "sonnet",
-                "permissions": {"allow": ["Bash(git status:*)", "Read(~/notes/**)"], "deny": ["Read(./.env)"]},
+                "permissions": {
+                    "allow": ["Bash(git status:*)", "Read(~/notes/**)"],
+                    "deny": ["Read(./.env)"],
+                },
                 "env": {"BASH_DEFAULT_TIMEOUT_MS": "120000"},
                 "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]},
             },
