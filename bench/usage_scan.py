@@ -10,7 +10,8 @@ snapshots, subagent files, bulky tool results), then times, each ``--runs`` time
 * warm: the same after appending 1 MiB to the tree, claude-health reusing its state database
   (it reads only the appended bytes), ccusage re-reading everything (it keeps no state).
 
-Reports wall time, peak RSS (of the process tree, see ``timed``) and whether totals are equal, and
+Also times the floor of any warm run by a new Python process (``FLOOR``). Reports wall time, peak
+RSS (of the process tree, see ``timed``) and whether totals are equal, and
 writes bench/results/usage_scan.json. Page cache is warmed before timing for both tools.
 """
 
@@ -35,6 +36,21 @@ from claude_health.tools.usage.synthetic import assistant_record, line, user_rec
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "usage_scan.json"
 APPEND_BYTES = 1024 * 1024
+
+# The floor of any warm run by a new Python process: start CPython, import sqlite3, check every
+# transcript for change and sum the stored quarter-hour totals per day, parsing nothing and
+# printing no report. If this alone exceeds 5% of ccusage's time, so must a full report.
+FLOOR = """
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for path, size in db.execute("SELECT path, size FROM usage_files"):
+    try:
+        os.stat(path)
+    except OSError:
+        pass
+db.execute("SELECT q / 96, model, project, SUM(input), SUM(output), SUM(cc), SUM(cread)"
+           " FROM usage_quarters GROUP BY 1, 2, 3").fetchall()
+"""
 
 
 def cli() -> str:
@@ -280,6 +296,14 @@ def main() -> int:
             if report == "daily":  # new bytes again, so the blocks call has something to read too
                 append_mib(tree, seed=200 + run)
     warm_ccusage = {r: results["phases"][f"warm {r}"]["ccusage_wall_s"] for r in commands}
+    floor = statistics.median(
+        timed([sys.executable, "-c", FLOOR, str(db)], base_env)[0] for _ in range(max(args.runs, 5))
+    )
+    results["python_floor"] = {
+        "what": "new CPython process: import sqlite3, stat every transcript, sum quarter-hour totals",
+        "wall_s": floor,
+        "ratio_vs_ccusage_warm_daily": floor / warm_ccusage["daily"],
+    }
     results["in_process_warm"] = {
         r: {"wall_s": statistics.median(v), "ratio_vs_ccusage": statistics.median(v) / warm_ccusage[r]}
         for r, v in in_process.items()
@@ -309,6 +333,10 @@ def main() -> int:
             f"{'warm ' + report + ' (in-process, MCP server)':<40} {row['wall_s']:.3f} s = "
             f"{row['ratio_vs_ccusage'] * 100:.1f}% of ccusage's warm wall time"
         )
+    print(
+        f"{'python floor (no parse, no report)':<40} {floor:.3f} s = "
+        f"{floor / warm_ccusage['daily'] * 100:.1f}% of ccusage's warm daily"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     name = RESULTS if args.size == 200 else RESULTS.with_name(f"usage_scan_{args.size}m.json")
     name.write_text(json.dumps(results, indent=2) + "\n")
