@@ -334,8 +334,8 @@ def test_bytes_appended_while_a_file_is_read_wait_for_the_next_run(
     original = scan.read_appended
     late = line(rec("msg_2", "req_2", 20, T0 + timedelta(minutes=1)))
 
-    def append_then_read(p: Path, start: int, end: int, project: str) -> scan._ReadResult:
-        write(p, late)  # Claude Code writes after the scanner looked at the size
+    def append_then_read(p: str | Path, start: int, end: int, project: str) -> scan._ReadResult:
+        write(Path(p), late)  # Claude Code writes after the scanner looked at the size
         return original(p, start, end, project)
 
     monkeypatch.setattr(scan, "read_appended", append_then_read)

@@ -65,9 +65,17 @@ class Bucket:
     projects: dict[str, Tokens] = field(default_factory=dict)
 
     def add(self, model: str, project: str, tokens: Tokens) -> None:
+        # get-then-create, not setdefault: this runs once per report row, and setdefault would
+        # build a throwaway Tokens each time.
         self.totals.add(tokens)
-        self.models.setdefault(model, Tokens()).add(tokens)
-        self.projects.setdefault(project, Tokens()).add(tokens)
+        by_model = self.models.get(model)
+        if by_model is None:
+            by_model = self.models[model] = Tokens()
+        by_model.add(tokens)
+        by_project = self.projects.get(project)
+        if by_project is None:
+            by_project = self.projects[project] = Tokens()
+        by_project.add(tokens)
 
     def to_json(self) -> dict[str, Any]:
         out = self.totals.to_json()
@@ -210,7 +218,10 @@ def by_period(
         )
     for label, model, project, speed, tier, inp, out, c5, c1, cc, cr, n in rows:
         tokens = pricer.tokens(model, speed, inp, out, c5, c1, cc, cr, n, tier)
-        periods.setdefault(label, Bucket()).add(model, project, tokens)
+        period = periods.get(label)
+        if period is None:
+            period = periods[label] = Bucket()
+        period.add(model, project, tokens)
         totals.add(model, project, tokens)
     return PeriodReport(dict(sorted(periods.items())), totals, sorted(pricer.unpriced))
 

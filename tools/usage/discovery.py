@@ -13,9 +13,13 @@ PROJECTS = "projects"
 
 @dataclass(frozen=True, slots=True)
 class TranscriptFile:
-    """One ``*.jsonl`` file and the project folder (encoded cwd) it belongs to."""
+    """One ``*.jsonl`` file and the project folder (encoded cwd) it belongs to.
 
-    path: Path
+    ``path`` is a plain string: a warm run visits thousands of files to read a few of them, and
+    building a ``Path`` for each cost a third of an MCP server's warm report on 1 GiB.
+    """
+
+    path: str
     project: str
     root: Path
 
@@ -100,7 +104,7 @@ def _walk(dirpath: str, real_dir: str, root: Path, project: str, seen: set[str])
         if real in seen:
             continue
         seen.add(real)
-        yield TranscriptFile(Path(full), project or "(root)", root)
+        yield TranscriptFile(full, project or "(root)", root)
     for name in sorted(subdirs):
         # Not a symlink (those are not followed), so its real path is its parent's plus its name.
         yield from _walk(f"{dirpath}{os.sep}{name}", f"{real_dir}{os.sep}{name}", root, project or name, seen)

@@ -67,7 +67,7 @@ class _ReadResult:
     bytes_read: int
 
 
-def read_appended(path: Path, start: int, end: int, project: str) -> _ReadResult:
+def read_appended(path: str | Path, start: int, end: int, project: str) -> _ReadResult:
     """Usage entries in ``path`` between ``start`` and ``end`` (complete lines only).
 
     Lines are not split out one by one: tool results make up most bytes and never carry usage,
@@ -76,11 +76,11 @@ def read_appended(path: Path, start: int, end: int, project: str) -> _ReadResult
     entries: list[Entry] = []
     usage_lines = bad = 0
     offset = start  # file offset of data[0]
-    name = str(path)
+    name = os.fspath(path)
     find = bytes.find
     rfind = bytes.rfind
     append = entries.append
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:  # noqa: PTH123 - str paths: no Path object per file
         fh.seek(start)
         remaining = end - start
         pending = b""
@@ -266,11 +266,11 @@ def scan(
     rewritten: list[str] = []
     jobs: list[_Job] = []
     for tf in iter_transcripts(root_list):
-        name = str(tf.path)
+        name = tf.path
         seen.add(name)
         stats.files_seen += 1
         try:
-            st = tf.path.stat()
+            st = os.stat(name)  # noqa: PTH116 - see TranscriptFile: str paths on the hot path
         except OSError as exc:
             stats.problems.append(FileProblem(name, f"cannot be read: {exc.strerror}"))
             continue
