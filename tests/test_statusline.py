@@ -303,3 +303,29 @@ def test_status_line_imports_stay_light(sandbox: Sandbox) -> None:
     lines = done.stdout.decode().splitlines()
     assert lines[0].startswith("Opus 4.6 │ 5h 42%")
     assert lines[1] == "HEAVY [] 0", done.stderr.decode()
+
+
+def test_snapshot_fields_match_their_typed_declaration() -> None:
+    """Snapshot is declared twice (typed for mypy, namedtuple at run time): the two must agree."""
+    from claude_health.tools.usage.snapshot import Snapshot, WindowUsage
+
+    assert WindowUsage._fields == ("used_percentage", "resets_at")
+    assert Snapshot._fields == (
+        "captured_at",
+        "session",
+        "model",
+        "five_hour",
+        "seven_day",
+        "cost_usd",
+        "context_pct",
+    )
+    assert Snapshot._field_defaults == {
+        "session": "",
+        "model": "",
+        "five_hour": None,
+        "seven_day": None,
+        "cost_usd": None,
+        "context_pct": None,
+    }
+    snap = Snapshot(1.0, five_hour=WindowUsage(42.0, 7))
+    assert snap.to_json()["five_hour"] == {"used_percentage": 42.0, "resets_at": 7}

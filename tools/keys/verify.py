@@ -99,8 +99,12 @@ def verify_keys(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             hooks=[hook] if hook is not None else [],
         )
-        with client:
-            rule, verdict = _verdict(client, kind)
+        try:
+            with client:
+                rule, verdict = _verdict(client, kind)
+        finally:
+            if hook is not None:
+                hook.limiter.close()
         findings.append(
             rule.finding(
                 f"{label(kind)} {shown} (fingerprint {fp}): "

@@ -71,6 +71,9 @@ class _Session:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+            for hook in self._client.hooks:
+                if isinstance(hook, LimiterHook):
+                    hook.limiter.close()
         if self.exact is not None and self.exact.cache is not None:
             self.exact.cache.close()
 
