@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from claude_health.tools.records import describe
+from claude_health.tools.records import describe, to_json
 
 
 class Severity(StrEnum):
@@ -66,18 +66,11 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         """The finding as JSON-ready data, without the fields that are not set."""
-        out: dict[str, Any] = {}
-        for name in _FINDING_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value.value if name == "severity" else value
-        return out
+        data: dict[str, Any] = to_json(self, exclude_none=True)
+        return data
 
     def replace(self, **changes: Any) -> Finding:
         return dataclasses.replace(self, **changes)
-
-
-_FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +144,8 @@ class Summary:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data: dict[str, Any] = to_json(self)
+        return data
 
     @property
     def exit_code(self) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from claude_health.tools.findings import Finding, sort_findings
 from claude_health.tools.keys.formats import label
 from claude_health.tools.keys.git import HISTORY_TIMEOUT
+from claude_health.tools.keys.literals import displayable
 from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
 from claude_health.tools.keys.models import KeyReport, ScanStats
 from claude_health.tools.keys.rules import FILE_NOT_SCANNED, KEY_IN_TREE
@@ -48,8 +49,6 @@ def _displayable(f: Finding) -> Finding:
     (``notes-sk-ant-….txt``) or of an ``mcpServers`` key, and a name that is not UTF-8 would
     make the JSON, SARIF and MCP encoders fail. Done once here so that no finding escapes it.
     """
-    from claude_health.tools.keys.literals import displayable
-
     update: dict[str, str] = {}
     for name in ("message", "path", "hint"):
         value = getattr(f, name)
@@ -177,8 +176,6 @@ def scan_keys(
             findings += verified
             stats.verified = len(verified)
     stats.keys_found = len({f.fingerprint for f in findings if f.kind and f.fingerprint})
-    from claude_health.tools.keys.literals import displayable
-
     stats.project = displayable(stats.project)
     findings = [_displayable(f) for f in findings]
     stats.duration_ms = round((time.perf_counter() - started) * 1000, 1)
