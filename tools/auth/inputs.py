@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_health.tools.files import JsonRead, read_json_object
 from claude_health.tools.paths import Workspace
+
+if TYPE_CHECKING:
+    from claude_health.tools.auth.keychain import KeychainRead
 
 # Settings `env` keys that Claude Code applies from project and local settings before the folder
 # is trusted (settings notes §5.3 and §6). Credentials and ANTHROPIC_BASE_URL are never among them.
@@ -56,6 +59,8 @@ class OAuthLogin:
     has_access_token: bool
     has_refresh_token: bool
     scopes: tuple[str, ...]
+    # Set when the login came from the macOS Keychain: the item, in words (path is the keychain).
+    keychain_item: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,9 @@ class AuthInputs:
     rejected_suffixes: frozenset[str]
     oauth_account: dict[str, Any] | None
     global_config_path: Path
+    # macOS only: what the Keychain said, and a file login its item shadows (not used).
+    keychain: KeychainRead | None = None
+    unused_file_login: OAuthLogin | None = None
 
     def layer(self, scope: str) -> list[SettingsLayer]:
         return [layer for layer in self.layers if layer.scope == scope]
@@ -112,9 +120,16 @@ def _oauth_login(path: Path) -> tuple[OAuthLogin | None, str | None]:
         return None, None
     if read.data is None:
         return None, read.problem
-    block = read.data.get("claudeAiOauth")
+    return oauth_login_from(read.data, path), None
+
+
+def oauth_login_from(
+    document: dict[str, Any], path: Path, keychain_item: str | None = None
+) -> OAuthLogin | None:
+    """The login metadata of a credentials document (the file's or the Keychain item's JSON)."""
+    block = document.get("claudeAiOauth")
     if not isinstance(block, dict):
-        return None, None
+        return None
     expires = block.get("expiresAt")
     scopes = block.get("scopes")
     sub = block.get("subscriptionType")
@@ -129,8 +144,9 @@ def _oauth_login(path: Path) -> tuple[OAuthLogin | None, str | None]:
         has_access_token=isinstance(block.get("accessToken"), str) and bool(block.get("accessToken")),
         has_refresh_token=isinstance(block.get("refreshToken"), str) and bool(block.get("refreshToken")),
         scopes=tuple(s for s in scopes if isinstance(s, str)) if isinstance(scopes, list) else (),
+        keychain_item=keychain_item,
     )
-    return login, None
+    return login
 
 
 def _suffixes(global_config: dict[str, Any], key: str) -> frozenset[str]:
@@ -186,6 +202,8 @@ def _moved_config_dir(ws: Workspace, layers: list[SettingsLayer]) -> Workspace:
 
 def gather(ws: Workspace) -> AuthInputs:
     """Read every file the auth route depends on. Never raises on bad files."""
+    from claude_health.tools.settings.managed_sources import applied_managed_reads
+
     rejected = _rejected_settings(ws)
     layers = [_layer("global-config", read_json_object(ws.global_config))]
     layers.append(_settings_layer("user", ws.user_settings, rejected))
@@ -194,10 +212,16 @@ def gather(ws: Workspace) -> AuthInputs:
         layers[0] = _layer("global-config", read_json_object(credentials_ws.global_config))
     layers.append(_settings_layer("project", ws.project_settings, rejected))
     layers.append(_settings_layer("local", ws.local_settings, rejected))
-    layers.append(_layer("managed", read_json_object(ws.managed_settings)))
-    layers.extend(_layer("managed", read_json_object(p)) for p in ws.managed_dropins())
+    layers.extend(_layer("managed", read) for read in applied_managed_reads(ws))
     global_config = read_json_object(credentials_ws.global_config).data or {}
     oauth, cred_problem = _oauth_login(credentials_ws.credentials_file)
+    keychain, unused_file_login = None, None
+    if credentials_ws.os_name == "darwin":  # the Keychain comes first on macOS
+        from claude_health.tools.auth.keychain import macos_login
+
+        mac = macos_login(credentials_ws, oauth, cred_problem)
+        oauth, cred_problem = mac.login, mac.file_problem
+        keychain, unused_file_login = mac.keychain, mac.unused_file_login
     primary = global_config.get("primaryApiKey")
     account = global_config.get("oauthAccount")
     return AuthInputs(
@@ -211,4 +235,6 @@ def gather(ws: Workspace) -> AuthInputs:
         rejected_suffixes=_suffixes(global_config, "rejected"),
         oauth_account=account if isinstance(account, dict) else None,
         global_config_path=credentials_ws.global_config,
+        keychain=keychain,
+        unused_file_login=unused_file_login,
     )

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from claude_health.tools.auth.inputs import PROJECT_SAFE_AUTH_KEYS, AuthInputs, OAuthLogin, SettingsLayer
+from claude_health.tools.auth.keychain_report import (
+    keychain_billing_explanation,
+    keychain_credentials,
+    keychain_findings,
+    keychain_unreadable,
+)
 from claude_health.tools.auth.models import ApiProvider, AuthMethod, AuthStatus, Billing, Credential
 from claude_health.tools.auth.rules import (
     API_KEY_OVERRIDES_SUBSCRIPTION,
@@ -235,6 +241,8 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
     account = inputs.oauth_account or {}
     base_url = env.get("ANTHROPIC_BASE_URL")
     billing, explanation = _billing(method, provider, token_source, base_url, login)
+    if method == "none" and provider == "firstParty":
+        explanation = keychain_billing_explanation(inputs) or explanation
     status = AuthStatus(
         loggedIn=method != "none",
         authMethod=method,
@@ -342,11 +350,12 @@ def _credentials(
             Credential(
                 source="claude.ai",
                 slot="subscription",
-                location=str(login.path),
+                location=login.keychain_item or str(login.path),
                 in_use=used("claude.ai"),
                 note=note,
             )
         )
+    creds.extend(keychain_credentials(inputs))
     return creds
 
 
@@ -375,7 +384,8 @@ def _findings(
                 path=str(login.path) if login else None,
             )
         )
-    if not status.loggedIn and status.apiProvider == "firstParty":
+    # An unreadable Keychain may hold a login: A020 says so instead of "no credentials".
+    if not status.loggedIn and status.apiProvider == "firstParty" and not keychain_unreadable(inputs):
         findings.append(
             NO_CREDENTIALS.finding("No credential for Claude Code was found in this environment.")
         )
@@ -447,6 +457,7 @@ def _findings(
                 path=str(inputs.config_dir / ".credentials.json"),
             )
         )
+    findings.extend(keychain_findings(inputs, status))
     return findings
 
 
