@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 from claude_health.tools.doctor import CheckOutcome
-from claude_health.tools.files import read_json_object
 from claude_health.tools.findings import Finding
 from claude_health.tools.paths import Workspace
 from claude_health.tools.runtime import rules
@@ -28,13 +27,15 @@ _WINDOWS_MOUNT = re.compile(r"^/mnt/[a-zA-Z](/|$)")
 
 def managed_version_bounds(ws: Workspace) -> dict[str, tuple[str, str]]:
     """``requiredMinimumVersion`` / ``requiredMaximumVersion`` -> (value, file), drop-ins winning."""
+    from claude_health.tools.settings.managed_sources import applied_managed_reads
+
     bounds: dict[str, tuple[str, str]] = {}
-    for path in [ws.managed_settings, *ws.managed_dropins()]:
-        data = read_json_object(path).data or {}
+    for read in applied_managed_reads(ws):  # the managed source Claude Code applies, MDM included
+        data = read.data or {}
         for key in ("requiredMinimumVersion", "requiredMaximumVersion"):
             value = data.get(key)
             if value is not None:
-                bounds[key] = (str(value), str(path))
+                bounds[key] = (str(value), str(read.path))
     return bounds
 
 

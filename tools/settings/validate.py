@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from claude_health.tools.files import read_text
 from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings import permissions as P
@@ -22,6 +21,7 @@ from claude_health.tools.settings.discovery import (
 )
 from claude_health.tools.settings.jsonpos import Document, JsonSyntaxError, loads
 from claude_health.tools.settings.keys import CLAUDE_CODE_VERSION, json_type
+from claude_health.tools.settings.managed_verdicts import managed_verdicts, source_text
 from claude_health.tools.settings.mcp import Server, filter_matches, validate_servers
 from claude_health.tools.settings.scrub import scrub_text
 from claude_health.tools.settings.settingsfile import validate_settings
@@ -72,7 +72,7 @@ class Validation:
 def _load(result: FileResult, ws: Workspace) -> tuple[FileContext | None, list[Finding]]:
     """Read and parse one file; no context when it is absent or unusable (the findings say why)."""
     cfg = result.file
-    read = read_text(cfg.path)
+    read = source_text(cfg)  # a file, or the JSON an MDM profile or registry policy holds
     if not read.exists:
         return None, []
     placeholder = FileContext(cfg, loads("{}"), ws)
@@ -166,6 +166,7 @@ def validate_workspace(ws: Workspace) -> Validation:
             result.data = data
         result.loaded = not ctx.rejected
         findings.extend(ctx.findings)
+    findings = managed_verdicts(results, findings)
     validation = Validation(ws=ws, files=results, findings=findings, servers=servers)
     validation.trusted = bool(_project_entry(ws, global_data)[1].get("hasTrustDialogAccepted") is True)
     per_file = len(validation.findings)  # already capped per file by FileContext
