@@ -110,9 +110,10 @@ def login_keychain(ws: Workspace) -> Path:
     return ws.home / "Library" / "Keychains" / "login.keychain-db"
 
 
-def read_keychain_login(ws: Workspace, *, timeout: float = READ_TIMEOUT) -> KeychainRead:
+def read_keychain_login(ws: Workspace, *, timeout: float | None = None) -> KeychainRead:
     """Ask ``security`` (from the workspace's PATH) for Claude Code's item. Never raises."""
     service, account = keychain_service(ws.env), keychain_account(ws.env)
+    timeout = READ_TIMEOUT if timeout is None else timeout
 
     def result(state: KeychainState, detail: str, **extra: Any) -> KeychainRead:
         read = KeychainRead(service, account, state, detail, **extra)

@@ -404,6 +404,8 @@ def decide(mdm: list[ManagedSource], files: list[ManagedSource], hkcu: list[Mana
             applied = source.tier in applied_tiers and (source is mdm_winner or source is hkcu_winner)
         if applied:
             return replace(source, applied=True)
+        if source.data is None and source.text is not None:  # the validator says where it breaks
+            return replace(source, note=_join(source.note, "not used: it does not hold a JSON object"))
         if not source.present and source.problem is None:
             return replace(source, note=_join(source.note, "empty: it delivers no settings"))
         why = winner_words or "another managed source wins"

@@ -92,6 +92,8 @@ def _load(result: FileResult, ws: Workspace) -> tuple[FileContext | None, list[F
             if cfg.scope == "managed"
             else "Claude Code ignores the whole file."
         )
+        if cfg.source is not None and cfg.source.origin != "file":  # a registry policy value
+            consequence = "Claude Code takes no settings from it."
         finding = R.INVALID_JSON.finding(
             scrub_text(f"{cfg.path.name} is not valid JSON: {exc.reason}. {consequence}"),
             path=str(cfg.path),
