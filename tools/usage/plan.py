@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from claude_health.tools.files import read_json_object
+from claude_health.tools.paths import Workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +47,19 @@ def read_plan(credentials_file: Path) -> PlanInfo:
         rate_limit_tier=_short(block.get("rateLimitTier")),
         source=str(credentials_file),
     )
+
+
+def read_workspace_plan(ws: Workspace) -> PlanInfo:
+    """The plan of the login Claude Code reads: on macOS the Keychain item first, then the file."""
+    if ws.os_name == "darwin":
+        from claude_health.tools.auth.keychain import read_keychain_login
+
+        keychain = read_keychain_login(ws)
+        if keychain.state == "found":
+            login = keychain.login
+            return PlanInfo(
+                subscription_type=_short(login.subscription_type) if login else None,
+                rate_limit_tier=_short(login.rate_limit_tier) if login else None,
+                source=keychain.location,
+            )
+    return read_plan(ws.credentials_file)
