@@ -231,6 +231,7 @@ def test_unreadable_keychain_is_its_own_finding_not_no_credentials(mac: Mac, mod
     assert result.status.loggedIn is False
     assert codes(result) == {"A020"}  # never A002: a login may well be there
     [finding] = result.findings
+    assert finding.severity == "error"  # Claude Code cannot make a request: as bad as A002
     assert words in finding.message and "oauthAccount" in finding.message
     assert "alice@example.com" not in finding.message
     assert "Keychain" in result.status.billingExplanation
@@ -260,7 +261,7 @@ def test_unreadable_keychain_falls_back_to_the_file_like_claude_code(mac: Mac) -
     mac.file_login("pro")
     result = mac.route()
     assert (result.status.authMethod, result.status.subscriptionType) == ("claude.ai", "pro")
-    assert codes(result) == {"A020"}
+    assert codes(result) == {"A020"} and result.findings[0].severity == "warning"
     assert ".credentials.json instead" in result.findings[0].message
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from claude_health.tools.auth.inputs import AuthInputs
 from claude_health.tools.auth.models import AuthStatus, Credential
 from claude_health.tools.auth.rules import KEYCHAIN_ITEM_DAMAGED, KEYCHAIN_UNREADABLE
-from claude_health.tools.findings import Finding
+from claude_health.tools.findings import Finding, Severity
 
 
 def keychain_unreadable(inputs: AuthInputs) -> bool:
@@ -70,9 +70,12 @@ def keychain_findings(inputs: AuthInputs, status: AuthStatus) -> list[Finding]:
         meanwhile = f" Claude Code uses the login in {inputs.oauth.path} instead."
     else:
         meanwhile = ' Claude Code will report "Not logged in" here.'
+    # With nothing else to use, Claude Code cannot make a request: as bad as no credentials.
+    stranded = not status.loggedIn and status.apiProvider == "firstParty"
     return [
         KEYCHAIN_UNREADABLE.finding(
-            f"{keychain.location}: {keychain.detail}; {_login_hint(inputs)}.{meanwhile}"
+            f"{keychain.location}: {keychain.detail}; {_login_hint(inputs)}.{meanwhile}",
+            severity=Severity.ERROR if stranded else None,
         )
     ]
 

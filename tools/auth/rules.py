@@ -145,7 +145,8 @@ KEYCHAIN_UNREADABLE = Rule(
     "denied, `security` is missing from PATH, or it did not answer.",
     why='Claude Code treats a Keychain it cannot read as no login: it says "Not logged in" and asks for '
     "/login (a login made while the Keychain is locked may not be saved), or uses an API key and bills "
-    "API credits instead. Until the Keychain can be read, nobody can tell which plan the login is on.",
+    "API credits instead. Until the Keychain can be read, nobody can tell which plan the login is on. "
+    "Reported as an error when nothing else leaves Claude Code a credential.",
     fix="Unlock the login keychain (`security unlock-keychain ~/Library/Keychains/login.keychain-db`; SSH "
     "sessions need this) or allow `security` access to `Claude Code-credentials` in Keychain Access, "
     "then run `claude-health auth` again.",
