@@ -354,43 +354,34 @@ def _first_present(sources: list[ManagedSource]) -> ManagedSource | None:
     return next((s for s in sources if s.present), None)
 
 
-def _file_tier_data(files: list[ManagedSource]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for source in files:  # drop-ins after the base file; the setting below is scalar
-        merged.update(source.data or {})
-    return merged
+def _behavior(mdm_winner: ManagedSource | None, files: list[ManagedSource]) -> Behavior:
+    """The highest source present decides how the admin sources combine."""
+    if mdm_winner is not None:
+        highest = mdm_winner.data or {}
+    else:
+        highest = {}
+        for source in files:  # the file tier as Claude Code merges it: drop-ins over the base
+            highest.update(source.data or {})
+    return "merge" if highest.get("managedSourcesBehavior") == "merge" else "first-wins"
 
 
 def decide(mdm: list[ManagedSource], files: list[ManagedSource], hkcu: list[ManagedSource]) -> ManagedPolicy:
     """Mark which sources apply. ``mdm`` and ``hkcu`` are listed highest precedence first."""
     mdm_winner = _first_present(mdm)
     file_present = any(s.present for s in files)
-    admin: list[tuple[str, dict[str, Any]]] = []
-    if mdm_winner is not None:
-        admin.append(("mdm", mdm_winner.data or {}))
-    if file_present:
-        admin.append(("file", _file_tier_data(files)))
-    # The highest source present decides how the admin sources combine.
-    merge = bool(admin) and admin[0][1].get("managedSourcesBehavior") == "merge"
-    behavior: Behavior = "merge" if merge else "first-wins"
-    hkcu_winner = _first_present(hkcu) if not admin else None
-
-    if behavior == "merge":
-        applied_tiers = {tier for tier, _ in admin}
-        winner = mdm_winner if mdm_winner is not None else None
-        winner_words = "merged with the other managed sources (managedSourcesBehavior: merge)"
-    elif mdm_winner is not None:
-        applied_tiers, winner = {"mdm"}, mdm_winner
-        winner_words = f"{mdm_winner.name} {mdm_winner.location} supplies the managed settings"
-    elif file_present:
-        applied_tiers, winner = {"file"}, None
-        winner_words = "managed-settings.json supplies the managed settings"
-    elif hkcu_winner is not None:
-        applied_tiers, winner = {"hkcu"}, hkcu_winner
-        winner_words = f"{hkcu_winner.name} supplies the managed settings"
+    behavior = _behavior(mdm_winner, files)
+    hkcu_winner = None if mdm_winner or file_present else _first_present(hkcu)
+    # The file tier applies when it is the winner, when it merges, or when nothing delivers
+    # settings at all (Claude Code still reads it then: an invalid file stops it from starting).
+    file_applies = (mdm_winner is None and hkcu_winner is None) or behavior == "merge"
+    winner = mdm_winner or hkcu_winner
+    applied = {s.location for s in (mdm_winner, hkcu_winner) if s is not None}
+    if file_applies:
+        applied.update(s.location for s in files)
+    if winner is not None:
+        winning = f"{winner.name} {winner.location} supplies the managed settings"
     else:
-        # Nothing delivers settings: Claude Code still reads the file tier (an invalid one stops it).
-        applied_tiers, winner, winner_words = {"file"}, None, ""
+        winning = "managed-settings.json supplies the managed settings"
 
     def verdict(source: ManagedSource) -> ManagedSource:
         if not source.exists:
@@ -398,17 +389,13 @@ def decide(mdm: list[ManagedSource], files: list[ManagedSource], hkcu: list[Mana
         if source.problem is not None and source.origin != "file":
             # An unreadable profile or registry value delivers nothing; the next source is used.
             return replace(source, note=_join(source.note, f"not used: it {source.problem}"))
-        if source.tier == "file":
-            applied = "file" in applied_tiers
-        else:
-            applied = source.tier in applied_tiers and (source is mdm_winner or source is hkcu_winner)
-        if applied:
+        if source.location in applied:
             return replace(source, applied=True)
         if source.data is None and source.text is not None:  # the validator says where it breaks
             return replace(source, note=_join(source.note, "not used: it does not hold a JSON object"))
         if not source.present and source.problem is None:
             return replace(source, note=_join(source.note, "empty: it delivers no settings"))
-        why = winner_words or "another managed source wins"
+        why = winning
         if source.tier == "hkcu":
             why = "HKCU is read only when no admin source (MDM, HKLM or managed-settings.json) exists"
         elif source.tier == "mdm" and mdm_winner is not None:
@@ -416,9 +403,10 @@ def decide(mdm: list[ManagedSource], files: list[ManagedSource], hkcu: list[Mana
         return replace(source, note=_join(source.note, f"not applied: {why} (first source wins)"))
 
     # Highest precedence first: within the file tier the last drop-in wins, the base file is lowest.
-    marked = [verdict(s) for s in (*mdm, *reversed(files), *hkcu)]
-    winner_marked = next((s for s in marked if winner is not None and s.location == winner.location), None)
-    return ManagedPolicy(tuple(marked), behavior, winner_marked)
+    marked = tuple(verdict(s) for s in (*mdm, *reversed(files), *hkcu))
+    return ManagedPolicy(
+        marked, behavior, next((s for s in marked if winner and s.location == winner.location), None)
+    )
 
 
 def _join(first: str | None, second: str) -> str:
