@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
         from claude_health.server.probe import run_probe
 
         timeout = args.probe_timeout
-        extra["probe"] = lambda w: run_probe(w, timeout=timeout)
+        # Starting servers can take the whole timeout: on a terminal, say what is being waited for.
+        progress = _stderr_line if sys.stderr.isatty() else None
+        extra["probe"] = lambda w: run_probe(w, timeout=timeout, progress=progress)
     report = run_doctor(ws, only=args.only, extra=extra)
     if args.json:
         dump_json(report.to_json())
@@ -76,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
     auth = report.sections.get("auth")
     if auth:
         out.write(f"  auth: {auth['authMethod']} via {auth['apiProvider']}; billing: {auth['billing']}\n")
+    probe = report.sections.get("probe")
+    if probe:
+        from claude_health.server.probe import summary_lines
+
+        out.writelines(f"  {line}\n" for line in summary_lines(probe))
     for run_ in report.checks:
         state = "ok" if run_.ok else "FAILED"
         out.write(
@@ -85,3 +92,8 @@ def run(args: argparse.Namespace) -> int:
     out.write("\n")
     print_findings(report.findings, st)
     return report.summary.exit_code
+
+
+def _stderr_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
