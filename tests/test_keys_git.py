@@ -172,7 +172,7 @@ def test_tracked_local_settings_ignored_by_the_default_global_excludes(
     default = sandbox.write(sandbox.home / ".config" / "git" / "ignore", ".claude/settings.local.json\n")
     project = init(sandbox)
     sandbox.local_settings({})
-    git(project, "add", ".claude/settings.local.json")
+    git(project, "add", "--force", ".claude/settings.local.json")
     [found] = [f for f in scan_keys(sandbox.workspace()).findings if f.code == "K009"]
     assert f"your global excludes file ({default}:1)" in found.message
 
