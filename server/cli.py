@@ -70,7 +70,13 @@ def common_options() -> argparse.ArgumentParser:
         default="auto",
         help="colour in human output (default: only on a terminal)",
     )
-    common.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="on stderr, list every file read (-vv: debug logs too)",
+    )
     return common
 
 

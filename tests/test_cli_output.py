@@ -101,3 +101,32 @@ def test_verbose_shows_what_each_check_read(sandbox: Sandbox) -> None:
     assert "limits.toml: absent (limits override file)" in limits_reads
     timing = re.compile(r"\d+ ms")
     assert timing.sub("", loud.stdout) == timing.sub("", quiet.stdout)  # stdout is the report either way
+
+
+def _help(sandbox: Sandbox, *command: str) -> str:
+    proc = run(sandbox, *command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    return " ".join(proc.stdout.split())  # argparse wraps at the width: compare the words
+
+
+def test_help_texts_say_what_each_option_does(sandbox: Sandbox) -> None:
+    from claude_health.server.commands.doctor import CHECK_NAMES
+    from claude_health.tools.doctor import CHECKS
+
+    assert tuple(CHECKS) == CHECK_NAMES  # --help lists the checks without importing them
+    doctor = _help(sandbox, "doctor")
+    assert "as they land" not in doctor
+    assert f"run only this check (repeatable): {', '.join(CHECKS)}" in doctor
+    for name in CHECKS:
+        assert f"{name} (" in doctor
+    uninstall = _help(sandbox, "uninstall")
+    assert "take claude-health out of Claude Code's status line" in uninstall
+    assert "kept and wrapped" not in uninstall  # that is what install does
+    assert "a status line command you already have is kept and wrapped" in _help(sandbox, "install")
+    for command in ("install", "serve"):
+        text = _help(sandbox, command)
+        assert "--transport {stdio,http} stdio (default):" in text, command
+    rules = _help(sandbox, "rules")
+    assert "--project" not in rules and "--verbose" not in rules
+    assert run(sandbox, "rules", "--project", str(sandbox.project), "S306").returncode == 0
+    assert "list every file read" in _help(sandbox, "keys")

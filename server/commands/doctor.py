@@ -9,20 +9,28 @@ from typing import Any
 from claude_health.server.commands.common import style, workspace
 from claude_health.server.output import dump_json, print_findings
 
+# The doctor's checks (tools/doctor.CHECKS), named here so that --help needs no import of them;
+# tests/test_cli_output.py keeps the two lists equal.
+CHECK_NAMES = ("auth", "runtime", "settings", "keys", "limits", "usage", "tokens")
+
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(
         "doctor",
         parents=[common],
         help="run every check and rank what is wrong",
-        description="Run every available check (auth route and billing, and the others as they "
-        "land) and print one report, most severe first, each finding with its fix.",
+        description="Run every check and print one report, most severe first, each finding with "
+        "its fix. The checks: auth (which credential Claude Code uses, who pays), runtime (Claude "
+        "Code installed, its version, node, ripgrep), settings (is each config file loaded, are its "
+        "rules and MCP servers valid), keys (leaked or misplaced Anthropic credentials), limits "
+        "(rate-limit headroom), usage (plan windows from transcripts) and tokens (the context the "
+        "project pays every turn). With --probe-servers it also starts the project's MCP servers.",
     )
     parser.add_argument(
         "--only",
         action="append",
         metavar="CHECK",
-        help="run only this check (repeatable); see the report's `checks` list for names",
+        help=f"run only this check (repeatable): {', '.join(CHECK_NAMES)}",
     )
     parser.add_argument("--sarif", action="store_true", help="print SARIF 2.1.0 (GitHub code scanning)")
     parser.add_argument(
