@@ -101,6 +101,7 @@ def run_doctor(
     findings: list[Finding] = []
     for name in names:
         started = time.perf_counter()
+        logger.info("check %s", name)  # with -v, the files each check reads follow this line
         try:
             check = extra[name] if name in extra else load_check(name)
             outcome = check(workspace)

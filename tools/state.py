@@ -26,6 +26,19 @@ def cache_dir_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
     return os.path.join(base, "claude-health")
 
 
+def backup_dir_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
+    """Where claude-health keeps the backup of every file it edits (install, uninstall, status line).
+
+    ``$XDG_STATE_HOME/claude-health/backups``, default ``~/.local/state/claude-health/backups``:
+    never beside the edited file, where a backup of ``.mcp.json`` would sit in the project (and
+    could be committed) and one of ``~/.claude/settings.json`` among Claude Code's own files; and
+    not in the cache directory, which cleaners may empty.
+    """
+    xdg = env.get("XDG_STATE_HOME", "").strip()
+    base = os.path.expanduser(xdg) if xdg else os.path.join(home, ".local", "state")
+    return os.path.join(base, "claude-health", "backups")
+
+
 def state_db_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
     """The shared state database; ``CLAUDE_HEALTH_STATE_DB`` points it elsewhere."""
     override = env.get(STATE_DB_OVERRIDE, "").strip()

@@ -9,20 +9,28 @@ from typing import Any
 from claude_health.server.commands.common import style, workspace
 from claude_health.server.output import dump_json, print_findings
 
+# The doctor's checks (tools/doctor.CHECKS), named here so that --help needs no import of them;
+# tests/test_cli_output.py keeps the two lists equal.
+CHECK_NAMES = ("auth", "runtime", "settings", "keys", "limits", "usage", "tokens")
+
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(
         "doctor",
         parents=[common],
         help="run every check and rank what is wrong",
-        description="Run every available check (auth route and billing, and the others as they "
-        "land) and print one report, most severe first, each finding with its fix.",
+        description="Run every check and print one report, most severe first, each finding with "
+        "its fix. The checks: auth (which credential Claude Code uses, who pays), runtime (Claude "
+        "Code installed, its version, node, ripgrep), settings (is each config file loaded, are its "
+        "rules and MCP servers valid), keys (leaked or misplaced Anthropic credentials), limits "
+        "(rate-limit headroom), usage (plan windows from transcripts) and tokens (the context the "
+        "project pays every turn). With --probe-servers it also starts the project's MCP servers.",
     )
     parser.add_argument(
         "--only",
         action="append",
         metavar="CHECK",
-        help="run only this check (repeatable); see the report's `checks` list for names",
+        help=f"run only this check (repeatable): {', '.join(CHECK_NAMES)}",
     )
     parser.add_argument("--sarif", action="store_true", help="print SARIF 2.1.0 (GitHub code scanning)")
     parser.add_argument(
@@ -60,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
         from claude_health.server.probe import run_probe
 
         timeout = args.probe_timeout
-        extra["probe"] = lambda w: run_probe(w, timeout=timeout)
+        # Starting servers can take the whole timeout: on a terminal, say what is being waited for.
+        progress = _stderr_line if sys.stderr.isatty() else None
+        extra["probe"] = lambda w: run_probe(w, timeout=timeout, progress=progress)
     report = run_doctor(ws, only=args.only, extra=extra)
     if args.json:
         dump_json(report.to_json())
@@ -76,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
     auth = report.sections.get("auth")
     if auth:
         out.write(f"  auth: {auth['authMethod']} via {auth['apiProvider']}; billing: {auth['billing']}\n")
+    probe = report.sections.get("probe")
+    if probe:
+        from claude_health.server.probe import summary_lines
+
+        out.writelines(f"  {line}\n" for line in summary_lines(probe))
     for run_ in report.checks:
         state = "ok" if run_.ok else "FAILED"
         out.write(
@@ -85,3 +100,8 @@ def run(args: argparse.Namespace) -> int:
     out.write("\n")
     print_findings(report.findings, st)
     return report.summary.exit_code
+
+
+def _stderr_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()

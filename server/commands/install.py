@@ -9,16 +9,22 @@ from typing import Any
 
 from claude_health.tools.registration.clients import CLIENTS
 
+_STATUSLINE_HELP = {
+    "install": "make claude-health Claude Code's status line (`statusLine` in your user settings.json) "
+    "instead of registering an MCP client; a status line command you already have is kept and wrapped",
+    "uninstall": "take claude-health out of Claude Code's status line (your user settings.json): the "
+    "command it wrapped is put back, or `statusLine` is removed when it wrapped none",
+}
 
-def add_target_options(parser: argparse.ArgumentParser) -> None:
+
+def add_target_options(parser: argparse.ArgumentParser, verb: str = "install") -> None:
     """Options install and uninstall share: which client, which scope, dry run."""
-    parser.add_argument("--client", choices=CLIENTS, help="the MCP client to configure")
     parser.add_argument(
-        "--statusline",
-        action="store_true",
-        help="Claude Code's status line (user settings.json) instead of an MCP client; an existing "
-        "status line command is kept and wrapped",
+        "--client",
+        choices=CLIENTS,
+        help="the MCP client to configure" if verb == "install" else "the MCP client to remove it from",
     )
+    parser.add_argument("--statusline", action="store_true", help=_STATUSLINE_HELP[verb])
     parser.add_argument(
         "--scope",
         choices=("project", "user"),
@@ -34,12 +40,21 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="register claude-health with an MCP client",
         description="Add a `claude-health` server entry to a client's MCP configuration. The edit keeps "
-        "every other byte of the file, is atomic (temp file + rename), keeps a timestamped backup "
-        "beside the file, and does nothing when the entry is already there. Files that cannot be "
-        "edited safely (malformed, or an entry in a form it cannot rewrite) are refused untouched.",
+        "every other byte of the file, is atomic (temp file + rename), keeps a timestamped backup in "
+        "claude-health's state directory ($XDG_STATE_HOME/claude-health/backups, default "
+        "~/.local/state/claude-health/backups), and does nothing when the entry is already there. Files "
+        "that cannot be edited safely (malformed, or an entry in a form it cannot rewrite) are refused "
+        "untouched. A project-scope file is meant to be committed: it gets `claude-health` when that is "
+        "on PATH, otherwise this machine's path with a warning (see --portable).",
     )
     add_target_options(parser)
-    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    parser.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default="stdio",
+        help="stdio (default): the client starts `claude-health serve` itself; http: the client "
+        "connects to a running `claude-health serve --transport http` at --url",
+    )
     parser.add_argument(
         "--url",
         default=None,
@@ -51,7 +66,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         dest="launch_command",
         metavar="PATH",
         default=None,
-        help="stdio command to write (default: this claude-health's absolute path, or `uvx claude-health`)",
+        help="stdio command to write (default: this claude-health's absolute path; `claude-health` for "
+        "a project-scope file when it is on PATH; `uvx claude-health` when run through uvx)",
+    )
+    parser.add_argument(
+        "--portable",
+        action="store_true",
+        help="write a command that works on every machine: `claude-health` when it is on PATH here, "
+        "otherwise `uvx claude-health` (needs uv); for files that are committed or shared",
     )
     parser.set_defaults(func=run)
 
@@ -64,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.url and args.transport != "http":
         raise UsageError("--url only applies with --transport http")
+    if args.portable and args.launch_command:
+        raise UsageError("--portable and --command are mutually exclusive")
+    if args.portable and args.transport != "stdio":
+        raise UsageError("--portable only applies with --transport stdio")
     require_target(args)
     launch = Launch(args.launch_command, list(SERVE_ARGS), "explicit") if args.launch_command else None
     ws = workspace(args)
@@ -79,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             transport=args.transport,
             launch=launch,
             url=args.url or DEFAULT_URL,
+            portable=args.portable,
         ),
     )
 
@@ -145,11 +172,11 @@ def report(args: argparse.Namespace, change: Any, backup: Any, *, verb: str) -> 
         if args.dry_run:
             out.write(f"Would {'create' if change.action == 'create' else 'edit'} {change.path} ({where}):\n")
             out.write(diff)
-            return 0
-        done = "Registered claude-health in" if verb == "install" else "Removed claude-health from"
-        out.write(f"{done} {change.path} ({where}).\n")
-        if backup:
-            out.write(f"Backup of the previous file: {backup}\n")
+        else:
+            done = "Registered claude-health in" if verb == "install" else "Removed claude-health from"
+            out.write(f"{done} {change.path} ({where}).\n")
+            if backup:
+                out.write(f"Backup of the previous file: {backup}\n")
     if verb == "install":
         for note in change.notes:
             out.write(f"- {note}\n")

@@ -13,10 +13,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "uninstall",
         parents=[common],
         help="remove claude-health from an MCP client",
-        description="Remove the `claude-health` server entry from a client's MCP configuration, keeping "
-        "every other byte of the file, atomically and with a timestamped backup.",
+        description="Remove the `claude-health` server entry from a client's MCP configuration (or, "
+        "with --statusline, from Claude Code's status line), keeping every other byte of the file, "
+        "atomically and with a timestamped backup in claude-health's state directory "
+        "($XDG_STATE_HOME/claude-health/backups, default ~/.local/state/claude-health/backups).",
     )
-    add_target_options(parser)
+    add_target_options(parser, "uninstall")
     parser.set_defaults(func=run)
 
 

@@ -160,9 +160,14 @@ def _load_json(path: Path) -> Any:
 
 
 def shell_findings(ws: Workspace) -> list[Finding]:
+    from claude_health.tools.files import log_read
+
     findings: list[Finding] = []
     for path in shell_startup_files(ws):
-        for hit in scan_file(path).hits:
+        scan = scan_file(path)
+        skipped = "absent" if scan.skipped == "missing" else scan.skipped
+        log_read(path, skipped or f"scanned {scan.size:,} bytes for keys")
+        for hit in scan.hits:
             findings.append(
                 KEY_IN_SHELL_STARTUP.finding(
                     f"{path.name} exports an Anthropic {label(hit.kind)} into every shell.",

@@ -78,6 +78,10 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         )
     }
     files = [p for p in listing.files if p not in dedicated]
+    from claude_health.tools.files import log_read
+
+    how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
+    log_read(ws.project, f"{len(files):,} file(s) to scan for keys ({how}; config files are read apart)")
     # The tree scan runs in worker processes on large trees; meanwhile this process does the rest.
     with start_scan(files, progress=progress, workers=options.workers) as pending:
         from claude_health.tools.keys.config import config_findings

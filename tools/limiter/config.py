@@ -58,12 +58,16 @@ def config_path(env: Mapping[str, str], home: Path) -> Path:
 
 
 def _read_raw(path: Path) -> dict[str, Any] | None:
+    from claude_health.tools.files import log_read
+
     try:
         if not path.is_file():
+            log_read(path, "absent (limits override file)")
             return None
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise LimitsConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a limits file")
         data = path.read_bytes()
+        log_read(path, f"read {len(data):,} bytes (limits override file)")
     except OSError as exc:
         raise LimitsConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     try:

@@ -124,6 +124,7 @@ def open_session(
             conn = _memory()
             stats = ScanStats()
             problem = f"{problem}; the transcripts could not be scanned either: {again}"
+    _log_scan(db_path, stats)
     session = UsageSession(
         conn=conn,
         stats=stats,
@@ -154,6 +155,16 @@ def _memory() -> sqlite3.Connection:
     conn.executescript("\n".join(TRIGGERS))
     conn.executescript(SNAPSHOT_SCHEMA)
     return conn
+
+
+def _log_scan(db_path: Path | None, stats: ScanStats) -> None:
+    """For -v: the transcript folders and state database read (files are too many to list)."""
+    from claude_health.tools.files import log_read
+
+    folders = ", ".join(stats.roots) or "no transcript folder"
+    seen, read = f"{stats.files_seen:,}", f"{stats.files_read:,}"
+    log_read(folders, f"{seen} transcript file(s), {read} read for new lines ({stats.bytes_read:,} bytes)")
+    log_read(db_path or "(in memory)", "usage state database")
 
 
 def _scan_findings(session: UsageSession) -> list[Finding]:
