@@ -166,7 +166,7 @@ def test_session_start_uses_its_cache_until_an_input_changes(sandbox: Sandbox) -
     conn = sqlite3.connect(db)
     (raw,) = conn.execute("SELECT verdict FROM guard_facts").fetchone()
     verdict = json.loads(raw)
-    verdict["problems"][0]["text"] = "CACHED VERDICT"
+    verdict["output"]["systemMessage"] = "CACHED VERDICT"
     conn.execute("UPDATE guard_facts SET verdict = ?", (json.dumps(verdict),))
     conn.commit()
     conn.close()

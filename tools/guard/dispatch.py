@@ -28,9 +28,9 @@ def handle(event: str, raw: bytes, env: Mapping[str, str], home: str, now: float
     try:
         if event == "SessionStart":
             from claude_health.tools.guard.payload import project_dir
-            from claude_health.tools.guard.session_start import render, verdict_for
+            from claude_health.tools.guard.session_start import output_for
 
-            out = render(verdict_for(guard, env, project_dir(payload, env), now))
+            out = output_for(guard, env, project_dir(payload, env), now)
         elif event == "UserPromptSubmit":
             from claude_health.tools.guard.prompt import handle as prompt
 

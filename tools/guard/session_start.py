@@ -4,9 +4,10 @@ Silent when healthy. Otherwise one JSON object: ``hookSpecificOutput.additionalC
 model (short: names the variable and where it comes from) and ``systemMessage`` for the user.
 Claude Code 2.1.332 runs the hook in ``claude -p`` too, so scripted runs get the same warning.
 
-The verdict is computed by :func:`claude_health.tools.guard.facts.session_facts` and cached per
-project with a fingerprint of its inputs (:mod:`.fingerprint`), for at most :data:`TTL_S`: the
-usual start only stats a few files. Standard library only until the cache misses.
+The verdict is computed by :func:`claude_health.tools.guard.facts.session_facts`, rendered, and
+cached per project with a fingerprint of its inputs (:mod:`.fingerprint`), for at most
+:data:`TTL_S`: the usual start only stats a few files and prints what it printed last time.
+Standard library only until the cache misses.
 """
 
 from __future__ import annotations
@@ -69,8 +70,20 @@ def verdict_for(conn: sqlite3.Connection, env: Mapping[str, str], project: str, 
 
     ws = Workspace.discover(project=project, env=dict(env))
     verdict = session_facts(ws).to_json()
+    # Rendered (and scrubbed) once here, so that a start with a warning to repeat costs no more
+    # than a silent one.
+    verdict["output"] = render(verdict)
     store_verdict(conn, project, current_fingerprint(env, verdict), now, verdict)
     return verdict
+
+
+def output_for(
+    conn: sqlite3.Connection, env: Mapping[str, str], project: str, now: float
+) -> dict[str, Any] | None:
+    """What SessionStart prints for this project now (None: nothing)."""
+    verdict = verdict_for(conn, env, project, now)
+    out = verdict.get("output") if "output" in verdict else render(verdict)
+    return out if isinstance(out, dict) else None
 
 
 def _billing_lines(billing: Mapping[str, Any]) -> tuple[str, str] | None:
