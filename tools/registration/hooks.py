@@ -55,13 +55,11 @@ def is_ours(command: object) -> bool:
         words = shlex.split(command)
     except ValueError:
         return False
-    for i, word in enumerate(words[:-2]):
-        name = Path(word).name
-        if name in (EXECUTABLE, f"{EXECUTABLE}.exe") and words[i + 1] == "hook":
-            return True
-        if word == "-m" and words[i + 1] in ("claude_health.server", "claude_health.server.cli"):
-            return words[i + 2] == "hook"
-    return False
+    if words[:1] == ["uvx"]:
+        words = words[1:]
+    if len(words) >= 3 and Path(words[0]).name in (EXECUTABLE, f"{EXECUTABLE}.exe"):
+        return words[1] == "hook"
+    return len(words) >= 4 and words[1] == "-m" and words[2] == "claude_health.server" and words[3] == "hook"
 
 
 def settings_file(ws: Workspace, scope: HookScope) -> Path:
