@@ -364,6 +364,8 @@ def test_status_line_shows_official_percentages_and_a_crossing_alerts_the_next_p
             second = turn(session, api, "second", "answer 2")
             session.wait("the status line's 85%", lambda: "5h 85%" in session.pane())
             third = turn(session, api, "third", "answer 3")
+            shown = session.pane()  # the user sees it too
+            assert "UserPromptSubmit says: claude-health: The 5-hour plan window is at 85%" in shown
             fourth = turn(session, api, "fourth", "answer 4")
     assert ALERT_MARK not in first.all_text() and ALERT_MARK not in second.all_text()
     alerts = [t for t in third.texts() if ALERT_MARK in t]
@@ -412,6 +414,7 @@ def test_settings_edit_that_makes_claude_code_ignore_the_project_file_warns_the_
             )
             session.wait("the ConfigChange hook", config_change_ran, timeout=30)
             second = turn(session, api, "next", "reply 2")
+            assert "UserPromptSubmit says: claude-health: .claude/settings.json was edited" in session.pane()
             third = turn(session, api, "again", "reply 3")
     assert "claude-health" not in first.all_text()
     warnings = [t for t in second.texts() if "UserPromptSubmit hook additional context" in t]
