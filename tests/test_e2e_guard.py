@@ -133,7 +133,7 @@ def test_session_start_warning_reaches_the_model_when_an_api_key_overrides_a_max
         assert "Registered claude-health" in installed.stdout
         done = claude_p({**env, "ANTHROPIC_API_KEY": key}, sandbox.project, "hello")
         assert done.returncode == 0, done.stderr
-        assert "noted" in done.stdout
+        assert done.stdout.strip() == "noted" and done.stderr == ""  # a script's output is unchanged
         first = api.answered()[0]
         assert first.headers.get("x-api-key") == key  # Claude Code really bills the key
         contexts = hook_contexts(first, "SessionStart")
