@@ -258,6 +258,11 @@ def test_stale_official_figure_is_carried_forward_and_labelled_a_local_estimate(
     assert "At 20%/h it reaches 100% around" in text
 
 
+def test_a_stale_figure_without_a_pace_says_how_old_it_is(sandbox: Sandbox) -> None:
+    snapshot(sandbox, 83.0, at=NOW - 40 * 60)
+    assert "is at 83% (official, 40m old), past the 80% alert" in (alert(sandbox) or "")
+
+
 def test_no_official_figure_no_alert_and_no_file_created(sandbox: Sandbox) -> None:
     assert alert(sandbox) is None
     assert not (state_dir(sandbox) / "statusline.db").exists()

@@ -16,10 +16,13 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.paths import Workspace
+
+if TYPE_CHECKING:
+    from claude_health.tools.settings.validate import Validation
 
 # A key scan runs inside the SessionStart hook only on trees this small; the doctor and
 # `claude-health keys` cover larger ones.
@@ -156,7 +159,7 @@ def shown_path(path: str, ws: Workspace) -> str:
     return path
 
 
-def settings_problems(ws: Workspace, validation: Any) -> list[Problem]:
+def settings_problems(ws: Workspace, validation: Validation) -> list[Problem]:
     """Settings files Claude Code ignores, and deny/ask rules it drops from the others."""
     from claude_health.tools.guard.lost_rules import lost_rules, settings_results
 
@@ -171,7 +174,9 @@ def settings_problems(ws: Workspace, validation: Any) -> list[Problem]:
         shown = shown_path(path, ws)
         if result.loaded is False:
             errors = by_path.get(path, [])
-            reason = errors[0].message if errors else "it cannot be read"
+            reason = errors[0].message if errors else "it cannot be read."
+            # The validator's message ends by saying the file is ignored; said once is enough.
+            reason = reason.replace(" Claude Code ignores this whole file.", "").strip()
             text = f"{shown} is ignored by Claude Code: {reason}"
             if lost.any:
                 text += f" Rules that do not apply: {lost.describe()}."

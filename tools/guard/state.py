@@ -125,6 +125,8 @@ def take_pending(
     conn: sqlite3.Connection, project: str, max_age_s: float, now: float
 ) -> list[tuple[str, str]]:
     """The warnings waiting for ``project``, removed as they are taken (each is delivered once)."""
+    if conn.execute("SELECT 1 FROM guard_pending WHERE project = ? LIMIT 1", (project,)).fetchone() is None:
+        return []  # the usual prompt: no write lock taken
     conn.execute("BEGIN IMMEDIATE")
     try:
         rows = conn.execute(

@@ -5,7 +5,8 @@ own table, imports only the standard library, and parses the config file only wh
 
 The percentage is the official one Claude Code handed to the status line when it is fresh (at
 most :data:`FRESH_S` old). An older one is carried forward at the pace the official snapshots of
-the same window show, and is then labelled a local estimate. With no official percentage at all
+the same window show, and is then labelled a local estimate (with no pace measured, it is shown
+as it is, with its age). With no official percentage at all
 (API-key billing, or a plan user whose status line is not claude-health's) nothing is said: no
 token limit is published, so nothing true could be.
 
@@ -128,10 +129,10 @@ def estimate(conn: sqlite3.Connection, snap: Snapshot, window: str, now: float) 
         rate = None
     pct = official.used_percentage
     source = "official"
-    if age > FRESH_S:
+    if age > FRESH_S and rate:
+        # Carried forward at the pace the official snapshots of this window show.
         source = "local estimate"
-        if rate:
-            pct = min(100.0, pct + rate * age / 3600)
+        pct = min(100.0, pct + rate * age / 3600)
     return Estimate(round(pct, 1), source, official.resets_at, rate, official.used_percentage, age)
 
 
@@ -202,8 +203,10 @@ def describe(alert: Alert, now: float) -> str:
     """One sentence: where the window stands, when it resets, what it projects."""
     est = alert.estimate
     label = LABEL.get(alert.window, alert.window)
-    if est.source == "official":
+    if est.source == "official" and est.official_age_s <= FRESH_S:
         where = f"{est.percentage:.0f}% (official)"
+    elif est.source == "official":
+        where = f"{est.percentage:.0f}% (official, {_span(est.official_age_s)} old)"
     else:
         where = (
             f"about {est.percentage:.0f}% (local estimate from the official {est.official_percentage:.0f}% "
