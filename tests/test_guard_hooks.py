@@ -202,7 +202,7 @@ def snapshot(
     state.mkdir(parents=True, exist_ok=True)
     conn = open_db(str(state / "statusline.db"))
     captured = time.time() if at is None else at
-    five_reset = reset or int(NOW + 2 * 3600)
+    five_reset = reset or int(NOW + 4 * 3600)
     store(
         conn,
         Snapshot(
@@ -238,7 +238,7 @@ def test_one_alert_per_crossing_never_twice(sandbox: Sandbox) -> None:
     assert "past the 95% alert" in (alert(sandbox) or "")
     assert alert(sandbox) is None
     # A new 5-hour window is a new crossing.
-    snapshot(sandbox, 81.0, reset=int(NOW + 4.5 * 3600))
+    snapshot(sandbox, 81.0, reset=int(NOW + 4.9 * 3600))
     assert "past the 80% alert" in (alert(sandbox) or "")
 
 
@@ -251,15 +251,16 @@ def test_weekly_window_alerts_on_its_own(sandbox: Sandbox) -> None:
 
 def test_stale_official_figure_is_carried_forward_and_labelled_a_local_estimate(sandbox: Sandbox) -> None:
     # Two official snapshots an hour apart: 50% then 70% (20%/h), the last one 30 minutes old.
-    snapshot(sandbox, 50.0, at=NOW - 90 * 60)
-    snapshot(sandbox, 70.0, at=NOW - 30 * 60)
+    now = time.time()
+    snapshot(sandbox, 50.0, at=now - 90 * 60)
+    snapshot(sandbox, 70.0, at=now - 30 * 60)
     text = alert(sandbox) or ""
     assert "at about 80% (local estimate from the official 70% 30m ago)" in text
     assert "At 20%/h it reaches 100% around" in text
 
 
 def test_a_stale_figure_without_a_pace_says_how_old_it_is(sandbox: Sandbox) -> None:
-    snapshot(sandbox, 83.0, at=NOW - 40 * 60)
+    snapshot(sandbox, 83.0, at=time.time() - 40 * 60)
     assert "is at 83% (official, 40m old), past the 80% alert" in (alert(sandbox) or "")
 
 
