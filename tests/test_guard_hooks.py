@@ -520,8 +520,11 @@ def guard_section(sandbox: Sandbox) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_doctor_says_whether_the_hooks_and_status_line_are_installed_and_when_they_ran(
     sandbox: Sandbox,
 ) -> None:
-    _, codes = guard_section(sandbox)
+    data, codes = guard_section(sandbox)
     assert set(codes) == {"G001"}
+    from claude_health.tools.guard.check import summary_line
+
+    assert summary_line(data) == "hooks not installed; status line not claude-health's"
     env = {**sandbox.env, "PATH": os.environ.get("PATH", "")}
     subprocess.run([cli_path(), "install", "--hooks"], env=env, check=True, capture_output=True)
     data, codes = guard_section(sandbox)
@@ -535,6 +538,16 @@ def test_doctor_says_whether_the_hooks_and_status_line_are_installed_and_when_th
     assert data["hooks"]["SessionStart"]["last_ok"] is True and data["hooks"]["SessionStart"]["last_run"]
     assert data["statusline"] == {"installed": True, "last_run": data["statusline"]["last_run"]}
     assert data["statusline"]["last_run"] is not None
+    doctor = subprocess.run(
+        [cli_path(), "doctor", "--only", "guard", "--project", str(sandbox.project)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    header = doctor.stdout.splitlines()[1]
+    assert header.startswith("  guard: SessionStart ran ") and "UserPromptSubmit never ran" in header
+    assert "status line last ran 20" in header
 
 
 def test_doctor_flags_a_missing_command_disabled_hooks_and_a_failed_run(sandbox: Sandbox) -> None:

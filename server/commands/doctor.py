@@ -76,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
     auth = report.sections.get("auth")
     if auth:
         out.write(f"  auth: {auth['authMethod']} via {auth['apiProvider']}; billing: {auth['billing']}\n")
+    guard = report.sections.get("guard")
+    if guard:
+        from claude_health.tools.guard.check import summary_line
+
+        out.write(f"  guard: {summary_line(guard)}\n")
     for run_ in report.checks:
         state = "ok" if run_.ok else "FAILED"
         out.write(

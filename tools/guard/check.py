@@ -152,3 +152,23 @@ def run_check(ws: Workspace) -> CheckOutcome:
         "log": log,
     }
     return CheckOutcome(findings=findings, data=data)
+
+
+def summary_line(data: dict[str, Any]) -> str:
+    """One line for the doctor's header: each hook and the status line, and when each last ran."""
+    hooks = data.get("hooks") or {}
+    parts = [] if hooks else ["hooks not installed"]
+    for event in EVENTS if hooks else ():
+        hook = hooks.get(event)
+        if hook is None:
+            parts.append(f"{event} not installed")
+        elif hook.get("last_run") is None:
+            parts.append(f"{event} never ran")
+        else:
+            parts.append(f"{event} {'ran' if hook.get('last_ok') else 'FAILED'} {hook['last_run']}")
+    line = data.get("statusline") or {}
+    if not line.get("installed"):
+        parts.append("status line not claude-health's")
+    else:
+        parts.append(f"status line last ran {line.get('last_run') or 'never'}")
+    return "; ".join(parts)
