@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "limits",
     "usage",
     "statusline",
+    "hook",
     "install",
     "uninstall",
     "rules",
@@ -118,6 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from claude_health.server.commands.statusline import main as statusline_main
 
         return statusline_main(raw[1:])
+    if raw[:1] == ["hook"] and len(raw) == 2 and not {"-h", "--help"} & set(raw):
+        # Claude Code runs hooks before every session and every prompt: same fast path.
+        from claude_health.server.commands.hook import main as hook_main
+
+        return hook_main(raw[1:])
     # Import only the subcommand being run (`serve` start-up time is what hosts wait for);
     # anything else, `--help` included, gets the full parser.
     first = raw[0] if raw else None

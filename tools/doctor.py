@@ -40,6 +40,7 @@ CHECKS: dict[str, str] = {
     "limits": "claude_health.tools.limiter.check:run_check",
     "usage": "claude_health.tools.usage.check:run_check",
     "tokens": "claude_health.tools.tokens.check:run_check",
+    "guard": "claude_health.tools.guard.check:run_check",
 }
 
 CHECK_FAILED = Rule(

@@ -91,6 +91,11 @@ def run(args: argparse.Namespace) -> int:
         from claude_health.server.probe import summary_lines
 
         out.writelines(f"  {line}\n" for line in summary_lines(probe))
+    guard = report.sections.get("guard")
+    if guard:
+        from claude_health.tools.guard.check import summary_line
+
+        out.write(f"  guard: {summary_line(guard)}\n")
     for run_ in report.checks:
         state = "ok" if run_.ok else "FAILED"
         out.write(

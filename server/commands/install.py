@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from claude_health.tools.registration.clients import CLIENTS
+from claude_health.tools.registration.clients import CLIENTS, Scope
 
 _STATUSLINE_HELP = {
     "install": "make claude-health Claude Code's status line (`statusLine` in your user settings.json) "
@@ -26,10 +26,18 @@ def add_target_options(parser: argparse.ArgumentParser, verb: str = "install") -
     )
     parser.add_argument("--statusline", action="store_true", help=_STATUSLINE_HELP[verb])
     parser.add_argument(
+        "--hooks",
+        action="store_true",
+        help="claude-health's Claude Code hooks (SessionStart, UserPromptSubmit, ConfigChange, "
+        "StopFailure: warnings about billing, broken settings and plan limits); user settings unless "
+        "--scope says otherwise",
+    )
+    parser.add_argument(
         "--scope",
-        choices=("project", "user"),
+        choices=("project", "user", "local"),
         default=None,
-        help="project (files under --project) or user (your home); default: project where the client has one",
+        help="project (files under --project) or user (your home); default: project where the client has "
+        "one, user for --hooks; local (.claude/settings.local.json) only with --hooks",
     )
     parser.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
 
@@ -95,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     ws = workspace(args)
     if args.statusline:
         return statusline(args, ws, remove=False, launch=launch)
+    if args.hooks:
+        return hooks(args, ws, remove=False, launch=launch)
     return execute(
         args,
         "install",
@@ -113,8 +123,10 @@ def run(args: argparse.Namespace) -> int:
 def require_target(args: argparse.Namespace) -> None:
     from claude_health.server.commands.common import UsageError
 
-    if bool(args.client) == bool(args.statusline):
-        raise UsageError("name exactly one target: --client NAME or --statusline")
+    if sum(map(bool, (args.client, args.statusline, args.hooks))) != 1:
+        raise UsageError("name exactly one target: --client NAME, --statusline or --hooks")
+    if args.scope == "local" and not args.hooks:
+        raise UsageError("--scope local applies only to --hooks")
 
 
 def statusline(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any = None) -> int:
@@ -123,6 +135,15 @@ def statusline(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any =
 
     verb = "uninstall" if remove else "install"
     return execute(args, verb, lambda: plan_statusline(ws, remove=remove, launch=launch))
+
+
+def hooks(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any = None) -> int:
+    """(Un)install claude-health's hooks in a Claude Code settings file (user scope by default)."""
+    from claude_health.tools.registration.hooks import plan_hooks
+
+    verb = "uninstall" if remove else "install"
+    scope: Scope = args.scope or "user"
+    return execute(args, verb, lambda: plan_hooks(ws, scope, remove=remove, launch=launch))
 
 
 def execute(args: argparse.Namespace, verb: str, plan: Callable[[], Any]) -> int:

@@ -24,11 +24,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from claude_health.server.commands.common import workspace
-    from claude_health.server.commands.install import execute, require_target, statusline
+    from claude_health.server.commands.install import execute, hooks, require_target, statusline
     from claude_health.tools.registration import plan_uninstall
 
     require_target(args)
     ws = workspace(args)
     if args.statusline:
         return statusline(args, ws, remove=True)
+    if args.hooks:
+        return hooks(args, ws, remove=True)
     return execute(args, "uninstall", lambda: plan_uninstall(ws, args.client, scope=args.scope))

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from claude_health.tools.settings import permissions as P
+from claude_health.tools.settings.discovery import SETTINGS
 from claude_health.tools.settings.effective import effective_settings, rule_sources
 from claude_health.tools.settings.scrub import scrub_text
 from claude_health.tools.settings.validate import FileResult, Validation
@@ -161,6 +162,7 @@ def explain_permission(
         notes.append("Workspace not trusted: project and local allow rules are not applied.")
     if len(parts) > 1:
         notes.append(f"Compound command checked as {len(parts)} parts: {parts}")
+    notes.extend(_ignored_matches(validation, call, parts))
     for behavior in ("deny", "ask"):
         for b, rule, raw, r in rules:
             if b == behavior and any(rule_matches(rule, call, r, validation, part) for part in parts):
@@ -192,6 +194,27 @@ def explain_permission(
         return Explanation(call.tool, "allow", f"allowed by {names}.", allowed, mode, notes)
     decision, reason = _default(call, mode, validation)
     return Explanation(call.tool, decision, reason, [], mode, notes)
+
+
+def _ignored_matches(validation: Validation, call: Call, parts: list[str]) -> list[str]:
+    """Rules that would decide this call but do not count: their file is ignored by Claude Code."""
+    notes: list[str] = []
+    for r in validation.files:
+        if r.file.kind != SETTINGS or r.loaded is not False or not isinstance(r.raw, dict):
+            continue
+        perms = r.raw.get("permissions")
+        for behavior in ("deny", "ask", "allow"):
+            items = perms.get(behavior) if isinstance(perms, dict) else None
+            for raw in items if isinstance(items, list) else []:
+                rule = P.parse(raw) if isinstance(raw, str) else None
+                if isinstance(rule, P.ParsedRule) and any(
+                    rule_matches(rule, call, r, validation, p) for p in parts
+                ):
+                    notes.append(
+                        f'{behavior} rule "{raw}" in {r.file.path} would match, but Claude Code ignores that '
+                        "whole file (see `claude-health settings`), so the rule does not apply."
+                    )
+    return notes
 
 
 def _additional(validation: Validation) -> list[str]:

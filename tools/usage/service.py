@@ -14,9 +14,10 @@ from claude_health.tools.paths import Workspace
 from claude_health.tools.state import state_db_path
 from claude_health.tools.usage import aggregate
 from claude_health.tools.usage.aggregate import Bucket, Tokens
+from claude_health.tools.usage.limit_hits import LimitHit, read_current
 from claude_health.tools.usage.plan import PlanInfo, read_plan
 from claude_health.tools.usage.pricing import PriceLookup, default_lookup
-from claude_health.tools.usage.projection import LocalWindow, Projection, WindowName, project
+from claude_health.tools.usage.projection import LocalWindow, Projection, WindowName, apply_limit_hit, project
 from claude_health.tools.usage.scan import ScanStats, scan
 from claude_health.tools.usage.snapshot import (
     Snapshot,
@@ -347,8 +348,15 @@ def projections(session: UsageSession) -> list[Projection]:
         if snap is not None and win is not None and win.resets_at > session.now:
             rate = percent_per_hour(_first_in_window(session, column, win.resets_at), snap, name)
             local = _local_window(session, win.resets_at, length, recent)
-        out.append(project(name, snap, rate, local, session.now))
+        projection = project(name, snap, rate, local, session.now)
+        hit = _limit_hit(session, name, win.resets_at if win is not None else None)
+        out.append(apply_limit_hit(projection, hit) if hit is not None else projection)
     return out
+
+
+def _limit_hit(session: UsageSession, window: str, resets_at: int | None) -> LimitHit | None:
+    """The first recorded stop on this window's limit in its current instance, if any."""
+    return read_current(state_db_path(session.env, session.home), window, session.now, resets_at)
 
 
 def limit_findings(session: UsageSession, plan: PlanInfo, found: list[Projection]) -> list[Finding]:
