@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from claude_health.server.commands.common import style, workspace
-from claude_health.server.output import dump_json, print_findings
+from claude_health.server.output import dump_json, print_problems
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -15,8 +15,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "doctor",
         parents=[common],
         help="run every check and rank what is wrong",
-        description="Run every available check (auth route and billing, and the others as they "
-        "land) and print one report, most severe first, each finding with its fix.",
+        description="Run every check (auth route and billing, settings, keys, limits, runtime, plan "
+        "usage, context budget) and print the problems found, most important first: each one "
+        "with its fix and the findings it explains.",
     )
     parser.add_argument(
         "--only",
@@ -76,12 +77,15 @@ def run(args: argparse.Namespace) -> int:
     auth = report.sections.get("auth")
     if auth:
         out.write(f"  auth: {auth['authMethod']} via {auth['apiProvider']}; billing: {auth['billing']}\n")
-    for run_ in report.checks:
-        state = "ok" if run_.ok else "FAILED"
-        out.write(
-            st.dim(f"  check {run_.name}: {state}, {run_.findings} finding(s), {run_.duration_ms:.0f} ms")
-            + "\n"
-        )
-    out.write("\n")
-    print_findings(report.findings, st)
+    checks = ", ".join(
+        f"{run_.name} {_state(run_.status)}" + (f" {run_.duration_ms:.0f} ms" if args.verbose else "")
+        for run_ in report.checks
+    )
+    out.write(st.dim(f"  checks: {checks}") + "\n\n")
+    print_problems(report.problems, st, verbose=bool(args.verbose))
     return report.summary.exit_code
+
+
+def _state(status: str) -> str:
+    """A check's state in a few letters: ok only when it found nothing worse than notes."""
+    return {"ok": "ok", "info": "notes", "warning": "warnings", "error": "errors"}.get(status, "FAILED")

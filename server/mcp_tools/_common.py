@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
 
 from claude_health.tools.paths import Workspace
 
@@ -49,3 +51,15 @@ def workspace_for(project_dir: str | None) -> Workspace:
     if not is_dir:
         raise ToolError(f"project_dir {project_dir!r} is not an existing directory")
     return Workspace.discover(project=path, env=os.environ)
+
+
+def lean(result: BaseModel) -> CallToolResult:
+    """A tool result without the fields that are not set, as structured content and as its JSON text.
+
+    Claude Code hands a tool's ``structuredContent`` to the model, so every ``null`` and empty
+    default is the user's context spent on nothing. The text block carries the same JSON, compact,
+    for clients that read only text.
+    """
+    data = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)

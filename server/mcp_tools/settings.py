@@ -72,17 +72,13 @@ class PermissionExplanation(BaseModel):
 
 
 def validation_report(project_dir: str | None) -> SettingsReport:
-    from claude_health.tools.settings.validate import validate_workspace
-
-    return SettingsReport.model_validate(validate_workspace(workspace_for(project_dir)).payload())
+    return SettingsReport.model_validate(workspace_for(project_dir).view.validation.payload())
 
 
 def effective_report(project_dir: str | None) -> EffectiveSettings:
-    from claude_health.tools.settings.effective import effective_settings
     from claude_health.tools.settings.public import public_effective
-    from claude_health.tools.settings.validate import validate_workspace
 
-    effective = effective_settings(validate_workspace(workspace_for(project_dir)))
+    effective = workspace_for(project_dir).view.settings
     return EffectiveSettings.model_validate(public_effective(effective.to_json()))
 
 
@@ -153,9 +149,8 @@ def register(server: MCPServer) -> None:
         if "\x00" in tool:
             raise ToolError("tool must not contain NUL characters")
         from claude_health.tools.settings.explain import explain_permission as explain
-        from claude_health.tools.settings.validate import validate_workspace
 
-        validation = validate_workspace(workspace_for(project_dir))
+        validation = workspace_for(project_dir).view.validation
         return PermissionExplanation.model_validate(explain(validation, tool, tool_input).to_json())
 
     @server.resource(FINDINGS_URI, name="settings-findings", mime_type="application/json")

@@ -12,6 +12,7 @@ from pathlib import Path as PathLib
 from typing import Any
 from urllib.parse import urlsplit
 
+from claude_health.tools import causes
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
 from claude_health.tools.settings.jsonpos import Path
@@ -32,6 +33,7 @@ class Server:
     type: str
     valid: bool
     target: str = ""  # command line or URL, for display
+    config: Any = None  # the entry as written
     status: str = "enabled"  # enabled | pending | disabled | blocked | ignored | overridden | invalid
     locate: Callable[[], tuple[int, int]] | None = None  # line and column, computed on demand
 
@@ -112,7 +114,9 @@ def validate_servers(ctx: FileContext, servers: Any, at: Path, scope: str) -> li
         return []
     found = []
     for name, entry in servers.items():
-        server = _server(ctx, name, entry, (*at, name), scope)
+        with ctx.about(causes.mcp_server(name)):
+            server = _server(ctx, name, entry, (*at, name), scope)
+        server.config = entry
         server.locate = _locator(ctx, (*at, name))
         found.append(server)
     return found
