@@ -109,7 +109,7 @@ def register(server: MCPServer) -> None:
         Call it when the user asks what is wrong with their Claude Code / Claude API setup, when
         something silently does not work, or before editing Claude Code configuration. Ask for
         detail="full" only to see the evidence (files, lines) behind a problem."""
-        return lean(build_report(project_dir, only, detail))
+        return lean(build_report(project_dir, only, detail), trim=detail != "full")
 
     @server.resource(REPORT_URI, name="health-report", mime_type="application/json")
     def report_resource() -> str:
