@@ -69,8 +69,7 @@ def messy_machine(sandbox: Sandbox) -> MessyMachine:
     (sandbox.home / ".claude" / ".credentials.json").chmod(0o600)
     zshrc = sandbox.write(
         sandbox.home / ".zshrc",
-        'export PATH="$HOME/.local/bin:$PATH"\nalias ll="ls -la"\n'
-        f'export ANTHROPIC_API_KEY="{stray}"\n',
+        f'export PATH="$HOME/.local/bin:$PATH"\nalias ll="ls -la"\nexport ANTHROPIC_API_KEY="{stray}"\n',
     )
     sandbox.env["ANTHROPIC_API_KEY"] = stray
     sandbox.env["SHELL"] = "/bin/zsh"
