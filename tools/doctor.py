@@ -55,10 +55,19 @@ CHECK_FAILED = Rule(
 RULES = (CHECK_FAILED,)
 
 
+CheckStatus = Literal["ok", "info", "warning", "error", "failed"]
+_STATUS: dict[Severity | None, CheckStatus] = {
+    None: "ok",
+    Severity.INFO: "info",
+    Severity.WARNING: "warning",
+    Severity.ERROR: "error",
+}
+
+
 class CheckRun(BaseModel):
     name: str
     ok: bool = Field(description="True only when the check ran and found no error or warning.")
-    status: Literal["ok", "info", "warning", "error", "failed"] = Field(
+    status: CheckStatus = Field(
         description="The worst severity it found (ok: nothing), or failed when it could not run."
     )
     ran: bool = Field(description="False when the check itself failed to run.")
@@ -68,7 +77,7 @@ class CheckRun(BaseModel):
     @classmethod
     def of(cls, name: str, ran: bool, duration_ms: float, findings: list[Finding]) -> CheckRun:
         worst = min((f.severity for f in findings), key=lambda s: s.rank, default=None)
-        status = "failed" if not ran else worst.value if worst is not None else "ok"
+        status: CheckStatus = "failed" if not ran else _STATUS[worst]
         return cls(
             name=name,
             ok=ran and status in ("ok", "info"),
