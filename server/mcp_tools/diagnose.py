@@ -41,7 +41,8 @@ def register(server: MCPServer) -> None:
     @server.prompt(
         name="diagnose",
         title="Diagnose my Claude integration",
-        description="Run the health report and walk through every problem, most important first, with its fix.",
+        description="Run the health report and walk through every problem, most important first, "
+        "with its fix.",
     )
     def diagnose(
         project_dir: Annotated[
