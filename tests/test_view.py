@@ -249,3 +249,14 @@ def test_hostile_expiry_in_the_credentials_file(sandbox: Sandbox) -> None:
     sandbox.credentials('{"claudeAiOauth": {"accessToken": "t", "expiresAt": 1e999, "scopes": []}}')
     login = sandbox.workspace().view.login
     assert login.login is not None and login.login.expires_at_ms is None
+
+
+def test_cause_keys_never_show_a_key(sandbox: Sandbox) -> None:
+    """Cause keys are built from names the user's files choose; a key used as a name stays redacted."""
+    key = fake_key()
+    sandbox.user_settings({"env": {key: "x", "ANTHROPIC_API_KEY": key}})
+    sandbox.write(sandbox.project / ".mcp.json", {"mcpServers": {key: {"command": "no-such-server-xyz"}}})
+    report = run_doctor(sandbox.workspace())
+    causes = [f.cause for f in report.findings if f.cause]
+    assert causes and all(key not in c for c in causes)
+    assert key not in json.dumps(report.to_json())

@@ -88,9 +88,9 @@ def _canonical(finding: Finding, view: View | None) -> str | None:
         return cause
     kind, subject = causes.split(cause)
     if kind == causes.SETTING_ENV:
-        path, _, name = subject.rpartition("#")
+        name = subject.rpartition("#")[2]
         origin = view.env.origin(name)
-        if origin is not None and origin.path is not None and str(origin.path) == path:
+        if origin is not None and origin.path is not None and causes.setting_env(origin.path, name) == cause:
             return causes.env(name)
     return cause
 

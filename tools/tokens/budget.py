@@ -192,7 +192,7 @@ def _mcp_servers(ws: Workspace) -> list[McpServerBudget]:
             continue
         servers.append(
             McpServerBudget(
-                name=server.name,
+                name=server.to_json()["name"],  # scrubbed: a server may be named after a key
                 scope=scopes.get(server.scope, "user"),
                 transport=server.type,
                 tools_listed=False,
