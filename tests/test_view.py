@@ -260,3 +260,21 @@ def test_cause_keys_never_show_a_key(sandbox: Sandbox) -> None:
     causes = [f.cause for f in report.findings if f.cause]
     assert causes and all(key not in c for c in causes)
     assert key not in json.dumps(report.to_json())
+
+
+def test_file_verdicts(sandbox: Sandbox) -> None:
+    user = sandbox.user_settings({"permissions": {"allow": ["Bash(ls", "Bash(pwd)"]}})  # one rule dropped
+    project = sandbox.project_settings({"cleanupPeriodDays": 0})  # rejected whole
+    local = sandbox.local_settings({"model": "claude-opus-4-8"})
+    view = sandbox.workspace().view
+    verdicts = {f.path: f for f in view.files}
+    assert verdicts[user].verdict == "partial" and verdicts[user].loaded
+    assert [f.code for f in verdicts[user].findings] == ["S101"]
+    assert verdicts[project].verdict == "ignored" and not verdicts[project].loaded
+    assert verdicts[project].data is None and verdicts[project].raw == {"cleanupPeriodDays": 0}
+    assert verdicts[local].verdict == "loaded" and verdicts[local].data == {"model": "claude-opus-4-8"}
+    assert verdicts[sandbox.managed / "managed-settings.json"].verdict == "absent"
+    assert [f.path for f in view.ignored_files()] == [project]
+    shown = verdicts[project].to_json()
+    assert shown["verdict"] == "ignored" and "cleanupPeriodDays" in shown["why"][0]
+    assert view.model() == ("claude-opus-4-8", str(local))
