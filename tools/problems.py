@@ -99,6 +99,7 @@ def _problem(key: str, members: list[Finding], view: View | None) -> Problem:
     lead = members[0]  # members arrive sorted: the most severe first
     kind, subject = causes.split(key)
     summary, fix = _told(kind, subject, members, view)
+    summary = summary.rstrip(". ")  # one line, said like a headline
     codes = {f.code for f in members}
     concern: Concern = "money" if codes & MONEY else "security" if codes & SECURITY else "other"
     if kind == causes.IGNORED_FILE and _lost_guards(subject, view):
