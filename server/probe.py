@@ -22,6 +22,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from claude_health.tools import causes
 from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.literals import scrub_line
@@ -347,7 +348,8 @@ async def probe_servers(
                     probes.start_soon(run, entry)
             group.cancel_scope.cancel()  # stops the ticker; every probe has finished
     results = [outcomes[e.name][0] for e in entries]
-    findings = [f for e in entries for f in outcomes[e.name][1]]
+    # Every probe finding is about its server: one problem with the settings findings on it.
+    findings = [f.replace(cause=causes.mcp_server(e.name)) for e in entries for f in outcomes[e.name][1]]
     return CheckOutcome(
         findings=findings,
         data={

@@ -78,10 +78,10 @@ class SessionFacts:
 
 def session_facts(ws: Workspace, *, scan_keys: bool = True) -> SessionFacts:
     """Everything SessionStart needs to know about this workspace, computed now."""
-    from claude_health.tools.settings.validate import validate_workspace
+    from claude_health.tools.view import view_of
 
     billing = billing_fact(ws)
-    validation = validate_workspace(ws)
+    validation = view_of(ws).validation  # the one judgement every check reads
     problems = settings_problems(ws, validation)
     keys_note = None
     if scan_keys:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from claude_health.tools import causes
 from claude_health.tools.findings import Finding, sort_findings
 from claude_health.tools.keys.formats import label
 from claude_health.tools.keys.git import HISTORY_TIMEOUT
@@ -39,7 +40,12 @@ class ScanOptions:
 
 
 def _tree_finding(path: str, rel: str, hit: Hit) -> Finding:
-    return KEY_IN_TREE.finding(f"{rel} holds an Anthropic {label(hit.kind)}.", path=path, **hit_fields(hit))
+    return KEY_IN_TREE.finding(
+        f"{rel} holds an Anthropic {label(hit.kind)}.",
+        path=path,
+        cause=causes.key(hit.fingerprint),
+        **hit_fields(hit),
+    )
 
 
 def _displayable(f: Finding) -> Finding:

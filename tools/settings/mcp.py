@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from claude_health.tools import causes
 from claude_health.tools.runtime.commands import check_command
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
@@ -30,6 +31,7 @@ class Server:
     type: str
     valid: bool
     target: str = ""  # command line or URL, for display
+    config: Any = None  # the entry as written
     status: str = "enabled"  # enabled | pending | disabled | blocked | ignored | overridden | invalid
     locate: Callable[[], tuple[int, int]] | None = None  # line and column, computed on demand
 
@@ -104,7 +106,9 @@ def validate_servers(ctx: FileContext, servers: Any, at: Path, scope: str) -> li
         return []
     found = []
     for name, entry in servers.items():
-        server = _server(ctx, name, entry, (*at, name), scope)
+        with ctx.about(causes.mcp_server(name)):
+            server = _server(ctx, name, entry, (*at, name), scope)
+        server.config = entry
         server.locate = _locator(ctx, (*at, name))
         found.append(server)
     return found

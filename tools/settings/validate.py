@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from claude_health.tools import causes
 from claude_health.tools.files import read_text
 from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
 from claude_health.tools.paths import Workspace
@@ -97,6 +98,7 @@ def _load(result: FileResult, ws: Workspace) -> tuple[FileContext | None, list[F
             path=str(cfg.path),
             line=exc.line,
             column=exc.column,
+            cause=causes.ignored_file(cfg.path),
         )
         result.loaded = False
         return None, [finding]
@@ -129,6 +131,7 @@ def validate_workspace(ws: Workspace) -> Validation:
                     path=str(cfg.path),
                     line=1,
                     column=1,
+                    cause=causes.ignored_file(cfg.path),
                 )
             )
             continue
@@ -303,6 +306,7 @@ def _server_states(
                     path=server.path,
                     line=line,
                     column=column,
+                    cause=causes.mcp_server(server.name),
                 )
             )
         elif server.status == "blocked":
@@ -315,6 +319,7 @@ def _server_states(
                     path=server.path,
                     line=line,
                     column=column,
+                    cause=causes.mcp_server(server.name),
                 )
             )
 
