@@ -2,7 +2,7 @@
 
 Each subcommand lives in :mod:`claude_health.server.commands` as a module with ``register``;
 modules import their domain code inside ``run`` so that ``--help`` and ``serve`` stay fast.
-Exit codes: 0 healthy, 1 problems found, 2 usage error.
+Exit codes: 0 healthy, 1 problems found, 2 usage error, 3 `serve` cannot listen (port in use).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "limits",
     "usage",
     "statusline",
+    "hook",
     "install",
     "uninstall",
     "rules",
@@ -70,7 +71,13 @@ def common_options() -> argparse.ArgumentParser:
         default="auto",
         help="colour in human output (default: only on a terminal)",
     )
-    common.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="on stderr, list every file read (-vv: debug logs too)",
+    )
     return common
 
 
@@ -83,7 +90,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="claude-health",
         description="Is my Claude integration healthy? Auth route and billing, settings, key "
         "hygiene, tokens, rate limits and plan usage, as a CLI and an MCP server.",
-        epilog="Exit codes: 0 healthy, 1 problems found, 2 usage error. "
+        epilog="Exit codes: 0 healthy, 1 problems found, 2 usage error, 3 `serve --transport http` "
+        "cannot listen (port in use). "
         "`claude-health rules` documents every finding code.",
     )
     parser.add_argument("--version", action="version", version=f"claude-health {__version__}")
@@ -111,6 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from claude_health.server.commands.statusline import main as statusline_main
 
         return statusline_main(raw[1:])
+    if raw[:1] == ["hook"] and len(raw) == 2 and not {"-h", "--help"} & set(raw):
+        # Claude Code runs hooks before every session and every prompt: same fast path.
+        from claude_health.server.commands.hook import main as hook_main
+
+        return hook_main(raw[1:])
     # Import only the subcommand being run (`serve` start-up time is what hosts wait for);
     # anything else, `--help` included, gets the full parser.
     first = raw[0] if raw else None

@@ -8,10 +8,12 @@ touching any tool, and uvicorn shuts down gracefully on SIGINT/SIGTERM.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import ipaddress
 import logging
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -246,6 +248,7 @@ def run_http(server: MCPServer, host: str = "127.0.0.1", port: int = 8765, token
 
     settings = HttpSettings.resolve(host, port, token)
     app = build_app(server, settings)
+    sock = listen_socket(host, port)  # before saying where we listen: a busy port is one clear line
     shown = f"[{host}]" if ":" in host else host
     auth = "bearer token required" if settings.token else "no token (loopback only)"
     sys.stderr.write(f"claude-health: MCP over HTTP at http://{shown}:{port}{MCP_PATH} ({auth})\n")
@@ -260,6 +263,42 @@ def run_http(server: MCPServer, host: str = "127.0.0.1", port: int = 8765, token
         access_log=False,
     )
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[sock])
     except OSError as exc:
-        raise HttpConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    finally:
+        sock.close()
+
+
+class ListenError(RuntimeError):
+    """The HTTP server cannot listen where asked (port in use, no permission, foreign address)."""
+
+
+_LISTEN_ADVICE = {
+    errno.EADDRINUSE: "the port is already in use (another `claude-health serve --transport http`?); stop "
+    "that server or choose another port with --port",
+    errno.EACCES: "permission denied (ports below 1024 need privileges); choose one above 1023 with --port",
+    errno.EADDRNOTAVAIL: "that address does not belong to this machine; use --host 127.0.0.1",
+}
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket as uvicorn would (SO_REUSEADDR; IPv6 for a host with ``:``).
+
+    Binding here, not inside uvicorn, turns "address in use" into :class:`ListenError` with one
+    sentence a person can act on, instead of uvicorn's log line and a bare exit status.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        why = _LISTEN_ADVICE.get(exc.errno or 0, exc.strerror or str(exc))
+        raise ListenError(f"cannot listen on {host}:{port}: {why}") from None
+    except (OverflowError, UnicodeError) as exc:  # a port or host name the OS cannot take
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port}: {exc}") from None
+    sock.set_inheritable(True)
+    return sock

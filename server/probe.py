@@ -8,11 +8,9 @@ handshake; failures are classified the way a user can act on them: command not f
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +22,14 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from claude_health.tools import causes
 from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.literals import scrub_line
 from claude_health.tools.paths import Workspace
 from claude_health.tools.redact import redact_text
 from claude_health.tools.runtime import rules
+from claude_health.tools.runtime.commands import check_command
 from claude_health.tools.runtime.mcp_servers import (
     EntryError,
     Launch,
@@ -150,13 +150,6 @@ def _classify(exc: BaseException, seen: list[Exception], stderr: str, timeout: f
     return _Failure(rules.PROBE_PROTOCOL, f"{type(first).__name__}: {scrub(str(first))[:200]}")
 
 
-def _resolve_command(command: str, env: dict[str, str], cwd: Path) -> str | None:
-    if os.sep in command or (os.altsep and os.altsep in command):
-        path = Path(command) if Path(command).is_absolute() else cwd / command
-        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
-    return shutil.which(command, path=env.get("PATH", ""))
-
-
 async def _handshake(
     launch: Launch, mode: str, env: dict[str, str], cwd: Path, timeout: float
 ) -> tuple[str, list[str]]:
@@ -219,11 +212,12 @@ async def _probe_one(entry: ServerEntry, ws: Workspace, timeout: float) -> tuple
         return result, []
     if launch.transport == "stdio":
         command = launch.command or ""
-        if _resolve_command(command, {**env, **launch.env}, ws.project) is None:
-            result.status, result.reason = "failed", f"command {command!r} not found"
+        lookup = check_command(command, {**env, **launch.env}.get("PATH", ""), ws.project, ws.home)
+        if not lookup.found:
+            result.status, result.reason = "failed", lookup.problem
             return result, [
                 rules.PROBE_NOT_FOUND.finding(
-                    f"{where}: command {command!r} is not on PATH.", path=entry.source
+                    f"{where}: {lookup.problem}.", path=entry.source, hint=lookup.fix
                 )
             ]
     started = time.perf_counter()
@@ -260,34 +254,117 @@ def _quiet_sdk_logs() -> Iterator[None]:
             logging.getLogger(name).setLevel(level)
 
 
-async def probe_servers(ws: Workspace, timeout: float = DEFAULT_TIMEOUT) -> CheckOutcome:
-    """Probe every configured MCP server of the workspace; findings P001-P008 and a ``probe`` section."""
+Progress = Callable[[str], None]
+# How often a terminal hears which servers are still being waited for.
+_TICK_SECONDS = 3.0
+
+
+def _tools(count: int) -> str:
+    return f"{count} tool{'s' if count != 1 else ''}"
+
+
+def describe(result: ProbeResult) -> str:
+    """One line for one server: what a person needs to know about it."""
+    if result.status == "ok":
+        protocol = result.protocol_versions.get("auto")
+        took = result.duration_ms / 1000
+        return f"{result.name}: {_tools(len(result.tools))}, protocol {protocol} ({took:.1f} s)"
+    if result.status == "pending":
+        return f"{result.name}: not approved, not started"
+    if result.status == "rejected":
+        return f"{result.name}: disabled, not started"
+    return f"{result.name}: {result.reason or result.status}"
+
+
+def summary_lines(data: dict[str, Any]) -> list[str]:
+    """The probe section of the human doctor report: the servers that work, then the others."""
+    servers = data.get("servers") or []
+    if not servers:
+        return ["MCP servers: none configured for this project"]
+    by_status: dict[str, list[dict[str, Any]]] = {}
+    for server in servers:
+        by_status.setdefault(server.get("status", "?"), []).append(server)
+    lines = []
+    working = by_status.pop("ok", [])
+    names = ", ".join(f"{s['name']} ({_tools(len(s.get('tools', [])))})" for s in working)
+    lines.append(f"MCP servers that work: {names or 'none'}")
+    for status, label in (
+        ("failed", "failed"),
+        ("pending", "not approved"),
+        ("rejected", "disabled"),
+        ("skipped", "not probed"),
+    ):
+        group = by_status.pop(status, [])
+        if group:
+            lines.append(f"MCP servers {label}: {', '.join(s['name'] for s in group)}")
+    return lines
+
+
+async def _tick(progress: Progress, running: dict[str, float]) -> None:
+    """Every few seconds, name the servers still starting (a hanging one must not look like a hang)."""
+    while True:
+        await anyio.sleep(_TICK_SECONDS)
+        if running:
+            now = time.perf_counter()
+            waiting = ", ".join(f"{name} ({now - since:.0f} s)" for name, since in sorted(running.items()))
+            progress(f"  still waiting for: {waiting}")
+
+
+async def probe_servers(
+    ws: Workspace, timeout: float = DEFAULT_TIMEOUT, progress: Progress | None = None
+) -> CheckOutcome:
+    """Probe every configured MCP server of the workspace; findings P001-P008 and a ``probe`` section.
+
+    ``progress`` (the CLI passes one on a terminal) hears a line when probing starts, when each
+    server's answer lands, and every few seconds the names of the servers still being waited for.
+    """
     entries = configured_servers(ws)
     outcomes: dict[str, tuple[ProbeResult, list[Finding]]] = {}
     limiter = anyio.CapacityLimiter(_PARALLEL)
+    running: dict[str, float] = {}
 
     async def run(entry: ServerEntry) -> None:
         async with limiter:
-            outcomes[entry.name] = await _probe_one(entry, ws, timeout)
+            running[entry.name] = time.perf_counter()
+            try:
+                outcomes[entry.name] = await _probe_one(entry, ws, timeout)
+            finally:
+                running.pop(entry.name, None)
+        if progress is not None:
+            result = outcomes[entry.name][0]
+            progress(f"  {result.status:<8} {describe(result)}")
 
+    if progress is not None and entries:
+        progress(
+            f"Probing {len(entries)} MCP server(s), up to {timeout:g} s per handshake: "
+            + ", ".join(e.name for e in entries)
+        )
     with _quiet_sdk_logs():
         async with anyio.create_task_group() as group:
-            for entry in entries:
-                group.start_soon(run, entry)
+            if progress is not None:
+                group.start_soon(_tick, progress, running)
+            async with anyio.create_task_group() as probes:
+                for entry in entries:
+                    probes.start_soon(run, entry)
+            group.cancel_scope.cancel()  # stops the ticker; every probe has finished
     results = [outcomes[e.name][0] for e in entries]
-    findings = [f for e in entries for f in outcomes[e.name][1]]
+    # Every probe finding is about its server: one problem with the settings findings on it.
+    findings = [f.replace(cause=causes.mcp_server(e.name)) for e in entries for f in outcomes[e.name][1]]
     return CheckOutcome(
         findings=findings,
         data={
             "servers": [r.to_json() for r in results],
             "probed": sum(1 for r in results if r.status in ("ok", "failed")),
             "failed": sum(1 for r in results if r.status == "failed"),
+            "working": [r.name for r in results if r.status == "ok"],
             "timeout_s": timeout,
         },
     )
 
 
-def run_probe(ws: Workspace, timeout: float = DEFAULT_TIMEOUT) -> CheckOutcome:
+def run_probe(
+    ws: Workspace, timeout: float = DEFAULT_TIMEOUT, progress: Progress | None = None
+) -> CheckOutcome:
     """Synchronous entry point for the CLI (`doctor --probe-servers`)."""
-    outcome: CheckOutcome = anyio.run(probe_servers, ws, timeout)
+    outcome: CheckOutcome = anyio.run(probe_servers, ws, timeout, progress)
     return outcome

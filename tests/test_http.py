@@ -75,6 +75,32 @@ def test_cli_refuses_a_public_bind_without_token(sandbox: Sandbox) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_busy_port_is_one_line_and_exit_3(sandbox: Sandbox) -> None:
+    """Another process holds the port: one sentence naming it and what to do, exit 3, nothing else."""
+    import socket
+
+    env = {**os.environ, **sandbox.env}
+    env.pop("CLAUDE_HEALTH_TOKEN", None)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        proc = subprocess.run(
+            [cli_path(), "serve", "--transport", "http", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"claude-health serve: cannot listen on 127.0.0.1:{port}: the port is already in use (another "
+        "`claude-health serve --transport http`?); stop that server or choose another port with --port\n"
+    )
+
+
 # -- a real server ------------------------------------------------------------------------------
 
 

@@ -32,8 +32,10 @@ def test_keeps_unrelated_keys_and_wraps_existing_command(sandbox: Sandbox) -> No
     assert data["model"] == "opus" and data["permissions"] == {"allow": ["Bash(ls)"]}
     assert "--wrap" in data["statusLine"]["command"] and "my line.sh" in data["statusLine"]["command"]
     assert text.startswith('{\n    "model": "opus",\n')  # untouched bytes stay as they were
-    backups = list(path.parent.glob("settings.json.*"))
+    state = sandbox.home / ".local" / "state" / "claude-health" / "backups"
+    backups = list(state.glob("*settings.json.claude-health-backup-*"))
     assert backups and backups[0].read_text() == original
+    assert not list(path.parent.glob("settings.json.*"))  # nothing left among Claude Code's files
     assert run(sandbox, "uninstall", "--statusline").returncode == 0
     assert json.loads(path.read_text()) == json.loads(original)
 

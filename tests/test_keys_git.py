@@ -95,7 +95,7 @@ def test_notebooks_and_env_files_are_included_binary_skipped(sandbox: Sandbox) -
         ("", False, "not ignored"),
         (".env\n", False, None),
         ("", True, "tracked by git."),
-        (".env\n", True, "although .gitignore lists it"),
+        (".env\n", True, "although .gitignore:1 lists it"),
     ],
 )
 def test_env_files_that_should_be_ignored(
@@ -131,6 +131,50 @@ def test_local_settings_ignored_through_global_excludes(sandbox: Sandbox) -> Non
     git(project, "config", "core.excludesFile", str(excludes))
     sandbox.local_settings({"permissions": {"allow": []}})
     assert [f for f in scan_keys(sandbox.workspace()).findings if f.code == "K009"] == []
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("global", "although your global excludes file ({excludes}:2) lists it"),
+        ("gitignore", "although .gitignore:1 lists it (ignore rules do not untrack files)."),
+        ("info", "although this clone's .git/info/exclude:1 lists it"),
+        ("negated", ".claude/settings.local.json is tracked by git."),
+    ],
+)
+def test_tracked_local_settings_names_the_ignore_file(sandbox: Sandbox, where: str, expected: str) -> None:
+    """K009 says which file lists the path: a global excludes file protects nobody else's clone."""
+    project = init(sandbox)
+    sandbox.local_settings({"permissions": {"allow": ["Bash(rm -rf:*)"]}})
+    git(project, "add", ".claude/settings.local.json")
+    excludes = sandbox.root / "global-ignore"
+    if where == "global":
+        excludes.write_text("*.log\n.claude/settings.local.json\n")
+        git(project, "config", "core.excludesFile", str(excludes))
+    elif where == "gitignore":
+        sandbox.write(project / ".gitignore", ".claude/settings.local.json\n")
+    elif where == "info":
+        sandbox.write(project / ".git" / "info" / "exclude", ".claude/settings.local.json\n")
+    else:
+        sandbox.write(project / ".gitignore", "*.json\n!.claude/settings.local.json\n")
+    [found] = [f for f in scan_keys(sandbox.workspace()).findings if f.code == "K009"]
+    assert expected.format(excludes=excludes) in found.message
+    other_clones = "other clones do not ignore it either" in found.message
+    assert other_clones == (where in ("global", "info"))
+
+
+def test_tracked_local_settings_ignored_by_the_default_global_excludes(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No core.excludesFile: git reads ~/.config/git/ignore, and K009 names that file."""
+    monkeypatch.setenv("HOME", str(sandbox.home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    default = sandbox.write(sandbox.home / ".config" / "git" / "ignore", ".claude/settings.local.json\n")
+    project = init(sandbox)
+    sandbox.local_settings({})
+    git(project, "add", "--force", ".claude/settings.local.json")
+    [found] = [f for f in scan_keys(sandbox.workspace()).findings if f.code == "K009"]
+    assert f"your global excludes file ({default}:1)" in found.message
 
 
 def test_history_reports_removed_keys_with_their_commit(sandbox: Sandbox) -> None:

@@ -358,12 +358,12 @@ def test_security_runs_with_a_minimal_environment(mac: Mac, tmp_path: Path) -> N
 
 def test_usage_reads_the_plan_from_the_keychain_too(mac: Mac) -> None:
     """One truth: `usage` shows the plan of the login the auth route found."""
-    from claude_health.tools.usage.plan import read_workspace_plan
+    from claude_health.tools.usage.plan import plan_of
 
     mac.keychain_login("max")
     mac.file_login("pro")
-    plan = read_workspace_plan(mac.workspace())
+    plan = plan_of(mac.workspace().view.login)
     assert (plan.subscription_type, plan.rate_limit_tier) == ("max", "default_claude_max_20x")
     assert plan.source is not None and "Keychain" in plan.source
     mac.security.set_mode("locked")  # Claude Code falls back to the file; so does the plan
-    assert read_workspace_plan(mac.workspace()).subscription_type == "pro"
+    assert plan_of(mac.workspace().view.login).subscription_type == "pro"

@@ -128,6 +128,30 @@ def test_profile_shadows_managed_settings_json(mac: Policies) -> None:
     assert status.baseUrl == "https://gw.corp.example"
 
 
+def test_a_broken_managed_settings_json_under_a_profile_does_not_stop_claude_code(mac: Policies) -> None:
+    """Claude Code never reads a shadowed file, so it cannot refuse to start over it: no A012, and
+    the problem says the file is ignored, not that Claude Code will not start. The control without
+    the profile says it will not."""
+    from claude_health.tools.doctor import run_doctor
+
+    file = mac.sandbox.managed_settings('{"model": "opus",')
+    alone = run_doctor(mac.workspace(), only=["auth", "settings"])
+    assert "A012" in {f.code for f in alone.findings}
+    assert any(p.summary.startswith("Claude Code refuses to start") for p in alone.problems)
+
+    mac.plist({"model": "sonnet"})
+    ws = mac.workspace()
+    report = run_doctor(ws, only=["auth", "settings"])
+    codes = {f.code for f in report.findings}
+    assert "A012" not in codes and {"S001", "S020"} & codes, codes
+    [s001] = [f for f in report.findings if f.code == "S001"]
+    assert "higher managed source" in s001.message and "refuses" not in s001.message
+    assert not any("refuses to start" in p.summary for p in report.problems)
+    seen = ws.view.file(file)
+    assert seen is not None and seen.verdict == "ignored" and seen.not_applied
+    assert ws.view.settings.settings["model"] == "sonnet"
+
+
 def test_per_user_profile_wins_over_the_device_profile(mac: Policies) -> None:
     device = mac.plist({"model": "opus"})
     user = mac.plist({"model": "haiku"}, user=True)

@@ -193,3 +193,62 @@ def test_stderr_scrub_hides_config_lines_urls_and_other_providers() -> None:
     ):
         shown = _last_line(f"starting\n{line}\n")
         assert github not in shown and openai not in shown and pw not in shown, shown
+
+
+def _doctor_probe(sandbox: Sandbox, *, stderr_tty: bool) -> tuple[int, str, str]:
+    """`doctor --probe-servers` as a user runs it, stderr on a terminal (a pty) or a pipe."""
+    import os
+    import pty
+    import subprocess
+
+    from tests.mcp_helpers import cli_path
+
+    env = {**sandbox.env, "PATH": os.environ["PATH"]}
+    command = [cli_path(), "doctor", "--only", "settings", "--probe-servers", "--probe-timeout", "4"]
+    if not stderr_tty:
+        proc = subprocess.run(
+            command, cwd=sandbox.project, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        return proc.returncode, proc.stdout, proc.stderr
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        command, cwd=sandbox.project, env=env, stdout=subprocess.PIPE, stderr=follower, text=True
+    ) as proc:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        out = proc.stdout.read() if proc.stdout else ""
+        code = proc.wait(timeout=120)
+    os.close(leader)
+    return code, out, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_probe_progress_on_a_terminal_and_the_servers_that_work(sandbox: Sandbox) -> None:
+    entries = servers(sandbox)
+    sandbox.write(
+        sandbox.project / ".mcp.json",
+        {"mcpServers": {"works": entries["works"], "hang": entries["hang"]}},
+    )
+    sandbox.user_settings({"enableAllProjectMcpServers": True})
+    code, out, err = _doctor_probe(sandbox, stderr_tty=True)
+    assert code == 1  # the hanging server is an error
+    assert "Probing 2 MCP server(s), up to 4 s per handshake: hang, works" in err
+    assert "still waiting for: hang (" in err  # it hangs for at least 4 s; a line comes every 3 s
+    assert "ok       works: 1 tool, protocol 2026-07-28" in err
+    assert "failed   hang: no handshake within 4 s" in err
+    # Each result is a line of its own after the opening one (in the order they land, which
+    # depends on the machine's load, so not asserted).
+    assert err.index("Probing") < min(err.index("ok       works"), err.index("failed   hang"))
+    assert "MCP servers that work: works (1 tool)" in out
+    assert "MCP servers failed: hang" in out
+    # Not a terminal: stderr stays quiet (logs only), the report still lists the working servers.
+    code, out, err = _doctor_probe(sandbox, stderr_tty=False)
+    assert code == 1 and "Probing" not in err and "still waiting" not in err
+    assert "MCP servers that work: works (1 tool)" in out

@@ -60,6 +60,11 @@ def test_install_from_nothing_then_idempotent_then_uninstall(sandbox: Sandbox, c
     assert removal.action == "remove"
     backup = apply(removal).backup
     assert backup is not None and backup.read_bytes() == before
+    # Kept in claude-health's state directory, never beside the file (in the project, or ~/.claude).
+    state = sandbox.home / ".local" / "state" / "claude-health" / "backups"
+    assert backup.parent == state and stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert backup.name.startswith(str(change.path).replace("/", "%") + ".claude-health-backup-")
+    assert not list(change.path.parent.glob("*.claude-health-backup-*"))
     assert plan_uninstall(ws, client).action == "absent"
 
 

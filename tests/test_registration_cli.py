@@ -212,3 +212,97 @@ def test_unwritable_path_exits_1_without_traceback(env: Sandbox, capsys: pytest.
         code, _out, err = run(capsys, verb, "--client", "vscode", "--project", str(env.project), *args)
         assert code == 1 and "Traceback" not in err
         assert err.count("\n") == 1 and "Not a directory" in err
+
+
+def _install(sandbox: Sandbox, path: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed CLI, run by its absolute path (as from a virtualenv) with a chosen PATH."""
+    return subprocess.run(
+        [cli_path(), "install", "--client", "claude-code", *args],
+        env={**sandbox.env, "PATH": path},
+        cwd=sandbox.project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _entry(sandbox: Sandbox) -> dict[str, object]:
+    entry: dict[str, object] = json.loads((sandbox.project / ".mcp.json").read_text())["mcpServers"][
+        "claude-health"
+    ]
+    return entry
+
+
+def test_project_scope_warns_about_this_machines_path(sandbox: Sandbox) -> None:
+    """Not on PATH: the absolute path is written (it works here) with a warning naming --portable."""
+    proc = _install(sandbox, "/usr/bin:/bin")
+    assert proc.returncode == 0, proc.stderr
+    assert _entry(sandbox)["command"] == cli_path()
+    assert "Warning: .mcp.json is meant to be committed, but this entry runs " + cli_path() in proc.stdout
+    assert "--portable` (it writes `uvx claude-health serve`; everyone needs uv)" in proc.stdout
+    user = _install(sandbox, "/usr/bin:/bin", "--scope", "user", "--json")
+    assert user.returncode == 0, user.stderr
+    payload = json.loads(user.stdout)
+    assert payload["entry"]["command"] == cli_path()
+    assert not any("Warning" in note for note in payload["notes"])  # ~/.claude.json is not committed
+
+
+def test_project_scope_uses_the_bare_name_when_on_path(sandbox: Sandbox) -> None:
+    proc = _install(sandbox, f"{Path(cli_path()).parent}:/usr/bin:/bin")
+    assert proc.returncode == 0, proc.stderr
+    assert _entry(sandbox) == {"type": "stdio", "command": "claude-health", "args": ["serve"], "env": {}}
+    assert "claude-health is on PATH here" in proc.stdout and "Warning" not in proc.stdout
+    # --command still writes exactly what it is given.
+    again = _install(sandbox, f"{Path(cli_path()).parent}:/usr/bin:/bin", "--command", cli_path())
+    assert again.returncode == 0 and _entry(sandbox)["command"] == cli_path()
+
+
+def test_portable_flag(sandbox: Sandbox) -> None:
+    proc = _install(sandbox, "/usr/bin:/bin", "--portable")
+    assert proc.returncode == 0, proc.stderr
+    assert _entry(sandbox) == {
+        "type": "stdio",
+        "command": "uvx",
+        "args": ["claude-health", "serve"],
+        "env": {},
+    }
+    assert "needs uv on every machine" in proc.stdout
+    clash = _install(sandbox, "/usr/bin:/bin", "--portable", "--command", "/x/ch")
+    assert clash.returncode == 2 and "--portable and --command are mutually exclusive" in clash.stderr
+
+
+def test_backup_lives_in_the_state_directory(sandbox: Sandbox) -> None:
+    """The previous file is kept outside the project; the output points at it."""
+    state = sandbox.root / "state"
+    sandbox.env["XDG_STATE_HOME"] = str(state)
+    original = '{"mcpServers": {"other": {"command": "npx", "args": ["-y", "other"]}}}\n'
+    sandbox.write(sandbox.project / ".mcp.json", original)
+    proc = _install(sandbox, "/usr/bin:/bin")
+    assert proc.returncode == 0, proc.stderr
+    [line] = [x for x in proc.stdout.splitlines() if x.startswith("Backup of the previous file: ")]
+    backup = Path(line.removeprefix("Backup of the previous file: "))
+    assert backup.parent == state / "claude-health" / "backups"
+    assert backup.read_text() == original
+    assert sorted(p.name for p in sandbox.project.iterdir()) == [".mcp.json"]
+
+
+@pytest.mark.e2e
+def test_bare_name_entry_connects_in_claude_code(sandbox: Sandbox) -> None:
+    """The portable entry is not only well-formed: Claude Code starts it from PATH and connects."""
+    on_path = f"{Path(cli_path()).parent}:/usr/bin:/bin"
+    assert _install(sandbox, on_path).returncode == 0
+    assert _entry(sandbox)["command"] == "claude-health"
+    sandbox.user_settings({"enabledMcpjsonServers": ["claude-health"]})
+    proc = subprocess.run(
+        [claude_bin(), "mcp", "list"],
+        cwd=sandbox.project,
+        env=claude_env(sandbox.home, PATH=f"{on_path}:{Path(claude_bin()).parent}"),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    [line] = [x for x in proc.stdout.splitlines() if x.startswith("claude-health:")]
+    assert "✔ Connected" in line, proc.stdout

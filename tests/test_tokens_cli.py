@@ -68,10 +68,56 @@ def test_globs_and_human_output(sandbox: Sandbox) -> None:
     assert "offline estimate" in proc.stdout and "Cost as input" in proc.stdout
 
 
-def test_missing_path_exits_1(sandbox: Sandbox) -> None:
-    proc = run(sandbox, "nope.md", "--json")
-    assert proc.returncode == 1
-    assert any("no such file" in n for n in json.loads(proc.stdout)["notes"])
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_missing_path_is_one_usage_error(sandbox: Sandbox, json_flag: list[str]) -> None:
+    """A typo is not "0 tokens": one line on stderr, exit 2, nothing on stdout."""
+    sandbox.write(sandbox.project / "real.md", "text")
+    proc = run(sandbox, "real.md", "nope.md", "*.none", *json_flag)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        "claude-health tokens: nope.md: no such file or directory; *.none: no file matches "
+        "(nothing was counted)\n"
+    )
+
+
+def test_no_input_is_a_usage_error(sandbox: Sandbox) -> None:
+    proc = run(sandbox)  # stdin is an empty pipe, as in CI or a script
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (
+        "claude-health tokens: nothing on stdin; give PATH... (files, directories, globs), - for stdin, "
+        "or --budget\n"
+    )
+    # An explicit `-` with empty stdin is a question with an answer: 0 tokens.
+    explicit = run(sandbox, "-", "--json")
+    assert explicit.returncode == 0 and json.loads(explicit.stdout)["tokens"] == 0
+
+
+def test_unknown_model_is_called_unknown(sandbox: Sandbox) -> None:
+    proc = run(sandbox, "-", "--model", "claude-sonet-4-5", "--json", stdin="Hello")
+    assert proc.returncode == 1  # a warning: the count is given, the window and price are not
+    out = json.loads(proc.stdout)
+    assert "fit" not in out and out["cost"]["known"] is False
+    [finding] = out["findings"]
+    assert finding["code"] == "T006" and finding["severity"] == "warning"
+    assert "Did you mean claude-sonnet-4-5" in finding["message"]
+    assert "claude-opus-4-7" in finding["hint"]
+    assert out["summary"] == {"errors": 0, "warnings": 1, "infos": 0, "total": 1, "healthy": False}
+    human = run(sandbox, "-", "--model", "claude-sonet-4-5", stdin="Hello")
+    assert human.returncode == 1
+    assert "1,000,000" not in human.stdout and "Fits the" not in human.stdout
+    assert "Context window unknown: claude-sonet-4-5" in human.stdout
+    assert "T006" in human.stdout
+    budget = run(sandbox, "--budget", "--model", "nope-9", "--json")
+    assert budget.returncode == 1 and [f["code"] for f in json.loads(budget.stdout)["findings"]] == ["T006"]
+
+
+def test_json_follows_the_findings_summary_contract(sandbox: Sandbox) -> None:
+    proc = run(sandbox, "-", "--model", "claude-opus-4-7", "--json", stdin="Hello")
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 0
+    assert out["findings"] == [] and out["summary"]["healthy"] is True and out["summary"]["total"] == 0
+    assert {"tokens", "method", "model", "cost", "fit"} <= set(out)  # the existing keys stay
 
 
 def test_exact_without_key_fails_clearly(sandbox: Sandbox, api: FakeAnthropic) -> None:

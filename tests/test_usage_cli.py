@@ -123,6 +123,56 @@ def test_plain_usage_reports_plan_and_findings_without_secrets(sandbox: Sandbox)
     assert "total" in human.stdout and human.returncode == 0
 
 
+def test_weekly_says_it_is_a_rolling_window(sandbox: Sandbox) -> None:
+    seed(sandbox)
+    done = usage(sandbox, "weekly", "--color", "never")
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()[:2]
+    assert first.startswith("Last 7 days, a rolling window: ") and first.endswith(" UTC")
+    assert second.startswith("Not your plan's weekly limit window")
+    # Once the status line has captured the plan's own window, the heading gives it.
+    now = datetime.now(UTC).timestamp()
+    line = {
+        "model": {"id": "claude-opus-4-6", "display_name": "Opus 4.6"},
+        "rate_limits": {"seven_day": {"used_percentage": 36, "resets_at": int(now + 3 * 86400)}},
+    }
+    captured = subprocess.run(
+        [cli_path(), "statusline"],
+        env=env(sandbox),
+        input=json.dumps(line),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert captured.returncode == 0, captured.stderr
+    again = usage(sandbox, "weekly", "--color", "never").stdout.splitlines()
+    assert again[1].startswith("Your plan's weekly limit window (set per account): 36% used, resets ")
+
+
+def test_human_reports_show_the_model_breakdown(sandbox: Sandbox) -> None:
+    seed(sandbox)
+    for report in ("daily", "weekly", "monthly", "blocks"):
+        out = usage(sandbox, report, "--color", "never").stdout
+        lines = [x for x in out.splitlines() if "└" in x]
+        opus = [x for x in lines if x.startswith("  └ opus-4-6 ")]
+        sonnet = [x for x in lines if x.startswith("  └ sonnet-4-5-20250929 ")]
+        assert opus and sonnet, (report, out)
+        assert opus[0].split()[2:4] == ["3", "400"]  # input and output of that model alone
+    plan = usage(sandbox, "--color", "never").stdout
+    assert "  └ opus-4-6: 2.4k tokens, $0.03" in plan
+
+
+def test_report_json_follows_the_findings_summary_contract(sandbox: Sandbox) -> None:
+    seed(sandbox)
+    for report in ("daily", "weekly", "monthly", "blocks"):
+        data = json.loads(usage(sandbox, report, "--json").stdout)
+        assert [f["code"] for f in data["findings"]] == ["U005"], report
+        assert data["summary"] == {"errors": 0, "warnings": 0, "infos": 1, "total": 1, "healthy": True}
+    plan = json.loads(usage(sandbox, "--json").stdout)
+    assert {"findings", "summary"} <= set(plan)
+
+
 def test_bad_arguments_exit_2(sandbox: Sandbox) -> None:
     bad_tz = usage(sandbox, "daily", "--timezone", "Nowhere/Land")
     assert bad_tz.returncode == 2 and "Nowhere/Land" in bad_tz.stderr and "Traceback" not in bad_tz.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,34 @@ class TextRead:
     problem: str | None = None
 
 
+def log_read(path: object, outcome: str) -> None:
+    """Tell ``-v`` what was read (logger ``claude_health.read``, INFO), at no cost otherwise.
+
+    Nothing is imported for this: when the ``logging`` module is not loaded, nobody asked.
+    """
+    logging = sys.modules.get("logging")
+    if logging is None:
+        return
+    logger = logging.getLogger("claude_health.read")
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("%s: %s", path, outcome)
+
+
 def read_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> TextRead:
     """Read a UTF-8 text file (a BOM is accepted, as Claude Code does).
 
     Only regular files are read, and never more than ``limit`` bytes: a FIFO or a device in a
     hostile repository must not hang or exhaust the server.
     """
+    read = _read_text(path, limit)
+    if read.text is not None:
+        log_read(path, f"read {len(read.text):,} characters")
+    else:
+        log_read(path, read.problem or "absent")
+    return read
+
+
+def _read_text(path: Path, limit: int) -> TextRead:
     try:
         if not path.exists():
             if path.is_symlink():  # dangling, or a loop: exists() hides both
@@ -74,7 +97,12 @@ class JsonRead:
 
 def read_json_object(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> JsonRead:
     """Parse a file that must hold one JSON object (settings, ``.mcp.json``, credentials)."""
-    read = read_text(path, limit=limit)
+    return json_object_of(read_text(path, limit=limit))
+
+
+def json_object_of(read: TextRead) -> JsonRead:
+    """The JSON object a file's text holds, or why it holds none (for text already read)."""
+    path = read.path
     if read.text is None:
         return JsonRead(path, read.exists, problem=read.problem)
     if not read.text.strip():

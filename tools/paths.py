@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from claude_health.tools.view.model import View
 
 from claude_health.tools.platform import effective_platform
 
@@ -125,6 +129,17 @@ class Workspace:
             if (candidate / ".git").exists():
                 return candidate
         return None
+
+    @cached_property
+    def view(self) -> View:
+        """What Claude Code will see in this workspace (:mod:`claude_health.tools.view`).
+
+        Cached like ``git_root``: every check of one doctor run, MCP call or watcher event gets the
+        same view, so settings are read and validated once. A new snapshot is a new Workspace.
+        """
+        from claude_health.tools.view.model import View
+
+        return View(self)
 
     @property
     def project_mcp(self) -> Path:

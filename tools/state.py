@@ -17,6 +17,20 @@ if TYPE_CHECKING:
 
 STATE_DB_NAME = "limiter.db"
 STATE_DB_OVERRIDE = "CLAUDE_HEALTH_STATE_DB"
+# claude-health's one config file (rate-limit overrides, plan alert thresholds), in the config dir.
+CONFIG_FILE_NAME = "limits.toml"
+
+
+def config_dir_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
+    """``$XDG_CONFIG_HOME/claude-health`` (when absolute) or ``~/.config/claude-health``."""
+    xdg = env.get("XDG_CONFIG_HOME", "").strip()
+    base = xdg if xdg and os.path.isabs(xdg) else os.path.join(home, ".config")
+    return os.path.join(base, "claude-health")
+
+
+def config_file_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
+    """claude-health's config file: ``limits.toml`` in :func:`config_dir_name`."""
+    return os.path.join(config_dir_name(env, home), CONFIG_FILE_NAME)
 
 
 def cache_dir_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
@@ -24,6 +38,19 @@ def cache_dir_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
     xdg = env.get("XDG_CACHE_HOME", "").strip()
     base = os.path.expanduser(xdg) if xdg else os.path.join(home, ".cache")
     return os.path.join(base, "claude-health")
+
+
+def backup_dir_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
+    """Where claude-health keeps the backup of every file it edits (install, uninstall, status line).
+
+    ``$XDG_STATE_HOME/claude-health/backups``, default ``~/.local/state/claude-health/backups``:
+    never beside the edited file, where a backup of ``.mcp.json`` would sit in the project (and
+    could be committed) and one of ``~/.claude/settings.json`` among Claude Code's own files; and
+    not in the cache directory, which cleaners may empty.
+    """
+    xdg = env.get("XDG_STATE_HOME", "").strip()
+    base = os.path.expanduser(xdg) if xdg else os.path.join(home, ".local", "state")
+    return os.path.join(base, "claude-health", "backups")
 
 
 def state_db_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:

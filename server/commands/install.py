@@ -7,23 +7,37 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from claude_health.tools.registration.clients import CLIENTS
+from claude_health.tools.registration.clients import CLIENTS, Scope
+
+_STATUSLINE_HELP = {
+    "install": "make claude-health Claude Code's status line (`statusLine` in your user settings.json) "
+    "instead of registering an MCP client; a status line command you already have is kept and wrapped",
+    "uninstall": "take claude-health out of Claude Code's status line (your user settings.json): the "
+    "command it wrapped is put back, or `statusLine` is removed when it wrapped none",
+}
 
 
-def add_target_options(parser: argparse.ArgumentParser) -> None:
+def add_target_options(parser: argparse.ArgumentParser, verb: str = "install") -> None:
     """Options install and uninstall share: which client, which scope, dry run."""
-    parser.add_argument("--client", choices=CLIENTS, help="the MCP client to configure")
     parser.add_argument(
-        "--statusline",
+        "--client",
+        choices=CLIENTS,
+        help="the MCP client to configure" if verb == "install" else "the MCP client to remove it from",
+    )
+    parser.add_argument("--statusline", action="store_true", help=_STATUSLINE_HELP[verb])
+    parser.add_argument(
+        "--hooks",
         action="store_true",
-        help="Claude Code's status line (user settings.json) instead of an MCP client; an existing "
-        "status line command is kept and wrapped",
+        help="claude-health's Claude Code hooks (SessionStart, UserPromptSubmit, ConfigChange, "
+        "StopFailure: warnings about billing, broken settings and plan limits); user settings unless "
+        "--scope says otherwise",
     )
     parser.add_argument(
         "--scope",
-        choices=("project", "user"),
+        choices=("project", "user", "local"),
         default=None,
-        help="project (files under --project) or user (your home); default: project where the client has one",
+        help="project (files under --project) or user (your home); default: project where the client has "
+        "one, user for --hooks; local (.claude/settings.local.json) only with --hooks",
     )
     parser.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
 
@@ -34,12 +48,21 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="register claude-health with an MCP client",
         description="Add a `claude-health` server entry to a client's MCP configuration. The edit keeps "
-        "every other byte of the file, is atomic (temp file + rename), keeps a timestamped backup "
-        "beside the file, and does nothing when the entry is already there. Files that cannot be "
-        "edited safely (malformed, or an entry in a form it cannot rewrite) are refused untouched.",
+        "every other byte of the file, is atomic (temp file + rename), keeps a timestamped backup in "
+        "claude-health's state directory ($XDG_STATE_HOME/claude-health/backups, default "
+        "~/.local/state/claude-health/backups), and does nothing when the entry is already there. Files "
+        "that cannot be edited safely (malformed, or an entry in a form it cannot rewrite) are refused "
+        "untouched. A project-scope file is meant to be committed: it gets `claude-health` when that is "
+        "on PATH, otherwise this machine's path with a warning (see --portable).",
     )
     add_target_options(parser)
-    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    parser.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default="stdio",
+        help="stdio (default): the client starts `claude-health serve` itself; http: the client "
+        "connects to a running `claude-health serve --transport http` at --url",
+    )
     parser.add_argument(
         "--url",
         default=None,
@@ -51,7 +74,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         dest="launch_command",
         metavar="PATH",
         default=None,
-        help="stdio command to write (default: this claude-health's absolute path, or `uvx claude-health`)",
+        help="stdio command to write (default: this claude-health's absolute path; `claude-health` for "
+        "a project-scope file when it is on PATH; `uvx claude-health` when run through uvx)",
+    )
+    parser.add_argument(
+        "--portable",
+        action="store_true",
+        help="write a command that works on every machine: `claude-health` when it is on PATH here, "
+        "otherwise `uvx claude-health` (needs uv); for files that are committed or shared",
     )
     parser.set_defaults(func=run)
 
@@ -64,11 +94,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.url and args.transport != "http":
         raise UsageError("--url only applies with --transport http")
+    if args.portable and args.launch_command:
+        raise UsageError("--portable and --command are mutually exclusive")
+    if args.portable and args.transport != "stdio":
+        raise UsageError("--portable only applies with --transport stdio")
     require_target(args)
     launch = Launch(args.launch_command, list(SERVE_ARGS), "explicit") if args.launch_command else None
     ws = workspace(args)
     if args.statusline:
         return statusline(args, ws, remove=False, launch=launch)
+    if args.hooks:
+        return hooks(args, ws, remove=False, launch=launch)
     return execute(
         args,
         "install",
@@ -79,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             transport=args.transport,
             launch=launch,
             url=args.url or DEFAULT_URL,
+            portable=args.portable,
         ),
     )
 
@@ -86,8 +123,10 @@ def run(args: argparse.Namespace) -> int:
 def require_target(args: argparse.Namespace) -> None:
     from claude_health.server.commands.common import UsageError
 
-    if bool(args.client) == bool(args.statusline):
-        raise UsageError("name exactly one target: --client NAME or --statusline")
+    if sum(map(bool, (args.client, args.statusline, args.hooks))) != 1:
+        raise UsageError("name exactly one target: --client NAME, --statusline or --hooks")
+    if args.scope == "local" and not args.hooks:
+        raise UsageError("--scope local applies only to --hooks")
 
 
 def statusline(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any = None) -> int:
@@ -96,6 +135,15 @@ def statusline(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any =
 
     verb = "uninstall" if remove else "install"
     return execute(args, verb, lambda: plan_statusline(ws, remove=remove, launch=launch))
+
+
+def hooks(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any = None) -> int:
+    """(Un)install claude-health's hooks in a Claude Code settings file (user scope by default)."""
+    from claude_health.tools.registration.hooks import plan_hooks
+
+    verb = "uninstall" if remove else "install"
+    scope: Scope = args.scope or "user"
+    return execute(args, verb, lambda: plan_hooks(ws, scope, remove=remove, launch=launch))
 
 
 def execute(args: argparse.Namespace, verb: str, plan: Callable[[], Any]) -> int:
@@ -145,11 +193,11 @@ def report(args: argparse.Namespace, change: Any, backup: Any, *, verb: str) -> 
         if args.dry_run:
             out.write(f"Would {'create' if change.action == 'create' else 'edit'} {change.path} ({where}):\n")
             out.write(diff)
-            return 0
-        done = "Registered claude-health in" if verb == "install" else "Removed claude-health from"
-        out.write(f"{done} {change.path} ({where}).\n")
-        if backup:
-            out.write(f"Backup of the previous file: {backup}\n")
+        else:
+            done = "Registered claude-health in" if verb == "install" else "Removed claude-health from"
+            out.write(f"{done} {change.path} ({where}).\n")
+            if backup:
+                out.write(f"Backup of the previous file: {backup}\n")
     if verb == "install":
         for note in change.notes:
             out.write(f"- {note}\n")

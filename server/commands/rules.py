@@ -14,11 +14,20 @@ from claude_health.tools.findings import Rule
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(
         "rules",
-        parents=[common],
         help="explain finding codes",
-        description="List every finding code, or explain one: what it means, why it matters, how to fix it.",
+        description="List every finding code, or explain one: what it means, why it matters, how to "
+        "fix it. The catalogue is the same on every machine: no project is read.",
     )
-    parser.add_argument("code", nargs="?", help="a finding code such as A001")
+    parser.add_argument("code", nargs="?", help="a finding code such as A001 (any case)")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour in human output (default: only on a terminal)",
+    )
+    # Accepted and ignored, so scripts that pass --project to every command keep working.
+    parser.add_argument("--project", metavar="DIR", default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--markdown", action="store_true", help="print the catalogue as Markdown (docs/rules.md)"
     )
@@ -43,6 +52,23 @@ def markdown(rules: list[Rule]) -> str:
         lines += ["", f"## {r.code}", "", f"**{r.title}** ({r.severity.value}, {r.check})", ""]
         lines += [f"- **What:** {r.what}", f"- **Why it matters:** {r.why}", f"- **How to fix:** {r.fix}"]
     return "\n".join(lines) + "\n"
+
+
+def _paragraph(label: str, text: str, width: int | None) -> str:
+    """``label`` then ``text``, wrapped under itself at the terminal's width (none in a pipe)."""
+    if width is None:
+        return f"{label} {text}\n"
+    import textwrap
+
+    lines = textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=f"{label} ",
+        subsequent_indent=" " * (len(label) + 1),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return "".join(line + "\n" for line in lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
     if args.code:
         r = selected[0]
         out.write(f"{st.bold(r.code)} {r.title}  [{st.severity(r.severity)}, {r.check}]\n\n")
-        out.write(f"What:  {r.what}\n\nWhy:   {r.why}\n\nFix:   {r.fix}\n")
+        out.write(_paragraph("What: ", r.what, st.width) + "\n")
+        out.write(_paragraph("Why:  ", r.why, st.width) + "\n")
+        out.write(_paragraph("Fix:  ", r.fix, st.width))
         return 0
     for r in selected:
         out.write(f"{st.bold(r.code)}  {st.severity(r.severity, f'{r.severity.value:<7}')}  {r.title}\n")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 from claude_health.server.commands.common import UsageError
 
 logger = logging.getLogger(__name__)
+
+EXIT_CANNOT_LISTEN = 3  # `serve --transport http` cannot bind its address (README: exit codes)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -19,9 +22,18 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "`--transport http` serves streamable HTTP at http://HOST:PORT/mcp for editor plugins. "
         "Nothing but protocol is ever written to stdout; logs go to stderr.",
     )
-    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    parser.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default="stdio",
+        help="stdio (default): speak MCP on stdin/stdout, for a client that starts this command "
+        "itself; http: listen for streamable HTTP at http://HOST:PORT/mcp, for clients that connect "
+        "to a running server",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    parser.add_argument(
+        "--port", type=int, default=8765, help="HTTP port (default 8765); exit 3 when it is taken"
+    )
     parser.add_argument(
         "--token",
         default=None,
@@ -41,10 +53,14 @@ def run(args: argparse.Namespace) -> int:
     if args.transport == "stdio":
         server.run()
         return 0
-    from claude_health.server.http import HttpConfigError, run_http
+    from claude_health.server.http import HttpConfigError, ListenError, run_http
 
     try:
         run_http(server, host=args.host, port=args.port, token=args.token)
     except HttpConfigError as exc:
         raise UsageError(str(exc)) from exc
+    except ListenError as exc:
+        # Not a usage error: the command is right, the machine is not ready (documented exit 3).
+        sys.stderr.write(f"claude-health serve: {exc}\n")
+        return EXIT_CANNOT_LISTEN
     return 0

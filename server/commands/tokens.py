@@ -65,14 +65,15 @@ def run(args: argparse.Namespace) -> int:
         if args.paths or args.request:
             raise UsageError("--budget takes no PATH or --request")
         budget = context_budget(ws, args.model)
+        found = [*_model_findings(args.model), *budget.findings]
         if args.json:
             data = budget.model_dump(mode="json", exclude={"findings"})
-            dump_json(findings_payload(budget.findings, budget=data))
+            dump_json(findings_payload(found, budget=data))
             from claude_health.tools.findings import Summary
 
-            return Summary.of(budget.findings).exit_code
+            return Summary.of(found).exit_code
         _print_budget(budget, st)
-        return print_findings(budget.findings, st).exit_code
+        return print_findings(found, st).exit_code
 
     from claude_health.tools.tokens.counter import Mode
 
@@ -96,9 +97,12 @@ def run(args: argparse.Namespace) -> int:
             paths = list(args.paths)
             if not paths:
                 if sys.stdin.isatty():
-                    raise UsageError("give PATH... (files, directories, globs), - for stdin, or --budget")
+                    raise UsageError(NO_INPUT)
                 paths = ["-"]
+            _require_existing(paths, ws.project)
             stdin_text = _read_stdin() if "-" in paths else None
+            if not args.paths and not stdin_text:
+                raise UsageError(f"nothing on stdin; {NO_INPUT}")
             if paths == ["-"] and stdin_text is not None:
                 result = count_text(stdin_text, model=args.model, mode=mode, env=env, home=home)
             else:
@@ -113,14 +117,40 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stderr.write(f"claude-health tokens: exact count impossible: {exc}\n")
         return 1
+    from claude_health.tools.findings import Summary
+
+    found = _model_findings(result.model)
     if args.json:
-        dump_json(result.model_dump(mode="json", exclude_none=True))
+        dump_json(findings_payload(found, **result.model_dump(mode="json", exclude_none=True)))
     else:
-        _print_count(result, st)
+        _print_count(
+            result, st, hide_notes={n for n in result.notes if found and n.startswith("model not in")}
+        )
+        if found:
+            print_findings(found, st)
     named = [p for p in args.paths if p != "-"]
     if named and result.files is not None and not any(f.tokens is not None for f in result.files):
-        return 1  # every named path was missing, unreadable or skipped
-    return 0
+        return 1  # every named path was unreadable or skipped (binary, too large)
+    return Summary.of(found).exit_code
+
+
+NO_INPUT = "give PATH... (files, directories, globs), - for stdin, or --budget"
+
+
+def _require_existing(paths: list[str], project: Any) -> None:
+    """A PATH that names nothing is a usage error (exit 2), not a count of 0 tokens."""
+    from claude_health.tools.tokens.inputs import unmatched
+
+    missing = [problem for p in paths if p != "-" and (problem := unmatched(p, project))]
+    if missing:
+        raise UsageError("; ".join(missing) + " (nothing was counted)")
+
+
+def _model_findings(model: str | None) -> list[Any]:
+    """T006 for a model ID claude-health does not know (one truth: tools/tokens/models.py)."""
+    from claude_health.tools.tokens.models import model_findings, resolve_model
+
+    return model_findings(resolve_model(model))
 
 
 def _read_file(path: str) -> str:
@@ -138,7 +168,7 @@ def _usd(value: float) -> str:
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
-def _print_count(result: Any, st: Style) -> None:
+def _print_count(result: Any, st: Style, hide_notes: set[str] | None = None) -> None:
     out = sys.stdout
     method = "exact (count_tokens API)" if result.method == "exact" else "offline estimate"
     out.write(f"{st.bold(result.model)} ({result.family} tokenizer) - {method}\n")
@@ -166,7 +196,9 @@ def _print_count(result: Any, st: Style) -> None:
         if cost.long_context_applied:
             out.write(f"  long-context pricing applies: {cost.long_context_note}\n")
     fit = result.fit
-    if fit is not None:
+    if fit is None:
+        out.write(f"Context window unknown: {result.model} is not in claude-health's model table\n")
+    else:
         if fit.fits_context:
             out.write(
                 f"Fits the {fit.context_window:,}-token context ({fit.room_for_output:,} left; max output "
@@ -178,7 +210,8 @@ def _print_count(result: Any, st: Style) -> None:
             limit = fit.size_limits_bytes[endpoint]
             out.write(f"Over the {endpoint} request size limit ({limit:,} bytes): the API would answer 413\n")
     for note in result.notes:
-        out.write(st.dim(f"note: {note}") + "\n")
+        if note not in (hide_notes or ()):  # said by a finding below
+            out.write(st.dim(f"note: {note}") + "\n")
 
 
 def _print_budget(budget: Any, st: Style) -> None:

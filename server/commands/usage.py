@@ -65,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
             payload = service.blocks(session)
         findings = session.findings
         if args.json:
-            payload["findings"] = [f.to_json() for f in findings]
+            from claude_health.tools.findings import Summary, sort_findings
+
+            ordered = sort_findings(findings)
+            payload["findings"] = [f.to_json() for f in ordered]
+            payload["summary"] = Summary.of(ordered).to_json()
             _dump(payload)
         else:
             _print_report(args.report, payload, _style(args), sys.stdout)
@@ -124,7 +128,40 @@ def _row(label: str, t: dict[str, Any]) -> str:
     )
 
 
+def _short_model(model: str) -> str:
+    name = model.removeprefix("claude-")
+    return name if len(name) <= 20 else name[:19] + "…"
+
+
+def _model_rows(row: dict[str, Any], st: Style, out: TextIO) -> None:
+    """The row's per-model breakdown (the JSON's ``models``), one dim line per model."""
+    for model, tokens in sorted((row.get("models") or {}).items(), key=lambda kv: -kv[1]["total_tokens"]):
+        out.write(st.dim(_row(f"  └ {_short_model(model)}", tokens)) + "\n")
+
+
+def _window_heading(payload: dict[str, Any], st: Style, out: TextIO) -> None:
+    """`usage weekly` is the last 7 days, not the plan's weekly limit window: say so first."""
+    window = payload.get("window") or {}
+    start, end = (str(window.get(k, ""))[:16].replace("T", " ") for k in ("start", "end"))
+    out.write(st.bold(f"Last 7 days, a rolling window: {start} to {end} UTC") + "\n")
+    official = payload.get("official")
+    if official:
+        used, resets = f"{official['used_percentage']:.0f}%", official["resets_at"]
+        out.write(f"Your plan's weekly limit window (set per account): {used} used, resets {resets}.\n")
+    else:
+        out.write(
+            st.dim(
+                "Not your plan's weekly limit window, which resets at a time set per account "
+                "(`claude-health usage` shows it once the status line has captured it)."
+            )
+            + "\n"
+        )
+    out.write("\n")
+
+
 def _print_report(report: str, payload: dict[str, Any], st: Style, out: TextIO) -> None:
+    if report == "weekly":
+        _window_heading(payload, st, out)
     out.write(st.bold(_HEAD) + "\n")
     if report == "blocks":
         for b in payload["blocks"]:
@@ -132,13 +169,16 @@ def _print_report(report: str, payload: dict[str, Any], st: Style, out: TextIO) 
                 continue
             label = b["start"][:16].replace("T", " ") + (" *" if b["is_active"] else "")
             out.write(_row(label, b) + "\n")
+            _model_rows(b, st, out)
         out.write(st.dim("* active block; times in UTC; cost is API-equivalent") + "\n")
         return
     rows = payload.get("days") or payload.get("months") or []
     for r in rows:
         out.write(_row(r.get("date") or r.get("month"), r) + "\n")
+        _model_rows(r, st, out)
     totals = payload.get("totals") or payload
     out.write(st.bold(_row("total", totals)) + "\n")
+    _model_rows(totals, st, out)
     out.write(st.dim(f"dates in {payload.get('timezone')}; cost is API-equivalent") + "\n")
 
 
@@ -168,6 +208,11 @@ def _print_plan(usage: Any, st: Style, out: TextIO) -> None:
         if local.tokens_per_minute is not None:
             out.write(f", {_fmt_tokens(int(local.tokens_per_minute))} tokens/min")
         out.write("\n")
+        for model, m in sorted(local.models.items(), key=lambda kv: -kv[1].total_tokens):
+            out.write(
+                st.dim(f"  └ {_short_model(model)}: {_fmt_tokens(m.total_tokens)} tokens, ${m.cost_usd:.2f}")
+                + "\n"
+            )
     else:
         out.write(f"{st.bold('Active block:')} none\n")
     out.write("\n")

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, workspace_for
+from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, lean, workspace_for
 from claude_health.tools.usage.models import PlanUsage
 
 CURRENT_URI = "usage://current"
@@ -49,14 +49,14 @@ def register(server: MCPServer) -> None:
             Field(default=None, max_length=64, description="IANA zone for 'day' (default: local)."),
         ] = None,
         project_dir: ProjectDir = None,
-    ) -> PlanUsage:
+    ) -> Annotated[CallToolResult, PlanUsage]:
         """Where a Claude Pro/Max user stands: the plan's official 5-hour and weekly percentages
         (captured from Claude Code's status line, with their age), tokens and API-equivalent cost
         from Claude Code's local transcripts for the chosen window (deduplicated, per model and
         project), and a projection of when each window would hit 100% with its confidence and
         reasons. Call it when the user asks how much of their plan is left, when a limit resets,
         whether they will run out, or what their Claude Code usage costs. Reads local files only."""
-        return build_plan_usage(project_dir, window, timezone)
+        return lean(build_plan_usage(project_dir, window, timezone))
 
     @server.resource(CURRENT_URI, name="usage-current", mime_type="application/json")
     def current_usage() -> str:

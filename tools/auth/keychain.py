@@ -6,8 +6,8 @@ generic password and reads them back through the ``security`` program found on P
 The service is ``Claude Code-credentials``, suffixed ``-<first 8 hex of sha256(dir)>`` when
 ``CLAUDE_CONFIG_DIR`` (or ``CLAUDE_SECURESTORAGE_CONFIG_DIR``) names a directory; the account is
 ``$USER`` (else the OS user name; ``claude-code-user`` when that has unusual characters).
-The Keychain comes first; ``.credentials.json`` is read only when the Keychain holds nothing
-Claude Code can use.
+The Keychain comes first; ``.credentials.json`` is used only when the Keychain holds nothing
+Claude Code can use (:func:`claude_health.tools.auth.login.read_login` decides, once per view).
 
 The password is a secret: it is parsed in memory, only metadata is kept (plan, tier, scopes,
 expiry), and neither the password nor ``security``'s output is ever logged, stored or shown.
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from claude_health.tools.auth.inputs import OAuthLogin, oauth_login_from
+from claude_health.tools.auth.login import OAuthLogin, oauth_login_from
 from claude_health.tools.paths import Workspace
 
 CREDENTIALS_SERVICE = "Claude Code-credentials"
@@ -210,25 +210,3 @@ def _unhex(raw: bytes) -> bytes | None:
     except UnicodeDecodeError:
         return None
     return bytes.fromhex(text) if _HEX.match(text) else None
-
-
-@dataclass(frozen=True, slots=True)
-class MacLogin:
-    """The login Claude Code uses on macOS, and what the Keychain said."""
-
-    login: OAuthLogin | None
-    file_problem: str | None  # only when Claude Code falls back to the file
-    keychain: KeychainRead
-    unused_file_login: OAuthLogin | None  # a file login the Keychain item shadows
-
-
-def macos_login(ws: Workspace, file_login: OAuthLogin | None, file_problem: str | None) -> MacLogin:
-    """Keychain first; ``.credentials.json`` only when the Keychain yields nothing usable.
-
-    An item that exists and parses is used even when it holds no claude.ai login: Claude Code
-    then does not look at the file. A missing, unreadable or damaged item falls back to it.
-    """
-    keychain = read_keychain_login(ws)
-    if keychain.state == "found":
-        return MacLogin(keychain.login, None, keychain, file_login)
-    return MacLogin(file_login, file_problem, keychain, None)

@@ -39,7 +39,7 @@ def keychain_credentials(inputs: AuthInputs) -> list[Credential]:
                 slot="subscription",
                 location=keychain.location,
                 in_use=False,
-                note=f"could not be used: {keychain.detail}",
+                note=f"not usable: {keychain.detail}",
             )
         )
     unused = inputs.unused_file_login

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from claude_health.tools.auth.inputs import PROJECT_SAFE_AUTH_KEYS, AuthInputs, OAuthLogin, SettingsLayer
+from claude_health.tools import causes
+from claude_health.tools.auth.inputs import AuthInputs, OAuthLogin, SettingsLayer
 from claude_health.tools.auth.keychain_report import (
     keychain_billing_explanation,
     keychain_credentials,
@@ -34,7 +35,7 @@ from claude_health.tools.auth.rules import (
     SETTINGS_IGNORED,
     SEVERAL_PROVIDERS,
 )
-from claude_health.tools.findings import Finding
+from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.redact import fingerprint, redact, redact_text, redact_url, suffix20
 
 # First match wins, in this order (observed with Claude Code 2.1.330 `claude auth status`).
@@ -88,32 +89,11 @@ class EffectiveEnv:
 
 
 def build_env(inputs: AuthInputs) -> EffectiveEnv:
-    """Shell environment overlaid with settings ``env`` in Claude Code's order.
-
-    ``~/.claude.json``, user and managed ``env`` apply in full; project and local ``env`` only
-    contribute the provider switches, never credentials or the base URL.
-    """
-    values = dict(inputs.env)
-    origin = dict.fromkeys(values, "environment")
-
-    def apply(layer: SettingsLayer, keys: frozenset[str] | None) -> None:
-        if not layer.loaded:
-            return
-        for key, value in layer.env.items():
-            if keys is None or key in keys:
-                values[key] = value
-                origin[key] = f"{layer.scope} settings env ({layer.path})"
-
-    for scope, keys in (
-        ("global-config", None),
-        ("user", None),
-        ("project", PROJECT_SAFE_AUTH_KEYS),
-        ("local", PROJECT_SAFE_AUTH_KEYS),
-        ("managed", None),
-    ):
-        for layer in inputs.layer(scope):
-            apply(layer, keys)
-    return EffectiveEnv(values, origin)
+    """The environment Claude Code builds (the view's): shell environment, then the ``env`` of
+    every loaded settings file in Claude Code's order, project and local files never supplying
+    credentials or the base URL."""
+    env = inputs.env
+    return EffectiveEnv(env.mapping(), {name: env.source(name) for name in env})
 
 
 def _api_key_helper(inputs: AuthInputs) -> SettingsLayer | None:
@@ -374,14 +354,18 @@ def _findings(
     has_plan_login = _oauth_usable(inputs) or bool(setup_token)
     if status.billing == "api" and has_plan_login:
         culprit = status.tokenSource or status.apiKeySource or status.authMethod
-        where = env.origin.get(culprit, "")
+        where = inputs.env.described(culprit) if culprit in inputs.env else ""
         plan_name = f"Claude {plan.capitalize()}" if plan else "Claude subscription"
+        cause = causes.env(culprit) if culprit in inputs.env else None
+        if culprit == "apiKeyHelper" and helper is not None:
+            cause = causes.setting(helper.path, "apiKeyHelper")
         findings.append(
             API_KEY_OVERRIDES_SUBSCRIPTION.finding(
                 f"You have a {plan_name} login, but Claude Code will use {culprit}"
-                + (f" (from {where})" if where else "")
+                + (f" ({where})" if where else "")
                 + " and bill API credits instead of your plan.",
                 path=str(login.path) if login else None,
+                cause=cause,
             )
         )
     # An unreadable Keychain may hold a login: A020 says so instead of "no credentials".
@@ -392,21 +376,11 @@ def _findings(
     if status.baseUrl and _is_gateway(status.baseUrl):
         findings.append(
             GATEWAY.finding(
-                f"ANTHROPIC_BASE_URL={status.baseUrl} "
-                f"(from {env.origin.get('ANTHROPIC_BASE_URL', 'environment')})."
+                f"ANTHROPIC_BASE_URL={status.baseUrl} ({inputs.env.described('ANTHROPIC_BASE_URL')}).",
+                cause=causes.env("ANTHROPIC_BASE_URL"),
             )
         )
-    for layer in inputs.layers:
-        if layer.exists and layer.problem and layer.scope == "managed":
-            findings.append(
-                MANAGED_SETTINGS_INVALID.finding(f"{layer.path} {layer.problem}.", path=str(layer.path))
-            )
-        elif layer.exists and layer.problem:
-            findings.append(
-                SETTINGS_IGNORED.finding(
-                    f"{layer.scope} file {layer.path} {layer.problem}.", path=str(layer.path)
-                )
-            )
+    findings.extend(_ignored_layer_findings(inputs))
     for scope in ("project", "local"):
         for layer in inputs.layer(scope):
             for key in PROJECT_IGNORED_CREDENTIALS:
@@ -416,6 +390,7 @@ def _findings(
                             f"{key} in the {scope} settings `env` has no effect on the credential "
                             "Claude Code uses.",
                             path=str(layer.path),
+                            cause=causes.setting_env(layer.path, key),
                         )
                     )
     if len(selected) > 1:
@@ -430,6 +405,7 @@ def _findings(
                 f"apiKeyHelper `{_shorten(redact_text(helper.api_key_helper or ''))}` is defined in "
                 f"{helper.scope} settings.",
                 path=str(helper.path),
+                cause=causes.setting(helper.path, "apiKeyHelper"),
             )
         )
     api_key = env.get("ANTHROPIC_API_KEY")
@@ -438,6 +414,7 @@ def _findings(
             API_KEY_REJECTED.finding(
                 f"ANTHROPIC_API_KEY {redact(api_key)} was declined for interactive use.",
                 path=str(inputs.global_config_path),
+                cause=causes.env("ANTHROPIC_API_KEY"),
             )
         )
     expired = login is not None and login.expires_at_ms is not None and login.expires_at_ms <= now_ms
@@ -458,6 +435,44 @@ def _findings(
             )
         )
     findings.extend(keychain_findings(inputs, status))
+    return findings
+
+
+def _ignored_layer_findings(inputs: AuthInputs) -> list[Finding]:
+    """A012 for managed settings Claude Code cannot parse (it refuses to start); A004 for another
+    ignored file, only when it holds auth settings (a warning) or cannot be read at all, so what it
+    holds is unknown (a note)."""
+    findings: list[Finding] = []
+    for layer in inputs.layers:
+        if not (layer.exists and layer.problem):
+            continue
+        cause = causes.ignored_file(layer.path)
+        if layer.scope == "managed":
+            findings.append(
+                MANAGED_SETTINGS_INVALID.finding(
+                    f"{layer.path} {layer.problem}.", path=str(layer.path), cause=cause
+                )
+            )
+            continue
+        what = layer.auth_settings()
+        if not layer.parsed:
+            message = (
+                f"{layer.scope} file {layer.path} {layer.problem}; if it sets credentials (`env`, "
+                "apiKeyHelper), they do not apply."
+            )
+            findings.append(
+                SETTINGS_IGNORED.finding(message, path=str(layer.path), severity=Severity.INFO, cause=cause)
+            )
+        elif what:
+            names = ", ".join(what)
+            findings.append(
+                SETTINGS_IGNORED.finding(
+                    f"{names} in {layer.path} {'does' if len(what) == 1 else 'do'} not apply: the file "
+                    f"{layer.problem}",
+                    path=str(layer.path),
+                    cause=cause,
+                )
+            )
     return findings
 
 

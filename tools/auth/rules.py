@@ -42,12 +42,13 @@ GATEWAY = Rule(
 )
 SETTINGS_IGNORED = Rule(
     code="A004",
-    title="A settings file that could carry credentials is ignored",
+    title="Auth settings in an ignored file do not apply",
     severity=Severity.WARNING,
-    what="A settings or config file exists but cannot be used (invalid JSON, unreadable, not an object).",
-    why="Claude Code ignores the whole file, so its `env` block and apiKeyHelper do not apply and the "
-    "credential it meant to configure is not the one in use.",
-    fix="Fix the file (see `claude-health settings`) or remove it.",
+    what="A settings or config file sets credentials or the provider (`env` such as ANTHROPIC_API_KEY, "
+    "apiKeyHelper, forceLoginMethod), but Claude Code ignores the whole file: a wrong type or value, "
+    "invalid JSON, or it cannot be read (then what it holds is unknown, and this is a note).",
+    why="None of the file applies, so the credential or provider it configures is not the one in use.",
+    fix="Fix the file (`claude-health settings` shows the line and column) or remove it.",
     check=_CHECK,
 )
 PROJECT_CREDENTIAL_IGNORED = Rule(

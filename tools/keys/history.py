@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from claude_health.tools import causes
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.formats import label
 from claude_health.tools.keys.git import HISTORY_TIMEOUT, git
@@ -97,6 +98,7 @@ def history_findings(
                 f"Commit {h.commit[:12]} added an Anthropic {label(h.hit.kind)} to {h.path}; it {state}.",
                 path=str(root / h.path),
                 commit=h.commit,
+                cause=causes.key(h.hit.fingerprint),
                 **hit_fields(h.hit),
             )
         )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from claude_health.tools import causes
 from claude_health.tools.findings import Finding, sort_findings
 from claude_health.tools.keys.formats import label
 from claude_health.tools.keys.git import HISTORY_TIMEOUT
@@ -39,7 +40,12 @@ class ScanOptions:
 
 
 def _tree_finding(path: str, rel: str, hit: Hit) -> Finding:
-    return KEY_IN_TREE.finding(f"{rel} holds an Anthropic {label(hit.kind)}.", path=path, **hit_fields(hit))
+    return KEY_IN_TREE.finding(
+        f"{rel} holds an Anthropic {label(hit.kind)}.",
+        path=path,
+        cause=causes.key(hit.fingerprint),
+        **hit_fields(hit),
+    )
 
 
 def _displayable(f: Finding) -> Finding:
@@ -78,6 +84,10 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         )
     }
     files = [p for p in listing.files if p not in dedicated]
+    from claude_health.tools.files import log_read
+
+    how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
+    log_read(ws.project, f"{len(files):,} file(s) to scan for keys ({how}; config files are read apart)")
     # The tree scan runs in worker processes on large trees; meanwhile this process does the rest.
     with start_scan(files, progress=progress, workers=options.workers) as pending:
         from claude_health.tools.keys.config import config_findings

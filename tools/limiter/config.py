@@ -33,8 +33,9 @@ from claude_health.tools.limiter.table import (
     normalise_tier,
     parse_limits,
 )
+from claude_health.tools.state import CONFIG_FILE_NAME, config_file_name
 
-CONFIG_NAME = "limits.toml"
+CONFIG_NAME = CONFIG_FILE_NAME
 MAX_CONFIG_BYTES = 1_000_000
 
 
@@ -52,18 +53,20 @@ class LimitsConfig:
 
 
 def config_path(env: Mapping[str, str], home: Path) -> Path:
-    xdg = env.get("XDG_CONFIG_HOME", "").strip()
-    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else home / ".config"
-    return base / "claude-health" / CONFIG_NAME
+    return Path(config_file_name(env, home))
 
 
 def _read_raw(path: Path) -> dict[str, Any] | None:
+    from claude_health.tools.files import log_read
+
     try:
         if not path.is_file():
+            log_read(path, "absent (limits override file)")
             return None
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise LimitsConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a limits file")
         data = path.read_bytes()
+        log_read(path, f"read {len(data):,} bytes (limits override file)")
     except OSError as exc:
         raise LimitsConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 import tempfile
@@ -71,9 +72,23 @@ def _require_regular(path: Path, mode: int, size: int, limit: int) -> None:
         raise RegistrationError(f"{path} is {size:,} bytes, too large to be a config file; not touching it")
 
 
-def backup_path(path: Path, now: datetime | None = None) -> Path:
+def backup_path(path: Path, now: datetime | None = None, directory: Path | None = None) -> Path:
+    """Where the previous content of ``path`` is kept: beside it, or in ``directory`` (made private).
+
+    In ``directory`` the name is the file's full path with ``%`` for each separator (as Vim's
+    ``backupdir`` names them), so ``ls`` shows which file a backup belongs to; a path too long for
+    one file name keeps its last part and a digest of the whole.
+    """
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
-    return path.with_name(f"{path.name}.claude-health-backup-{stamp}")
+    suffix = f".claude-health-backup-{stamp}"
+    if directory is None:
+        return path.with_name(f"{path.name}{suffix}")
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    flat = str(path.absolute()).replace("\\", "%").replace("/", "%").replace(":", "%")
+    if len(os.fsencode(flat)) + len(suffix) > 240:
+        digest = hashlib.sha256(os.fsencode(str(path.absolute()))).hexdigest()[:12]
+        flat = f"{digest}%{path.name}"[:200]
+    return directory / f"{flat}{suffix}"
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
@@ -86,23 +101,31 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
 
 
 def atomic_replace(
-    path: Path, data: bytes, *, expected: bytes | None, now: datetime | None = None
+    path: Path,
+    data: bytes,
+    *,
+    expected: bytes | None,
+    now: datetime | None = None,
+    backup_dir: Path | None = None,
 ) -> Path | None:
     """Replace ``path`` with ``data``; returns the backup of the previous content, if any.
 
     ``expected`` is the content the edit was computed from (None: the file did not exist); if
     the file no longer holds it, nothing is written. The new file keeps the old file's
     permission bits (``~/.claude.json`` is private), and the rename is atomic on one filesystem.
+    The backup goes to ``backup_dir`` (see :func:`backup_path`), or beside the file without one.
     """
     try:
-        return _replace(path, data, expected=expected, now=now)
+        return _replace(path, data, expected=expected, now=now, backup_dir=backup_dir)
     except OSError as exc:
         # A path component that is a file, a read-only directory, a full disk: say which, once.
         where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
         raise RegistrationError(f"cannot write {path}: {_why(exc)}{where}; nothing was changed") from None
 
 
-def _replace(path: Path, data: bytes, *, expected: bytes | None, now: datetime | None) -> Path | None:
+def _replace(
+    path: Path, data: bytes, *, expected: bytes | None, now: datetime | None, backup_dir: Path | None
+) -> Path | None:
     try:
         target = path.resolve() if path.is_symlink() else path
     except RuntimeError as exc:
@@ -116,7 +139,7 @@ def _replace(path: Path, data: bytes, *, expected: bytes | None, now: datetime |
     target.parent.mkdir(parents=True, exist_ok=True)
     backup: Path | None = None
     if current is not None:
-        backup = backup_path(target, now)
+        backup = backup_path(target, now, backup_dir)
         _write_new(backup, current, mode)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     tmp = Path(tmp_name)

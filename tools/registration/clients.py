@@ -32,7 +32,8 @@ CLIENTS: tuple[str, ...] = (
 )
 
 Format = Literal["json", "jsonc", "toml", "snippet"]
-Scope = Literal["project", "user"]
+# "local" (.claude/settings.local.json) exists only for Claude Code hooks (`install --hooks`).
+Scope = Literal["project", "user", "local"]
 Transport = Literal["stdio", "http"]
 
 

@@ -24,7 +24,15 @@ _EPHEMERAL_MARKERS = ("/uv/archive-v", "/uv/builds-v", "/.cache/uv/", "/uv/cache
 class Launch:
     command: str
     args: list[str] = field(default_factory=list)
-    how: str = "executable"  # executable | uvx | python-module | explicit
+    how: str = "executable"  # executable | uvx | python-module | explicit | path
+
+    @property
+    def machine_specific(self) -> bool:
+        """An absolute path: right on this machine, wrong in a file other machines read."""
+        return Path(self.command).is_absolute() or (len(self.command) > 2 and self.command[1:3] == ":\\")
+
+    def shown(self) -> str:
+        return " ".join([self.command, *self.args])
 
 
 def _is_ephemeral(path: str) -> bool:
@@ -57,3 +65,15 @@ def detect_launch(
     if _is_ephemeral(python):
         return Launch("uvx", [EXECUTABLE, *SERVE_ARGS], "uvx")
     return Launch(python, ["-m", "claude_health.server", *SERVE_ARGS], "python-module")
+
+
+def portable_launch(env: Mapping[str, str] | None = None) -> Launch:
+    """A command that works on every machine with claude-health installed, for files that are shared.
+
+    The bare name when ``claude-health`` is on PATH here (so the entry also works on this
+    machine), otherwise ``uvx claude-health`` (uv fetches the release from PyPI on first use).
+    """
+    path_var = None if env is None else env.get("PATH", "")
+    if shutil.which(EXECUTABLE, path=path_var):
+        return Launch(EXECUTABLE, list(SERVE_ARGS), "path")
+    return Launch("uvx", [EXECUTABLE, *SERVE_ARGS], "uvx")

@@ -8,6 +8,7 @@ intended data: if anything besides the ``claude-health`` entry would change, not
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import json
 import tomllib
@@ -28,7 +29,7 @@ from claude_health.tools.registration.clients import (
     config_path,
     load_template,
 )
-from claude_health.tools.registration.launch import Launch, detect_launch
+from claude_health.tools.registration.launch import Launch, detect_launch, portable_launch
 
 Action = Literal["create", "update", "unchanged", "remove", "absent", "snippet"]
 
@@ -48,6 +49,8 @@ class Change:
     after: str | None
     entry: dict[str, Any] | None
     notes: tuple[str, ...] = ()
+    # Where apply() keeps the previous file: claude-health's own state directory (tools/state.py).
+    backup_dir: Path | None = None
 
     @property
     def writes(self) -> bool:
@@ -176,6 +179,13 @@ def _verify(
 # -- planning ------------------------------------------------------------------------------------
 
 
+def backup_dir(ws: Workspace) -> Path:
+    """Where backups of the files claude-health edits go: never beside them (see tools/state.py)."""
+    from claude_health.tools.state import backup_dir_name
+
+    return Path(backup_dir_name(ws.env, ws.home))
+
+
 def plan_install(
     ws: Workspace,
     client: str,
@@ -184,13 +194,81 @@ def plan_install(
     transport: Transport = "stdio",
     launch: Launch | None = None,
     url: str = DEFAULT_URL,
+    portable: bool = False,
+) -> Change:
+    """Plan registering claude-health with ``client``.
+
+    ``launch`` is the command to write (default: see :func:`_launch_for`); ``portable`` asks for
+    one that works on every machine (``claude-health`` on PATH, else ``uvx claude-health``).
+    """
+    change = _plan_install(
+        ws, client, scope=scope, transport=transport, launch=launch, url=url, portable=portable
+    )
+    return dataclasses.replace(change, backup_dir=backup_dir(ws))
+
+
+def _launch_for(
+    ws: Workspace, client: str, path: Path | None, launch: Launch | None, *, shared: bool, portable: bool
+) -> tuple[Launch, tuple[str, ...]]:
+    """The stdio command to write, and what the user must know about it.
+
+    A project-scope file (``.mcp.json``, ``.vscode/mcp.json``, ...) is meant to be committed, so
+    this machine's virtualenv path does not belong in it. When ``claude-health`` is on PATH the
+    bare name works here and elsewhere, so it is the default there; otherwise the absolute path
+    is kept (it works now) with a warning that names the portable alternative.
+    """
+    if launch is None:
+        if portable:
+            launch = portable_launch(ws.env)
+        else:
+            launch = detect_launch(env=ws.env)
+            if shared and launch.machine_specific and portable_launch(ws.env).how == "path":
+                detected = launch.command
+                launch = portable_launch(ws.env)
+                name = path.name if path else "the file"
+                return launch, (
+                    f"Wrote `{launch.shown()}` (claude-health is on PATH here) rather than {detected}: "
+                    f"{name} is meant to be committed, and that path exists on this machine only. "
+                    "Everyone using the project needs `claude-health` on PATH (e.g. `pipx install "
+                    "claude-health`); `--command PATH` writes a path instead.",
+                )
+    if not shared:
+        return launch, ()
+    name = path.name if path else "the file"
+    if launch.machine_specific:
+        alternative = portable_launch(ws.env)
+        return launch, (
+            f"Warning: {name} is meant to be committed, but this entry runs {launch.command}, which "
+            f"exists on this machine only. For an entry that works on every machine, run `claude-health "
+            f"install --client {client} --portable` (it writes `{alternative.shown()}`"
+            + ("; everyone needs uv" if alternative.how == "uvx" else "")
+            + "), or keep the file out of git.",
+        )
+    if launch.how == "uvx":
+        return launch, (
+            f"`{launch.shown()}` needs uv on every machine that uses {name}; it runs the claude-health "
+            "release on PyPI.",
+        )
+    return launch, ()
+
+
+def _plan_install(
+    ws: Workspace,
+    client: str,
+    *,
+    scope: Scope | None,
+    transport: Transport,
+    launch: Launch | None,
+    url: str,
+    portable: bool,
 ) -> Change:
     template = load_template(client)
     scope = scope or template.default_scope
     path = config_path(client, scope, ws)
-    launch = launch or detect_launch(env=ws.env)
+    shared = scope == "project" and path is not None and transport == "stdio"
+    launch, launch_notes = _launch_for(ws, client, path, launch, shared=shared, portable=portable)
     entry = template.entry(transport, launch.command, launch.args, url)
-    notes = template.notes
+    notes = (*launch_notes, *template.notes)
     if path is None:
         snippet = json.dumps({"mcpServers": {SERVER_NAME: entry}}, indent=2) + "\n"
         return Change(client, template.title, scope, None, "snippet", None, snippet, entry, notes)
@@ -240,6 +318,10 @@ def plan_install(
 
 
 def plan_uninstall(ws: Workspace, client: str, *, scope: Scope | None = None) -> Change:
+    return dataclasses.replace(_plan_uninstall(ws, client, scope), backup_dir=backup_dir(ws))
+
+
+def _plan_uninstall(ws: Workspace, client: str, scope: Scope | None) -> Change:
     template = load_template(client)
     scope = scope or template.default_scope
     path = config_path(client, scope, ws)
@@ -293,5 +375,7 @@ def apply(change: Change, now: datetime | None = None) -> Applied:
     if not change.writes or change.path is None or change.after is None:
         return Applied(change, None)
     expected = None if change.before is None else change.before.encode("utf-8")
-    backup = atomic_replace(change.path, change.after.encode("utf-8"), expected=expected, now=now)
+    backup = atomic_replace(
+        change.path, change.after.encode("utf-8"), expected=expected, now=now, backup_dir=change.backup_dir
+    )
     return Applied(change, backup)

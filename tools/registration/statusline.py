@@ -8,6 +8,7 @@ registration (in-place JSON edit, verification, diff, atomic write with a backup
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from typing import Any
@@ -16,7 +17,7 @@ from claude_health.tools.paths import Workspace
 from claude_health.tools.registration import jsonc
 from claude_health.tools.registration.clients import RegistrationError
 from claude_health.tools.registration.launch import Launch, detect_launch
-from claude_health.tools.registration.plan import Action, Change, _read
+from claude_health.tools.registration.plan import Action, Change, _read, backup_dir
 from claude_health.tools.usage.statusline_install import install_statusline, uninstall_statusline
 
 TITLE = "Claude Code status line"
@@ -33,6 +34,10 @@ def statusline_command(launch: Launch) -> str:
 
 def plan_statusline(ws: Workspace, *, remove: bool = False, launch: Launch | None = None) -> Change:
     """Plan adding (or removing) claude-health as the status line in the user's settings."""
+    return dataclasses.replace(_plan(ws, remove, launch), backup_dir=backup_dir(ws))
+
+
+def _plan(ws: Workspace, remove: bool, launch: Launch | None) -> Change:
     path = ws.user_settings
     command = statusline_command(launch or detect_launch(env=ws.env))
     text = _read(path)

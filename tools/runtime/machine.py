@@ -15,7 +15,6 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from claude_health.tools.files import read_json_object
 from claude_health.tools.paths import Workspace
 
 VERSION_TIMEOUT = 5.0
@@ -171,15 +170,12 @@ def writable_by(path: Path, uid: int, groups: set[int]) -> bool:
 
 
 def effective_builtin_ripgrep(ws: Workspace) -> tuple[str | None, str | None]:
-    """USE_BUILTIN_RIPGREP as Claude Code sees it: the environment, overridden by settings ``env``."""
-    value = ws.env.get("USE_BUILTIN_RIPGREP")
-    source: str | None = None if value is None else "environment"
-    for _scope, path in ws.settings_files():
-        data = read_json_object(path).data
-        env = data.get("env") if data else None
-        if isinstance(env, dict) and "USE_BUILTIN_RIPGREP" in env:
-            value, source = str(env["USE_BUILTIN_RIPGREP"]), str(path)
-    return value, source
+    """USE_BUILTIN_RIPGREP as Claude Code sees it (the view's environment: the process's, then
+    settings ``env`` of the files Claude Code loads), and where it was set."""
+    origin = ws.view.env.origin("USE_BUILTIN_RIPGREP")
+    if origin is None:
+        return None, None
+    return origin.value, "environment" if origin.from_process else str(origin.path)
 
 
 def is_wsl(ws: Workspace, osrelease: Path = Path("/proc/sys/kernel/osrelease")) -> bool:

@@ -164,11 +164,13 @@ PROBE_NOT_FOUND = Rule(
     code="P001",
     title="MCP server command not found",
     severity=Severity.ERROR,
-    what="The command configured for this MCP server is not on PATH and is not an existing file.",
+    what="The command configured for this MCP server cannot be started: a name not found on PATH, or a "
+    "path that does not exist, is a directory, is not executable or starts with `~` (never expanded).",
     why="Claude Code cannot start the server; `claude mcp list` shows it as failed and its tools are "
     "missing.",
-    fix="Install the command, or change `command` to its absolute path (hosts start servers with a minimal "
-    "PATH, so absolute paths or `uvx`/`npx` are the safe choice).",
+    fix="The finding says which case it is. A name: install it, or change `command` to its absolute path "
+    "(hosts start servers with a minimal PATH, so absolute paths or `uvx`/`npx` are the safe choice). A "
+    "path: point it at where the program really is, or `chmod +x` it.",
     check=_PROBE,
 )
 PROBE_CRASHED = Rule(

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from claude_health.tools.files import JsonRead, TextRead, read_json_object
+from claude_health.tools.files import TextRead, json_object_of, read_text
 from claude_health.tools.paths import Workspace
 
 PREFERENCES_DIR_OVERRIDE = "CLAUDE_HEALTH_MANAGED_PREFERENCES_DIR"
@@ -122,6 +122,8 @@ class ManagedSource:
     problem: str | None = None  # why the source cannot be used at all
     applied: bool = False
     note: str | None = None
+    # managed-settings.json and drop-ins: the file as read once, for the validator to judge.
+    file_read: TextRead | None = field(default=None, repr=False, compare=False)
 
     @property
     def present(self) -> bool:
@@ -132,15 +134,13 @@ class ManagedSource:
         """A plist or registry source as the text the settings validator judges.
 
         A source that cannot be used at all has nothing to judge: it reads as absent here, and
-        the managed-source verdicts report why (S021).
+        the managed-source verdicts report why (S021). A file is judged from the one read that
+        decided the precedence, not read again.
         """
+        if self.file_read is not None:
+            return self.file_read
         usable = self.exists and self.problem is None and self.text is not None
         return TextRead(Path(self.location), usable, self.text if usable else None)
-
-    def json_read(self) -> JsonRead:
-        if self.origin == "file":
-            return read_json_object(Path(self.location))
-        return JsonRead(Path(self.location), self.exists, self.data, self.problem)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,10 +327,12 @@ def _file_sources(ws: Workspace) -> list[ManagedSource]:
     for name, path in [("managed-settings.json", ws.managed_settings)] + [
         ("managed-settings.d drop-in", p) for p in ws.managed_dropins()
     ]:
-        read = read_json_object(path)
-        out.append(
-            ManagedSource(name, "file", "file", str(path), read.exists, data=read.data, problem=read.problem)
+        text = read_text(path)
+        read = json_object_of(text)
+        source = ManagedSource(
+            name, "file", "file", str(path), read.exists, data=read.data, problem=read.problem
         )
+        out.append(replace(source, file_read=text))
     return out
 
 
@@ -411,12 +413,3 @@ def decide(mdm: list[ManagedSource], files: list[ManagedSource], hkcu: list[Mana
 
 def _join(first: str | None, second: str) -> str:
     return f"{first}; {second}" if first else second
-
-
-def applied_managed_reads(ws: Workspace) -> list[JsonRead]:
-    """The managed documents Claude Code applies, in merge order (later wins), as JSON reads.
-
-    On Linux, and wherever no MDM or registry source exists, this is ``managed-settings.json``
-    and its drop-ins, exactly as before MDM sources were known.
-    """
-    return [source.json_read() for source in managed_policy(ws).applied()]

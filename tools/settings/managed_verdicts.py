@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from claude_health.tools import causes
 from claude_health.tools.files import TextRead, read_text
 from claude_health.tools.findings import Finding
 from claude_health.tools.settings import rules as R
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
 
 
 def source_text(cfg: ConfigFile) -> TextRead:
-    """The text to judge: the file, or the JSON an MDM profile or registry value holds."""
-    if cfg.source is not None and cfg.source.origin != "file":
+    """The text to judge: the file, or the JSON an MDM profile or registry value holds (a managed
+    source as read when its precedence was decided)."""
+    if cfg.source is not None:
         return cfg.source.text_read()
     return read_text(cfg.path)
 
@@ -41,12 +43,15 @@ def managed_verdicts(results: list[FileResult], findings: list[Finding]) -> list
                 R.MANAGED_SOURCE_UNREADABLE.finding(
                     f"{source.name} {where} {source.problem}; Claude Code takes no settings from it.",
                     path=where,
+                    cause=causes.ignored_file(where),
                 )
             )
         elif source.present:
             out.append(
                 R.MANAGED_SOURCE_NOT_APPLIED.finding(
-                    f"{source.name} {where} is {source.note or 'not applied'}.", path=where
+                    f"{source.name} {where} is {source.note or 'not applied'}.",
+                    path=where,
+                    cause=causes.ignored_file(where),
                 )
             )
     return out

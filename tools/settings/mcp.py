@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path as PathLib
 from typing import Any
 from urllib.parse import urlsplit
 
+from claude_health.tools import causes
+from claude_health.tools.runtime.commands import check_command
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
 from claude_health.tools.settings.jsonpos import Path
@@ -32,6 +31,7 @@ class Server:
     type: str
     valid: bool
     target: str = ""  # command line or URL, for display
+    config: Any = None  # the entry as written
     status: str = "enabled"  # enabled | pending | disabled | blocked | ignored | overridden | invalid
     locate: Callable[[], tuple[int, int]] | None = None  # line and column, computed on demand
 
@@ -99,12 +99,6 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _which(command: str, env: Any) -> bool:
-    if os.sep in command or "/" in command:
-        return PathLib(command).expanduser().exists()
-    return shutil.which(command, path=env.get("PATH", os.defpath)) is not None
-
-
 def validate_servers(ctx: FileContext, servers: Any, at: Path, scope: str) -> list[Server]:
     """Each entry of an ``mcpServers`` object; invalid ones are reported and marked."""
     if not isinstance(servers, dict):
@@ -112,7 +106,9 @@ def validate_servers(ctx: FileContext, servers: Any, at: Path, scope: str) -> li
         return []
     found = []
     for name, entry in servers.items():
-        server = _server(ctx, name, entry, (*at, name), scope)
+        with ctx.about(causes.mcp_server(name)):
+            server = _server(ctx, name, entry, (*at, name), scope)
+        server.config = entry
         server.locate = _locator(ctx, (*at, name))
         found.append(server)
     return found
@@ -170,12 +166,15 @@ def _server(ctx: FileContext, name: str, entry: Any, at: Path, scope: str) -> Se
             for key, val in entry.get("env", {}).items():
                 _check_variables(ctx, name, val, (*at, "env", key))
             target = " ".join([command, *entry.get("args", [])])
-            if "${" not in expanded and not _which(expanded, ctx.ws.env):
-                ctx.emit(
-                    R.COMMAND_NOT_FOUND,
-                    f"Server {name!r}: command {expanded!r} is not found on PATH here.",
-                    (*at, "command"),
-                )
+            if "${" not in expanded:
+                lookup = check_command(expanded, ctx.ws.env.get("PATH"), ctx.ws.project, ctx.ws.home)
+                if not lookup.found:
+                    ctx.emit(
+                        R.COMMAND_NOT_FOUND,
+                        f"Server {name!r}: {lookup.problem}.",
+                        (*at, "command"),
+                        hint=lookup.fix,
+                    )
     elif kind in REMOTE_TYPES:
         url = entry.get("url")
         if not isinstance(url, str) or not url.strip():

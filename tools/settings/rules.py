@@ -372,11 +372,14 @@ NOT_EXPANDED = _rule(
 )
 COMMAND_NOT_FOUND = _rule(
     "S306",
-    "MCP stdio command not found on PATH",
+    "MCP stdio command not found",
     W,
-    "The stdio server's command is not an existing file and is not found on PATH here.",
+    "The stdio server's command cannot be started here: a name not found on PATH, or a path (absolute, "
+    "or relative to the project) that does not exist, is a directory, is not executable or starts with "
+    "`~` (Claude Code does not expand it).",
     "If it is also missing where Claude Code runs, the server fails to start.",
-    "Install the command, or use an absolute path.",
+    "The finding says which case it is. A name: install it, or use its absolute path. A path: point it "
+    "at where the program really is, or `chmod +x` it.",
 )
 PLAIN_HTTP = _rule(
     "S307",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from claude_health.tools import causes
 from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings import permissions as P
@@ -94,11 +95,14 @@ def _load(result: FileResult, ws: Workspace) -> tuple[FileContext | None, list[F
         )
         if cfg.source is not None and cfg.source.origin != "file":  # a registry policy value
             consequence = "Claude Code takes no settings from it."
+        elif cfg.source is not None and not cfg.source.applied:  # shadowed: first source wins
+            consequence = "Claude Code does not read it while a higher managed source supplies the settings."
         finding = R.INVALID_JSON.finding(
             scrub_text(f"{cfg.path.name} is not valid JSON: {exc.reason}. {consequence}"),
             path=str(cfg.path),
             line=exc.line,
             column=exc.column,
+            cause=causes.ignored_file(cfg.path),
         )
         result.loaded = False
         return None, [finding]
@@ -131,6 +135,7 @@ def validate_workspace(ws: Workspace) -> Validation:
                     path=str(cfg.path),
                     line=1,
                     column=1,
+                    cause=causes.ignored_file(cfg.path),
                 )
             )
             continue
@@ -306,6 +311,7 @@ def _server_states(
                     path=server.path,
                     line=line,
                     column=column,
+                    cause=causes.mcp_server(server.name),
                 )
             )
         elif server.status == "blocked":
@@ -318,6 +324,7 @@ def _server_states(
                     path=server.path,
                     line=line,
                     column=column,
+                    cause=causes.mcp_server(server.name),
                 )
             )
 

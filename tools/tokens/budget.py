@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from claude_health.tools.files import read_json_object, read_text
+from claude_health.tools.files import read_text
 from claude_health.tools.findings import Finding
 from claude_health.tools.paths import Workspace
 from claude_health.tools.tokens.estimator import ZERO, Estimate, estimate_text
@@ -177,33 +177,28 @@ def _rules(directory: Path) -> list[Path]:
 
 
 def _mcp_servers(ws: Workspace) -> list[McpServerBudget]:
+    """The MCP servers Claude Code may load for the project (the view's: valid, not overridden,
+    disabled or blocked; a project server waiting for approval loads once approved, and in `-p`
+    mode without it); their tool definitions cost context every turn."""
+    scopes: dict[str, Literal["project", "user", "local"]] = {
+        "project": "project",
+        "user": "user",
+        "local": "local",
+        "managed": "user",
+    }
     servers: list[McpServerBudget] = []
-
-    def add(block: Any, scope: Literal["project", "user", "local"]) -> None:
-        if not isinstance(block, dict):
-            return
-        for name, spec in sorted(block.items()):
-            if not isinstance(spec, dict):
-                continue
-            transport = spec.get("type") or (
-                "stdio" if "command" in spec else "http" if "url" in spec else "unknown"
+    for server in ws.view.servers:
+        if not server.valid or server.status not in ("enabled", "pending"):
+            continue
+        servers.append(
+            McpServerBudget(
+                name=server.to_json()["name"],  # scrubbed: a server may be named after a key
+                scope=scopes.get(server.scope, "user"),
+                transport=server.type,
+                tools_listed=False,
             )
-            servers.append(
-                McpServerBudget(name=str(name), scope=scope, transport=str(transport), tools_listed=False)
-            )
-
-    project = read_json_object(ws.project_mcp)
-    if project.data is not None:
-        add(project.data.get("mcpServers"), "project")
-    glob = read_json_object(ws.global_config)
-    if glob.data is not None:
-        add(glob.data.get("mcpServers"), "user")
-        projects = glob.data.get("projects")
-        if isinstance(projects, dict):
-            entry = projects.get(str(ws.project))
-            if isinstance(entry, dict):
-                add(entry.get("mcpServers"), "local")
-    return servers
+        )
+    return sorted(servers, key=lambda s: (s.scope, s.name))
 
 
 def context_budget(ws: Workspace, model: str | None = None) -> ContextBudget:

@@ -97,7 +97,8 @@ def _finish(
         error_band=(est.low, est.high),
         notes=notes,
         cost=cost_of(model, est.tokens),
-        fit=fit_of(model, est.tokens, request_bytes),
+        # An unknown model has no known window: no fit rather than a made-up one.
+        fit=fit_of(model, est.tokens, request_bytes) if model.known else None,
         **extra,
     )
 

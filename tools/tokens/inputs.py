@@ -97,6 +97,26 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
+def _glob(base: Path) -> list[Path]:
+    return sorted(Path(p) for p in glob.glob(str(base), recursive=True))  # noqa: PTH207 - absolute patterns too
+
+
+def unmatched(arg: str, project: Path) -> str | None:
+    """Why ``arg`` (relative to ``project``) names nothing at all, or None when it names something.
+
+    What the CLI turns into a usage error before counting: a typo must not print "0 tokens".
+    """
+    if "\x00" in arg:
+        return "a path contains a NUL character"
+    expanded = Path(arg).expanduser()
+    base = expanded if expanded.is_absolute() else project / expanded
+    if _GLOB_CHARS & set(arg):
+        return None if _glob(base) else f"{arg}: no file matches"
+    if base.exists() or base.is_symlink():
+        return None
+    return f"{arg}: no such file or directory"
+
+
 def collect(
     args: list[str],
     project: Path,
@@ -119,7 +139,7 @@ def collect(
             if confine and not _inside(_static_prefix(base), project):
                 out.problems.append(f"{arg}: outside the project directory, not read")
                 continue
-            matches = sorted(Path(p) for p in glob.glob(str(base), recursive=True))  # noqa: PTH207 - absolute patterns too
+            matches = _glob(base)
             if not matches:
                 out.problems.append(f"{arg}: no file matches")
             for m in matches:

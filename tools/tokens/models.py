@@ -13,7 +13,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from claude_health.tools.findings import Finding
 
 Family = Literal["legacy", "v2"]
 
@@ -154,9 +157,34 @@ def resolve_model(model: str | None) -> ModelInfo:
         known=False,
         note="model not in the shipped table (updated "
         + table.updated
-        + "); newer tokenizer assumed, no price",
+        + "): newer tokenizer assumed; context window and price unknown",
     )
 
 
 def known_models() -> list[str]:
     return sorted(pricing_table().models)
+
+
+def closest_models(model: str, n: int = 3) -> list[str]:
+    """The known IDs that look most like ``model`` (for "did you mean")."""
+    import difflib
+
+    return difflib.get_close_matches(canonical_id(model), known_models(), n=n, cutoff=0.6)
+
+
+def model_findings(info: ModelInfo) -> list[Finding]:
+    """T006 when ``info`` was not in the table: the model is called unknown, not given a window."""
+    if info.known:
+        return []
+    from claude_health.tools.tokens.rules import UNKNOWN_MODEL
+
+    close = closest_models(info.id)
+    options = ", ".join(close[:-1]) + f" or {close[-1]}" if len(close) > 1 else "".join(close)
+    guess = f" Did you mean {options}?" if close else ""
+    return [
+        UNKNOWN_MODEL.finding(
+            f"{info.id!r} is not in claude-health's model table (updated {pricing_table().updated}): its "
+            f"context window and prices are unknown.{guess}",
+            hint=f"Known models: {', '.join(known_models())}.",
+        )
+    ]

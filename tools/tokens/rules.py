@@ -59,4 +59,24 @@ MEMORY_UNREADABLE = Rule(
     check=_CHECK,
 )
 
-RULES = (LARGE_FIXED_CONTEXT, IMPORT_NOT_FOUND, IMPORT_CYCLE, IMPORT_TOO_DEEP, MEMORY_UNREADABLE)
+UNKNOWN_MODEL = Rule(
+    code="T006",
+    title="Model not in claude-health's model table",
+    severity=Severity.WARNING,
+    what="The model ID given to `tokens` (or found in a request) is not one claude-health knows: not in its "
+    "shipped, dated table, nor a snapshot, alias or Bedrock/Vertex spelling of one.",
+    why="Its context window, output cap and prices are unknown, so no cost or fit can be given; the count "
+    "itself assumes the newer tokenizer. Usually it is a typo, which the API would reject too.",
+    fix="Use a model ID from the list in the message (closest matches first); for a model released after "
+    "the table's date, the count is still usable, and `--exact` asks the API itself.",
+    check=_CHECK,
+)
+
+RULES = (
+    LARGE_FIXED_CONTEXT,
+    IMPORT_NOT_FOUND,
+    IMPORT_CYCLE,
+    IMPORT_TOO_DEEP,
+    MEMORY_UNREADABLE,
+    UNKNOWN_MODEL,
+)

@@ -60,6 +60,11 @@ class ProjectionModel(BaseModel):
     projected_percentage_at_reset: float | None = None
     confidence: Literal["high", "medium", "low", "none"] = "none"
     reasons: list[str] = Field(default_factory=list)
+    limit_hit_at: str | None = Field(
+        default=None,
+        description="When a session stopped on this window's limit (recorded by claude-health's StopFailure "
+        "hook); the window counts as full until it resets.",
+    )
 
 
 class ScanSummary(BaseModel):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from claude_health.tools.usage.limit_hits import LimitHit
 from claude_health.tools.usage.snapshot import FIVE_HOUR_S, SEVEN_DAY_S, Snapshot, WindowUsage
 
 WindowName = Literal["five_hour", "seven_day"]
@@ -50,6 +51,7 @@ class Projection:
     projected_percentage_at_reset: float | None = None
     confidence: Confidence = "none"
     reasons: list[str] = field(default_factory=list)
+    limit_hit_at: str | None = None
 
 
 def _iso(seconds: float) -> str:
@@ -133,6 +135,25 @@ def project(
     elif age > FRESH_S:
         out.reasons.append(f"The official percentage is {age / 60:.0f} min old.")
     return out
+
+
+def apply_limit_hit(p: Projection, hit: LimitHit) -> Projection:
+    """A recorded limit hit in the window is ground truth: the window is full until it resets."""
+    clock = datetime.fromtimestamp(hit.at).strftime("%H:%M")
+    if hit.estimated_percentage is not None:
+        said = f"at {hit.estimated_percentage:.0f}% of the {hit.estimate_source} figure"
+    else:
+        said = "with no estimate at the time"
+    p.limit_hit_at = _iso(hit.at)
+    p.estimated_percentage_now = 100.0
+    p.hours_to_limit = 0.0
+    p.limit_at = _iso(hit.at)
+    p.hits_limit_before_reset = True
+    if hit.resets_at is not None and p.resets_at is None:
+        p.resets_at = _iso(hit.resets_at)
+    p.confidence = "high"
+    p.reasons.insert(0, f"Limit hit at {clock} {said}: Claude Code stopped a session on this window's limit.")
+    return p
 
 
 def _confidence(

@@ -14,9 +14,10 @@ from claude_health.tools.paths import Workspace
 from claude_health.tools.state import state_db_path
 from claude_health.tools.usage import aggregate
 from claude_health.tools.usage.aggregate import Bucket, Tokens
-from claude_health.tools.usage.plan import PlanInfo, read_workspace_plan
+from claude_health.tools.usage.limit_hits import LimitHit, read_current
+from claude_health.tools.usage.plan import PlanInfo, plan_of
 from claude_health.tools.usage.pricing import PriceLookup, default_lookup
-from claude_health.tools.usage.projection import LocalWindow, Projection, WindowName, project
+from claude_health.tools.usage.projection import LocalWindow, Projection, WindowName, apply_limit_hit, project
 from claude_health.tools.usage.scan import ScanStats, scan
 from claude_health.tools.usage.snapshot import (
     Snapshot,
@@ -124,6 +125,7 @@ def open_session(
             conn = _memory()
             stats = ScanStats()
             problem = f"{problem}; the transcripts could not be scanned either: {again}"
+    _log_scan(db_path, stats)
     session = UsageSession(
         conn=conn,
         stats=stats,
@@ -154,6 +156,16 @@ def _memory() -> sqlite3.Connection:
     conn.executescript("\n".join(TRIGGERS))
     conn.executescript(SNAPSHOT_SCHEMA)
     return conn
+
+
+def _log_scan(db_path: Path | None, stats: ScanStats) -> None:
+    """For -v: the transcript folders and state database read (files are too many to list)."""
+    from claude_health.tools.files import log_read
+
+    folders = ", ".join(stats.roots) or "no transcript folder"
+    seen, read = f"{stats.files_seen:,}", f"{stats.files_read:,}"
+    log_read(folders, f"{seen} transcript file(s), {read} read for new lines ({stats.bytes_read:,} bytes)")
+    log_read(db_path or "(in memory)", "usage state database")
 
 
 def _scan_findings(session: UsageSession) -> list[Finding]:
@@ -336,8 +348,15 @@ def projections(session: UsageSession) -> list[Projection]:
         if snap is not None and win is not None and win.resets_at > session.now:
             rate = percent_per_hour(_first_in_window(session, column, win.resets_at), snap, name)
             local = _local_window(session, win.resets_at, length, recent)
-        out.append(project(name, snap, rate, local, session.now))
+        projection = project(name, snap, rate, local, session.now)
+        hit = _limit_hit(session, name, win.resets_at if win is not None else None)
+        out.append(apply_limit_hit(projection, hit) if hit is not None else projection)
     return out
+
+
+def _limit_hit(session: UsageSession, window: str, resets_at: int | None) -> LimitHit | None:
+    """The first recorded stop on this window's limit in its current instance, if any."""
+    return read_current(state_db_path(session.env, session.home), window, session.now, resets_at)
 
 
 def limit_findings(session: UsageSession, plan: PlanInfo, found: list[Projection]) -> list[Finding]:
@@ -397,7 +416,7 @@ def build_plan_usage(session: UsageSession, ws: Workspace, window: Window, tz: t
     from claude_health.tools.findings import Summary
     from claude_health.tools.usage.models import PlanInfoModel, PlanUsage, ProjectionModel, ScanSummary
 
-    plan = read_workspace_plan(ws)  # the Keychain login on macOS, as Claude Code reads it
+    plan = plan_of(ws.view.login)
     snap = _current_snapshot(session)
     found = projections(session)
     findings = [*session.findings, *limit_findings(session, plan, found)]

@@ -23,6 +23,27 @@ from claude_health.tools.usage.snapshot import (
 
 MINIMAL_LINE = "claude-health: no usage data"
 SEP = " │ "
+# Touched on every run, so the doctor can say when the status line last ran (even for API-key
+# users, whose payloads hold no plan percentages and store nothing).
+HEARTBEAT_NAME = "statusline.last"
+
+
+def heartbeat_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
+    return os.path.join(os.path.dirname(state_db_name(env, home)) or ".", HEARTBEAT_NAME)
+
+
+def _beat(env: Mapping[str, str], home: str | os.PathLike[str]) -> None:
+    path = heartbeat_name(env, home)
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        try:
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        except OSError:
+            pass
+    except OSError:
+        pass
 
 
 def until(reset: int, now: float) -> str:
@@ -69,6 +90,7 @@ def render(snap: Snapshot | None, rates: Mapping[str, tuple[float, float] | None
 
 def statusline(data: bytes, env: Mapping[str, str], home: str | os.PathLike[str], now: float) -> str:
     """Parse, remember and render; every failure past parsing just drops the burn rate."""
+    _beat(env, home)
     try:
         snap = parse_payload(data, now)
     except Exception:  # never fail loudly: the status line is on screen all the time

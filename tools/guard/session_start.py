@@ -1,0 +1,142 @@
+"""SessionStart: say who pays when it is not the plan the user logged in with, and what is broken.
+
+Silent when healthy. Otherwise one JSON object: ``hookSpecificOutput.additionalContext`` for the
+model (short: names the variable and where it comes from) and ``systemMessage`` for the user.
+Claude Code 2.1.332 runs the hook in ``claude -p`` too, so scripted runs get the same warning.
+
+The verdict is computed by :func:`claude_health.tools.guard.facts.session_facts`, rendered, and
+cached per project with a fingerprint of its inputs (:mod:`.fingerprint`), for at most
+:data:`TTL_S`: the usual start only stats a few files and prints what it printed last time.
+Standard library only until the cache misses.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from claude_health.tools import __version__
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+TTL_S = 3600.0  # the key scan's freshness: untracked files change no fingerprint
+MAX_PROBLEMS_SHOWN = 3
+CACHE_VERSION = f"{__version__}/guard-1"
+
+
+def load_verdict(conn: sqlite3.Connection, project: str) -> tuple[str, float, dict[str, Any]] | None:
+    row = conn.execute(
+        "SELECT fingerprint, at, verdict FROM guard_facts WHERE project = ?", (project,)
+    ).fetchone()
+    if row is None:
+        return None
+    try:
+        verdict = json.loads(row[2])
+    except ValueError:
+        return None
+    return (row[0], row[1], verdict) if isinstance(verdict, dict) else None
+
+
+def store_verdict(
+    conn: sqlite3.Connection, project: str, fingerprint: str, at: float, verdict: dict[str, Any]
+) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO guard_facts (project, fingerprint, at, verdict) VALUES (?, ?, ?, ?)",
+        (project, fingerprint, at, json.dumps(verdict)),
+    )
+
+
+def current_fingerprint(env: Mapping[str, str], verdict: Mapping[str, Any]) -> str:
+    from claude_health.tools.guard.fingerprint import fingerprint
+
+    paths = verdict.get("depends_on") or []
+    return fingerprint(
+        env, [p for p in paths if isinstance(p, str)], verdict.get("global_config"), CACHE_VERSION
+    )
+
+
+def verdict_for(conn: sqlite3.Connection, env: Mapping[str, str], project: str, now: float) -> dict[str, Any]:
+    """The cached verdict when nothing it depends on changed, else a fresh one (then cached)."""
+    cached = load_verdict(conn, project)
+    if cached is not None:
+        stored_fp, at, verdict = cached
+        if 0 <= now - at < TTL_S and current_fingerprint(env, verdict) == stored_fp:
+            return verdict
+    from claude_health.tools.guard.facts import session_facts
+    from claude_health.tools.paths import Workspace
+
+    ws = Workspace.discover(project=project, env=dict(env))
+    verdict = session_facts(ws).to_json()
+    # Rendered (and scrubbed) once here, so that a start with a warning to repeat costs no more
+    # than a silent one.
+    verdict["output"] = render(verdict)
+    store_verdict(conn, project, current_fingerprint(env, verdict), now, verdict)
+    return verdict
+
+
+def output_for(
+    conn: sqlite3.Connection, env: Mapping[str, str], project: str, now: float
+) -> dict[str, Any] | None:
+    """What SessionStart prints for this project now (None: nothing)."""
+    verdict = verdict_for(conn, env, project, now)
+    out = verdict.get("output") if "output" in verdict else render(verdict)
+    return out if isinstance(out, dict) else None
+
+
+def _billing_lines(billing: Mapping[str, Any]) -> tuple[str, str] | None:
+    if not billing.get("overrides_plan"):
+        return None
+    culprit = billing.get("culprit") or "another credential"
+    origin = billing.get("origin")
+    plan = f"Claude {billing['plan']}" if billing.get("plan") else "Claude subscription"
+    source = f"{culprit} (from {origin})" if origin else culprit
+    if billing.get("billing") == "cloud":
+        cost = "billed to the cloud provider's account"
+    else:
+        cost = "billed per token to the API account behind it"
+    for_model = (
+        f"This session is not using the user's {plan} plan: {source} overrides the claude.ai login, so "
+        f"every request is {cost}. Tell the user now, before doing costly work; removing {culprit} "
+        "and restarting Claude Code switches back to the plan."
+    )
+    for_user = (
+        f"{source} overrides your {plan} login: this session is {cost}, not your plan. Remove it and "
+        "restart to use the plan (`claude-health auth` explains)."
+    )
+    return for_model, for_user
+
+
+def render(verdict: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The hook's JSON output, or None when there is nothing to say."""
+    model_parts: list[str] = []
+    user_parts: list[str] = []
+    billing = _billing_lines(verdict.get("billing") or {})
+    if billing:
+        model_parts.append(billing[0])
+        user_parts.append(billing[1])
+    problems = [p for p in verdict.get("problems") or [] if isinstance(p, dict) and p.get("text")]
+    if problems:
+        shown = [f"[{p.get('code', '')}] {p['text']}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+        more = len(problems) - len(shown)
+        tail = f" (+{more} more)" if more > 0 else ""
+        model_parts.append(
+            "Problems in the user's Claude Code setup: "
+            + " ".join(shown)
+            + tail
+            + " Mention them to the user if they bear on the task."
+        )
+        user_parts.append(" ".join(shown) + tail + " Run `claude-health doctor` for the fixes.")
+    if not model_parts:
+        return None
+    from claude_health.tools.settings.scrub import scrub_text  # the last word on secrets in output
+
+    return {
+        "systemMessage": scrub_text("claude-health: " + " ".join(user_parts)),
+        "hookSpecificOutput": {
+            "hookEventName": "SessionStart",
+            "additionalContext": scrub_text("claude-health: " + " ".join(model_parts)),
+        },
+    }
