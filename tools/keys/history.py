@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from claude_health.tools.findings import Finding
+from claude_health.tools.gitsafe import HISTORY_TIMEOUT, git
 from claude_health.tools.keys.formats import label
-from claude_health.tools.keys.git import HISTORY_TIMEOUT, git
 from claude_health.tools.keys.rules import HISTORY_INCOMPLETE, KEY_IN_HISTORY
 from claude_health.tools.keys.scanner import Hit, scan_bytes
 from claude_health.tools.keys.vault import hit_fields
@@ -75,8 +75,7 @@ def history_findings(
     root = Path(top.stdout.decode("utf-8", "surrogateescape").strip())
     log = git(
         [
-            "log", "--all", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
-            "--format=commit %H", "-G", "sk-ant-",
+            "log", "--all", "-p", "-U0", "--no-color", "--format=commit %H", "-G", "sk-ant-",
         ],
         root,
         timeout=timeout,

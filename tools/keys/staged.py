@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from claude_health.tools.keys.git import git, split_z
+from claude_health.tools.gitsafe import git, split_z
 from claude_health.tools.keys.scanner import BINARY_SNIFF, Hit, scan_bytes
 
 

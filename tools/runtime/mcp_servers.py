@@ -15,7 +15,7 @@ from typing import Any, Literal
 from claude_health.tools.files import read_json_object
 from claude_health.tools.paths import Workspace
 
-Approval = Literal["approved", "pending", "rejected"]
+Approval = Literal["approved", "pending", "rejected", "blocked"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class ServerEntry:
     source: str  # the file it came from
     config: dict[str, Any]
     approval: Approval = "approved"
+    approval_note: str | None = None  # why it is not started, when it is not
 
 
 @dataclass(frozen=True)
@@ -48,25 +49,35 @@ def _servers(data: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _approvals(ws: Workspace, project_state: dict[str, Any]) -> tuple[bool, set[str], set[str]]:
-    """(enable all, enabled names, disabled names) from settings and ~/.claude.json project state."""
-    enable_all = False
-    enabled: set[str] = set()
-    disabled: set[str] = set()
-    sources: list[Any] = [project_state]
-    trusted = project_state.get("hasTrustDialogAccepted") is True
-    for scope, path in ws.settings_files():
-        if scope == "project" and not trusted:
-            continue  # checked-in settings cannot approve servers in an untrusted folder
-        sources.append(read_json_object(path).data or {})
-    for data in sources:
-        if data.get("enableAllProjectMcpServers") is True:
-            enable_all = True
-        for key, bucket in (("enabledMcpjsonServers", enabled), ("disabledMcpjsonServers", disabled)):
-            names = data.get(key)
-            if isinstance(names, list):
-                bucket.update(n for n in names if isinstance(n, str))
-    return enable_all, enabled, disabled
+_APPROVAL_BY_STATUS: dict[str, Approval] = {
+    "enabled": "approved",
+    "pending": "pending",
+    "disabled": "rejected",
+    "blocked": "blocked",
+    "ignored": "blocked",
+}
+
+
+def _states(ws: Workspace) -> tuple[dict[tuple[str, str, str], str], bool]:
+    """``(scope, name, file) -> status`` as the settings validator judges it (approvals, trust,
+    managed allow/deny lists, managed-mcp.json's exclusive control), and whether the workspace
+    is trusted: one judgement for `settings` and for the probe."""
+    from claude_health.tools.settings.validate import validate_workspace
+
+    validation = validate_workspace(ws)
+    states = {(s.scope, s.name, s.path): s.status for s in validation.servers if s.valid}
+    return states, validation.trusted
+
+
+def _approval(
+    states: dict[tuple[str, str, str], str], scope: str, name: str, source: str
+) -> tuple[Approval, str | None]:
+    status = states.get((scope, name, source))
+    if status is None:
+        # Not a valid, loaded entry for the validator: a project server is not started (it could
+        # not have been approved); user and local entries fail later with their own finding.
+        return ("pending", None) if scope == "project" else ("approved", None)
+    return _APPROVAL_BY_STATUS.get(status, "approved"), status
 
 
 def configured_servers(ws: Workspace) -> list[ServerEntry]:
@@ -76,27 +87,32 @@ def configured_servers(ws: Workspace) -> list[ServerEntry]:
     projects = global_data.get("projects")
     project_state = projects.get(str(ws.project)) if isinstance(projects, dict) else None
     project_state = project_state if isinstance(project_state, dict) else {}
-    enable_all, enabled, disabled = _approvals(ws, project_state)
+    states, trusted = _states(ws)
+
+    def entry(name: str, scope: str, source: str, config: Any) -> ServerEntry:
+        approval, status = _approval(states, scope, name, source)
+        note = None
+        if approval == "pending" and not trusted:
+            note = (
+                "the workspace is not trusted (Claude Code's trust dialog was never accepted here), so "
+                "approvals in .claude/settings.json, .claude/settings.local.json and the ~/.claude.json "
+                "project entry do not count"
+            )
+        elif approval == "blocked":
+            note = (
+                "managed-mcp.json takes exclusive control"
+                if status == "ignored"
+                else "allowedMcpServers/deniedMcpServers exclude it"
+            )
+        return ServerEntry(name, scope, source, config if isinstance(config, dict) else {}, approval, note)
 
     by_name: dict[str, ServerEntry] = {}
     for name, config in _servers(global_data).items():
-        by_name[name] = ServerEntry(
-            name, "user", str(ws.global_config), config if isinstance(config, dict) else {}
-        )
+        by_name[name] = entry(name, "user", str(ws.global_config), config)
     for name, config in _servers(read_json_object(ws.project_mcp).data).items():
-        if name in disabled:
-            approval: Approval = "rejected"
-        elif enable_all or name in enabled:
-            approval = "approved"
-        else:
-            approval = "pending"
-        by_name[name] = ServerEntry(
-            name, "project", str(ws.project_mcp), config if isinstance(config, dict) else {}, approval
-        )
+        by_name[name] = entry(name, "project", str(ws.project_mcp), config)
     for name, config in _servers(project_state).items():
-        by_name[name] = ServerEntry(
-            name, "local", str(ws.global_config), config if isinstance(config, dict) else {}
-        )
+        by_name[name] = entry(name, "local", str(ws.global_config), config)
     return sorted(by_name.values(), key=lambda e: e.name)
 
 
