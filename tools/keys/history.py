@@ -1,7 +1,8 @@
 """Credentials in git history: every commit reachable from any ref that added one.
 
-``git log -G`` lets git pick the commits whose diff mentions the ``sk-ant-`` prefix, so only
-those patches reach Python; the added lines are then scanned with the same rule as the tree.
+``git log -G`` lets git pick the commits whose diff mentions the ``sk-ant-`` prefix (plain or
+written with escapes), so only those patches reach Python; the added lines are then scanned with
+the same rule as the tree.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from claude_health.tools.findings import Finding
 from claude_health.tools.gitsafe import HISTORY_TIMEOUT, git
-from claude_health.tools.keys.formats import label
+from claude_health.tools.keys.formats import GIT_PICKAXE, label
 from claude_health.tools.keys.rules import HISTORY_INCOMPLETE, KEY_IN_HISTORY
 from claude_health.tools.keys.scanner import Hit, scan_bytes
 from claude_health.tools.keys.vault import hit_fields
@@ -75,7 +76,7 @@ def history_findings(
     root = Path(top.stdout.decode("utf-8", "surrogateescape").strip())
     log = git(
         [
-            "log", "--all", "-p", "-U0", "--no-color", "--format=commit %H", "-G", "sk-ant-",
+            "log", "--all", "-p", "-U0", "--no-color", "--format=commit %H", "-G", GIT_PICKAXE,
         ],
         root,
         timeout=timeout,
