@@ -181,7 +181,9 @@ def _random_document(n_lines: int) -> tuple[str, list[tuple[int, int]]]:
     for i in range(n_lines):
         if secrets.randbelow(20) == 0:
             pad = " " * secrets.randbelow(30) + "é" * secrets.randbelow(3)
-            lines.append(pad + fake_key())
+            key = fake_key()
+            # A third are written as JSON writes an escaped dash: a span up to 6 times longer.
+            lines.append(pad + (key.replace("-", "\\u002d") if secrets.randbelow(3) == 0 else key))
             expected.append((i + 1, len(pad) + 1))
         else:
             lines.append("yé" * secrets.randbelow(400))
@@ -194,7 +196,8 @@ def test_streaming_matches_whole_file_scan_across_chunk_borders(monkeypatch: pyt
         text, expected = _random_document(1500)
         data = text.encode()
         whole = [(h.line, h.column) for h in scan_bytes(data)]
-        streamed = [(h.line, h.column) for h in scanner._scan_stream(io.BytesIO(data[1000:]), data[:1000])]
+        stream = scanner._scan_stream(io.BytesIO(data[1000:]), data[:1000], True)
+        streamed = [(h.line, h.column) for h in stream]
         assert whole == expected
         assert streamed == expected
 
@@ -203,7 +206,7 @@ def test_large_files_are_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(scanner, "STREAM_THRESHOLD", 10_000)
     monkeypatch.setattr(scanner, "CHUNK", 4096)
     text, expected = _random_document(800)
-    path = tmp_path / "big.log"
+    path = tmp_path / "big.jsonl"
     path.write_text(text)
     assert path.stat().st_size > 10_000
     result = scan_file(path)
@@ -223,3 +226,25 @@ def test_non_utf8_text_is_still_scanned(tmp_path: Path) -> None:
     path.write_bytes(b"caf\xe9 " + key.encode() + b"\n")
     hits = scan_file(path).hits
     assert [(h.kind, h.line, h.column) for h in hits] == [("admin_key", 1, 6)]
+
+
+@pytest.mark.parametrize(
+    ("name", "found"),
+    [
+        (".mcp.json", True),
+        ("settings.JSON", True),
+        ("config.toml", True),
+        ("ci.yml", True),
+        ("notebook.ipynb", True),
+        ("app.py", False),  # source code: an escaped key there is obfuscation, not hygiene
+        ("README.md", False),
+    ],
+)
+def test_escaped_keys_are_looked_for_where_readers_decode_escapes(
+    tmp_path: Path, name: str, found: bool
+) -> None:
+    key = fake_key()
+    path = tmp_path / name
+    path.write_text('{"k": "' + key.replace("-", "\\u002d") + '"}\n')
+    assert [h.secret for h in scan_file(path).hits] == ([key] if found else [])
+    assert [h.secret for h in scan_file(path, escapes=True).hits] == [key]

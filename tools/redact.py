@@ -76,19 +76,27 @@ def _hex_forms(ch: str) -> str:
 
 # One escaped base64url character: 0-9 (30-39), A-O (41-4f), P-Z (50-5a), _ (5f), a-o, p-z, - (2d).
 _ESCAPED_UNIT = r"\\(?:u00|x|U000000)(?:3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|2[dD])"
-_ANTHROPIC_PLAIN = re.compile(rf"sk-ant-[{_B64}]{{16,}}")
+# A key whose "sk-ant-" is written plainly (its body may hold escapes), found by substring search.
+_ANTHROPIC_PLAIN_PREFIX = re.compile(rf"sk-ant-(?:[{_B64}]|{_ESCAPED_UNIT}){{16,}}")
+# A key whose prefix itself holds an escape: searched only where such an escape occurs.
 _ANTHROPIC_ESCAPED = re.compile(
     "".join(_hex_forms(c) for c in "sk-ant-") + rf"(?:[{_B64}]|{_ESCAPED_UNIT}){{16,}}"
 )
+_PREFIX_ESCAPE = re.compile(r"\\(?:u00|x|U000000)(?:7[34]|6[1bBeE]|2[dD])")
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|U([0-9a-fA-F]{8}))")
 # Issued-token formats with a documented prefix, wherever they appear: their names need not say
-# "key" (``GITHUB_PAT``). Non-Anthropic shapes must start a word (``task-…`` is not OpenAI's).
-KNOWN_TOKEN = re.compile(
-    r"sk-ant-[A-Za-z0-9_-]{16,}|(?<![A-Za-z0-9])(?:sk-[A-Za-z0-9_-]{20,}|gh[opusr]_[A-Za-z0-9]{20,}"
-    r"|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}"
-    r"|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,})"
+# "key" (``GITHUB_PAT``); other providers' shapes must start a word (``task-…`` is not OpenAI's).
+# Each pattern opens with its literal prefix and checks the word start after it, so ``re`` finds
+# candidates by substring search; each runs only when its prefix is in the text.
+_TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("sk-", re.compile(r"sk-(?<![A-Za-z0-9]sk-)[A-Za-z0-9_-]{20,}")),
+    ("gh", re.compile(r"gh[opusr]_(?<![A-Za-z0-9]gh._)[A-Za-z0-9]{20,}")),
+    ("github_pat_", re.compile(r"github_pat_(?<![A-Za-z0-9]github_pat_)[A-Za-z0-9_]{20,}")),
+    ("glpat-", re.compile(r"glpat-(?<![A-Za-z0-9]glpat-)[A-Za-z0-9_-]{20,}")),
+    ("xox", re.compile(r"xox[abprs]-(?<![A-Za-z0-9]xox.-)[A-Za-z0-9-]{10,}")),
+    ("AKIA", re.compile(r"AKIA(?<![A-Za-z0-9]AKIA)[0-9A-Z]{16}")),
+    ("AIza", re.compile(r"AIza(?<![A-Za-z0-9]AIza)[0-9A-Za-z_-]{30,}")),
 )
-_TOKEN_HINTS = ("sk-", "gh", "github_pat_", "glpat-", "xox", "AKIA", "AIza")
 
 MIN_REGISTERED = 12  # shorter "secrets" (test values, "changeme") would blank ordinary words
 _MAX_REGISTERED = 64
@@ -132,12 +140,13 @@ def scrub(text: str) -> str:
     """``text`` with every credential it holds in any known shape replaced by :func:`redact`."""
     if not text:
         return text
-    if "\\" in text:
+    if "sk-ant-" in text:
+        text = _ANTHROPIC_PLAIN_PREFIX.sub(_redact_escaped, text)
+    if "\\" in text and _PREFIX_ESCAPE.search(text):
         text = _ANTHROPIC_ESCAPED.sub(_redact_escaped, text)
-    elif "sk-ant-" in text:
-        text = _ANTHROPIC_PLAIN.sub(_redact_match, text)
-    if any(hint in text for hint in _TOKEN_HINTS):
-        text = KNOWN_TOKEN.sub(_redact_match, text)
+    for hint, pattern in _TOKEN_PATTERNS:
+        if hint in text:
+            text = pattern.sub(_redact_match, text)
     for secret, shown in _registered.items():
         if secret in text:
             text = text.replace(secret, shown)
@@ -147,10 +156,9 @@ def scrub(text: str) -> str:
 def scrub_bytes(data: bytes) -> bytes:
     """:func:`scrub` for bytes on their way out (undecodable bytes survive unchanged)."""
     if (
-        b"sk-" not in data
-        and b"\\" not in data
+        b"\\" not in data
         and not _registered
-        and not any(hint.encode() in data for hint in _TOKEN_HINTS)
+        and not any(hint.encode() in data for hint, _ in _TOKEN_PATTERNS)
     ):
         return data
     text = data.decode("utf-8", "surrogateescape")

@@ -104,7 +104,7 @@ def key_findings(path: Path, hits: tuple[Hit, ...] | list[Hit]) -> list[Finding]
 def config_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
     for path in committed_config_files(ws):
-        scan = scan_file(path)
+        scan = scan_file(path, escapes=True)
         findings.extend(key_findings(path, scan.hits))
         read = read_json_object(path)
         if read.data is None:

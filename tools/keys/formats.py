@@ -180,6 +180,19 @@ def _pickaxe_char(ch: str) -> str:
 GIT_PICKAXE = "".join(_pickaxe_char(c) for c in "sk-ant-")
 
 
+# Formats whose readers turn \uXXXX (and TOML's \UXXXXXXXX, YAML's \xXX) into characters, so an
+# escaped key in them is a live key to every client: configuration and data files. Source code
+# is not decoded (an escaped key there is deliberate obfuscation, and decoding costs every file).
+ESCAPE_DECODED_SUFFIXES = (
+    ".json", ".jsonc", ".json5", ".jsonl", ".ndjson", ".ipynb", ".toml", ".yaml", ".yml",
+)  # fmt: skip
+
+
+def decodes_escapes(name: str) -> bool:
+    """Does the file format of ``name`` decode escapes (so escaped keys must be looked for)?"""
+    return name.lower().endswith(ESCAPE_DECODED_SUFFIXES)
+
+
 def may_hide_escaped(data: bytes) -> bool:
     """Could ``data`` hold a credential written with escapes? (cheap, no false negatives)"""
     return b"\\" in data and (PREFILTER in data or ESCAPE_HINT.search(data) is not None)
@@ -219,14 +232,17 @@ def iter_escaped(data: bytes) -> Iterator[tuple[int, str, str]]:
                     yield m.start(), hit[0], hit[1]
 
 
-def find_all(data: bytes) -> list[tuple[int, str, str]]:
-    """``(byte offset, kind, secret)`` of every credential in ``data``, plain or escaped, in order."""
+def find_all(data: bytes, *, escapes: bool = True) -> list[tuple[int, str, str]]:
+    """``(byte offset, kind, secret)`` of every credential in ``data``, in order: plain, and with
+    ``escapes`` also written with escapes."""
     found: list[tuple[int, str, str]] = []
     if PREFILTER in data:
         for m in iter_matches(data):
             hit = classify(m)
             if hit:
                 found.append((m.start(), hit[0], hit[1]))
+    if not escapes:
+        return found
     escaped = list(iter_escaped(data))
     if escaped:
         found = sorted(found + escaped)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from claude_health.tools.findings import Finding
 from claude_health.tools.gitsafe import HISTORY_TIMEOUT, git
-from claude_health.tools.keys.formats import GIT_PICKAXE, label
+from claude_health.tools.keys.formats import GIT_PICKAXE, decodes_escapes, label
 from claude_health.tools.keys.rules import HISTORY_INCOMPLETE, KEY_IN_HISTORY
 from claude_health.tools.keys.scanner import Hit, scan_bytes
 from claude_health.tools.keys.vault import hit_fields
@@ -60,7 +60,7 @@ def parse_log(output: bytes) -> tuple[list[HistoryHit], int]:
             m = _HUNK.match(raw)
             line_no = int(m.group(1)) if m else 0
         elif not in_header and raw.startswith(b"+") and path:
-            for hit in scan_bytes(raw[1:]):
+            for hit in scan_bytes(raw[1:], escapes=decodes_escapes(path)):
                 hits.append(HistoryHit(commit, path, Hit(hit.kind, hit.secret, line_no, hit.column)))
             line_no += 1
     return hits, commits

@@ -130,7 +130,7 @@ def environment_findings(ws: Workspace) -> list[Finding]:
 def settings_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
     for scope, path in settings_files(ws):
-        scan = scan_file(path)
+        scan = scan_file(path, escapes=True)  # JSON: every client decodes its escapes
         if not scan.hits:
             continue
         data = _load_json(path)
@@ -162,7 +162,7 @@ def _load_json(path: Path) -> Any:
 def shell_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
     for path in shell_startup_files(ws):
-        for hit in scan_file(path).hits:
+        for hit in scan_file(path, escapes=True).hits:  # $'\x2d' in a shell is a dash
             findings.append(
                 KEY_IN_SHELL_STARTUP.finding(
                     f"{path.name} exports an Anthropic {label(hit.kind)} into every shell.",
