@@ -302,7 +302,7 @@ def _server_states(
                 R.APPROVAL_STATE.finding(
                     scrub_text(
                         f"Project MCP server {server.name!r} is {server.status}"
-                        + (" (not started until approved)." if server.status == "pending" else ".")
+                        + (_pending_note(v.trusted) if server.status == "pending" else ".")
                     ),
                     path=server.path,
                     line=line,
@@ -321,6 +321,15 @@ def _server_states(
                     column=column,
                 )
             )
+
+
+def _pending_note(trusted: bool) -> str:
+    if trusted:
+        return " (not started until approved)."
+    return (
+        " (not started until approved; the workspace is not trusted, so approvals in the project's "
+        ".claude/settings.json, .claude/settings.local.json or ~/.claude.json project entry do not count)."
+    )
 
 
 def _covers(blocker: P.ParsedRule, allow: P.ParsedRule) -> bool:
