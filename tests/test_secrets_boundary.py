@@ -382,6 +382,8 @@ def test_scrub_catches_every_shape_and_is_idempotent() -> None:
 def test_registered_secrets_are_scrubbed_in_any_shape() -> None:
     from claude_health.tools.redact import register_secret
 
+    for n in range(200):  # a long-lived process that met many credentials keeps the newest
+        register_secret(f"older-credential-{n:04d}-abcdef")
     opaque = "gw-" + "".join(f"{i % 10}{chr(97 + i % 26)}" for i in range(20))  # no known shape
     register_secret(opaque)
     assert opaque[5:] not in scrub(f"echo: {opaque}!")

@@ -108,14 +108,16 @@ def register_secret(secret: str) -> None:
     claude-health sends, so an echo of it in any shape is caught). Also its body after a known
     format prefix, which a gateway may echo alone."""
     value = secret.strip()
-    if len(value) < MIN_REGISTERED or len(_registered) >= _MAX_REGISTERED:
+    if len(value) < MIN_REGISTERED:
         return
     shown = redact(value)
-    _registered[value] = shown
     match = _PREFIX.match(value)
     body = value[match.end() :] if match else ""
-    if len(body) >= 16:
-        _registered[body] = shown
+    for item in (value, body) if len(body) >= 16 else (value,):
+        _registered.pop(item, None)  # re-registering makes it the newest
+        _registered[item] = shown
+    while len(_registered) > _MAX_REGISTERED:  # the oldest go first: a process uses one or two
+        del _registered[next(iter(_registered))]
 
 
 def decode_escapes(text: str) -> str:
