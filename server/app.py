@@ -13,6 +13,7 @@ import pkgutil
 
 from mcp.server.mcpserver import MCPServer
 
+from claude_health.server.redacting import RedactingMiddleware
 from claude_health.tools import __version__
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def build_server() -> MCPServer:
         version=__version__,
         instructions=INSTRUCTIONS,
         website_url="https://github.com/claude-health/claude-health",
+        middleware=[RedactingMiddleware()],
     )
     for name in tool_modules():
         module = importlib.import_module(f"claude_health.server.mcp_tools.{name}")

@@ -209,7 +209,7 @@ def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
 
 def _tree_size(project: Path, cap: int) -> int:
     """Files the key scan would read, counted up to ``cap + 1`` (git's list in a work tree)."""
-    from claude_health.tools.keys.git import is_work_tree
+    from claude_health.tools.gitsafe import is_work_tree
 
     if is_work_tree(project):
         from claude_health.tools.keys.tree import list_files

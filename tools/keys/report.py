@@ -9,8 +9,8 @@ from pathlib import Path
 
 from claude_health.tools import causes
 from claude_health.tools.findings import Finding, sort_findings
+from claude_health.tools.gitsafe import HISTORY_TIMEOUT
 from claude_health.tools.keys.formats import label
-from claude_health.tools.keys.git import HISTORY_TIMEOUT
 from claude_health.tools.keys.literals import displayable
 from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
 from claude_health.tools.keys.models import KeyReport, ScanStats

@@ -259,7 +259,9 @@ def _server_states(
     managed_mcp_active: bool,
     raw_servers: dict[tuple[str, str], Any],
 ) -> None:
-    # Approvals come from settings outside the repository (and from the repo only once trusted).
+    # Approvals come from settings outside the repository; project and local settings and the
+    # ~/.claude.json project entry approve only once the workspace is trusted (Claude Code
+    # 2.1.330 `mcp list` leaves a server pending otherwise). A rejection counts from anywhere.
     enable_all, enabled, disabled = False, set[str](), set[str]()
     denied: list[dict[str, Any]] = []
     allowed: list[dict[str, Any]] | None = None
@@ -269,15 +271,17 @@ def _server_states(
     )
     for r in v.settings_files():
         data = r.data or {}
-        if r.file.scope != "project" or v.trusted:
+        if r.file.scope not in ("project", "local") or v.trusted:
             enable_all = enable_all or data.get("enableAllProjectMcpServers") is True
             enabled.update(_str_list(data.get("enabledMcpjsonServers")))
-            disabled.update(_str_list(data.get("disabledMcpjsonServers")))
+        disabled.update(_str_list(data.get("disabledMcpjsonServers")))
         denied.extend(d for d in data.get("deniedMcpServers", []) if isinstance(d, dict))
         if "allowedMcpServers" in data and (r.file.scope == "managed" or not managed_only):
             allowed = (allowed or []) + [a for a in data["allowedMcpServers"] if isinstance(a, dict)]
     _, entry = _project_entry(v.ws, global_data)
-    enabled.update(_str_list(entry.get("enabledMcpjsonServers")))
+    if v.trusted:
+        enable_all = enable_all or entry.get("enableAllProjectMcpServers") is True
+        enabled.update(_str_list(entry.get("enabledMcpjsonServers")))
     disabled.update(_str_list(entry.get("disabledMcpjsonServers")))
     winners = _winners(v.servers)
     for server in v.servers:
@@ -306,7 +310,7 @@ def _server_states(
                 R.APPROVAL_STATE.finding(
                     scrub_text(
                         f"Project MCP server {server.name!r} is {server.status}"
-                        + (" (not started until approved)." if server.status == "pending" else ".")
+                        + (_pending_note(v.trusted) if server.status == "pending" else ".")
                     ),
                     path=server.path,
                     line=line,
@@ -327,6 +331,15 @@ def _server_states(
                     cause=causes.mcp_server(server.name),
                 )
             )
+
+
+def _pending_note(trusted: bool) -> str:
+    if trusted:
+        return " (not started until approved)."
+    return (
+        " (not started until approved; the workspace is not trusted, so approvals in the project's "
+        ".claude/settings.json, .claude/settings.local.json or ~/.claude.json project entry do not count)."
+    )
 
 
 def _covers(blocker: P.ParsedRule, allow: P.ParsedRule) -> bool:
