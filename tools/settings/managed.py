@@ -93,6 +93,10 @@ CONTAINER_LOCKS: dict[str, tuple[str, ...]] = {
     "autoMode": ("classifyAllShell",),
 }
 
+# The objects whose fields Claude Code judges one by one in managed settings; any other object
+# with a problem inside is dropped whole ("Failed schema validation. This field was ignored").
+PER_FIELD = frozenset(CONTAINER_LOCKS)
+
 
 def _locks_under(prefix: str) -> dict[str, Any]:
     """The restrictive values this module knows below ``prefix``, as a nested object."""

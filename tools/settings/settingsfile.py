@@ -30,6 +30,7 @@ from claude_health.tools.settings.keys import (
     Spec,
     type_problem,
 )
+from claude_health.tools.settings.managed import PER_FIELD as MANAGED_PER_FIELD
 from claude_health.tools.settings.managed import fallback as managed_fallback
 from claude_health.tools.settings.mcp import validate_filter
 
@@ -113,11 +114,11 @@ def _unknown(ctx: FileContext, key: str, at: Path, known: dict[str, Spec]) -> No
 def _type_error(ctx: FileContext, spec: Spec, problem: str, at: Path) -> Any:
     """Report a type problem the way Claude Code reacts to it; returns _DROP when it drops the value."""
     where = dotted(at)
-    if spec.catch:
+    substitute = managed_fallback(at) if ctx.managed else None
+    if spec.catch and substitute is None:
         ctx.emit(R.VALUE_IGNORED, f"`{where}`: {problem}. Claude Code ignores this value.", at)
         return _DROP
     if ctx.managed:
-        substitute = managed_fallback(at)
         consequence = (
             f"{substitute[1]}; the rest of the managed settings still apply"
             if substitute
@@ -139,7 +140,10 @@ def _value(ctx: FileContext, key: str, spec: Spec, value: Any, at: Path) -> Any:
     if spec.kind == "mcpfilter":
         kept = validate_filter(ctx, value, at)
         return _DROP if kept is None else kept
-    problem = type_problem(spec, value) or (_inner_problem(spec, value) if spec.catch else None)
+    # A caught object, or in managed settings any object but the few whose fields Claude Code
+    # judges one by one, is dropped whole for a problem anywhere inside it.
+    whole = spec.catch or (ctx.managed and key not in MANAGED_PER_FIELD)
+    problem = type_problem(spec, value) or (_inner_problem(spec, value) if whole else None)
     if problem:
         return _type_error(ctx, spec, problem, at)
     if spec is PERMISSIONS:
@@ -160,8 +164,16 @@ def _value(ctx: FileContext, key: str, spec: Spec, value: Any, at: Path) -> Any:
 
 
 def _inner_problem(spec: Spec, value: Any) -> str | None:
-    """The first problem below an object whose spec is caught: Claude Code unsets such an object
-    whole when anything inside it is invalid, instead of rejecting the file."""
+    """The first problem below an object (see ``_value`` for when that drops it whole)."""
+    if spec.item is not None and spec.kind in ("obj[]", "map"):
+        items = (
+            enumerate(value) if isinstance(value, list) else value.items() if isinstance(value, dict) else ()
+        )
+        for name, item in items:
+            problem = type_problem(spec.item, item) or _inner_problem(spec.item, item)
+            if problem:
+                return f"`{name}`: {problem}"
+        return None
     if spec.kind != "obj" or not isinstance(value, dict):
         return None
     for name in spec.required:
