@@ -104,6 +104,8 @@ def cases() -> list[Case]:
         Case("user_invalid_json", user='{"env": {"ANTHROPIC_API_KEY": "x"},}'),
         Case("user_invalid_schema", user={"cleanupPeriodDays": 0, "env": {"ANTHROPIC_API_KEY": key()}}),
         Case("user_wrong_type", user={"includeCoAuthoredBy": "yes", "apiKeyHelper": "echo x"}),
+        Case("user_broken_pre_hook", user={"hooks": {"PreToolUse": {}}, "env": {"ANTHROPIC_API_KEY": key()}}),
+        Case("user_null_pre_hook", user={"hooks": {"PreToolUse": None}, "env": {"ANTHROPIC_API_KEY": key()}}),
         Case("project_env_api_key", project={"env": {"ANTHROPIC_API_KEY": key()}}),
         Case("project_env_api_key_trusted", project={"env": {"ANTHROPIC_API_KEY": key()}}, trusted=True),
         Case(

@@ -104,12 +104,16 @@ def hides_guard(
 
 
 def holds_matchers(value: Any, events: frozenset[str]) -> bool:
-    """A matcher, or an array (of arrays) holding one, or an object declaring guard hooks."""
-    if looks_like_matcher(value, events):
-        return True
-    if isinstance(value, list):
-        return any(holds_matchers(item, events) for item in value)
-    return declares_guard(value)
+    """A matcher, or an array (of arrays, at any depth) holding one, or an object declaring guard
+    hooks. Iterative: the nesting depth is the file's to choose."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if looks_like_matcher(item, events) or declares_guard(item):
+            return True
+        if isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def misplaced_guard_key(data: dict[str, Any], events: frozenset[str]) -> str | None:

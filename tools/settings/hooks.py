@@ -391,9 +391,9 @@ def _hook(block: _Block, event: str, hook: Any, at: Path) -> bool:
     problems = [f"`{name}` is required" for name in required if name not in hook]
     for name, value in hook.items():
         check = fields.get(name)
-        problem = check(value) if check is not None else None
-        if problem:
-            problems.append(f"`{name}`: {problem}")
+        wrong = check(value) if check is not None else None
+        if wrong:
+            problems.append(f"`{name}`: {wrong}")
     if problems:
         block.defect(event, f"Invalid {kind} hook ({'; '.join(problems)})", at)
     for key in hook:
