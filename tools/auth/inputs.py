@@ -39,6 +39,8 @@ class SettingsLayer:
     env: dict[str, str] = field(default_factory=dict)
     api_key_helper: str | None = None
     force_login_method: str | None = None
+    unjudged: bool = False
+    """Too large to judge (``problem`` says so): what it holds is unknown, not ignored."""
 
     @property
     def loaded(self) -> bool:
@@ -70,6 +72,8 @@ class AuthInputs:
     rejected_suffixes: frozenset[str]
     oauth_account: dict[str, Any] | None
     global_config_path: Path
+    unjudged: tuple[Path, ...] = ()
+    """Files the route depends on that were too large to judge: the verdict may be incomplete."""
 
     def layer(self, scope: str) -> list[SettingsLayer]:
         return [layer for layer in self.layers if layer.scope == scope]
@@ -92,7 +96,7 @@ def _string_env(value: object) -> dict[str, str]:
 
 def _layer(scope: str, read: JsonRead) -> SettingsLayer:
     if read.data is None:
-        return SettingsLayer(scope, read.path, read.exists, read.problem)
+        return SettingsLayer(scope, read.path, read.exists, read.problem, unjudged=read.too_large)
     data = read.data
     helper = data.get("apiKeyHelper")
     force = data.get("forceLoginMethod")
@@ -106,15 +110,16 @@ def _layer(scope: str, read: JsonRead) -> SettingsLayer:
     )
 
 
-def _oauth_login(path: Path) -> tuple[OAuthLogin | None, str | None]:
+def _oauth_login(path: Path) -> tuple[OAuthLogin | None, str | None, bool]:
+    """The login, the file's problem, and whether it was too large to judge."""
     read = read_json_object(path)
     if not read.exists:
-        return None, None
+        return None, None, False
     if read.data is None:
-        return None, read.problem
+        return None, read.problem, read.too_large
     block = read.data.get("claudeAiOauth")
     if not isinstance(block, dict):
-        return None, None
+        return None, None, False
     expires = block.get("expiresAt")
     scopes = block.get("scopes")
     sub = block.get("subscriptionType")
@@ -130,7 +135,7 @@ def _oauth_login(path: Path) -> tuple[OAuthLogin | None, str | None]:
         has_refresh_token=isinstance(block.get("refreshToken"), str) and bool(block.get("refreshToken")),
         scopes=tuple(s for s in scopes if isinstance(s, str)) if isinstance(scopes, list) else (),
     )
-    return login, None
+    return login, None, False
 
 
 def _suffixes(global_config: dict[str, Any], key: str) -> frozenset[str]:
@@ -187,17 +192,23 @@ def _moved_config_dir(ws: Workspace, layers: list[SettingsLayer]) -> Workspace:
 def gather(ws: Workspace) -> AuthInputs:
     """Read every file the auth route depends on. Never raises on bad files."""
     rejected = _rejected_settings(ws)
-    layers = [_layer("global-config", read_json_object(ws.global_config))]
+    # ~/.claude.json grows to tens of MiB: read it once (twice when settings move it).
+    global_read = read_json_object(ws.global_config)
+    layers = [_layer("global-config", global_read)]
     layers.append(_settings_layer("user", ws.user_settings, rejected))
     credentials_ws = _moved_config_dir(ws, layers)
     if credentials_ws is not ws:
-        layers[0] = _layer("global-config", read_json_object(credentials_ws.global_config))
+        global_read = read_json_object(credentials_ws.global_config)
+        layers[0] = _layer("global-config", global_read)
     layers.append(_settings_layer("project", ws.project_settings, rejected))
     layers.append(_settings_layer("local", ws.local_settings, rejected))
     layers.append(_layer("managed", read_json_object(ws.managed_settings)))
     layers.extend(_layer("managed", read_json_object(p)) for p in ws.managed_dropins())
-    global_config = read_json_object(credentials_ws.global_config).data or {}
-    oauth, cred_problem = _oauth_login(credentials_ws.credentials_file)
+    global_config = global_read.data or {}
+    oauth, cred_problem, cred_unjudged = _oauth_login(credentials_ws.credentials_file)
+    unjudged = [layer.path for layer in layers if layer.unjudged]
+    if cred_unjudged:
+        unjudged.append(credentials_ws.credentials_file)
     primary = global_config.get("primaryApiKey")
     account = global_config.get("oauthAccount")
     return AuthInputs(
@@ -211,4 +222,5 @@ def gather(ws: Workspace) -> AuthInputs:
         rejected_suffixes=_suffixes(global_config, "rejected"),
         oauth_account=account if isinstance(account, dict) else None,
         global_config_path=credentials_ws.global_config,
+        unjudged=tuple(unjudged),
     )

@@ -27,6 +27,7 @@ from claude_health.tools.auth.rules import (
     PROJECT_CREDENTIAL_IGNORED,
     SETTINGS_IGNORED,
     SEVERAL_PROVIDERS,
+    TOO_LARGE_TO_JUDGE,
 )
 from claude_health.tools.findings import Finding
 from claude_health.tools.redact import fingerprint, redact, redact_text, redact_url, suffix20
@@ -235,6 +236,15 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
     account = inputs.oauth_account or {}
     base_url = env.get("ANTHROPIC_BASE_URL")
     billing, explanation = _billing(method, provider, token_source, base_url, login)
+    if inputs.unjudged:
+        # A file Claude Code reads whole was too large to read: what it holds could change the
+        # answer, so the answer is not guessed.
+        names = ", ".join(str(p) for p in inputs.unjudged)
+        billing, explanation = (
+            "unknown",
+            f"Cannot tell: {names} is too large to judge, and Claude Code may take a credential "
+            f"from it. From the other files alone: {explanation}",
+        )
     status = AuthStatus(
         loggedIn=method != "none",
         authMethod=method,
@@ -375,7 +385,7 @@ def _findings(
                 path=str(login.path) if login else None,
             )
         )
-    if not status.loggedIn and status.apiProvider == "firstParty":
+    if not status.loggedIn and status.apiProvider == "firstParty" and not inputs.unjudged:
         findings.append(
             NO_CREDENTIALS.finding("No credential for Claude Code was found in this environment.")
         )
@@ -387,7 +397,13 @@ def _findings(
             )
         )
     for layer in inputs.layers:
-        if layer.exists and layer.problem and layer.scope == "managed":
+        if layer.unjudged:
+            findings.append(
+                TOO_LARGE_TO_JUDGE.finding(
+                    f"{layer.scope} file {layer.path} {layer.problem}.", path=str(layer.path)
+                )
+            )
+        elif layer.exists and layer.problem and layer.scope == "managed":
             findings.append(
                 MANAGED_SETTINGS_INVALID.finding(f"{layer.path} {layer.problem}.", path=str(layer.path))
             )
@@ -440,7 +456,12 @@ def _findings(
         findings.append(
             BOTH_SLOTS.finding(f"API key from {key_source} and bearer token from {token_source}.")
         )
-    if inputs.credentials_problem:
+    credentials = inputs.config_dir / ".credentials.json"
+    if inputs.credentials_problem and credentials in inputs.unjudged:
+        findings.append(
+            TOO_LARGE_TO_JUDGE.finding(f"{credentials} {inputs.credentials_problem}.", path=str(credentials))
+        )
+    elif inputs.credentials_problem:
         findings.append(
             CREDENTIALS_UNREADABLE.finding(
                 f"{inputs.config_dir / '.credentials.json'} {inputs.credentials_problem}.",
