@@ -170,6 +170,18 @@ def test_a_live_lock_that_is_never_released_is_a_clear_refusal(
     assert path.read_bytes() == before and lock.is_dir()  # never takes another's lock away
 
 
+def test_a_lock_that_is_a_dangling_symlink_is_an_answer_not_a_hang(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(atomic, "LOCK_WAIT", 0.3)
+    path = claude_json(sandbox)
+    path.with_name(path.name + ".lock").symlink_to(sandbox.root / "nowhere")
+    started = time.monotonic()
+    with pytest.raises(ConcurrentChangeError, match="being saved by another program"):
+        apply(plan_user(sandbox)())
+    assert time.monotonic() - started < 5
+
+
 def test_a_stale_lock_is_not_waited_for_and_not_removed(sandbox: Sandbox) -> None:
     path = claude_json(sandbox)
     lock = path.with_name(path.name + ".lock")

@@ -422,9 +422,9 @@ def _lock(target: Path) -> Iterator[None]:
             break
         except FileExistsError:
             try:
-                age = time.time() - lock.stat().st_mtime
+                age = time.time() - lock.lstat().st_mtime
             except OSError:
-                continue  # released meanwhile: try again
+                age = 0.0  # released meanwhile: try again, within the deadline
             if age > LOCK_STALE:
                 break
             if time.monotonic() > deadline:
