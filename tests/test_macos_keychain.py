@@ -356,6 +356,24 @@ def test_security_runs_with_a_minimal_environment(mac: Mac, tmp_path: Path) -> N
     assert "ANTHROPIC_API_KEY" not in names and {"PATH", "HOME", "USER"} <= names
 
 
+def test_a_security_the_project_ships_is_never_run(mac: Mac, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative PATH entry resolves in the working directory, often a cloned repository: its own
+    `security` must not run (as with git). The Keychain then counts as unreadable, never empty."""
+    marker = mac.sandbox.root / "ran"
+    for folder in (mac.sandbox.project, mac.sandbox.project / "bin"):
+        folder.mkdir(exist_ok=True)
+        shipped = folder / "security"
+        shipped.write_text(f"#!/bin/sh\ntouch {marker}\nexit 44\n")
+        shipped.chmod(0o755)
+    mac.sandbox.env["PATH"] = f".::bin:{mac.sandbox.root / 'no-bin'}"
+    monkeypatch.chdir(mac.sandbox.project)
+    result = mac.route()
+    assert not marker.exists(), "a program from the project ran"
+    assert "A020" in codes(result) and "A002" not in codes(result)
+    assert mac.workspace().view.login.keychain is not None
+    assert mac.workspace().view.login.keychain.state == "unavailable"  # type: ignore[union-attr]
+
+
 def test_usage_reads_the_plan_from_the_keychain_too(mac: Mac) -> None:
     """One truth: `usage` shows the plan of the login the auth route found."""
     from claude_health.tools.usage.plan import plan_of

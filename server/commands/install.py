@@ -147,13 +147,19 @@ def hooks(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any = None
 
 
 def execute(args: argparse.Namespace, verb: str, plan: Callable[[], Any]) -> int:
-    """Plan, write unless --dry-run, report; refusals are one line on stderr and exit 1."""
-    from claude_health.tools.registration import RegistrationError, apply
+    """Plan, write unless --dry-run, report; refusals are one line on stderr and exit 1.
+
+    A file another program saves meanwhile is planned again on its new content (a few times)."""
+    from claude_health.tools.registration import RegistrationError
     from claude_health.tools.registration.atomic import ConcurrentChangeError
+    from claude_health.tools.registration.plan import apply_fresh
 
     try:
-        change = plan()
-        backup = None if args.dry_run else apply(change).backup
+        if args.dry_run:
+            change, backup = plan(), None
+        else:
+            applied = apply_fresh(plan)
+            change, backup = applied.change, applied.backup
     except (RegistrationError, ConcurrentChangeError) as exc:
         sys.stderr.write(f"claude-health {verb}: {exc}\n")
         return 1

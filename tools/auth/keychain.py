@@ -11,7 +11,8 @@ Claude Code can use (:func:`claude_health.tools.auth.login.read_login` decides, 
 
 The password is a secret: it is parsed in memory, only metadata is kept (plan, tier, scopes,
 expiry), and neither the password nor ``security``'s output is ever logged, stored or shown.
-``security`` is run with an argument list (no shell) and a timeout.
+``security`` is run with an argument list (no shell) and a timeout, and only from an absolute
+PATH entry (never a ``security`` that a project ships).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import subprocess
 import unicodedata
 from collections.abc import Mapping
@@ -110,6 +110,19 @@ def login_keychain(ws: Workspace) -> Path:
     return ws.home / "Library" / "Keychains" / "login.keychain-db"
 
 
+def security_program(env: Mapping[str, str]) -> str | None:
+    """``security`` from the absolute entries of PATH. A relative entry (``.``, ``bin``, an empty
+    one) depends on the working directory, often a repository that could ship its own
+    ``security``: that program is never run (the same rule as for git, :mod:`gitsafe`)."""
+    for entry in env.get("PATH", os.defpath).split(os.pathsep):
+        if not entry or not Path(entry).is_absolute():
+            continue
+        candidate = Path(entry) / "security"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
 def read_keychain_login(ws: Workspace, *, timeout: float | None = None) -> KeychainRead:
     """Ask ``security`` (from the workspace's PATH) for Claude Code's item. Never raises."""
     service, account = keychain_service(ws.env), keychain_account(ws.env)
@@ -120,7 +133,7 @@ def read_keychain_login(ws: Workspace, *, timeout: float | None = None) -> Keych
         _log.debug("macOS Keychain item %r (account %r): %s, %s", service, account, state, detail)
         return read
 
-    program = shutil.which("security", path=ws.env.get("PATH", os.defpath))
+    program = security_program(ws.env)
     if program is None:
         return result("unavailable", "there is no `security` program on PATH to ask the Keychain")
     argv = [program, "find-generic-password", "-a", account, "-w", "-s", service]

@@ -54,6 +54,11 @@ class LoginRead:
     problem: str | None = None  # the file's, only when Claude Code falls back to the file
     keychain: KeychainRead | None = None
     unused_file_login: OAuthLogin | None = None
+    unjudged: bool = False  # too large to judge: a login may be there; nothing is concluded
+
+    @property
+    def path(self) -> Path:
+        return self.source
 
     @property
     def from_keychain(self) -> bool:
@@ -94,7 +99,7 @@ def _file_login(path: Path) -> LoginRead:
     if not read.exists:
         return LoginRead(path)
     if read.data is None:
-        return LoginRead(path, problem=read.problem)
+        return LoginRead(path, problem=read.problem, unjudged=read.too_large)
     return LoginRead(path, login=oauth_login_from(read.data, path))
 
 

@@ -136,6 +136,32 @@ MANAGED_SETTINGS_INVALID = Rule(
     "shows the line and column of the syntax error.",
     check=_CHECK,
 )
+BARE_MODE = Rule(
+    code="A022",
+    title="Bare mode ignores your login",
+    severity=Severity.WARNING,
+    what="CLAUDE_CODE_SIMPLE is set (what `claude --bare` sets), so Claude Code reads only "
+    "ANTHROPIC_API_KEY (or an apiKeyHelper passed with --settings).",
+    why="Your claude.ai login, CLAUDE_CODE_OAUTH_TOKEN, ANTHROPIC_AUTH_TOKEN, the apiKeyHelper of your "
+    "settings files and the Console /login key are all ignored: without ANTHROPIC_API_KEY Claude Code "
+    "is not logged in, and with it every request is billed per token instead of to your plan.",
+    fix="Unset CLAUDE_CODE_SIMPLE (and remove it from the settings `env` that sets it) unless you want "
+    "bare mode; run `claude` without --bare to use your plan.",
+    check=_CHECK,
+)
+TOO_LARGE_TO_JUDGE = Rule(
+    code="A013",
+    title="A file the auth route depends on is too large to judge",
+    severity=Severity.WARNING,
+    what="~/.claude.json, a settings file or the credentials file is over claude-health's safety limit "
+    "(256 MiB, or 8 million JSON values), so it was not read.",
+    why="Claude Code reads the file whole and may take a credential, an `env` block or a login from it; "
+    "without it claude-health cannot tell who pays, so billing is reported as `unknown` rather than "
+    'guessed (and "no credentials" is never claimed).',
+    fix="Shrink the file: for ~/.claude.json, remove old entries under `projects` (Claude Code keeps "
+    "per-project history there). Then run `claude-health auth` again.",
+    check=_CHECK,
+)
 
 KEYCHAIN_UNREADABLE = Rule(
     code="A020",
@@ -179,4 +205,6 @@ RULES: tuple[Rule, ...] = (
     MANAGED_SETTINGS_INVALID,
     KEYCHAIN_UNREADABLE,
     KEYCHAIN_ITEM_DAMAGED,
+    BARE_MODE,
+    TOO_LARGE_TO_JUDGE,
 )

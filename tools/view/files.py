@@ -10,7 +10,7 @@ from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.validate import FileResult, Validation
 
-Verdict = Literal["absent", "loaded", "partial", "ignored"]
+Verdict = Literal["absent", "loaded", "partial", "ignored", "unjudged"]
 
 # Findings that mean Claude Code drops part of a file it loads (an entry, a key, a value).
 DROPPING = frozenset(
@@ -47,7 +47,9 @@ class FileVerdict:
 
     ``verdict``: ``loaded``; ``partial`` (loaded, with entries dropped); ``ignored`` (whole file,
     or never read from where it is; for managed settings Claude Code refuses to start, unless the
-    source is :attr:`not_applied`: shadowed by a higher managed source); ``absent``.
+    source is :attr:`not_applied`: shadowed by a higher managed source); ``unjudged`` (over
+    claude-health's safety limit: Claude Code reads it, what it holds is unknown, so nothing is
+    concluded from it); ``absent``.
     ``findings`` say why: the errors that reject it, or what is dropped.
     """
 
@@ -109,9 +111,13 @@ def verdicts(validation: Validation) -> tuple[FileVerdict, ...]:
     for result in validation.files:
         cfg = result.file
         found = by_path.get(str(cfg.path), [])
-        if result.loaded is None:  # absent (or gone between listing and reading)
-            verdict: Verdict = "absent"
-            why: list[Finding] = []
+        too_large = [f for f in found if f.code == R.TOO_LARGE.code]
+        if result.loaded is None and too_large:
+            verdict: Verdict = "unjudged"
+            why: list[Finding] = too_large
+        elif result.loaded is None:  # absent (or gone between listing and reading)
+            verdict = "absent"
+            why = []
         elif result.loaded is False:
             verdict = "ignored"
             why = [f for f in found if f.severity is Severity.ERROR or f.code in NOT_LOADED]
