@@ -135,7 +135,16 @@ def test_default_launch_is_the_one_install_detects(env: Sandbox, capsys: pytest.
 
 
 def test_human_output_shows_command_and_link(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ("install", "--client", "vscode", "--project", str(env.project), "--command", "/x/ch", "--print-link")
+    argv = (
+        "install",
+        "--client",
+        "vscode",
+        "--project",
+        str(env.project),
+        "--command",
+        "/x/ch",
+        "--print-link",
+    )
     code, out, _ = run(capsys, *argv)
     assert code == 0
     entry = {"type": "stdio", "command": "/x/ch", "args": ["serve"]}
