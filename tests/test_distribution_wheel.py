@@ -130,3 +130,15 @@ def test_fresh_venv_serves_tools_over_stdio(fresh: Path, sandbox: Sandbox) -> No
     assert proc.returncode == 0, proc.stderr[-2000:]
     served = [t["name"] for t in json.loads(proc.stdout)["result"]["tools"]]
     assert served == [t.name for t in asyncio.run(build_server().list_tools())]
+
+
+def test_fresh_venv_builds_the_same_bundle_as_the_checkout(fresh: Path, sandbox: Sandbox) -> None:
+    """A release can build the .mcpb from the installed wheel: same bytes, the sha256 server.json records."""
+    proc = run(
+        [str(fresh / "claude-health"), "bundle", "--out", str(sandbox.root / "out"), "--json"],
+        cwd=sandbox.root,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    server = json.loads((REPO / "server.json").read_text())
+    (entry,) = [p for p in server["packages"] if p["registryType"] == "mcpb"]
+    assert json.loads(proc.stdout)["sha256"] == entry["fileSha256"]
