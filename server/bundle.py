@@ -225,14 +225,14 @@ def archive(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes, mode: int = _FILE_MODE) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        Path(tmp).chmod(_FILE_MODE)
+        Path(tmp).chmod(mode)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -273,5 +273,6 @@ def record(server_json: Path, built: Built) -> dict[str, Any]:
         )
     version = _metadata()["Version"]
     entries[0].update(identifier=release_url(version), version=version, fileSha256=built.sha256)
-    _write_atomic(server_json, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    _write_atomic(server_json, text.encode("utf-8"), server_json.stat().st_mode & 0o777)
     return dict(entries[0])

@@ -212,8 +212,10 @@ def test_record_updates_only_the_mcpb_entry(built: dict[str, Any], tmp_path: Pat
     mcpb_entry = next(p for p in stale["packages"] if p["registryType"] == "mcpb")
     mcpb_entry.update(fileSha256="0" * 64, version="0.0.1")
     copy.write_text(json.dumps(stale, indent=2) + "\n")
+    copy.chmod(0o600)
     proc = bundle("--out", str(tmp_path / "out"), "--record", str(copy))
     assert proc.returncode == 0, proc.stderr
+    assert copy.stat().st_mode & 0o777 == 0o600
     assert f"sha256 {built['sha256']}" in proc.stdout
     assert json.loads(copy.read_text()) == {
         **original,
