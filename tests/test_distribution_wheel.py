@@ -141,4 +141,7 @@ def test_fresh_venv_builds_the_same_bundle_as_the_checkout(fresh: Path, sandbox:
     assert proc.returncode == 0, proc.stderr[-2000:]
     server = json.loads((REPO / "server.json").read_text())
     (entry,) = [p for p in server["packages"] if p["registryType"] == "mcpb"]
-    assert json.loads(proc.stdout)["sha256"] == entry["fileSha256"]
+    assert json.loads(proc.stdout)["sha256"] == entry["fileSha256"], (
+        "server.json records another bundle; run `.venv/bin/claude-health bundle --out build/bundle "
+        "--record server.json`"
+    )
