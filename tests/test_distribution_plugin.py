@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from claude_health.tools import __version__
+from claude_health.tools.guard.dispatch import EVENTS
 from tests.external import REPO, claude_bin, claude_env
 from tests.mcp_helpers import cli_path
 
@@ -27,7 +28,7 @@ PLUGIN_NAME = "health-guard"
 MARKETPLACE_NAME = "claude-health"
 PLUGIN_ID = f"{PLUGIN_NAME}@{MARKETPLACE_NAME}"
 PLUGIN = REPO / "plugins" / PLUGIN_NAME
-GUARD_EVENTS = ("SessionStart", "UserPromptSubmit", "ConfigChange", "StopFailure")
+GUARD_EVENTS = EVENTS  # the plugin carries every event the guard handles
 # The always-on context the plugin may add to every session (`claude plugin details`).
 ALWAYS_ON_BUDGET = 60
 
