@@ -367,6 +367,7 @@ SPAWNERS = {
     "tools/runtime/machine.py": "`claude --version`, never a program inside the project",
     "server/commands/statusline.py": "the user's own status line command (--wrap), as Claude Code would",
     "server/probe.py": "approved MCP servers (doctor --probe-servers), as Claude Code would",
+    "tools/auth/keychain.py": "`security find-generic-password` (macOS), from absolute PATH entries only",
 }
 _SPAWN = re.compile(
     r"\bimport subprocess\b|\bfrom subprocess\b|\bsubprocess\.\w|"
