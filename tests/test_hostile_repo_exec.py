@@ -390,7 +390,10 @@ def test_only_known_modules_start_processes() -> None:
 
 def test_git_is_named_only_in_the_runner() -> None:
     """No module builds a git command line of its own (`["git", ...]`, `which("git")`)."""
-    pattern = re.compile(r"""(\[\s*["']git["']|which\(\s*["']git["']|["']git["']\s*,\s*["'][a-z-]+["'])""")
+    # `"git", "log"` is an argv; `"type": "git", "url": ...` (a manifest's dict) is not.
+    pattern = re.compile(
+        r"""(\[\s*["']git["']|which\(\s*["']git["']|["']git["']\s*,\s*["'][a-z-]+["'](?!\s*:))"""
+    )
     offenders = [
         path.relative_to(REPO).as_posix()
         for base in ("tools", "server")
