@@ -104,3 +104,29 @@ def _json_type(value: object) -> str:
     if isinstance(value, int | float):
         return "a number"
     return "null"
+
+
+class TomlProblem(ValueError):
+    """A TOML document that cannot be parsed; the message says why (without the file name)."""
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads`` whose every failure is a :class:`TomlProblem`.
+
+    tomllib raises ``TOMLDecodeError`` for syntax, but ``RecursionError`` for deep nesting and a
+    plain ``ValueError`` for an integer longer than Python converts (4,300 digits): a hostile
+    config file must get the same clear answer as a typo.
+    """
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TomlProblem(str(exc)) from None
+    except RecursionError:
+        raise TomlProblem("nested too deeply to parse") from None
+    except ValueError as exc:
+        reason = str(exc)
+        if "digits" in reason:  # Python's own wording names an interpreter setting, not the file
+            reason = "an integer is longer than Python converts (4,300 digits)"
+        raise TomlProblem(reason) from None

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from claude_health.tools.auth.inputs import PROJECT_SAFE_AUTH_KEYS, AuthInputs, OAuthLogin, SettingsLayer
 from claude_health.tools.auth.models import ApiProvider, AuthMethod, AuthStatus, Billing, Credential
 from claude_health.tools.auth.rules import (
     API_KEY_OVERRIDES_SUBSCRIPTION,
     API_KEY_REJECTED,
+    BASE_URL_INVALID,
     BOTH_SLOTS,
     CREDENTIALS_UNREADABLE,
     GATEWAY,
@@ -30,6 +30,7 @@ from claude_health.tools.auth.rules import (
 )
 from claude_health.tools.findings import Finding
 from claude_health.tools.redact import fingerprint, redact, redact_text, redact_url, suffix20
+from claude_health.tools.urls import BadUrl, parse_url, shown_url, try_url
 
 # First match wins, in this order (observed with Claude Code 2.1.330 `claude auth status`).
 # CLAUDE_CODE_USE_GATEWAY is not among them: only managed `forceLoginMethod: "gateway"` selects
@@ -164,10 +165,11 @@ def _credential(source: str, slot: str, location: str, secret: str | None, in_us
 
 
 def _is_gateway(base_url: str | None) -> bool:
+    """A base URL that sends requests elsewhere than Anthropic (a malformed one is reported apart)."""
     if not base_url:
         return False
-    host = urlsplit(base_url).hostname or ""
-    return host not in ANTHROPIC_HOSTS
+    parsed = try_url(base_url)
+    return parsed is not None and parsed.host not in ANTHROPIC_HOSTS
 
 
 @dataclass(frozen=True)
@@ -386,6 +388,7 @@ def _findings(
                 f"(from {env.origin.get('ANTHROPIC_BASE_URL', 'environment')})."
             )
         )
+    findings.extend(_base_url_findings(env, status))
     for layer in inputs.layers:
         if layer.exists and layer.problem and layer.scope == "managed":
             findings.append(
@@ -448,6 +451,22 @@ def _findings(
             )
         )
     return findings
+
+
+def _base_url_findings(env: EffectiveEnv, status: AuthStatus) -> list[Finding]:
+    base_url = env.get("ANTHROPIC_BASE_URL")
+    if not base_url or status.apiProvider != "firstParty":
+        return []
+    try:
+        parse_url(base_url)
+    except BadUrl as exc:
+        where = env.origin.get("ANTHROPIC_BASE_URL", "environment")
+        return [
+            BASE_URL_INVALID.finding(
+                f"ANTHROPIC_BASE_URL={shown_url(base_url)} (from {where}) is not a valid URL: {exc}."
+            )
+        ]
+    return []
 
 
 def _shorten(command: str, limit: int = 60) -> str:

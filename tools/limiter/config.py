@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import tomli_w
 
+from claude_health.tools.files import TomlProblem, parse_toml
 from claude_health.tools.limiter.table import (
     BucketLimits,
     LimitsDataError,
@@ -67,10 +67,10 @@ def _read_raw(path: Path) -> dict[str, Any] | None:
     except OSError as exc:
         raise LimitsConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        return parse_toml(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise LimitsConfigError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
+    except TomlProblem as exc:
         raise LimitsConfigError(f"{path}: invalid TOML: {exc}") from None
 
 

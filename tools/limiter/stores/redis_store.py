@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import struct
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 from claude_health.tools.limiter.bucket import ALLOWED, State, Verdict
 from claude_health.tools.limiter.stores.base import Event, StoreError, Sync
 from claude_health.tools.limiter.table import DIMENSIONS
+from claude_health.tools.urls import parse_url, shown_url
 
 PREFIX = "claude-health:limiter:v2:"
 """Class keys (``v2``: the packed layout; the hashes of the first layout are never misread)."""
@@ -184,8 +186,15 @@ return {t[1], t[2], redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2])
 
 
 def safe_url(url: str) -> str:
-    """The URL without a password, fit for messages and status output."""
-    parts = urlsplit(url)
+    """The URL without a password, fit for messages and status output.
+
+    Raises :class:`StoreError` for a URL that cannot be parsed (e.g. ``redis://[::1``).
+    """
+    try:
+        parse_url(url)
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise StoreError(f"the limiter store URL {shown_url(url)!r} is not a valid URL: {exc}") from None
     if parts.password is None and parts.username is None:
         return url
     host = parts.hostname or ""
@@ -293,6 +302,13 @@ class RedisStore:
                 url, socket_timeout=connect_timeout, socket_connect_timeout=connect_timeout
             )
             self._client.ping()
+        except TypeError as exc:  # redis-py passes unknown query parameters on as keyword arguments
+            unknown = re.search(r"keyword argument '([^']+)'", str(exc))
+            name = f" {unknown.group(1)!r}" if unknown else ""
+            raise StoreError(
+                f"the Redis URL {self.url} has a query parameter{name} that is not a Redis connection "
+                "option; remove it (see the redis-py URL format)"
+            ) from None
         except (ValueError, *self._errors) as exc:
             raise StoreError(f"cannot reach Redis at {self.url}: {exc}") from None
         self._acquire = _Script(self._client, ACQUIRE, NoScriptError)
