@@ -39,7 +39,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--port {args.port}: must be between 1 and 65535")
     server = build_server()
     if args.transport == "stdio":
-        server.run()
+        import anyio
+
+        from claude_health.server.stdio import run_stdio
+
+        anyio.run(run_stdio, server)
         return 0
     from claude_health.server.http import HttpConfigError, run_http
 

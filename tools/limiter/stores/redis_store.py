@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from claude_health.tools.limiter.bucket import ALLOWED, State, Verdict
-from claude_health.tools.limiter.stores.base import Event, StoreError, Sync
+from claude_health.tools.limiter.stores.base import Event, StoreError, Sync, is_number, valid_event
 from claude_health.tools.limiter.table import DIMENSIONS
 from claude_health.tools.urls import parse_url, shown_url
 
@@ -324,11 +324,21 @@ class RedisStore:
         """The redis-py client every call goes through (the benchmark times a raw round trip on it)."""
         return self._client
 
+    def _failed(self, exc: BaseException, keys: Sequence[str | bytes]) -> StoreError:
+        """The error to raise, naming the key when another program's value sits under our name."""
+        if "WRONGTYPE" in str(exc):
+            names = ", ".join(k.decode() if isinstance(k, bytes) else k for k in keys)
+            return StoreError(
+                f"Redis at {self.url}: the key {names} holds another type of value, not claude-health's "
+                "limiter state; delete it (redis-cli DEL) or use another database number in the URL"
+            )
+        return StoreError(f"Redis at {self.url} failed: {exc}")
+
     def _call(self, script: _Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
             return script(keys, args)
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, keys) from None
 
     def _prepare(self, keys: Sequence[str], caps: Sequence[float], hold_key: str) -> _Prepared:
         key, slots = split(keys)
@@ -355,7 +365,7 @@ class RedisStore:
                 prepared = self._prepare(keys, caps, hold_key)
                 reply = self._client.execute_command(*prepared[2], prepared[3](amounts))
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, [prepared[2][3]]) from None
         if reply == 0:
             return ALLOWED
         status, wait, slot = reply
@@ -389,11 +399,12 @@ class RedisStore:
         now = int(secs) + int(micros) / 1_000_000
         values = STATE.unpack(raw) if len(raw) == STATE.size else None
         hold_values = STATE.unpack(hold_raw) if len(hold_raw) == STATE.size else None
-        hold_left = max(0.0, hold_values[0] - now) if hold_values else 0.0
+        hold_left = max(0.0, hold_values[0] - now) if hold_values and is_number(hold_values[0]) else 0.0
         states: list[State | None] = []
         for slot in slots:
             b = 2 + 3 * slot
-            if values is None or values[b + 1] <= 0:
+            # NaN or infinity is not a level anyone wrote: shown as never written, like the scripts do.
+            if values is None or not all(map(is_number, values[b : b + 3])) or values[b + 1] <= 0:
                 states.append(None)
                 continue
             tokens, ts, learned = values[b : b + 3]
@@ -409,21 +420,21 @@ class RedisStore:
             pipe.lpush(EVENTS_KEY, payload).ltrim(EVENTS_KEY, 0, MAX_EVENTS - 1)
             pipe.expire(EVENTS_KEY, EVENT_TTL).execute()
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, [EVENTS_KEY]) from None
 
     def events(self, since: float) -> list[Event]:
         try:
             raw = self._client.lrange(EVENTS_KEY, 0, MAX_EVENTS - 1)
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, [EVENTS_KEY]) from None
         found: list[Event] = []
         for item in raw:
             try:
                 d = json.loads(item)
-                ev = Event(str(d["kind"]), str(d["model"]), float(d["at"]), str(d.get("detail", "")))
-            except (ValueError, KeyError, TypeError):
-                continue
-            if ev.at >= since:
+                ev = valid_event(d["kind"], d["model"], d["at"], d.get("detail", ""))
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                continue  # not an event this store wrote
+            if ev is not None and ev.at >= since:
                 found.append(ev)
         return sorted(found, key=lambda e: e.at)
 
