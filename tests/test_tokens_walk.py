@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 from mcp import Client
@@ -91,14 +93,23 @@ def test_glob_semantics_are_kept(sandbox: Sandbox) -> None:
     assert names(sandbox, "**/*.py", "a.py") == ["a.py", "c1.py", "d/e.py", "d/g/h.py"]
 
 
-def test_a_directory_nested_thousands_deep_is_walked(sandbox: Sandbox) -> None:
-    deep = sandbox.project
-    for _ in range(1500):  # os.makedirs itself recurses once per level
-        deep = deep / "d"
-        deep.mkdir()
-    (deep / "bottom.py").write_text("x = 1")
-    assert [n.rsplit("/", 1)[-1] for n in names(sandbox, "**/*.py")] == ["bottom.py"]
-    assert [n.rsplit("/", 1)[-1] for n in names(sandbox, ".")] == ["bottom.py"]
+def test_a_directory_nested_thousands_deep_is_walked() -> None:
+    # Not under tmp_path: pytest removes that with shutil.rmtree, which recurses once per level
+    # and would fail (for every later run on the machine) if this test were interrupted.
+    project = Path(tempfile.mkdtemp(prefix="claude-health-deep-"))
+    levels = [project]
+    try:
+        for _ in range(1500):  # os.makedirs recurses once per level too
+            levels.append(levels[-1] / "d")
+            levels[-1].mkdir()
+        (levels[-1] / "bottom.py").write_text("x = 1")
+        for pattern in ("**/*.py", "."):
+            found = [f.display for f in collect([pattern], project).files]
+            assert [n.rsplit("/", 1)[-1] for n in found] == ["bottom.py"], pattern
+    finally:
+        (levels[-1] / "bottom.py").unlink(missing_ok=True)
+        for level in reversed(levels):
+            level.rmdir()
 
 
 def test_the_walk_stops_at_its_entry_budget_and_says_so(
