@@ -13,6 +13,8 @@ import json
 import os
 import sqlite3
 
+from claude_health.tools.terminal import plain
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 
 FIVE_HOUR_S = 5 * 3600
@@ -111,9 +113,9 @@ def parse_payload(data: bytes | str, now: float) -> Snapshot | None:
     model_name = ""
     if isinstance(model, dict):
         name = model.get("display_name") or model.get("id")
-        model_name = name[:80] if isinstance(name, str) else ""
+        model_name = plain(name)[:80] if isinstance(name, str) else ""
     elif isinstance(model, str):
-        model_name = model[:80]
+        model_name = plain(model)[:80]
     limits = payload.get("rate_limits")
     limits = limits if isinstance(limits, dict) else {}
     cost = payload.get("cost")
