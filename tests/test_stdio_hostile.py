@@ -25,13 +25,18 @@ DEEP = "[" * 5000 + "]" * 5000
 class Wire:
     """One ``claude-health serve`` over stdio, spoken to one JSON line at a time."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [cli_path(), "serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**sandbox.env, "CLAUDE_HEALTH_WATCH": "0", "CLAUDE_HEALTH_LIMITER_URL": "memory://"},
+            env={
+                **sandbox.env,
+                "CLAUDE_HEALTH_WATCH": "0",
+                "CLAUDE_HEALTH_LIMITER_URL": "memory://",
+                **(env or {}),
+            },
             cwd=sandbox.project,
         )
         self.lines: queue.Queue[bytes] = queue.Queue()

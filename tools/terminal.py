@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing on the status line's path
+if TYPE_CHECKING:
+    from typing import Any, TextIO
+
 # Whole sequences first, so no stray "[31m" is left behind: CSI (7-bit and 8-bit), OSC / DCS /
 # SOS / PM / APC strings (ended by BEL or ST), and two-character escapes.
 _SEQUENCE = re.compile(
@@ -35,24 +39,66 @@ _DROP = dict.fromkeys(
 )
 
 
+def escape_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written out: ``\\xff`` for an undecodable byte of a file
+    name (Python's surrogateescape), ``\\ud800`` for one from a JSON escape. Such a string cannot
+    be encoded, so printing it (or serialising it as UTF-8) fails."""
+    return _SURROGATE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
 def plain(text: str) -> str:
     """``text`` without escape sequences or control characters; lone surrogates become U+FFFD."""
     if text.isprintable() and text.isascii():
         return text  # the common case, without a regex pass
     cleaned = _SEQUENCE.sub("", text).translate(_DROP)
     # A lone surrogate would make the whole print fail (it cannot be encoded).
-    return _SURROGATE.sub("\ufffd", cleaned)
+    return escape_surrogates(cleaned)
 
 
-def keep_colours(text: str) -> str:
-    """:func:`plain`, line by line, keeping SGR colour sequences (``ESC [ ... m``) and newlines."""
+def keep_colours(text: str, *, tabs: bool = False) -> str:
+    """:func:`plain`, line by line, keeping SGR colour sequences (``ESC [ ... m``) and newlines
+    (and tabs, with ``tabs``)."""
+    if text.isascii() and text.isprintable():
+        return text
     lines = []
     for line in text.split("\n"):
         pieces, at = [], 0
         for match in _SGR.finditer(line):
-            pieces.append(plain(line[at : match.start()]))
+            pieces.append(_plain_cells(line[at : match.start()], tabs))
             pieces.append(match.group(0))
             at = match.end()
-        pieces.append(plain(line[at:]))
+        pieces.append(_plain_cells(line[at:], tabs))
         lines.append("".join(pieces))
     return "\n".join(lines)
+
+
+def _plain_cells(text: str, tabs: bool) -> str:
+    return "\t".join(plain(cell) for cell in text.split("\t")) if tabs else plain(text)
+
+
+class TerminalText:
+    """A text stream that prints only what is safe on a terminal (see :func:`keep_colours`).
+
+    Wraps stdout and stderr of the reporting commands, so no file name, setting value or error
+    message from a hostile repository can move the cursor, retitle the window, or (with a lone
+    surrogate) make the print itself fail. claude-health's own colours (SGR) pass through.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(keep_colours(text, tabs=True))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for text in lines:
+            self.write(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, buffer, encoding ...
+        return getattr(self._stream, name)

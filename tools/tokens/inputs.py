@@ -197,9 +197,26 @@ def collect(
     """Expand ``args`` (files, directories, globs; relative to ``project``) and read each file once."""
     out = Collected()
     seen: set[Path] = set()
-    candidates: list[Path] = []
+    # (path, its real path if known cheaply, inside the project if known) -- resolving every path
+    # costs one lstat per component, which a tree thousands deep turns into millions.
+    candidates: list[tuple[Path, Path | None, bool | None]] = []
     budget = _Walk(MAX_ENTRIES)
     named: set[Path] = set()  # files named one by one (not found by a walk or a glob)
+
+    def found_under(root: Path, paths: list[Path]) -> None:
+        """Paths a walk or glob found below ``root``: only symlinks among them need resolving."""
+        try:
+            real_root = root.resolve()
+        except (OSError, RuntimeError):
+            real_root = None
+        # Walks never enter a symlinked directory: below an inside root, only a symlink can lead out.
+        root_inside = _inside(root, project) if confine else True
+        for path in paths:
+            if real_root is None or path.is_symlink():
+                candidates.append((path, None, None))
+            else:
+                candidates.append((path, real_root / path.relative_to(root), root_inside))
+
     for arg in args:
         if "\x00" in arg:
             out.problems.append("a path contains a NUL character")
@@ -207,22 +224,33 @@ def collect(
         expanded = Path(arg).expanduser()
         base = expanded if expanded.is_absolute() else project / expanded
         if _GLOB_CHARS & set(arg):
-            if confine and not _inside(_static_prefix(base), project):
+            prefix = _static_prefix(base)
+            if confine and not _inside(prefix, project):
                 out.problems.append(f"{arg}: outside the project directory, not read")
                 continue
             matches = _glob(base, budget)
             if not matches and budget.stopped is None:
                 out.problems.append(f"{arg}: no file matches")
+            walked: list[str] = []  # matched directories already walked (sorted: ancestors first)
             for m in matches:
-                candidates.extend(_walk(m, budget) if m.is_dir() and not m.is_symlink() else [m])
+                text = str(m)
+                while walked and not text.startswith(walked[-1] + os.sep):
+                    walked.pop()
+                if walked:
+                    continue  # inside a directory that is walked whole already
+                if m.is_dir() and not m.is_symlink():
+                    walked.append(text)
+                    found_under(prefix, _walk(m, budget))
+                else:
+                    found_under(prefix, [m])
             continue
         if confine and not _inside(base, project):
             out.problems.append(f"{arg}: outside the project directory, not read")
             continue
         if base.is_dir():
-            candidates.extend(_walk(base, budget))
+            found_under(base, _walk(base, budget))
         elif base.exists() or base.is_symlink():
-            candidates.append(base)
+            candidates.append((base, None, None))
             named.add(base)
         else:
             out.problems.append(f"{arg}: no such file or directory")
@@ -234,18 +262,22 @@ def collect(
             "found before is counted"
         )
     total, full = 0, False
-    for path in candidates:
-        if confine and not _inside(path, project):
+    for path, real, inside in candidates:
+        if inside is None:
+            inside = _inside(path, project) if confine or path not in named else True
+        if confine and not inside:
             out.problems.append(f"{_display(path, project)}: outside the project directory, not read")
             continue
-        if path not in named and path.is_symlink() and not _inside(path, project):
+        if path not in named and not inside:
             # A walk or glob found it: a link planted in a repository must not read files elsewhere.
             out.problems.append(f"{_display(path, project)}: a link to outside the project, not read")
             continue
-        try:
-            key = path.resolve()
-        except (OSError, RuntimeError):
-            key = path
+        key = real
+        if key is None:
+            try:
+                key = path.resolve()
+            except (OSError, RuntimeError):
+                key = path
         if key in seen:
             continue
         seen.add(key)
