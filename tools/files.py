@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +12,40 @@ from typing import Any
 
 # Config files are small; anything larger is not a settings file someone wrote by hand.
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
+# O_NONBLOCK: opening a FIFO for reading must not wait for a writer. Regular files ignore it.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class NotRegularFile(OSError):
+    """What was opened is not a regular file (it may have been swapped in after a check)."""
+
+
+def read_capped(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a regular file, at most ``limit + 1`` of them (so a caller sees "over").
+
+    The type is checked on the open descriptor, not the name: a file swapped for a FIFO or a
+    device between a caller's check and this read can neither block it nor flood it.
+    """
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file (a pipe, socket or device)")
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +78,7 @@ def read_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> TextRead:
             return TextRead(
                 path, exists=True, problem=f"is {info.st_size:,} bytes, over the {limit:,}-byte limit"
             )
-        with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
+        raw = read_capped(path, limit)
         if len(raw) > limit:  # grew while we read it
             return TextRead(path, exists=True, problem=f"is over the {limit:,}-byte limit")
     except RuntimeError as exc:  # pathlib raises RuntimeError on symlink loops in some versions

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from claude_health.tools.files import read_json_object
+from claude_health.tools.files import read_json_object, read_text
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.formats import PREFILTER, label
 from claude_health.tools.keys.literals import (
@@ -109,7 +109,7 @@ def config_findings(ws: Workspace) -> list[Finding]:
         read = read_json_object(path)
         if read.data is None:
             continue  # absent or malformed: the settings check reports malformed files
-        text = path.read_text("utf-8", errors="replace")
+        text = read_text(path).text or ""  # the same checked read (no FIFO swapped in since)
         for where, what, secret in _literal_secrets(read.data, is_mcp=path.name == ".mcp.json"):
             line, column = _locate(text, secret)
             findings.append(

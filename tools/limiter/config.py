@@ -25,7 +25,7 @@ from typing import Any
 
 import tomli_w
 
-from claude_health.tools.files import TomlProblem, parse_toml
+from claude_health.tools.files import TomlProblem, parse_toml, read_capped
 from claude_health.tools.limiter.table import (
     BucketLimits,
     LimitsDataError,
@@ -63,7 +63,7 @@ def _read_raw(path: Path) -> dict[str, Any] | None:
             return None
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise LimitsConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a limits file")
-        data = path.read_bytes()
+        data = read_capped(path, MAX_CONFIG_BYTES)
     except OSError as exc:
         raise LimitsConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     try:

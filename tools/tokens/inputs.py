@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from claude_health.tools.files import read_capped
+
 SKIP_DIRS = frozenset(
     {
         ".git",
@@ -87,11 +89,13 @@ def _read(path: Path, display: str, max_bytes: int) -> SourceFile:
     if size > max_bytes:
         return SourceFile(display, path, size, skipped=f"{size:,} bytes, over the {max_bytes:,}-byte limit")
     try:
-        data = path.read_bytes()
+        data = read_capped(path, max_bytes)  # a regular file when opened, not only when looked at
     except OSError as exc:
         return SourceFile(
             display, path, size, skipped=f"cannot be read: {exc.strerror or type(exc).__name__}"
         )
+    if len(data) > max_bytes:  # grew while we read it
+        return SourceFile(display, path, len(data), skipped=f"over the {max_bytes:,}-byte limit")
     return SourceFile(display, path, len(data), data=data)
 
 
