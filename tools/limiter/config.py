@@ -60,6 +60,8 @@ def config_path(env: Mapping[str, str], home: Path) -> Path:
 def _read_raw(path: Path) -> dict[str, Any] | None:
     try:
         if not path.is_file():
+            if path.exists() or path.is_symlink():  # a FIFO, a directory, a dangling link...
+                raise LimitsConfigError(f"{path}: not a regular file; move it aside")
             return None
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise LimitsConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a limits file")
