@@ -175,6 +175,8 @@ class _Parser:
                 value, end = decoder.raw_decode(self.text, start)
             except json.JSONDecodeError:
                 raise self.fail("bad number") from None
+            except ValueError:  # an integer longer than Python converts (4,300 digits)
+                raise self.fail("a number too long to read (over 4,300 digits)") from None
             if isinstance(value, int | float) and not isinstance(value, bool):
                 self.pos = end
                 return Node("number", start, end, scalar=value)
