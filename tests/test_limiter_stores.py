@@ -1,4 +1,5 @@
-"""One semantics, three stores: every test here runs on memory://, SQLite and a real Redis."""
+"""One semantics, four stores: every test here runs on memory://, SQLite, a real Redis and a real
+Redis Cluster."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from claude_health.tools.limiter import Limiter
+from tests import redis_cluster_support as cluster_support
 from tests import test_limiter_support as support
 
 # Fixtures shared with the other limiter tests (pytest finds them as module attributes).
 redis_server = support.redis_server
+redis_cluster = cluster_support.redis_cluster
 store_url = support.store_url
 
 SMALL = {"rpm": 5, "itpm": 10_000, "otpm": 2_000}

@@ -1,4 +1,5 @@
-"""Limiter stores chosen by URL: ``memory://``, ``sqlite:///PATH``, ``redis://HOST:PORT/DB``."""
+"""Limiter stores chosen by URL: ``memory://``, ``sqlite:///PATH``, ``redis://HOST:PORT/DB``,
+``redis+cluster://HOST:PORT[,HOST:PORT...]``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from claude_health.tools.limiter.stores.base import Event, Store, StoreError, Sy
 
 __all__ = ["Event", "Store", "StoreError", "Sync", "open_store", "sqlite_path", "sqlite_url"]
 
-SCHEMES = ("memory://", "sqlite://", "redis://", "rediss://", "unix://")
+SCHEMES: tuple[str, ...] = ("memory://", "sqlite://", "redis://", "rediss://", "unix://")
+SCHEMES += ("redis+cluster://", "rediss+cluster://")
 
 
 def sqlite_path(url: str) -> Path:
@@ -46,11 +48,16 @@ def open_store(url: str, clock: Callable[[], float] | None = None) -> Store:
         return SQLiteStore(
             path, url=f"sqlite:///{path}".replace("////", "///"), clock=clock or time.monotonic
         )
+    if text.startswith(("redis+cluster://", "rediss+cluster://")):
+        from claude_health.tools.limiter.stores.redis_cluster import RedisClusterStore
+
+        return RedisClusterStore(text)
     if text.startswith(("redis://", "rediss://", "unix://")):
         from claude_health.tools.limiter.stores.redis_store import RedisStore
 
         return RedisStore(text)
     shown = text.split("@")[-1][:100]
     raise StoreError(
-        f"unknown limiter store URL {shown!r}: use memory://, sqlite:///PATH or redis://HOST:PORT/DB"
+        f"unknown limiter store URL {shown!r}: use memory://, sqlite:///PATH, redis://HOST:PORT/DB "
+        "or redis+cluster://HOST:PORT[,HOST:PORT...]"
     )
