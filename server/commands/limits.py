@@ -21,7 +21,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "number comes from (tier table, override file or the server's own headers).",
     )
     parser.add_argument("--model", help="only this model's class (e.g. claude-opus-4-8)")
-    parser.add_argument("--store", metavar="URL", help="memory://, sqlite:///PATH or redis://HOST:PORT/DB")
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="memory://, sqlite:///PATH, redis://HOST:PORT/DB or redis+cluster://HOST:PORT[,HOST:PORT...]",
+    )
     parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="limits_action", metavar="ACTION")
     setter = actions.add_parser(
