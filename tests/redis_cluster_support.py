@@ -197,6 +197,19 @@ def _wait_listening(cluster: Cluster) -> None:
                 time.sleep(0.05)
 
 
+def _listed_replicas(port: int) -> int:
+    import redis
+
+    node = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+    try:
+        slots = node.execute_command("CLUSTER", "SLOTS")
+    except redis.RedisError:
+        return -1
+    finally:
+        node.close()
+    return sum(len(entry) - 3 for entry in slots)
+
+
 def _wait_ready(cluster: Cluster, masters: int, replicas: int) -> None:
     """Every node sees state ok, and every replica is attached and in sync with its master."""
     deadline = time.monotonic() + 30
@@ -205,7 +218,12 @@ def _wait_ready(cluster: Cluster, masters: int, replicas: int) -> None:
         roles = [_info(p, "INFO", "replication") for p in cluster.ports]
         synced = [r for r in roles if r.get("role") == "slave" and r.get("master_link_status") == "up"]
         attached = sum(int(r.get("connected_slaves", "0")) for r in roles if r.get("role") == "master")
-        if all(s == "ok" for s in states) and len(synced) == attached == masters * replicas:
+        # Clients learn replicas from CLUSTER SLOTS, which lists them a few seconds after they sync.
+        if (
+            all(s == "ok" for s in states)
+            and len(synced) == attached == masters * replicas
+            and all(_listed_replicas(p) == masters * replicas for p in cluster.ports)
+        ):
             return
         if time.monotonic() > deadline:
             pytest.fail(

@@ -25,7 +25,6 @@ from claude_health.tools.limiter.stores.redis_store import PREFIX
 from tests import redis_cluster_support as cluster_support
 from tests import test_limiter_support as support
 
-redis_cluster = cluster_support.redis_cluster  # three masters, one replica each (session)
 redis_server = support.redis_server
 
 CAPACITY = 120  # RPM: refills 2 per second
@@ -157,9 +156,10 @@ def test_a_plain_redis_is_not_a_cluster(redis_server: str, tmp_path: Path) -> No
 # -- failover -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def failover_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_support.Cluster]:
-    """A cluster of its own: the test kills one of its masters."""
+    """A cluster of its own for the tests below, which kill nodes: first a replica of one master,
+    then the master that holds the ``org`` namespace."""
     cluster = cluster_support.start_cluster(tmp_path_factory.mktemp("failover"), masters=3, replicas=1)
     try:
         yield cluster
@@ -172,7 +172,8 @@ def _hammer(url: str, home: str, seconds: float, ready: Any, queue: Any) -> None
         url, limits={"shared-model": {"rpm": CAPACITY}}, env={"HOME": home}, home=Path(home), fallback=None
     )
     lim.would_admit("shared-model", 0, 0)  # connected, scripts loaded: the timed part starts now
-    ready.put(True)
+    # Every grant must wait for a replica (the guarantee under test), so report that it will.
+    ready.put(lim.store.confirming_replicas(tagged(f"{PREFIX}org|model:shared-model")))  # type: ignore[attr-defined]
     grants: list[float] = []
     errors: list[tuple[float, str, str]] = []
     start = time.time()
@@ -187,6 +188,58 @@ def _hammer(url: str, home: str, seconds: float, ready: Any, queue: Any) -> None
         end = time.time()
     lim.close()
     queue.put((grants, errors, start, end))
+
+
+def _namespace_elsewhere(cluster: cluster_support.Cluster, avoid: int) -> str:
+    """A namespace whose slot lives on another master than ``avoid``."""
+    for i in range(200):
+        ns = f"team-{i}"
+        if cluster.master_port_of(tagged(f"{PREFIX}{ns}|model:m")) != avoid:
+            return ns
+    raise AssertionError("no namespace on another master")
+
+
+def test_a_lost_replica_fails_closed_until_the_cluster_drops_it(
+    failover_cluster: cluster_support.Cluster, tmp_path: Path
+) -> None:
+    cluster = failover_cluster
+    org_master = cluster.master_port_of(tagged(f"{PREFIX}org|model:shared-model"))
+    ns = _namespace_elsewhere(cluster, org_master)
+    key = tagged(f"{PREFIX}{ns}|model:m")
+    lim = Limiter.open(
+        cluster.url + "?failover_wait=0.2&wait_timeout_ms=200",
+        limits={"m": {"rpm": 10_000}},
+        namespace=ns,
+        env={"HOME": str(tmp_path)},
+        home=tmp_path,
+        fallback=None,
+    )
+    store: Any = lim.store
+    assert store.confirming_replicas(key) == 1 and lim.try_acquire("m", 0, 0).allowed
+    client: Any = cluster.client()
+    try:
+        replica = client.get_node_from_key(key, replica=True)
+    finally:
+        client.close()
+    cluster.kill(int(replica.port))
+    refusals: list[str] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if lim.try_acquire("m", 0, 0).allowed:
+                break
+        except StoreError as exc:
+            refusals.append(str(exc))
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"never admitted again: {refusals[-1:]}")
+    # Until the cluster marked the replica failed, nothing was admitted unconfirmed; then the
+    # master serves alone and decisions go on without WAIT.
+    assert refusals and all("no replica confirmed" in r or "not admitted" in r for r in refusals), refusals[
+        :2
+    ]
+    assert store.confirming_replicas(key) == 0
+    lim.close()
 
 
 def test_failover_of_the_namespace_master_never_overgrants(
@@ -204,8 +257,7 @@ def test_failover_of_the_namespace_master_never_overgrants(
     ]
     for p in procs:
         p.start()
-    for _ in procs:
-        ready.get(timeout=60)
+    assert [ready.get(timeout=60) for _ in procs] == [1] * WORKERS
     time.sleep(1.5)  # every worker is taking grants; the bucket is empty, refill is being shared
     killed_at = time.time()
     cluster.kill(victim)
@@ -235,3 +287,16 @@ def test_failover_of_the_namespace_master_never_overgrants(
 def test_store_error_is_a_runtime_error() -> None:
     # Callers (the MCP tools, the API client hook) catch RuntimeError for a failing store.
     assert issubclass(StoreError, RuntimeError)
+
+
+def test_the_api_client_hook_fails_closed_when_the_store_fails() -> None:
+    from claude_health.tools.anthropic import LimiterRefused
+    from claude_health.tools.limiter.hook import LimiterHook
+
+    class FailingOver:
+        def try_acquire(self, *args: object, **kwargs: object) -> object:
+            raise StoreError("Redis Cluster at redis+cluster://h:1: ... Nothing was admitted")
+
+    hook = LimiterHook(FailingOver(), "claude-opus-4-8")
+    with pytest.raises(LimiterRefused, match=r"not sent .*Nothing was admitted"):
+        hook.before_request("POST", "/v1/messages/count_tokens", b"{}")

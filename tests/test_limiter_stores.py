@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 
 from claude_health.tools.limiter import Limiter
-from tests import redis_cluster_support as cluster_support
 from tests import test_limiter_support as support
 
 # Fixtures shared with the other limiter tests (pytest finds them as module attributes).
 redis_server = support.redis_server
-redis_cluster = cluster_support.redis_cluster
 store_url = support.store_url
 
 SMALL = {"rpm": 5, "itpm": 10_000, "otpm": 2_000}

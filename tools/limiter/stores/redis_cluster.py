@@ -49,6 +49,8 @@ DEFAULT_WAIT_TIMEOUT_MS = 500
 DEFAULT_FAILOVER_WAIT = 5.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
 MAX_NODES = 64
+TOPOLOGY_TTL = 30.0
+"""Seconds between topology reads: a replica that joins (or is listed late) starts confirming."""
 _HOST_PORT = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9_.-]+)):(?P<port>\d{1,5})$")
 _OPTIONS = {"wait_replicas", "wait_timeout_ms", "failover_wait", "connect_timeout"}
 
@@ -195,6 +197,7 @@ class RedisClusterStore(RedisStore):
             RedisClusterException,
         )
         self._response_error = ResponseError
+        self._topology_at = time.monotonic()
 
     def _connect(self, url: str, connect_timeout: float) -> Any:
         from redis import cluster
@@ -214,6 +217,7 @@ class RedisClusterStore(RedisStore):
 
     def _refresh(self) -> None:
         """Ask the cluster again who serves which slot (after a failover or a MOVED)."""
+        self._topology_at = time.monotonic()
         with contextlib.suppress(*self._errors):  # no node answered yet: the next attempt asks
             self._client.nodes_manager.initialize()
 
@@ -221,15 +225,21 @@ class RedisClusterStore(RedisStore):
         slot = self._client.keyslot(key)
         return max(0, len(self._client.nodes_manager.slots_cache.get(slot) or ()) - 1)
 
+    def confirming_replicas(self, key: str) -> int:
+        """How many replicas must hold a write to ``key`` (a class key) before it counts."""
+        return min(self.options.wait_replicas, self._replicas(key))
+
     def _run(self, key: str, command: Sequence[Any], script: _Script, *, confirm: bool) -> Any:
         """``command`` (an EVALSHA on ``key``) on the master of ``key``'s slot; with ``confirm``
         the reply counts only once ``WAIT`` says a replica holds the write."""
         deadline = time.monotonic() + self.options.failover_wait
+        if deadline - self._topology_at > TOPOLOGY_TTL + self.options.failover_wait:
+            self._refresh()
         problem = ""
         while True:
             try:
                 node = self._client.get_node_from_key(key)
-                need = min(self.options.wait_replicas, self._replicas(key)) if confirm else 0
+                need = self.confirming_replicas(key) if confirm else 0
                 pipe = node.redis_connection.pipeline(transaction=False)
                 pipe.execute_command(*command)
                 if need:
