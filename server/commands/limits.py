@@ -89,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     out.write(
         f"{st.bold('Tier:')}  {status.tier_label} ({status.tier_source}; table of {status.table_as_of})\n"
     )
-    out.write(f"{st.bold('Store:')} {status.store}\n\n")
+    out.write(f"{st.bold('Store:')} {status.store}\n")
+    if status.org_limits:
+        out.write(f"{st.bold('Organisation limits:')} {status.org_limits}\n")
+    out.write("\n")
     header = f"{'bucket':<16} {'RPM':>21} {'ITPM':>25} {'OTPM':>23}  source"
     out.write(st.bold(header) + "\n")
     for cls in status.classes:
