@@ -198,10 +198,16 @@ def test_requests_go_through_the_shared_limiter(env: Sandbox, admin: FakeAdmin) 
     lim = Limiter.open(env=env.env, home=env.home, namespace=f"admin:{key.fingerprint}")
     try:
         other = next(c for c in lim.status().classes if c.bucket == "other").buckets[0]
-        # The fake's headers re-synced the bucket (limit 2000, 1999 left) after each call.
-        assert other.source == "server headers" and other.available is not None and other.available < 2_000
+        # Every response's rate-limit headers reached the limiter (the fake reports 2,000 RPM).
+        assert (other.limit, other.source) == (2_000, "server headers")
+        # A retry-after another process saw holds this key's Admin API calls: nothing is sent.
+        lim.observe_headers("", {"retry-after": "120"}, status_code=429, endpoint="other")
     finally:
         lim.close()
+    sent = len(admin.requests)
+    held = sync_limits(env.env, env.home, now=NOW)
+    assert held.sync is None and "not sent" in held.findings[0].message
+    assert len(admin.requests) == sent
 
 
 # -- usage and cost --------------------------------------------------------------------------------

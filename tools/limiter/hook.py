@@ -20,7 +20,7 @@ LIMITER_MAX_WAIT = 10.0
 
 _WHAT = {
     "count_tokens": "token counting",
-    "other": "key checks",
+    "other": "key checks and Admin API calls",
     "batches": "batch calls",
     "messages": "requests",
 }
