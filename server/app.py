@@ -13,6 +13,7 @@ import pkgutil
 
 from mcp.server.mcpserver import MCPServer
 
+from claude_health.server.redacting import RedactingMiddleware
 from claude_health.tools import __version__
 
 logger = logging.getLogger(__name__)
@@ -31,12 +32,15 @@ INSTRUCTIONS = """\
 claude-health answers "is this Claude integration healthy?" for Claude Code and Claude API users.
 Tools are read-only and offline unless their description says otherwise. Pass `project_dir` (the
 absolute path of the user's project) whenever you know it; otherwise the server's working
-directory is used. Findings carry a stable `code` and a `hint` (the fix); fix errors first. Never
-ask the user to paste a key: results show keys only redacted (prefix and last 4 characters).
+directory is used. `health_report` returns problems (one per root cause, each with a summary, a
+severity and one fix), most important first; findings carry a stable `code` and a `hint` (the
+fix). Fix errors first. Never ask the user to paste a key: results show keys only redacted
+(prefix and last 4 characters).
 
 When to call what:
 - "What is wrong with my setup?", something silently does not work, or before you change Claude
-  Code configuration: call `health_report` (or use the `diagnose` prompt to walk every finding).
+  Code configuration: call `health_report` (or use the `diagnose` prompt to walk every problem);
+  pass detail="full" only when you need the findings behind a problem.
   Claude Code will not start, is the wrong version, search/@-mentions fail, or it is slow under
   WSL: read the `runtime` findings (R codes) of `health_report`.
 - A permission, hook or MCP server silently does not apply, or "are my Claude Code settings
@@ -77,6 +81,7 @@ def build_server() -> MCPServer:
         version=__version__,
         instructions=INSTRUCTIONS,
         website_url="https://github.com/claude-health/claude-health",
+        middleware=[RedactingMiddleware()],
     )
     for name in tool_modules():
         module = importlib.import_module(f"claude_health.server.mcp_tools.{name}")

@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "uninstall",
     "rules",
     "serve",
+    "bundle",
 )
 
 
@@ -104,11 +105,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def configure_logging(verbosity: int) -> None:
-    """Logs go to stderr only: on stdio, stdout carries the MCP protocol."""
+    """Logs go to stderr only (on stdio, stdout carries the MCP protocol), scrubbed of keys."""
     import logging  # not at module level: the status line fast path never logs
 
-    level = logging.WARNING - 10 * min(verbosity, 2)
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s")
+    from claude_health.server.redacting import configure_logging as configure
+
+    configure(logging.WARNING - 10 * min(verbosity, 2), "%(levelname)s %(name)s: %(message)s")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,6 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Import only the subcommand being run (`serve` start-up time is what hosts wait for);
     # anything else, `--help` included, gets the full parser.
     first = raw[0] if raw else None
+    from claude_health.server.redacting import protect_process_output
+
+    # Every byte printed from here on is scrubbed of keys; `serve` keeps its stdout for the
+    # protocol, whose results the server middleware scrubs.
+    protect_process_output(stdout=first != "serve")
     parser = build_parser(first if first in COMMAND_MODULES else None)
     args = parser.parse_args(raw)
     if not getattr(args, "func", None):
@@ -145,6 +152,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # `claude-health doctor | head` closes the pipe early; that is not an error.
         return EXIT_OK
+    finally:
+        _flush_quietly()
+
+
+def _flush_quietly() -> None:
+    """Write out what the redacting streams still hold (a last line without a newline)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 if __name__ == "__main__":

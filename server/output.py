@@ -9,9 +9,12 @@ import json
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
+
+if TYPE_CHECKING:
+    from claude_health.tools.problems import Problem
 
 _COLOURS = {
     Severity.ERROR: "\033[31m",
@@ -113,6 +116,40 @@ def location(finding: Finding) -> str:
         if finding.column:
             where += f":{finding.column}"
     return where
+
+
+_WORD = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "NOTE"}
+
+
+def print_problems(
+    problems: Iterable[Problem], style: Style, stream: TextIO | None = None, *, verbose: bool = False
+) -> None:
+    """Problems first, each with its fix and the findings it explains (one line each, or in full
+    with ``verbose``), then one line of counts."""
+    out = stream or sys.stdout
+    listed = list(problems)
+    for problem in listed:
+        word = _WORD[problem.severity]
+        out.write(f"{style.severity(problem.severity, word):<7} {style.bold(problem.summary)}\n")
+        if problem.fix:
+            out.write(f"        {style.dim('fix:')} {problem.fix}\n")
+        for f in problem.findings:
+            where = location(f)
+            out.write(style.dim(f"        - {f.code} {f.title}" + (f" ({where})" if where else "")) + "\n")
+            if verbose:
+                out.write(f"          {f.message}\n")
+        out.write("\n")
+    if not listed:
+        out.write(style.bold("No problems found.") + "\n")
+        return
+    counts = {s: sum(1 for p in listed if p.severity is s) for s in Severity}
+    findings = sum(len(p.findings) for p in listed)
+    parts = [
+        style.severity(Severity.ERROR, f"{counts[Severity.ERROR]} error(s)"),
+        style.severity(Severity.WARNING, f"{counts[Severity.WARNING]} warning(s)"),
+        style.severity(Severity.INFO, f"{counts[Severity.INFO]} note(s)"),
+    ]
+    out.write(f"{len(listed)} problem(s): " + ", ".join(parts) + f" ({findings} finding(s))\n")
 
 
 def print_findings(findings: Iterable[Finding], style: Style, stream: TextIO | None = None) -> Summary:

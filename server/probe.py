@@ -22,6 +22,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from claude_health.tools import causes
 from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.literals import scrub_line
@@ -50,7 +51,7 @@ class ProbeResult:
     scope: str
     source: str
     transport: str = "stdio"
-    status: str = "ok"  # ok | failed | pending | rejected | skipped
+    status: str = "ok"  # ok | failed | pending | rejected | blocked | skipped
     protocol_versions: dict[str, str] = field(default_factory=dict)
     tools: list[str] = field(default_factory=list)
     reason: str | None = None
@@ -190,11 +191,16 @@ async def _probe_one(entry: ServerEntry, ws: Workspace, timeout: float) -> tuple
     where = f"`{entry.name}` ({entry.scope} scope, {entry.source})"
     if entry.approval == "pending":
         result.status = "pending"
+        why = f": {entry.approval_note}" if entry.approval_note else ""
+        result.reason = entry.approval_note or "not approved"
         return result, [
-            rules.PROBE_PENDING.finding(f"{where} is not approved, so it was not started.", path=entry.source)
+            rules.PROBE_PENDING.finding(
+                f"{where} is not approved, so it was not started{why}.", path=entry.source
+            )
         ]
-    if entry.approval == "rejected":
-        result.status = "rejected"
+    if entry.approval in ("rejected", "blocked"):
+        result.status = entry.approval
+        result.reason = entry.approval_note
         return result, []
     env = dict(ws.env)
     try:
@@ -347,7 +353,8 @@ async def probe_servers(
                     probes.start_soon(run, entry)
             group.cancel_scope.cancel()  # stops the ticker; every probe has finished
     results = [outcomes[e.name][0] for e in entries]
-    findings = [f for e in entries for f in outcomes[e.name][1]]
+    # Every probe finding is about its server: one problem with the settings findings on it.
+    findings = [f.replace(cause=causes.mcp_server(e.name)) for e in entries for f in outcomes[e.name][1]]
     return CheckOutcome(
         findings=findings,
         data={

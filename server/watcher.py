@@ -62,14 +62,13 @@ class LegacySubscriptions:
 def snapshot(project: str | None = None) -> dict[str, str]:
     """The current JSON of each watched resource (what a client would read)."""
     from claude_health.tools.paths import Workspace
-    from claude_health.tools.settings.effective import effective_settings
     from claude_health.tools.settings.public import public_effective
-    from claude_health.tools.settings.validate import validate_workspace
+    from claude_health.tools.view import view_of
 
-    validation = validate_workspace(Workspace.discover(project=project))
-    payload = public_effective(effective_settings(validation).to_json())
+    view = view_of(Workspace.discover(project=project))  # a new snapshot per event: one view
+    payload = public_effective(view.settings.to_json())
     return {
-        FINDINGS_URI: json.dumps(validation.payload(), sort_keys=True),
+        FINDINGS_URI: json.dumps(view.validation.payload(), sort_keys=True),
         EFFECTIVE_URI: json.dumps(payload, sort_keys=True),
     }
 

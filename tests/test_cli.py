@@ -97,8 +97,13 @@ def test_doctor_on_a_bare_machine_is_useful(sandbox: Sandbox) -> None:
     assert proc.returncode == 1
     assert "A002" in proc.stdout and "fix:" in proc.stdout
     report = json.loads(run(sandbox, "doctor", "--json").stdout)
-    assert {"checks", "findings", "summary"} <= set(report)
-    assert all(c["ok"] for c in report["checks"])
+    assert {"checks", "problems", "findings", "summary"} <= set(report)
+    assert all(c["ran"] for c in report["checks"])
+    checks = {c["name"]: c for c in report["checks"]}
+    # A check is ok only when it found no problem: auth holds A002 (no credentials), an error.
+    assert checks["auth"]["ok"] is False and checks["auth"]["status"] == "error"
+    checks_line = next(line for line in proc.stdout.splitlines() if line.strip().startswith("checks:"))
+    assert "auth errors" in checks_line and "auth ok" not in checks_line
 
 
 def test_doctor_only_rejects_unknown_check(sandbox: Sandbox) -> None:
@@ -144,7 +149,10 @@ def test_doctor_ranks_every_check_and_never_shows_a_key(sandbox: Sandbox) -> Non
     report = json.loads(proc.stdout)
     names = {c["name"] for c in report["checks"]}
     assert {"auth", "settings", "keys", "runtime", "limits", "usage", "tokens"} <= names
-    assert all(c["ok"] for c in report["checks"]), report["checks"]
+    assert all(c["ran"] for c in report["checks"]), report["checks"]
+    for check in report["checks"]:
+        worst = {f["severity"] for f in report["findings"] if f.get("check") == check["name"]}
+        assert check["ok"] is not bool(worst & {"error", "warning"}), check
     codes = [f["code"] for f in report["findings"]]
     assert "A001" in codes and any(c.startswith("K") for c in codes)
     ranks = {"error": 0, "warning": 1, "info": 2}

@@ -80,7 +80,7 @@ def test_key_in_user_settings_env_of_a_subscriber(sandbox: Sandbox) -> None:
     sandbox.user_settings({"env": {"ANTHROPIC_API_KEY": fake_key()}})
     findings = scan_keys(sandbox.workspace()).findings
     [k005] = [f for f in findings if f.code == "K005"]
-    assert "user settings env" in k005.message
+    assert "env block of user settings (~/.claude/settings.json)" in k005.message
     [k006] = [f for f in findings if f.code == "K006"]
     assert k006.path == str(sandbox.home / ".claude" / "settings.json") and k006.line == 3
 

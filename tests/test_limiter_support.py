@@ -99,7 +99,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return "memory://"
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'state' / 'limiter.db'}"
-    if kind == "redis_cluster":  # the test module registers the session fixture
+    if kind == "redis_cluster":  # a session fixture (tests/conftest.py)
         cluster = request.getfixturevalue("redis_cluster")
         cluster.flush()
         return str(cluster.url)

@@ -39,7 +39,8 @@ async def exercise(client: Client, sandbox: Sandbox, key: str) -> None:
     for name in EXPECTED_TOOLS:
         tool = tools[name]
         assert tool.title and tool.description and len(tool.description) > 80
-        assert tool.output_schema is not None and "findings" in tool.output_schema["properties"]
+        assert tool.output_schema is not None
+        assert {"findings", "problems"} & set(tool.output_schema["properties"])
         assert tool.annotations is not None
         assert tool.annotations.read_only_hint is True
         assert tool.annotations.open_world_hint is False
@@ -57,8 +58,13 @@ async def exercise(client: Client, sandbox: Sandbox, key: str) -> None:
 
     report = await client.call_tool("health_report", {"project_dir": str(sandbox.project)})
     assert report.is_error is False and report.structured_content is not None
-    assert report.structured_content["sections"]["auth"]["billing"] == "api"
+    assert report.structured_content["billing"] == "api" and "sections" not in report.structured_content
     assert report.structured_content["summary"]["healthy"] is False
+    assert report.structured_content["problems"][0]["severity"] == "error"
+    full = await client.call_tool("health_report", {"project_dir": str(sandbox.project), "detail": "full"})
+    assert full.structured_content is not None
+    assert full.structured_content["sections"]["auth"]["billing"] == "api"
+    assert key not in json.dumps(full.structured_content)
 
     bad = await client.call_tool("auth_status", {"project_dir": str(sandbox.root / "missing")})
     assert bad.is_error is True

@@ -9,7 +9,7 @@ from claude_health.tools.settings.explain import explain_permission
 from claude_health.tools.settings.validate import validate_workspace
 from tests.conftest import Sandbox
 
-# Observed with `claude doctor` 2.1.330: loaded (None) or the start of the skip reason.
+# Observed with `claude doctor` 2.1.332: loaded (None) or the start of the skip reason.
 VERDICTS = [
     ("Bash(ls)", "allow", None),
     ("Bash(ls))", "allow", None),
@@ -183,3 +183,48 @@ def test_default_decisions(sandbox: Sandbox) -> None:
     assert explain_permission(v, "Read", "/etc/hosts").decision == "ask"
     assert explain_permission(v, "Edit", "src/a.py").decision == "allow"
     assert explain_permission(v, "Bash", "make").decision == "ask"
+
+
+def test_explain_untrusted_names_the_allow_rule_it_does_not_apply(sandbox: Sandbox) -> None:
+    project = sandbox.project_settings({"permissions": {"allow": ["Bash(npm test)"]}})
+    result = explain_permission(validate_workspace(sandbox.workspace()), "Bash", "npm test")
+    assert (result.decision, result.as_written) == ("ask", "allow")
+    [rule] = result.not_applied
+    assert (rule.rule, rule.path, rule.behavior) == ("Bash(npm test)", str(project), "allow")
+    assert "not trusted" in rule.why and rule.line == 4
+
+
+def test_explain_deny_rule_in_an_ignored_user_file(sandbox: Sandbox) -> None:
+    """The fail-open case: the user believes in a deny rule Claude Code never loaded."""
+    _trusted(sandbox)
+    user = sandbox.user_settings({"model": 5, "permissions": {"deny": ["Bash(git push *)"]}})
+    sandbox.local_settings({"permissions": {"allow": ["Bash(git push *)"]}})
+    result = explain_permission(validate_workspace(sandbox.workspace()), "Bash", "git push origin main")
+    assert (result.decision, result.as_written) == ("allow", "deny")
+    assert result.matched[0].rule == "Bash(git push *)" and result.matched[0].scope == "local"
+    [rule] = result.not_applied
+    assert rule.path == str(user) and "`model`" in rule.why
+    assert f'deny rule "Bash(git push *)" ({user}:' in result.reason
+
+
+def test_explain_rule_dropped_as_invalid_and_policy_only_rules(sandbox: Sandbox) -> None:
+    _trusted(sandbox)
+    sandbox.managed_settings({"allowManagedPermissionRulesOnly": True})
+    local = sandbox.local_settings({"permissions": {"deny": ["WebSearch(what?)", "Bash(rm *)"]}})
+    v = validate_workspace(sandbox.workspace())
+    search = explain_permission(v, "WebSearch", {"query": "what?"})
+    rm = explain_permission(v, "Bash", "rm -rf build")
+    assert rm.as_written == "deny" and "allowManagedPermissionRulesOnly" in rm.not_applied[0].why
+    assert rm.not_applied[0].path == str(local)
+    [dropped] = search.not_applied
+    assert dropped.rule == "WebSearch(what?)" and "drops it as invalid" in dropped.why
+    assert search.as_written == "deny" and search.decision != "deny"
+
+
+def test_explain_unapplied_rule_that_changes_nothing_is_a_note(sandbox: Sandbox) -> None:
+    _trusted(sandbox)
+    sandbox.user_settings({"permissions": {"deny": ["Bash(rm *)"]}})
+    sandbox.project_settings({"model": 5, "permissions": {"deny": ["Bash(rm -rf *)"]}})
+    result = explain_permission(validate_workspace(sandbox.workspace()), "Bash", "rm -rf build")
+    assert result.decision == "deny" and result.as_written is None
+    assert len(result.not_applied) == 1 and any("same" in n for n in result.notes)

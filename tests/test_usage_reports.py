@@ -11,7 +11,7 @@ import pytest
 
 from claude_health.tools.usage import aggregate, service
 from claude_health.tools.usage.check import run_check
-from claude_health.tools.usage.plan import read_plan
+from claude_health.tools.usage.plan import plan_of
 from claude_health.tools.usage.pricing import ModelPrices, builtin_lookup, cost_usd, normalise_model
 from claude_health.tools.usage.projection import LocalWindow, project
 from claude_health.tools.usage.snapshot import Snapshot, WindowUsage, open_db, parse_payload, store
@@ -182,7 +182,7 @@ def test_plan_reads_only_subscription_fields(sandbox: Sandbox) -> None:
             }
         }
     )
-    plan = read_plan(sandbox.workspace().credentials_file)
+    plan = plan_of(sandbox.workspace().view.login)
     assert (plan.subscription_type, plan.rate_limit_tier, plan.has_plan_windows) == (
         "max",
         "default_claude_max_20x",
@@ -190,7 +190,7 @@ def test_plan_reads_only_subscription_fields(sandbox: Sandbox) -> None:
     )
     assert token not in repr(plan)
     sandbox.credentials("{broken")
-    assert read_plan(sandbox.workspace().credentials_file).problem is not None
+    assert plan_of(sandbox.workspace().view.login).problem is not None
 
 
 NOW = at("2026-11-20T12:00:00").timestamp()

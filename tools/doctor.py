@@ -11,12 +11,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from claude_health.tools.findings import Finding, Rule, Severity, Summary, sort_findings
 from claude_health.tools.paths import Workspace
+from claude_health.tools.problems import Problem, group_problems
 
 logger = logging.getLogger(__name__)
 
@@ -55,24 +56,53 @@ CHECK_FAILED = Rule(
 RULES = (CHECK_FAILED,)
 
 
+CheckStatus = Literal["ok", "info", "warning", "error", "failed"]
+_STATUS: dict[Severity | None, CheckStatus] = {
+    None: "ok",
+    Severity.INFO: "info",
+    Severity.WARNING: "warning",
+    Severity.ERROR: "error",
+}
+
+
 class CheckRun(BaseModel):
     name: str
-    ok: bool = Field(description="False when the check itself failed to run.")
+    ok: bool = Field(description="True only when the check ran and found no error or warning.")
+    status: CheckStatus = Field(
+        description="The worst severity it found (ok: nothing), or failed when it could not run."
+    )
+    ran: bool = Field(description="False when the check itself failed to run.")
     duration_ms: float
     findings: int
 
+    @classmethod
+    def of(cls, name: str, ran: bool, duration_ms: float, findings: list[Finding]) -> CheckRun:
+        worst = min((f.severity for f in findings), key=lambda s: s.rank, default=None)
+        status: CheckStatus = "failed" if not ran else _STATUS[worst]
+        return cls(
+            name=name,
+            ok=ran and status in ("ok", "info"),
+            status=status,
+            ran=ran,
+            duration_ms=duration_ms,
+            findings=len(findings),
+        )
+
 
 class DoctorReport(BaseModel):
-    """The combined report: per-check sections, every finding ranked, and a summary."""
+    """The combined report: problems (findings grouped by root cause, most important first),
+    per-check sections, every finding ranked, and a summary."""
 
     checks: list[CheckRun]
     sections: dict[str, dict[str, Any]]
     findings: list[Finding]
+    problems: list[Problem] = Field(default_factory=list)
     summary: Summary
 
     def to_json(self) -> dict[str, Any]:
         payload: dict[str, Any] = dict(self.sections)
         payload["checks"] = [c.model_dump() for c in self.checks]
+        payload["problems"] = [p.to_json() for p in self.problems]
         payload["findings"] = [f.to_json() for f in self.findings]
         payload["summary"] = self.summary.to_json()
         return payload
@@ -114,9 +144,25 @@ def run_doctor(
             )
             ok = False
         elapsed = (time.perf_counter() - started) * 1000
-        runs.append(CheckRun(name=name, ok=ok, duration_ms=round(elapsed, 2), findings=len(outcome.findings)))
+        runs.append(CheckRun.of(name, ok, round(elapsed, 2), outcome.findings))
         if outcome.data:
             sections[name] = outcome.data
         findings.extend(outcome.findings)
     ordered = sort_findings(findings)
-    return DoctorReport(checks=runs, sections=sections, findings=ordered, summary=Summary.of(ordered))
+    return DoctorReport(
+        checks=runs,
+        sections=sections,
+        findings=ordered,
+        problems=problems_of(ordered, workspace),
+        summary=Summary.of(ordered),
+    )
+
+
+def problems_of(findings: list[Finding], workspace: Workspace) -> list[Problem]:
+    """The findings grouped into problems, told with the facts of the workspace's view. Should
+    the view itself be what broke a check, the problems are told from the findings alone."""
+    try:
+        return group_problems(findings, workspace.view)
+    except Exception:  # the report must come out whatever the view ran into
+        logger.exception("telling problems with the view failed")
+        return group_problems(findings)

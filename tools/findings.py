@@ -56,6 +56,13 @@ class Finding:
     redacted: str | None = field(default=None, metadata=describe("Prefix and last 4 characters only."))
     fingerprint: str | None = field(default=None, metadata=describe("Short hash that identifies a key."))
     commit: str | None = field(default=None, metadata=describe("Git commit, for findings from history."))
+    cause: str | None = field(
+        default=None,
+        metadata=describe(
+            "What the finding is about, as a key shared by every finding with the same root cause "
+            "(env:NAME, file-ignored:PATH, mcp:NAME, key:FINGERPRINT, ...): the doctor groups by it."
+        ),
+    )
 
     def __post_init__(self) -> None:
         if (self.line is not None and self.line < 1) or (self.column is not None and self.column < 1):
@@ -101,6 +108,7 @@ class Rule:
         redacted: str | None = None,
         fingerprint: str | None = None,
         commit: str | None = None,
+        cause: str | None = None,
     ) -> Finding:
         return Finding(
             code=self.code,
@@ -116,6 +124,7 @@ class Rule:
             redacted=redacted,
             fingerprint=fingerprint,
             commit=commit,
+            cause=cause,
         )
 
 

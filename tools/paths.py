@@ -13,6 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from claude_health.tools.view.model import View
+
+from claude_health.tools.platform import effective_platform
 
 MANAGED_DIR_OVERRIDE = "CLAUDE_HEALTH_MANAGED_DIR"
 
@@ -50,7 +56,10 @@ class Workspace:
         env: Mapping[str, str] | None = None,
         platform: str | None = None,
     ) -> Workspace:
-        """The workspace of this process, or of the given environment (tests pass their own)."""
+        """The workspace of this process, or of the given environment (tests pass their own).
+
+        The platform is ``platform``, else ``CLAUDE_HEALTH_PLATFORM``, else this machine's.
+        """
         environ = dict(os.environ if env is None else env)
         home_value = environ.get("HOME") or environ.get("USERPROFILE")
         home = Path(home_value) if home_value else Path.home()
@@ -59,7 +68,7 @@ class Workspace:
             env=environ,
             home=home.expanduser(),
             project=project_dir.expanduser().resolve(),
-            platform=platform or sys.platform,
+            platform=platform or effective_platform(environ),
         )
 
     # -- configuration directory -------------------------------------------------------------
@@ -120,6 +129,17 @@ class Workspace:
             if (candidate / ".git").exists():
                 return candidate
         return None
+
+    @cached_property
+    def view(self) -> View:
+        """What Claude Code will see in this workspace (:mod:`claude_health.tools.view`).
+
+        Cached like ``git_root``: every check of one doctor run, MCP call or watcher event gets the
+        same view, so settings are read and validated once. A new snapshot is a new Workspace.
+        """
+        from claude_health.tools.view.model import View
+
+        return View(self)
 
     @property
     def project_mcp(self) -> Path:

@@ -7,11 +7,11 @@ import sys
 from typing import Any
 
 from claude_health.server.commands.common import style, workspace
-from claude_health.server.output import dump_json, print_findings
+from claude_health.server.output import dump_json, print_problems
 
 # The doctor's checks (tools/doctor.CHECKS), named here so that --help needs no import of them;
 # tests/test_cli_output.py keeps the two lists equal.
-CHECK_NAMES = ("auth", "runtime", "settings", "keys", "limits", "usage", "tokens")
+CHECK_NAMES = ("auth", "runtime", "settings", "keys", "limits", "usage", "tokens", "guard")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -19,12 +19,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "doctor",
         parents=[common],
         help="run every check and rank what is wrong",
-        description="Run every check and print one report, most severe first, each finding with "
-        "its fix. The checks: auth (which credential Claude Code uses, who pays), runtime (Claude "
-        "Code installed, its version, node, ripgrep), settings (is each config file loaded, are its "
-        "rules and MCP servers valid), keys (leaked or misplaced Anthropic credentials), limits "
-        "(rate-limit headroom), usage (plan windows from transcripts) and tokens (the context the "
-        "project pays every turn). With --probe-servers it also starts the project's MCP servers.",
+        description="Run every check and print the problems found, most important first, each "
+        "with its fix and the findings it explains. The checks: auth (which credential Claude Code "
+        "uses, who pays), runtime (Claude Code installed, its version, node, ripgrep), settings (is "
+        "each config file loaded, are its rules and MCP servers valid), keys (leaked or misplaced "
+        "Anthropic credentials), limits (rate-limit headroom), usage (plan windows from "
+        "transcripts), tokens (the context the project pays every turn) and guard (the hooks and "
+        "status line: installed, last run). With --probe-servers it also starts the project's MCP "
+        "servers.",
     )
     parser.add_argument(
         "--only",
@@ -96,15 +98,18 @@ def run(args: argparse.Namespace) -> int:
         from claude_health.tools.guard.check import summary_line
 
         out.write(f"  guard: {summary_line(guard)}\n")
-    for run_ in report.checks:
-        state = "ok" if run_.ok else "FAILED"
-        out.write(
-            st.dim(f"  check {run_.name}: {state}, {run_.findings} finding(s), {run_.duration_ms:.0f} ms")
-            + "\n"
-        )
-    out.write("\n")
-    print_findings(report.findings, st)
+    checks = ", ".join(
+        f"{run_.name} {_state(run_.status)}" + (f" {run_.duration_ms:.0f} ms" if args.verbose else "")
+        for run_ in report.checks
+    )
+    out.write(st.dim(f"  checks: {checks}") + "\n\n")
+    print_problems(report.problems, st, verbose=bool(args.verbose))
     return report.summary.exit_code
+
+
+def _state(status: str) -> str:
+    """A check's state in a few letters: ok only when it found nothing worse than notes."""
+    return {"ok": "ok", "info": "notes", "warning": "warnings", "error": "errors"}.get(status, "FAILED")
 
 
 def _stderr_line(line: str) -> None:

@@ -19,7 +19,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="validate every Claude Code settings file",
         description="Find every settings, ~/.claude.json and .mcp.json file that applies to the project "
-        "and judge each one the way Claude Code 2.1.330 does: error = the whole file is ignored, "
+        "and judge each one the way Claude Code 2.1.332 does: error = the whole file is ignored, "
         "warning = one entry is dropped, info = silently ignored.",
     )
     parser.add_argument(
@@ -31,23 +31,26 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _report(ws: Workspace, as_json: bool, st: Style) -> int:
-    from claude_health.tools.settings.validate import validate_workspace
+    from claude_health.tools.view import build_view
 
-    validation = validate_workspace(ws)
+    view = build_view(ws)  # a fresh view: under --watch every change is a new snapshot
+    validation = view.validation
     if as_json:
         dump_json(validation.payload())
         return validation.summary.exit_code
     out = sys.stdout
     out.write(st.bold(f"Claude Code config files for {ws.project}") + "\n")
-    for result in validation.files:
-        cfg = result.file
-        if not cfg.exists:
+    for seen in view.files:
+        if seen.verdict == "absent":
             state = st.dim("absent ")
-        elif result.loaded:
+        elif seen.verdict == "loaded":
             state = "loaded "
+        elif seen.verdict == "partial":
+            state = st.severity(_severity("warning"), "PARTIAL")
         else:
-            state = st.severity(_error(), "IGNORED")
-        out.write(f"  {state:<7} {cfg.scope:<8} {cfg.path}" + (f"  ({cfg.note})" if cfg.note else "") + "\n")
+            state = st.severity(_severity("error"), "IGNORED")
+        note = f"  ({seen.note})" if seen.note else ""
+        out.write(f"  {state:<7} {seen.scope:<8} {seen.path}{note}\n")
     for server in validation.servers:
         shown = server.to_json()  # name and type scrubbed: a server may be named after a key
         out.write(f"  mcp     {server.scope:<8} {shown['name']}: {shown['status']} ({shown['type']})\n")
@@ -55,10 +58,10 @@ def _report(ws: Workspace, as_json: bool, st: Style) -> int:
     return print_findings(validation.findings, st).exit_code
 
 
-def _error() -> Any:
+def _severity(name: str) -> Any:
     from claude_health.tools.findings import Severity
 
-    return Severity.ERROR
+    return Severity(name)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -87,7 +87,16 @@ def run(args: argparse.Namespace | None = None) -> int:
     return _print(render_line(_read_stdin(), wrap))
 
 
+# Substrings without which the line cannot hold a credential (see tools/redact.py): the scrubber
+# is imported only for a line that has one, so a normal refresh pays nothing for it.
+_SCRUB_HINTS = ("sk-", "\\", "gh", "github_pat_", "glpat-", "xox", "AKIA", "AIza")
+
+
 def _print(line: str) -> int:
+    if any(hint in line for hint in _SCRUB_HINTS):
+        from claude_health.tools.redact import scrub
+
+        line = scrub(line)
     try:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, workspace_for
+from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, lean, workspace_for
 from claude_health.tools.findings import Finding, Summary
 from claude_health.tools.keys.models import ScanStats
 
@@ -40,7 +40,7 @@ def register(server: MCPServer) -> None:
                 "Only with the user's consent."
             ),
         ] = False,
-    ) -> KeyHygieneResult:
+    ) -> Annotated[CallToolResult, KeyHygieneResult]:
         """Find Anthropic API keys, admin keys and OAuth tokens where they should not be: files in
         the project (tracked or not ignored), committed .claude/settings.json and .mcp.json,
         settings env blocks, the environment (including an API key that moves a Max/Pro user onto
@@ -59,10 +59,12 @@ def register(server: MCPServer) -> None:
         def progress(done: int, total: int) -> None:
             anyio.from_thread.run(ctx.report_progress, done, total, f"scanned {done} of {total} files")
 
-        def scan() -> KeyHygieneResult:
+        def scan() -> CallToolResult:
             report = scan_keys(ws, ScanOptions(history=history, verify=verify, workers=1), progress=progress)
-            return KeyHygieneResult(
-                stats=report.stats, findings=report.findings, summary=Summary.of(report.findings)
+            return lean(
+                KeyHygieneResult(
+                    stats=report.stats, findings=report.findings, summary=Summary.of(report.findings)
+                )
             )
 
         try:

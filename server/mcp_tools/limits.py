@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, workspace_for
+from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, lean, workspace_for
 from claude_health.tools.admin.models import RateLimitSync
 from claude_health.tools.findings import Finding, Summary
-from claude_health.tools.limiter.models import LimiterStatus
+from claude_health.tools.limiter.models import ClassStatus, LimiterStatus
 
 if TYPE_CHECKING:
     from claude_health.tools.limiter.core import Limiter
@@ -31,11 +31,28 @@ Tokens = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
 
 class LimitStatusResult(BaseModel):
     limits: LimiterStatus
+    idle: dict[str, dict[str, float | None]] | None = Field(
+        default=None,
+        description="Model classes nobody used recently, as class -> per-minute limits (brief detail); "
+        'ask with `model` or detail="full" for their buckets.',
+    )
     findings: list[Finding]
     summary: Summary
     admin: RateLimitSync | None = Field(
         default=None, description="With admin_sync: what the Admin API reported and now seeds the limiter."
     )
+
+
+def _active(cls: ClassStatus) -> bool:
+    """In use: a bucket partly spent, a retry-after hold, or limits learned beyond the tier table."""
+    return cls.retry_after > 0 or any(
+        (b.used_fraction or 0) > 0 or not b.source.startswith(("tier ", "admin api")) for b in cls.buckets
+    )
+
+
+def _brief(status: LimiterStatus) -> tuple[LimiterStatus, dict[str, dict[str, float | None]]]:
+    idle = {c.bucket: {b.dimension: b.limit for b in c.buckets} for c in status.classes if not _active(c)}
+    return status.model_copy(update={"classes": [c for c in status.classes if _active(c)]}), idle
 
 
 class CheckRequestResult(BaseModel):
@@ -115,7 +132,11 @@ def register(server: MCPServer) -> None:
             ),
         ] = None,
         project_dir: ProjectDir = None,
-    ) -> LimitStatusResult:
+        detail: Annotated[
+            Literal["brief", "full"],
+            Field(description="brief: full buckets only for classes in use; full: every model class."),
+        ] = "brief",
+    ) -> Annotated[CallToolResult, LimitStatusResult]:
         """Show the Anthropic API rate-limit buckets (requests, input and output tokens per minute) that
         every claude-health session on this machine (or team, with Redis) shares: each limit, what is
         available now, when it is full again, and whether it comes from the tier table, the user's
@@ -148,11 +169,17 @@ def register(server: MCPServer) -> None:
         finally:
             lim.close()
         findings = outcome.findings + (synced.findings if synced else [])
-        return LimitStatusResult(
-            limits=status,
-            findings=findings,
-            summary=Summary.of(findings),
-            admin=synced.sync if synced else None,
+        idle = None
+        if model is None and detail == "brief":
+            status, idle = _brief(status)
+        return lean(
+            LimitStatusResult(
+                limits=status,
+                idle=idle or None,
+                findings=findings,
+                summary=Summary.of(findings),
+                admin=synced.sync if synced else None,
+            )
         )
 
     @server.tool(

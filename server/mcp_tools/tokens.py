@@ -6,10 +6,10 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from claude_health.server.mcp_tools._common import MAX_PATH_CHARS, ProjectDir, clean_doc, workspace_for
+from claude_health.server.mcp_tools._common import MAX_PATH_CHARS, ProjectDir, clean_doc, lean, workspace_for
 from claude_health.tools.tokens.results import ContextBudget, TokenCount
 
 MAX_TEXT_CHARS = 8_000_000
@@ -64,7 +64,7 @@ def register(server: MCPServer) -> None:
             ),
         ] = "auto",
         project_dir: ProjectDir = None,
-    ) -> TokenCount:
+    ) -> Annotated[CallToolResult, TokenCount]:
         """Count the tokens of text, project files or a Messages API request for a Claude model, with the
         cost (input, cache writes/reads, batch) from a dated price table and whether it fits the context
         window. Call it before pasting a large file, loading a folder into context, or sending a batch;
@@ -89,7 +89,7 @@ def register(server: MCPServer) -> None:
         env, home = dict(ws.env), ws.home
         try:
             if text is not None:
-                return count_text(text, model=model, mode=mode, env=env, home=home)
+                return lean(count_text(text, model=model, mode=mode, env=env, home=home))
             if paths is not None:
                 if not paths:
                     raise ToolError("paths must name at least one file, directory or glob")
@@ -97,11 +97,11 @@ def register(server: MCPServer) -> None:
                     raise ToolError("paths must not contain NUL characters")
                 if any(p == "-" for p in paths):
                     raise ToolError("'-' (stdin) is a CLI feature; pass the text instead")
-                return count_files(
-                    paths, ws.project, model=model, mode=mode, confine=True, env=env, home=home
+                return lean(
+                    count_files(paths, ws.project, model=model, mode=mode, confine=True, env=env, home=home)
                 )
             assert request is not None
-            return count_request(request, model=model, mode=mode, env=env, home=home)
+            return lean(count_request(request, model=model, mode=mode, env=env, home=home))
         except RequestError as exc:
             raise ToolError(f"request: {exc}") from None
         except (ExactUnavailable, AnthropicError) as exc:
@@ -113,7 +113,9 @@ def register(server: MCPServer) -> None:
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )
     @clean_doc
-    def context_budget(project_dir: ProjectDir = None, model: ModelArg = None) -> ContextBudget:
+    def context_budget(
+        project_dir: ProjectDir = None, model: ModelArg = None
+    ) -> Annotated[CallToolResult, ContextBudget]:
         """Estimate the tokens Claude Code sends on every turn for this project before the user types:
         CLAUDE.md files (managed, user, project, local, .claude/rules) with their @imports, and the auto
         memory MEMORY.md, largest first; configured MCP servers are listed (not launched, so their tool
@@ -121,4 +123,4 @@ def register(server: MCPServer) -> None:
         compact early, or why every turn is expensive. Offline; never sends anything."""
         from claude_health.tools.tokens import context_budget as budget
 
-        return budget(workspace_for(project_dir), model)
+        return lean(budget(workspace_for(project_dir), model))

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, workspace_for
+from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, lean, workspace_for
 from claude_health.tools.admin.models import OrgUsageReport
 from claude_health.tools.usage.models import PlanUsage
 
@@ -66,7 +66,7 @@ def register(server: MCPServer) -> None:
             ),
         ] = False,
         project_dir: ProjectDir = None,
-    ) -> PlanUsageResult:
+    ) -> Annotated[CallToolResult, PlanUsageResult]:
         """Where a Claude Pro/Max user stands: the plan's official 5-hour and weekly percentages
         (captured from Claude Code's status line, with their age), tokens and API-equivalent cost
         from Claude Code's local transcripts for the chosen window (deduplicated, per model and
@@ -85,7 +85,7 @@ def register(server: MCPServer) -> None:
                 organization = organisation_usage(ws.env, ws.home)
             except AdminKeyError as exc:
                 raise ToolError(f"admin_api: {exc}") from None
-        return PlanUsageResult(**dict(usage), organization=organization)
+        return lean(PlanUsageResult(**dict(usage), organization=organization))
 
     @server.resource(CURRENT_URI, name="usage-current", mime_type="application/json")
     def current_usage() -> str:

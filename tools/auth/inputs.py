@@ -1,18 +1,27 @@
-"""Everything the auth route depends on, gathered from one workspace in one pass.
+"""Everything the auth route depends on, taken from the view of one workspace.
 
 Reading is separated from deciding (:mod:`claude_health.tools.auth.route`) so the decision is a
-pure function of this snapshot. The credentials file holds OAuth tokens: only metadata
-(subscription type, tier, expiry, which tokens exist) is kept; the tokens are never stored.
+pure function of this snapshot. The files, their load verdicts, Claude Code's environment and the
+stored login all come from :mod:`claude_health.tools.view`, so the auth route agrees with every
+other check about which file Claude Code ignores.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from claude_health.tools.files import JsonRead, read_json_object
+from claude_health.tools.auth.login import OAuthLogin
 from claude_health.tools.paths import Workspace
+from claude_health.tools.settings.discovery import SETTINGS
+from claude_health.tools.settings.envblock import coerce
+from claude_health.tools.view import ClaudeEnv, FileVerdict, view_of
+
+if TYPE_CHECKING:
+    from claude_health.tools.auth.keychain import KeychainRead
+
+__all__ = ["AUTH_ENV", "PROJECT_SAFE_AUTH_KEYS", "AuthInputs", "OAuthLogin", "SettingsLayer", "gather"]
 
 # Settings `env` keys that Claude Code applies from project and local settings before the folder
 # is trusted (settings notes §5.3 and §6). Credentials and ANTHROPIC_BASE_URL are never among them.
@@ -26,11 +35,25 @@ PROJECT_SAFE_AUTH_KEYS = frozenset(
         "CLAUDE_CODE_USE_GATEWAY",
     }
 )
+# Environment variables that decide the credential or the provider: a file that sets one of these
+# (or apiKeyHelper, forceLoginMethod) configures auth.
+AUTH_ENV = PROJECT_SAFE_AUTH_KEYS | {
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDE_CODE_USE_ANTHROPIC_GOOGLE_CLOUD",
+    "CLAUDE_CONFIG_DIR",
+}
 
 
 @dataclass(frozen=True)
 class SettingsLayer:
-    """One settings file as far as auth cares: its env block and apiKeyHelper."""
+    """One settings file as far as auth cares: its env block and apiKeyHelper.
+
+    For a file Claude Code ignores, ``problem`` says why and the fields hold what the file says
+    (``parsed``) although none of it applies.
+    """
 
     scope: str  # user | project | local | managed | global-config
     path: Path
@@ -39,28 +62,27 @@ class SettingsLayer:
     env: dict[str, str] = field(default_factory=dict)
     api_key_helper: str | None = None
     force_login_method: str | None = None
+    parsed: bool = True  # False when the file could not be read or parsed: its content is unknown
+    unjudged: bool = False
+    """Too large to judge (``problem`` says so): what it holds is unknown, not ignored."""
 
     @property
     def loaded(self) -> bool:
         return self.exists and self.problem is None
 
-
-@dataclass(frozen=True)
-class OAuthLogin:
-    """Metadata of a claude.ai login from ``.credentials.json`` (never the tokens)."""
-
-    path: Path
-    subscription_type: str | None
-    rate_limit_tier: str | None
-    expires_at_ms: int | None
-    has_access_token: bool
-    has_refresh_token: bool
-    scopes: tuple[str, ...]
+    def auth_settings(self) -> list[str]:
+        """What in the file configures auth: env names, apiKeyHelper, forceLoginMethod."""
+        found = sorted(name for name in self.env if name in AUTH_ENV)
+        if self.api_key_helper:
+            found.append("apiKeyHelper")
+        if self.force_login_method:
+            found.append("forceLoginMethod")
+        return found
 
 
 @dataclass(frozen=True)
 class AuthInputs:
-    env: dict[str, str]
+    env: ClaudeEnv
     config_dir: Path
     layers: list[SettingsLayer]
     oauth: OAuthLogin | None
@@ -70,145 +92,88 @@ class AuthInputs:
     rejected_suffixes: frozenset[str]
     oauth_account: dict[str, Any] | None
     global_config_path: Path
+    # macOS only: what the Keychain said, and a file login its item shadows (not used).
+    keychain: KeychainRead | None = None
+    unused_file_login: OAuthLogin | None = None
+    unjudged: tuple[Path, ...] = ()
+    """Files the route depends on that were too large to judge: the verdict may be incomplete."""
 
     def layer(self, scope: str) -> list[SettingsLayer]:
         return [layer for layer in self.layers if layer.scope == scope]
 
 
-def _string_env(value: object) -> dict[str, str]:
-    """Claude Code coerces env values to strings; non-string scalars are stringified."""
-    if not isinstance(value, dict):
-        return {}
-    out: dict[str, str] = {}
-    for key, val in value.items():
-        if isinstance(val, str):
-            out[str(key)] = val
-        elif isinstance(val, bool):
-            out[str(key)] = "true" if val else "false"
-        elif isinstance(val, int | float):
-            out[str(key)] = str(val)
-    return out
+def _env(data: dict[str, Any]) -> dict[str, str]:
+    block = data.get("env")
+    return {str(k): coerce(v) for k, v in block.items()} if isinstance(block, dict) else {}
 
 
-def _layer(scope: str, read: JsonRead) -> SettingsLayer:
-    if read.data is None:
-        return SettingsLayer(scope, read.path, read.exists, read.problem)
-    data = read.data
+def _layer(
+    scope: str,
+    path: Path,
+    exists: bool,
+    data: dict[str, Any] | None,
+    problem: str | None,
+    unjudged: bool = False,
+) -> SettingsLayer:
+    if data is None:
+        return SettingsLayer(scope, path, exists, problem, parsed=problem is None, unjudged=unjudged)
     helper = data.get("apiKeyHelper")
     force = data.get("forceLoginMethod")
     return SettingsLayer(
         scope=scope,
-        path=read.path,
-        exists=True,
-        env=_string_env(data.get("env")),
+        path=path,
+        exists=exists,
+        problem=problem,
+        env=_env(data),
         api_key_helper=helper if isinstance(helper, str) and helper.strip() else None,
         force_login_method=force if isinstance(force, str) else None,
     )
 
 
-def _oauth_login(path: Path) -> tuple[OAuthLogin | None, str | None]:
-    read = read_json_object(path)
-    if not read.exists:
-        return None, None
-    if read.data is None:
-        return None, read.problem
-    block = read.data.get("claudeAiOauth")
-    if not isinstance(block, dict):
-        return None, None
-    expires = block.get("expiresAt")
-    scopes = block.get("scopes")
-    sub = block.get("subscriptionType")
-    tier = block.get("rateLimitTier")
-    login = OAuthLogin(
-        path=path,
-        subscription_type=sub if isinstance(sub, str) and sub else None,
-        rate_limit_tier=tier if isinstance(tier, str) and tier else None,
-        expires_at_ms=int(expires)
-        if isinstance(expires, int | float) and not isinstance(expires, bool)
-        else None,
-        has_access_token=isinstance(block.get("accessToken"), str) and bool(block.get("accessToken")),
-        has_refresh_token=isinstance(block.get("refreshToken"), str) and bool(block.get("refreshToken")),
-        scopes=tuple(s for s in scopes if isinstance(s, str)) if isinstance(scopes, list) else (),
-    )
-    return login, None
-
-
-def _suffixes(global_config: dict[str, Any], key: str) -> frozenset[str]:
-    responses = global_config.get("customApiKeyResponses")
-    if not isinstance(responses, dict):
-        return frozenset()
-    values = responses.get(key)
-    if not isinstance(values, list):
-        return frozenset()
-    return frozenset(v for v in values if isinstance(v, str))
-
-
-def _rejected_settings(ws: Workspace) -> dict[Path, str]:
-    """User, project and local settings files that Claude Code ignores whole.
-
-    Valid JSON is not enough: one wrong type or value (``cleanupPeriodDays: 0``) makes Claude
-    Code drop the entire file, ``env`` and apiKeyHelper included. The settings validator knows
-    those rules; managed files are left out because there a bad key drops only that key.
-    """
-    from claude_health.tools.settings.discovery import SETTINGS
-    from claude_health.tools.settings.validate import validate_workspace
-
-    validation = validate_workspace(ws)
-    return {
-        result.file.path: "is rejected by Claude Code: a setting has a wrong type or value "
-        "(`claude-health settings` shows which)"
-        for result in validation.files
-        if result.file.kind == SETTINGS and result.file.scope != "managed" and result.loaded is False
-    }
-
-
-def _settings_layer(scope: str, path: Path, rejected: dict[Path, str]) -> SettingsLayer:
-    read = read_json_object(path)
-    if read.data is not None and path in rejected:
-        return SettingsLayer(scope, path, True, rejected[path])
-    return _layer(scope, read)
-
-
-def _moved_config_dir(ws: Workspace, layers: list[SettingsLayer]) -> Workspace:
-    """The workspace as Claude Code sees it once settings ``env`` has set ``CLAUDE_CONFIG_DIR``.
-
-    Claude Code applies user (and ``~/.claude.json``) ``env`` before it reads credentials, so a
-    ``CLAUDE_CONFIG_DIR`` there moves ``.credentials.json`` and ``.claude.json`` too.
-    """
-    moved = None
-    for layer in layers:
-        if layer.scope in {"global-config", "user"} and layer.loaded:
-            moved = layer.env.get("CLAUDE_CONFIG_DIR", moved)
-    if not moved or moved == ws.env.get("CLAUDE_CONFIG_DIR"):
-        return ws
-    return replace(ws, env={**ws.env, "CLAUDE_CONFIG_DIR": moved})
+def _file_layer(scope: str, f: FileVerdict) -> SettingsLayer:
+    """A file's layer; for an ignored file, what it says (none of which applies) and why."""
+    problem = None
+    if f.verdict == "unjudged":  # too large to judge: what it holds is unknown, not ignored
+        return _layer(scope, f.path, True, None, f.findings[0].message if f.findings else None, True)
+    if f.verdict == "ignored":
+        why = f.reasons()
+        problem = "is ignored by Claude Code" + (f": {why[0]}" if why else "")
+    return _layer(scope, f.path, f.exists, f.data if f.loaded else f.raw, problem)
 
 
 def gather(ws: Workspace) -> AuthInputs:
-    """Read every file the auth route depends on. Never raises on bad files."""
-    rejected = _rejected_settings(ws)
-    layers = [_layer("global-config", read_json_object(ws.global_config))]
-    layers.append(_settings_layer("user", ws.user_settings, rejected))
-    credentials_ws = _moved_config_dir(ws, layers)
-    if credentials_ws is not ws:
-        layers[0] = _layer("global-config", read_json_object(credentials_ws.global_config))
-    layers.append(_settings_layer("project", ws.project_settings, rejected))
-    layers.append(_settings_layer("local", ws.local_settings, rejected))
-    layers.append(_layer("managed", read_json_object(ws.managed_settings)))
-    layers.extend(_layer("managed", read_json_object(p)) for p in ws.managed_dropins())
-    global_config = read_json_object(credentials_ws.global_config).data or {}
-    oauth, cred_problem = _oauth_login(credentials_ws.credentials_file)
-    primary = global_config.get("primaryApiKey")
-    account = global_config.get("oauthAccount")
+    """The auth route's inputs, from the workspace's view. Never raises on bad files."""
+    view = view_of(ws)
+    creds = view.credentials
+    global_path, global_data, global_loaded = view.global_config
+    global_file = view.file(global_path)
+    if global_file is not None:
+        layers = [_file_layer("global-config", global_file)]
+    else:  # moved by CLAUDE_CONFIG_DIR: read by the view, not validated
+        problem = None if global_loaded or not global_path.exists() else "cannot be used"
+        layers = [_layer("global-config", global_path, global_path.exists(), global_data, problem)]
+    order = {"user": 0, "project": 1, "local": 2, "managed": 3}
+    # A managed source that another one shadows (first source wins) is no layer at all: Claude
+    # Code never reads it, so it neither applies nor stops Claude Code from starting.
+    files = [
+        f for f in view.files if f.kind == SETTINGS and f.exists and f.scope in order and not f.not_applied
+    ]
+    layers.extend(_file_layer(f.scope, f) for f in sorted(files, key=lambda f: order[f.scope]))
     return AuthInputs(
-        env=dict(ws.env),
-        config_dir=credentials_ws.config_dir,
+        env=view.env,
+        config_dir=creds.config_dir,
         layers=layers,
-        oauth=oauth,
-        credentials_problem=cred_problem,
-        primary_api_key=primary if isinstance(primary, str) and primary else None,
-        approved_suffixes=_suffixes(global_config, "approved"),
-        rejected_suffixes=_suffixes(global_config, "rejected"),
-        oauth_account=account if isinstance(account, dict) else None,
-        global_config_path=credentials_ws.global_config,
+        oauth=creds.login,
+        credentials_problem=creds.login_problem,
+        primary_api_key=creds.primary_api_key,
+        approved_suffixes=creds.approved_suffixes,
+        rejected_suffixes=creds.rejected_suffixes,
+        oauth_account=creds.oauth_account,
+        global_config_path=creds.global_config_path,
+        keychain=creds.keychain,
+        unused_file_login=creds.unused_file_login,
+        unjudged=tuple(
+            [layer.path for layer in layers if layer.unjudged]
+            + ([view.login.path] if view.login.unjudged else [])
+        ),
     )

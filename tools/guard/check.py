@@ -12,10 +12,10 @@ import os
 import shlex
 import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 from claude_health.tools.doctor import CheckOutcome
-from claude_health.tools.files import read_json_object
 from claude_health.tools.findings import Finding
 from claude_health.tools.guard import rules as R
 from claude_health.tools.guard import state
@@ -55,7 +55,7 @@ def installed_hooks(ws: Workspace) -> tuple[dict[str, dict[str, str]], bool]:
         ("project", ws.project_settings),
         ("local", ws.local_settings),
     ):
-        data = read_json_object(path).data
+        data = _written(ws, path)
         if data is None:
             continue
         disabled = disabled or data.get("disableAllHooks") is True
@@ -73,8 +73,15 @@ def installed_hooks(ws: Workspace) -> tuple[dict[str, dict[str, str]], bool]:
     return found, disabled
 
 
+def _written(ws: Workspace, path: Path) -> dict[str, Any] | None:
+    """A settings file as written, from the view's one reading (an ignored file too: its hooks
+    are claude-health's to report, and the settings check says that the file is ignored)."""
+    verdict = ws.view.file(path)
+    return verdict.raw if verdict is not None else None
+
+
 def statusline_command(ws: Workspace) -> str | None:
-    data = read_json_object(ws.user_settings).data or {}
+    data = _written(ws, ws.user_settings) or {}
     line = data.get("statusLine")
     command = line.get("command") if isinstance(line, dict) else None
     if isinstance(command, str):

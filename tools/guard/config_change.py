@@ -28,11 +28,11 @@ def handle(payload: dict[str, Any], env: dict[str, str], now: float, guard: sqli
     from claude_health.tools.guard.lost_rules import applied, lost_rules, settings_results
     from claude_health.tools.guard.session_start import load_verdict, store_verdict
     from claude_health.tools.settings.scrub import scrub_text
-    from claude_health.tools.settings.validate import validate_workspace
+    from claude_health.tools.view import view_of
 
     project = project_dir(payload, env)
     ws = Workspace.discover(project=project, env=env)
-    validation = validate_workspace(ws)
+    validation = view_of(ws).validation
     target = os.path.realpath(changed)
     result = next((r for r in settings_results(validation) if os.path.realpath(r.file.path) == target), None)
     if result is None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from claude_health.tools.files import read_json_object
+from claude_health.tools import causes
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.formats import PREFILTER, label
 from claude_health.tools.keys.literals import (
@@ -95,6 +95,7 @@ def key_findings(path: Path, hits: tuple[Hit, ...] | list[Hit]) -> list[Finding]
         KEY_IN_COMMITTED_CONFIG.finding(
             f"{path.name} holds an Anthropic {label(hit.kind)} as a literal value.",
             path=str(path),
+            cause=causes.key(hit.fingerprint),
             **hit_fields(hit),
         )
         for hit in hits
@@ -104,13 +105,13 @@ def key_findings(path: Path, hits: tuple[Hit, ...] | list[Hit]) -> list[Finding]
 def config_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
     for path in committed_config_files(ws):
-        scan = scan_file(path)
+        scan = scan_file(path, escapes=True)
         findings.extend(key_findings(path, scan.hits))
-        read = read_json_object(path)
-        if read.data is None:
+        seen = ws.view.file(path)  # parsed once, by the settings validation
+        if seen is None or seen.raw is None or seen.result is None or seen.result.doc is None:
             continue  # absent or malformed: the settings check reports malformed files
-        text = path.read_text("utf-8", errors="replace")
-        for where, what, secret in _literal_secrets(read.data, is_mcp=path.name == ".mcp.json"):
+        text = seen.result.doc.text
+        for where, what, secret in _literal_secrets(seen.raw, is_mcp=path.name == ".mcp.json"):
             line, column = _locate(text, secret)
             findings.append(
                 LITERAL_SECRET_IN_CONFIG.finding(

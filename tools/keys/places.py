@@ -4,9 +4,9 @@ blocks and ~/.claude.json, shell start-up files, and readable credential files."
 from __future__ import annotations
 
 import stat
-from pathlib import Path
 from typing import Any
 
+from claude_health.tools import causes
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.keys.formats import find_in_text, label
 from claude_health.tools.keys.locations import settings_files, shell_startup_files
@@ -46,8 +46,8 @@ def json_fields_holding(data: Any, secret: str, trail: str = "") -> list[str]:
 # -- the environment -------------------------------------------------------------------------
 
 
-def _overridden_plan(ws: Workspace) -> tuple[str | None, dict[str, str], dict[str, str]]:
-    """(plan name or None, env values, origin of each), from the auth route.
+def _overridden_plan(ws: Workspace) -> str | None:
+    """The plan name when an API credential overrides it, else None.
 
     A plan is overridden exactly when the auth check says so (its A001): Claude Code bills API
     credits although a usable subscription exists (a claude.ai login with an access token and
@@ -55,44 +55,38 @@ def _overridden_plan(ws: Workspace) -> tuple[str | None, dict[str, str], dict[st
     or an unusable stored login is not a plan being overridden.
     """
     from claude_health.tools.auth.inputs import gather
-    from claude_health.tools.auth.route import build_env, resolve
+    from claude_health.tools.auth.route import resolve
     from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
 
-    inputs = gather(ws)
-    env = build_env(inputs)
-    result = resolve(inputs)
+    result = resolve(gather(ws))
     if not any(f.code == API_KEY_OVERRIDES_SUBSCRIPTION.code for f in result.findings):
-        return None, env.values, env.origin
-    login = inputs.oauth
+        return None
+    login = ws.view.credentials.login
     usable = login is not None and login.has_access_token and "user:inference" in login.scopes
-    plan = (login.subscription_type if usable and login else None) or "claude.ai"
-    return plan, env.values, env.origin
+    return (login.subscription_type if usable and login else None) or "claude.ai"
 
 
 def effective_env(ws: Workspace) -> tuple[dict[str, str], dict[str, str]]:
-    """The environment Claude Code builds (values, origin of each), from the auth route."""
-    from claude_health.tools.auth.inputs import gather
-    from claude_health.tools.auth.route import build_env
-
-    env = build_env(gather(ws))
-    return env.values, env.origin
+    """The environment Claude Code builds (values, origin of each), from the workspace's view."""
+    env = ws.view.env
+    return env.mapping(), {name: env.source(name) for name in env}
 
 
 def environment_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
-    plan, values, origin = _overridden_plan(ws)
+    plan = _overridden_plan(ws)
+    env = ws.view.env
     flagged: set[str] = set()
     if plan:
         for name in BILLING_VARS:
-            value = values.get(name, "").strip()
+            value = (env.get(name) or "").strip()
             if not value:
                 continue
             flagged.add(name)
             hits = find_in_text(value)
             for kind, secret, _ in hits:
                 remember(kind, secret)
-            where = origin.get(name, "environment")
-            gateway = (values.get("ANTHROPIC_BASE_URL") or "").strip()
+            gateway = (env.get("ANTHROPIC_BASE_URL") or "").strip()
             payer = (
                 f"requests go to {gateway} with this credential"
                 if gateway and "api.anthropic.com" not in gateway
@@ -100,10 +94,11 @@ def environment_findings(ws: Workspace) -> list[Finding]:
             )
             findings.append(
                 KEY_OVERRIDES_PLAN.finding(
-                    f"{name} ({redact(value)}, from {where}) overrides your {plan} login: {payer}.",
+                    f"{name} ({redact(value)}, {env.described(name)}) overrides your {plan} login: {payer}.",
                     kind=hits[0][0] if hits else None,
                     redacted=redact(value),
                     fingerprint=fingerprint(value),
+                    cause=causes.env(name),
                 )
             )
     for name, value in sorted(ws.env.items()):
@@ -114,11 +109,12 @@ def environment_findings(ws: Workspace) -> list[Finding]:
             severity = Severity.ERROR if kind == "admin_key" else None
             findings.append(
                 KEY_IN_PROCESS_ENV.finding(
-                    f"Environment variable {name} holds an Anthropic {label(kind)}.",
+                    f"Environment variable {name} ({env.described(name)}) holds an Anthropic {label(kind)}.",
                     severity=severity,
                     kind=kind,
                     redacted=redact(secret),
                     fingerprint=fingerprint(secret),
+                    cause=causes.env(name),
                 )
             )
     return findings
@@ -130,49 +126,52 @@ def environment_findings(ws: Workspace) -> list[Finding]:
 def settings_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
     for scope, path in settings_files(ws):
-        scan = scan_file(path)
+        scan = scan_file(path, escapes=True)  # JSON: every client decodes its escapes
         if not scan.hits:
             continue
-        data = _load_json(path)
+        seen = ws.view.file(path)
+        data = seen.raw if seen is not None else None
         for hit in scan.hits:
             fields = json_fields_holding(data, hit.secret) if data is not None else []
             if fields and all(f in OWN_STORE_FIELDS for f in fields):
                 continue
             place = f" in `{fields[0]}`" if fields else ""
+            env_name = fields[0][4:] if fields and fields[0].startswith("env.") else None
             findings.append(
                 KEY_IN_SETTINGS_ENV.finding(
                     f"{scope} ({path.name}) holds an Anthropic {label(hit.kind)}{place}.",
                     severity=Severity.ERROR if hit.kind == "admin_key" else None,
                     path=str(path),
+                    cause=causes.setting_env(path, env_name) if env_name else causes.key(hit.fingerprint),
                     **hit_fields(hit),
                 )
             )
     return findings
 
 
-def _load_json(path: Path) -> Any:
-    from claude_health.tools.files import read_json_object
-
-    return read_json_object(path).data
-
-
 # -- shell start-up files ---------------------------------------------------------------------
 
 
 def shell_findings(ws: Workspace) -> list[Finding]:
+    """K007 for every key in a shell start-up file. A key the environment holds under a name is
+    about that variable (one problem with the variable's own findings); any other is about the key."""
     from claude_health.tools.files import log_read
 
     findings: list[Finding] = []
+    exported = {fingerprint(value): name for name, value in sorted(ws.env.items()) if value.strip()}
     for path in shell_startup_files(ws):
-        scan = scan_file(path)
+        scan = scan_file(path, escapes=True)  # $'\x2d' in a shell is a dash
         skipped = "absent" if scan.skipped == "missing" else scan.skipped
         log_read(path, skipped or f"scanned {scan.size:,} bytes for keys")
         for hit in scan.hits:
+            name = exported.get(hit.fingerprint)
             findings.append(
                 KEY_IN_SHELL_STARTUP.finding(
-                    f"{path.name} exports an Anthropic {label(hit.kind)} into every shell.",
+                    f"{path.name} exports an Anthropic {label(hit.kind)} into every shell"
+                    + (f" (it is {name} in this environment)." if name else "."),
                     severity=Severity.ERROR if hit.kind == "admin_key" else None,
                     path=str(path),
+                    cause=causes.env(name) if name else causes.key(hit.fingerprint),
                     **hit_fields(hit),
                 )
             )

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from claude_health.tools import causes
 from claude_health.tools.findings import Finding, sort_findings
+from claude_health.tools.gitsafe import HISTORY_TIMEOUT
 from claude_health.tools.keys.formats import label
-from claude_health.tools.keys.git import HISTORY_TIMEOUT
 from claude_health.tools.keys.literals import displayable
 from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
 from claude_health.tools.keys.models import KeyReport, ScanStats
@@ -39,7 +40,12 @@ class ScanOptions:
 
 
 def _tree_finding(path: str, rel: str, hit: Hit) -> Finding:
-    return KEY_IN_TREE.finding(f"{rel} holds an Anthropic {label(hit.kind)}.", path=path, **hit_fields(hit))
+    return KEY_IN_TREE.finding(
+        f"{rel} holds an Anthropic {label(hit.kind)}.",
+        path=path,
+        cause=causes.key(hit.fingerprint),
+        **hit_fields(hit),
+    )
 
 
 def _displayable(f: Finding) -> Finding:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from claude_health.tools import causes
 from claude_health.tools.anthropic.client import AnthropicClient, Credential
 from claude_health.tools.anthropic.errors import AnthropicError, LimiterRefused
 from claude_health.tools.findings import Finding, Rule
@@ -112,6 +113,7 @@ def verify_keys(
                 kind=kind,
                 redacted=shown,
                 fingerprint=fp,
+                cause=causes.key(fp),
             )
         )
     if len(candidates) > MAX_KEYS:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from claude_health.tools import causes
 from claude_health.tools.doctor import CheckOutcome
-from claude_health.tools.files import read_json_object
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.limiter import rules
 from claude_health.tools.limiter.config import LimitsConfigError, config_path, load_config
@@ -20,32 +18,6 @@ from claude_health.tools.paths import Workspace
 from claude_health.tools.state import state_db_path
 
 MAX_OUTPUT_ENV = "CLAUDE_CODE_MAX_OUTPUT_TOKENS"
-
-
-def effective_env(ws: Workspace) -> tuple[dict[str, str], str | None, dict[str, str]]:
-    """The environment Claude Code sessions get (process env, then settings ``env`` by precedence),
-    the configured model, and where each value came from."""
-    env = {k: v for k, v in ws.env.items() if isinstance(v, str)}
-    where = dict.fromkeys(env, "environment")
-    model = env.get("ANTHROPIC_MODEL") or None
-    model_from = "environment" if model else ""
-    for _scope, path in ws.settings_files():
-        read = read_json_object(path)
-        if read.data is None:
-            continue
-        block = read.data.get("env")
-        if isinstance(block, Mapping):
-            for key, value in block.items():
-                if isinstance(key, str) and isinstance(value, str | int):
-                    env[key] = str(value)
-                    where[key] = str(path)
-        value = read.data.get("model")
-        if isinstance(value, str) and value.strip():
-            model, model_from = value.strip(), str(path)
-    if "ANTHROPIC_MODEL" in env and where.get("ANTHROPIC_MODEL") != "environment":
-        model, model_from = env["ANTHROPIC_MODEL"], where["ANTHROPIC_MODEL"]
-    where["model"] = model_from
-    return env, model, where
 
 
 def open_for_report(ws: Workspace) -> Limiter:
@@ -119,14 +91,17 @@ def _org_limits_findings(lim: Limiter) -> list[Finding]:
 
 
 def _max_tokens_findings(ws: Workspace, lim: Limiter) -> list[Finding]:
-    env, model, where = effective_env(ws)
-    raw = env.get(MAX_OUTPUT_ENV, "").strip()
+    """L001 for CLAUDE_CODE_MAX_OUTPUT_TOKENS as Claude Code will have it (the view's environment:
+    a file Claude Code ignores sets nothing)."""
+    view = ws.view
+    raw = (view.env.get(MAX_OUTPUT_ENV) or "").strip()
     if not raw:
         return []
     try:
         max_tokens = int(raw)
     except ValueError:
         return []
+    model, _ = view.model()
     plans = []
     if model:
         with contextlib.suppress(ValueError):  # a malformed model name checks every class instead
@@ -134,15 +109,17 @@ def _max_tokens_findings(ws: Workspace, lim: Limiter) -> list[Finding]:
     if not plans:
         plans = [lim.plan(lim.table.classes[cid].members[0]) for cid in lim.tier.classes]
     found: list[Finding] = []
-    source = where.get(MAX_OUTPUT_ENV, "environment")
+    origin = view.env.origin(MAX_OUTPUT_ENV)
+    path = str(origin.path) if origin is not None and origin.path is not None else None
     for plan in plans:
         otpm = plan.caps[plan.dims.index("otpm")]
         if otpm and max_tokens > otpm:
             found.append(
                 rules.MAX_TOKENS_EXCEEDS_OTPM.finding(
-                    f"{MAX_OUTPUT_ENV}={max_tokens:,} (from {source}) exceeds the {otpm:,.0f} OTPM of "
-                    f"{plan.label} on tier {lim.tier.label}.",
-                    path=source if Path(source).is_absolute() else None,
+                    f"{MAX_OUTPUT_ENV}={max_tokens:,} ({view.env.described(MAX_OUTPUT_ENV)}) exceeds the "
+                    f"{otpm:,.0f} OTPM of {plan.label} on tier {lim.tier.label}.",
+                    path=path,
+                    cause=causes.env(MAX_OUTPUT_ENV),
                 )
             )
     return found

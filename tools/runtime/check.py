@@ -6,8 +6,8 @@ import os
 import re
 from typing import Any
 
+from claude_health.tools import causes
 from claude_health.tools.doctor import CheckOutcome
-from claude_health.tools.files import read_json_object
 from claude_health.tools.findings import Finding
 from claude_health.tools.paths import Workspace
 from claude_health.tools.runtime import rules
@@ -27,14 +27,13 @@ _WINDOWS_MOUNT = re.compile(r"^/mnt/[a-zA-Z](/|$)")
 
 
 def managed_version_bounds(ws: Workspace) -> dict[str, tuple[str, str]]:
-    """``requiredMinimumVersion`` / ``requiredMaximumVersion`` -> (value, file), drop-ins winning."""
+    """``requiredMinimumVersion`` / ``requiredMaximumVersion`` -> (value, file), drop-ins winning,
+    as Claude Code has them after merging the managed files it loads (the view's settings)."""
     bounds: dict[str, tuple[str, str]] = {}
-    for path in [ws.managed_settings, *ws.managed_dropins()]:
-        data = read_json_object(path).data or {}
-        for key in ("requiredMinimumVersion", "requiredMaximumVersion"):
-            value = data.get(key)
-            if value is not None:
-                bounds[key] = (str(value), str(path))
+    for key in ("requiredMinimumVersion", "requiredMaximumVersion"):
+        found = ws.view.managed(key)
+        if found is not None and found[0] is not None:
+            bounds[key] = (str(found[0]), found[1])
     return bounds
 
 
@@ -106,12 +105,17 @@ def _ripgrep_findings(rt: Runtime) -> list[Finding]:
             return [rules.RIPGREP_MUSL.finding("musl libc detected and no system `rg` on PATH.")]
         return []
     normalized = value.strip().lower()
+    cause = causes.env("USE_BUILTIN_RIPGREP")
     if normalized not in ("0", "1", "true", "false"):
-        return [rules.RIPGREP_BAD_VALUE.finding(f"USE_BUILTIN_RIPGREP={value!r} (from {where}).", path=path)]
+        return [
+            rules.RIPGREP_BAD_VALUE.finding(
+                f"USE_BUILTIN_RIPGREP={value!r} (from {where}).", path=path, cause=cause
+            )
+        ]
     if normalized in ("0", "false") and rt.ripgrep is None:
         return [
             rules.RIPGREP_MISSING.finding(
-                f"USE_BUILTIN_RIPGREP={value} (from {where}) and no `rg` on PATH.", path=path
+                f"USE_BUILTIN_RIPGREP={value} (from {where}) and no `rg` on PATH.", path=path, cause=cause
             )
         ]
     return []

@@ -15,7 +15,6 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from claude_health.tools.files import read_json_object
 from claude_health.tools.paths import Workspace
 
 VERSION_TIMEOUT = 5.0
@@ -171,15 +170,12 @@ def writable_by(path: Path, uid: int, groups: set[int]) -> bool:
 
 
 def effective_builtin_ripgrep(ws: Workspace) -> tuple[str | None, str | None]:
-    """USE_BUILTIN_RIPGREP as Claude Code sees it: the environment, overridden by settings ``env``."""
-    value = ws.env.get("USE_BUILTIN_RIPGREP")
-    source: str | None = None if value is None else "environment"
-    for _scope, path in ws.settings_files():
-        data = read_json_object(path).data
-        env = data.get("env") if data else None
-        if isinstance(env, dict) and "USE_BUILTIN_RIPGREP" in env:
-            value, source = str(env["USE_BUILTIN_RIPGREP"]), str(path)
-    return value, source
+    """USE_BUILTIN_RIPGREP as Claude Code sees it (the view's environment: the process's, then
+    settings ``env`` of the files Claude Code loads), and where it was set."""
+    origin = ws.view.env.origin("USE_BUILTIN_RIPGREP")
+    if origin is None:
+        return None, None
+    return origin.value, "environment" if origin.from_process else str(origin.path)
 
 
 def is_wsl(ws: Workspace, osrelease: Path = Path("/proc/sys/kernel/osrelease")) -> bool:
@@ -209,10 +205,25 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return (int(match.group(1)), int(match.group(2)), int(match.group(3)))
 
 
+def repository_program(path: Path, ws: Workspace) -> str | None:
+    """Why ``path`` must not be run, or None: a relative path (it depends on the working
+    directory) or a program inside the project, which the repository, not the user, provides."""
+    if not path.is_absolute():
+        return "its PATH entry is relative, so the directory it runs from decides what it is"
+    projects = {ws.project, _resolve(ws.project)}
+    for candidate in (path, _resolve(path)):
+        if any(candidate == p or p in candidate.parents for p in projects):
+            return f"it lies inside the project ({ws.project}), and a repository's own programs are never run"
+    return None
+
+
 def claude_version(
     path: Path, ws: Workspace, timeout: float = VERSION_TIMEOUT
 ) -> tuple[str | None, str | None]:
     """``(version, problem)`` from ``claude --version``, offline: no updater, no telemetry."""
+    refused = repository_program(path, ws)
+    if refused:
+        return None, f"`{path}` was not run to read its version: {refused}"
     env = dict(ws.env)
     env.update(
         DISABLE_AUTOUPDATER="1",

@@ -12,19 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from claude_health.tools.files import read_json_object
 from claude_health.tools.paths import Workspace
 
-Approval = Literal["approved", "pending", "rejected"]
+Approval = Literal["approved", "pending", "rejected", "blocked"]
 
 
 @dataclass(frozen=True)
 class ServerEntry:
     name: str
-    scope: str  # user | project | local
+    scope: str  # user | project | local | managed
     source: str  # the file it came from
     config: dict[str, Any]
     approval: Approval = "approved"
+    approval_note: str | None = None  # why it is not started, when it is not
 
 
 @dataclass(frozen=True)
@@ -43,60 +43,50 @@ class EntryError(ValueError):
     """The entry cannot be turned into a launch (missing command, wrong types, unset ${VAR})."""
 
 
-def _servers(data: Any) -> dict[str, Any]:
-    value = data.get("mcpServers") if isinstance(data, dict) else None
-    return value if isinstance(value, dict) else {}
+# Claude Code's server states (the view's) as the probe needs them: only approved ones are started.
+_APPROVAL: dict[str, Approval] = {
+    "enabled": "approved",
+    "pending": "pending",
+    "disabled": "rejected",
+    "blocked": "blocked",
+    "ignored": "blocked",
+}
 
 
-def _approvals(ws: Workspace, project_state: dict[str, Any]) -> tuple[bool, set[str], set[str]]:
-    """(enable all, enabled names, disabled names) from settings and ~/.claude.json project state."""
-    enable_all = False
-    enabled: set[str] = set()
-    disabled: set[str] = set()
-    sources: list[Any] = [project_state]
-    trusted = project_state.get("hasTrustDialogAccepted") is True
-    for scope, path in ws.settings_files():
-        if scope == "project" and not trusted:
-            continue  # checked-in settings cannot approve servers in an untrusted folder
-        sources.append(read_json_object(path).data or {})
-    for data in sources:
-        if data.get("enableAllProjectMcpServers") is True:
-            enable_all = True
-        for key, bucket in (("enabledMcpjsonServers", enabled), ("disabledMcpjsonServers", disabled)):
-            names = data.get(key)
-            if isinstance(names, list):
-                bucket.update(n for n in names if isinstance(n, str))
-    return enable_all, enabled, disabled
+def _approval_note(approval: Approval, status: str, trusted: bool) -> str | None:
+    """Why a server is not started, in the words the probe reports."""
+    if approval == "pending" and not trusted:
+        return (
+            "the workspace is not trusted (Claude Code's trust dialog was never accepted here), so "
+            "approvals in .claude/settings.json, .claude/settings.local.json and the ~/.claude.json "
+            "project entry do not count"
+        )
+    if approval == "blocked":
+        if status == "ignored":
+            return "managed-mcp.json takes exclusive control"
+        return "allowedMcpServers/deniedMcpServers exclude it"
+    return None
 
 
 def configured_servers(ws: Workspace) -> list[ServerEntry]:
-    """Every configured server for the workspace, one per name, highest-precedence scope first."""
-    global_read = read_json_object(ws.global_config)
-    global_data = global_read.data or {}
-    projects = global_data.get("projects")
-    project_state = projects.get(str(ws.project)) if isinstance(projects, dict) else None
-    project_state = project_state if isinstance(project_state, dict) else {}
-    enable_all, enabled, disabled = _approvals(ws, project_state)
+    """Every configured server for the workspace, one per name (the entry Claude Code uses).
 
+    Read from the view: the settings validation decided each entry's scope, precedence and
+    approval (local > project > user; approvals from settings outside the repository and from
+    ``~/.claude.json``, from the repository only once trusted; policy filters). An entry Claude
+    Code skips as invalid is kept when no valid one has its name, so the probe can say why.
+    """
     by_name: dict[str, ServerEntry] = {}
-    for name, config in _servers(global_data).items():
-        by_name[name] = ServerEntry(
-            name, "user", str(ws.global_config), config if isinstance(config, dict) else {}
-        )
-    for name, config in _servers(read_json_object(ws.project_mcp).data).items():
-        if name in disabled:
-            approval: Approval = "rejected"
-        elif enable_all or name in enabled:
-            approval = "approved"
-        else:
-            approval = "pending"
-        by_name[name] = ServerEntry(
-            name, "project", str(ws.project_mcp), config if isinstance(config, dict) else {}, approval
-        )
-    for name, config in _servers(project_state).items():
-        by_name[name] = ServerEntry(
-            name, "local", str(ws.global_config), config if isinstance(config, dict) else {}
-        )
+    trusted = ws.view.trusted
+    for server in ws.view.servers:
+        if server.status == "overridden":
+            continue
+        if server.name in by_name and not server.valid:
+            continue
+        config = server.config if isinstance(server.config, dict) else {}
+        approval = _APPROVAL.get(server.status, "approved")
+        note = _approval_note(approval, server.status, trusted)
+        by_name[server.name] = ServerEntry(server.name, server.scope, server.path, config, approval, note)
     return sorted(by_name.values(), key=lambda e: e.name)
 
 

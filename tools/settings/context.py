@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from claude_health.tools import causes
 from claude_health.tools.findings import Finding, Rule, Severity
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings.discovery import ConfigFile
@@ -35,6 +37,7 @@ class FileContext:
     ws: Workspace
     findings: list[Finding] = field(default_factory=list)
     rejected: bool = False  # Claude Code ignores the whole file
+    cause: str | None = None  # what the findings being emitted are about (see ``about``)
     _counts: dict[str, int] = field(default_factory=dict)
     _folded: dict[str, _Folded] = field(default_factory=dict)
 
@@ -46,6 +49,21 @@ class FileContext:
     def managed(self) -> bool:
         return self.file.scope == "managed"
 
+    @contextmanager
+    def about(self, cause: str) -> Iterator[None]:
+        """Findings emitted inside the block are about ``cause`` (one MCP server, one entry)."""
+        saved, self.cause = self.cause, cause
+        try:
+            yield
+        finally:
+            self.cause = saved
+
+    def _cause(self, level: Severity, cause: str | None) -> str | None:
+        # An error rejects the whole file: whatever it points at, the file being ignored is the cause.
+        if level is Severity.ERROR:
+            return causes.ignored_file(self.file.path)
+        return cause or self.cause
+
     def emit(
         self,
         rule: Rule,
@@ -55,6 +73,7 @@ class FileContext:
         key: bool = False,
         severity: Severity | None = None,
         hint: str | None = None,
+        cause: str | None = None,
     ) -> None:
         """Record one finding. Messages often quote the file (a rule, a command, a URL), so they
         are scrubbed of credentials here, once for every check."""
@@ -64,7 +83,7 @@ class FileContext:
         seen = self._counts.get(rule.code, 0) + 1
         self._counts[rule.code] = seen
         if seen > MAX_PER_RULE:
-            self._fold(rule, level, at, key)
+            self._fold(rule, level, at, key, self._cause(level, cause))
             return
         pos = self.doc.key_pos(at) if key else self.doc.value_pos(at)
         self.findings.append(
@@ -75,6 +94,7 @@ class FileContext:
                 line=pos.line,
                 column=pos.column,
                 hint=scrub_text(hint) if hint else hint,
+                cause=self._cause(level, cause),
             )
         )
 
@@ -82,7 +102,7 @@ class FileContext:
         """True once further findings of ``rule`` are only counted: skip costly messages."""
         return self._counts.get(rule.code, 0) >= MAX_PER_RULE
 
-    def _fold(self, rule: Rule, level: Severity, at: Path, key: bool) -> None:
+    def _fold(self, rule: Rule, level: Severity, at: Path, key: bool, cause: str | None) -> None:
         folded = self._folded.get(rule.code)
         if folded is None:
             pos = self.doc.key_pos(at) if key else self.doc.value_pos(at)
@@ -98,6 +118,7 @@ class FileContext:
             path=str(self.file.path),
             line=folded.line,
             column=folded.column,
+            cause=causes.ignored_file(self.file.path) if folded.severity is Severity.ERROR else cause,
         )
 
 

@@ -7,6 +7,7 @@ import math
 import re
 from typing import Any
 
+from claude_health.tools import causes
 from claude_health.tools.redact import redact
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
@@ -28,7 +29,7 @@ CREDENTIAL_NAMES = frozenset(
 _CREDENTIAL_SUFFIX = re.compile(
     r"(?:_API_KEY|_AUTH_TOKEN|_ACCESS_TOKEN|_SECRET|_SECRET_KEY|_PASSWORD|_TOKEN)$"
 )
-# Not applied from project or local settings by Claude Code 2.1.330 (notes §6).
+# Not applied from project or local settings by Claude Code 2.1.332 (notes §6).
 PROJECT_IGNORED = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
 _REFERENCE = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}?$")
 
@@ -67,19 +68,28 @@ def validate_env(ctx: FileContext, value: Any, at: Path) -> dict[str, str] | Non
     kept: dict[str, str] = {}
     for name, raw in value.items():
         where = (*at, name)
+        cause = causes.setting_env(ctx.file.path, name)
         if not _NAME.match(name):
             ctx.emit(
-                R.ENV_NAME, f"Environment variable name {name!r} is not a valid shell name.", where, key=True
+                R.ENV_NAME,
+                f"Environment variable name {name!r} is not a valid shell name.",
+                where,
+                key=True,
+                cause=cause,
             )
         if isinstance(raw, dict | list) or raw is None:
             ctx.emit(
                 R.ENV_BAD_VALUE,
                 f"env {name} is {json_type(raw)}; Claude Code sets it to {json.dumps(coerce(raw))}.",
                 where,
+                cause=cause,
             )
         elif not isinstance(raw, str):
             ctx.emit(
-                R.ENV_COERCED, f"env {name} is a {json_type(raw)}; Claude Code uses {coerce(raw)!r}.", where
+                R.ENV_COERCED,
+                f"env {name} is a {json_type(raw)}; Claude Code uses {coerce(raw)!r}.",
+                where,
+                cause=cause,
             )
         text = coerce(raw)
         kept[name] = text
@@ -90,11 +100,13 @@ def validate_env(ctx: FileContext, value: Any, at: Path) -> dict[str, str] | Non
                 + (" and redirects every contributor's traffic." if name == "ANTHROPIC_BASE_URL" else "."),
                 where,
                 key=True,
+                cause=cause,
             )
         if isinstance(raw, str) and looks_like_credential(name, raw):
             ctx.emit(
                 R.ENV_CREDENTIAL,
                 f"env {name} holds a literal credential ({redact(raw)}) in {ctx.scope} settings.",
                 where,
+                cause=cause,
             )
     return kept

@@ -11,6 +11,7 @@ import posixpath
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from claude_health.tools.findings import Severity
 from claude_health.tools.settings import permissions as P
 from claude_health.tools.settings.discovery import SETTINGS
 from claude_health.tools.settings.effective import effective_settings, rule_sources
@@ -31,6 +32,13 @@ class MatchedRule:
 
 
 @dataclass
+class UnappliedRule(MatchedRule):
+    """A rule that matches the call but that Claude Code does not apply, and why."""
+
+    why: str = ""
+
+
+@dataclass
 class Explanation:
     tool: str
     decision: str  # allow | ask | deny
@@ -38,6 +46,10 @@ class Explanation:
     matched: list[MatchedRule] = field(default_factory=list)
     default_mode: str = "default"
     notes: list[str] = field(default_factory=list)
+    # Rules that would match but are not applied (file ignored, rule dropped, folder untrusted, policy).
+    not_applied: list[UnappliedRule] = field(default_factory=list)
+    # The decision if every rule applied as written, when that differs from ``decision``.
+    as_written: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The explanation as it may be shown: rules and commands quote credentials often
@@ -47,8 +59,10 @@ class Explanation:
         data["default_mode"] = scrub_text(self.default_mode)
         data["reason"] = scrub_text(self.reason)
         data["notes"] = [scrub_text(n) for n in self.notes]
-        for matched in data["matched"]:
+        for matched in (*data["matched"], *data["not_applied"]):
             matched["rule"] = scrub_text(matched["rule"])
+        for unapplied in data["not_applied"]:
+            unapplied["why"] = scrub_text(unapplied["why"])
         return data
 
 
@@ -127,53 +141,42 @@ def rule_matches(rule: P.ParsedRule, call: Call, r: FileResult, validation: Vali
     return P.shell_pattern_matches(content, text)
 
 
+def _position(behavior: str, raw: str, r: FileResult) -> tuple[int | None, int | None]:
+    if r.doc is None:
+        return None, None
+    perms = (r.raw or {}).get("permissions", {})
+    items = perms.get(behavior, []) if isinstance(perms, dict) else []
+    if isinstance(items, list) and raw in items:
+        pos = r.doc.value_pos(("permissions", behavior, items.index(raw)))
+        return pos.line, pos.column
+    return None, None
+
+
 def _matched(behavior: str, raw: str, r: FileResult) -> MatchedRule:
-    pos = None
-    if r.doc is not None:
-        perms = (r.raw or {}).get("permissions", {})
-        items = perms.get(behavior, []) if isinstance(perms, dict) else []
-        if isinstance(items, list) and raw in items:
-            pos = r.doc.value_pos(("permissions", behavior, items.index(raw)))
-    return MatchedRule(
-        behavior=behavior,
-        rule=raw,
-        path=str(r.file.path),
-        scope=r.file.scope,
-        line=pos.line if pos else None,
-        column=pos.column if pos else None,
-    )
+    line, column = _position(behavior, raw, r)
+    return MatchedRule(behavior, raw, str(r.file.path), r.file.scope, line, column)
 
 
-def explain_permission(
-    validation: Validation, tool: str, tool_input: str | dict[str, Any] | None
-) -> Explanation:
-    call = make_call(tool, tool_input, validation)
-    rules = [
-        (behavior, parsed, raw, r)
-        for behavior, raw, r in rule_sources(validation)
-        if isinstance(parsed := P.parse(raw), P.ParsedRule)
-    ]
-    parts = P.split_command(call.text) if call.tool in P.SHELL_TOOLS and call.text else [call.text]
-    effective = effective_settings(validation).settings
-    perms = effective.get("permissions") if isinstance(effective.get("permissions"), dict) else {}
-    mode = str((perms or {}).get("defaultMode", "default"))
-    notes: list[str] = []
-    if not validation.trusted:
-        notes.append("Workspace not trusted: project and local allow rules are not applied.")
-    if len(parts) > 1:
-        notes.append(f"Compound command checked as {len(parts)} parts: {parts}")
-    notes.extend(_ignored_matches(validation, call, parts))
+Rule = tuple[str, P.ParsedRule, str, FileResult]  # behavior, parsed, as written, file
+
+
+@dataclass
+class _Decision:
+    decision: str
+    reason: str
+    matched: list[MatchedRule]
+
+
+def _decide(call: Call, parts: list[str], rules: list[Rule], mode: str, validation: Validation) -> _Decision:
+    """Deny, then ask, then allow; first match wins; a compound command is allowed only whole."""
     for behavior in ("deny", "ask"):
         for b, rule, raw, r in rules:
             if b == behavior and any(rule_matches(rule, call, r, validation, part) for part in parts):
-                return Explanation(
-                    tool=call.tool,
-                    decision=behavior,
-                    reason=f'{behavior} rule "{raw}" in {r.file.path} matches '
+                return _Decision(
+                    behavior,
+                    f'{behavior} rule "{raw}" in {r.file.path} matches '
                     "(deny and ask are checked before allow).",
-                    matched=[_matched(behavior, raw, r)],
-                    default_mode=mode,
-                    notes=notes,
+                    [_matched(behavior, raw, r)],
                 )
     allowed: list[MatchedRule] = []
     for part in parts:
@@ -191,30 +194,126 @@ def explain_permission(
         allowed.append(_matched("allow", hit[0], hit[1]))
     if allowed:
         names = ", ".join(f'"{m.rule}"' for m in allowed)
-        return Explanation(call.tool, "allow", f"allowed by {names}.", allowed, mode, notes)
+        return _Decision("allow", f"allowed by {names}.", allowed)
     decision, reason = _default(call, mode, validation)
-    return Explanation(call.tool, decision, reason, [], mode, notes)
+    return _Decision(decision, reason, [])
 
 
-def _ignored_matches(validation: Validation, call: Call, parts: list[str]) -> list[str]:
-    """Rules that would decide this call but do not count: their file is ignored by Claude Code."""
-    notes: list[str] = []
+def _file_problem(r: FileResult, validation: Validation) -> str:
+    """Why Claude Code ignores a file: its first rejecting finding."""
+    path = str(r.file.path)
+    first = next((f for f in validation.findings if f.path == path and f.severity is Severity.ERROR), None)
+    return first.message if first is not None else "it cannot be used"
+
+
+def _unapplied_rules(validation: Validation) -> list[tuple[Rule, str]]:
+    """Every permission rule written in a settings file that Claude Code does not apply, with why:
+    the whole file is ignored, the rule is dropped as invalid, the folder is not trusted (project
+    and local allow rules), or managed settings allow only their own rules."""
+    applied = {(b, raw, id(r)) for b, raw, r in rule_sources(validation)}
+    managed_only = any(
+        (r.data or {}).get("allowManagedPermissionRulesOnly") is True
+        for r in validation.settings_files()
+        if r.file.scope == "managed"
+    )
+    out: list[tuple[Rule, str]] = []
     for r in validation.files:
-        if r.file.kind != SETTINGS or r.loaded is not False or not isinstance(r.raw, dict):
+        if r.file.kind != SETTINGS or not r.file.exists or not isinstance(r.raw, dict):
             continue
         perms = r.raw.get("permissions")
+        if not isinstance(perms, dict):
+            continue
         for behavior in ("deny", "ask", "allow"):
-            items = perms.get(behavior) if isinstance(perms, dict) else None
-            for raw in items if isinstance(items, list) else []:
-                rule = P.parse(raw) if isinstance(raw, str) else None
-                if isinstance(rule, P.ParsedRule) and any(
-                    rule_matches(rule, call, r, validation, p) for p in parts
-                ):
-                    notes.append(
-                        f'{behavior} rule "{raw}" in {r.file.path} would match, but Claude Code ignores that '
-                        "whole file (see `claude-health settings`), so the rule does not apply."
-                    )
-    return notes
+            written = perms.get(behavior)
+            if not isinstance(written, list):
+                continue
+            for raw in written:
+                if not isinstance(raw, str) or (behavior, raw, id(r)) in applied:
+                    continue
+                parsed = P.parse(raw)
+                if not isinstance(parsed, P.ParsedRule):
+                    continue  # unparseable: it can match nothing, as written or not
+                if not r.loaded:
+                    why = f"Claude Code ignores that whole file ({_file_problem(r, validation).rstrip('.')})"
+                elif (problem := P.validate(parsed, behavior)) is not None:
+                    why = f"Claude Code drops it as invalid ({problem})"
+                elif managed_only and r.file.scope != "managed":
+                    why = "managed settings set allowManagedPermissionRulesOnly, so only managed rules apply"
+                elif behavior == "allow" and r.file.scope in ("project", "local") and not validation.trusted:
+                    why = "the workspace is not trusted, so project and local allow rules do not apply"
+                else:
+                    continue
+                out.append(((behavior, parsed, raw, r), why))
+    return out
+
+
+def explain_permission(
+    validation: Validation, tool: str, tool_input: str | dict[str, Any] | None
+) -> Explanation:
+    """Claude Code's decision for one call, and the rules written for it that do not apply.
+
+    When a rule Claude Code does not apply (its file is ignored, it is dropped, ...) would change
+    the decision, ``as_written`` says what the files' authors wrote and the reason says so first:
+    a deny rule in an ignored file is exactly the guard a user believes in and does not have.
+    """
+    call = make_call(tool, tool_input, validation)
+    rules: list[Rule] = [
+        (behavior, parsed, raw, r)
+        for behavior, raw, r in rule_sources(validation)
+        if isinstance(parsed := P.parse(raw), P.ParsedRule)
+    ]
+    parts = P.split_command(call.text) if call.tool in P.SHELL_TOOLS and call.text else [call.text]
+    effective = effective_settings(validation).settings
+    perms = effective.get("permissions") if isinstance(effective.get("permissions"), dict) else {}
+    mode = str((perms or {}).get("defaultMode", "default"))
+    notes: list[str] = []
+    if not validation.trusted:
+        notes.append("Workspace not trusted: project and local allow rules are not applied.")
+    if len(parts) > 1:
+        notes.append(f"Compound command checked as {len(parts)} parts: {parts}")
+    decided = _decide(call, parts, rules, mode, validation)
+    unapplied = [
+        (rule, why)
+        for rule, why in _unapplied_rules(validation)
+        if any(rule_matches(rule[1], call, rule[3], validation, part) for part in parts)
+    ]
+    explanation = Explanation(call.tool, decided.decision, decided.reason, decided.matched, mode, notes)
+    if not unapplied:
+        return explanation
+    for (behavior, _, raw, r), why in unapplied:
+        line, column = _position(behavior, raw, r)
+        explanation.not_applied.append(
+            UnappliedRule(behavior, raw, str(r.file.path), r.file.scope, line, column, why)
+        )
+    written = _decide(call, parts, _as_written(rules, [rule for rule, _ in unapplied]), mode, validation)
+    if written.decision != decided.decision:
+        explanation.as_written = written.decision
+        decisive = written.matched[0] if written.matched else None
+        first = next(
+            (
+                u
+                for u in explanation.not_applied
+                if decisive is not None and (u.rule, u.path) == (decisive.rule, decisive.path)
+            ),
+            explanation.not_applied[0],
+        )
+        where = f"{first.path}:{first.line}" if first.line else first.path
+        explanation.reason = (
+            f"Claude Code will {decided.decision.upper()} this call, but as written it would be "
+            f'{written.decision}: {first.behavior} rule "{first.rule}" ({where}) is not applied because '
+            f"{first.why.rstrip('.')}. What the file's author wrote is not what Claude Code does. "
+            f"Claude Code's own reason: {decided.reason}"
+        )
+    else:
+        explanation.notes.append(
+            f"{len(unapplied)} matching rule(s) are not applied; the decision would be the same with them."
+        )
+    return explanation
+
+
+def _as_written(applied: list[Rule], unapplied: list[Rule]) -> list[Rule]:
+    """Every rule as the files' authors wrote them, in Claude Code's order (managed last)."""
+    return sorted([*applied, *unapplied], key=lambda rule: rule[3].file.scope == "managed")
 
 
 def _additional(validation: Validation) -> list[str]:

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from claude_health.tools import causes
 from claude_health.tools.runtime.commands import check_command
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
 from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import json_type
+from claude_health.tools.settings.managed import fallback as managed_fallback
 
 REMOTE_TYPES = frozenset({"sse", "http", "streamable-http", "ws", "sse-ide", "ws-ide"})
 VALID_TYPES = frozenset({"stdio", "sdk", "claudeai-proxy"}) | REMOTE_TYPES
@@ -30,6 +32,7 @@ class Server:
     type: str
     valid: bool
     target: str = ""  # command line or URL, for display
+    config: Any = None  # the entry as written
     status: str = "enabled"  # enabled | pending | disabled | blocked | ignored | overridden | invalid
     locate: Callable[[], tuple[int, int]] | None = None  # line and column, computed on demand
 
@@ -104,7 +107,9 @@ def validate_servers(ctx: FileContext, servers: Any, at: Path, scope: str) -> li
         return []
     found = []
     for name, entry in servers.items():
-        server = _server(ctx, name, entry, (*at, name), scope)
+        with ctx.about(causes.mcp_server(name)):
+            server = _server(ctx, name, entry, (*at, name), scope)
+        server.config = entry
         server.locate = _locator(ctx, (*at, name))
         found.append(server)
     return found
@@ -202,12 +207,14 @@ def validate_filter(ctx: FileContext, value: Any, at: Path) -> list[Any] | None:
     """``allowedMcpServers`` / ``deniedMcpServers``: invalid entries dropped, non-arrays ignored."""
     key = at[-1]
     if not isinstance(value, list):
+        substitute = managed_fallback(at) if ctx.managed else None
+        consequence = substitute[1] if substitute else "Claude Code ignores the field"
         ctx.emit(
             R.INVALID_FILTER_ENTRY,
-            f"`{key}` must be an array; received {json_type(value)}. Claude Code ignores the field.",
+            f"`{key}` must be an array; received {json_type(value)}. {consequence}.",
             at,
         )
-        return None
+        return substitute[0] if substitute else None
     kept = []
     for i, item in enumerate(value):
         problem = _filter_problem(item)

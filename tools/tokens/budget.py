@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from claude_health.tools.files import read_json_object, read_text
+from claude_health.tools.files import SAFETY_LIMIT, read_text
 from claude_health.tools.findings import Finding
 from claude_health.tools.paths import Workspace
 from claude_health.tools.tokens.estimator import ZERO, Estimate, estimate_text
@@ -34,11 +34,13 @@ MAX_IMPORT_DEPTH = 5
 AUTO_MEMORY_LINES = 200
 AUTO_MEMORY_BYTES = 25 * 1024
 LARGE_BUDGET_TOKENS = 20_000
-MAX_MEMORY_BYTES = 4 * 1024 * 1024
+MAX_MEMORY_BYTES = SAFETY_LIMIT  # Claude Code reads a memory file whole: so does the budget
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
 _SPAN = re.compile(r"`[^`\n]*`")
-_IMPORT = re.compile(r"(?:^|(?<=\s))@((?:[^\s\\]|\\ )+)")
+# "At the start or after whitespace" as one negative lookbehind: the same matches as
+# ``(?:^|(?<=\s))`` at a fraction of the cost per position (a memory file may be tens of MiB).
+_IMPORT = re.compile(r"(?<!\S)@((?:[^\s\\]|\\ )+)")
 _TRAILING = ".,;:!?)]}>\"'"
 
 Kind = Literal["managed", "user", "project", "local", "rules", "import", "auto_memory"]
@@ -46,6 +48,8 @@ Kind = Literal["managed", "user", "project", "local", "rules", "import", "auto_m
 
 def imports_in(text: str) -> list[str]:
     """``@path`` imports outside fenced code blocks and inline code spans."""
+    if "@" not in text:  # most memory files: no pass over the text at all
+        return []
     stripped = _SPAN.sub(" ", _FENCE.sub(" ", text))
     return [m.group(1).replace("\\ ", " ") for m in _IMPORT.finditer(stripped)]
 
@@ -177,33 +181,28 @@ def _rules(directory: Path) -> list[Path]:
 
 
 def _mcp_servers(ws: Workspace) -> list[McpServerBudget]:
+    """The MCP servers Claude Code may load for the project (the view's: valid, not overridden,
+    disabled or blocked; a project server waiting for approval loads once approved, and in `-p`
+    mode without it); their tool definitions cost context every turn."""
+    scopes: dict[str, Literal["project", "user", "local"]] = {
+        "project": "project",
+        "user": "user",
+        "local": "local",
+        "managed": "user",
+    }
     servers: list[McpServerBudget] = []
-
-    def add(block: Any, scope: Literal["project", "user", "local"]) -> None:
-        if not isinstance(block, dict):
-            return
-        for name, spec in sorted(block.items()):
-            if not isinstance(spec, dict):
-                continue
-            transport = spec.get("type") or (
-                "stdio" if "command" in spec else "http" if "url" in spec else "unknown"
+    for server in ws.view.servers:
+        if not server.valid or server.status not in ("enabled", "pending"):
+            continue
+        servers.append(
+            McpServerBudget(
+                name=server.to_json()["name"],  # scrubbed: a server may be named after a key
+                scope=scopes.get(server.scope, "user"),
+                transport=server.type,
+                tools_listed=False,
             )
-            servers.append(
-                McpServerBudget(name=str(name), scope=scope, transport=str(transport), tools_listed=False)
-            )
-
-    project = read_json_object(ws.project_mcp)
-    if project.data is not None:
-        add(project.data.get("mcpServers"), "project")
-    glob = read_json_object(ws.global_config)
-    if glob.data is not None:
-        add(glob.data.get("mcpServers"), "user")
-        projects = glob.data.get("projects")
-        if isinstance(projects, dict):
-            entry = projects.get(str(ws.project))
-            if isinstance(entry, dict):
-                add(entry.get("mcpServers"), "local")
-    return servers
+        )
+    return sorted(servers, key=lambda s: (s.scope, s.name))
 
 
 def context_budget(ws: Workspace, model: str | None = None) -> ContextBudget:

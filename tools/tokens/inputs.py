@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from claude_health.tools.redact import scrub
+
 SKIP_DIRS = frozenset(
     {
         ".git",
@@ -47,10 +49,12 @@ class Collected:
 
 
 def _display(path: Path, project: Path) -> str:
+    """The path as shown: relative to the project, a credential in a file name redacted."""
     try:
-        return str(path.relative_to(project))
+        shown = str(path.relative_to(project))
     except ValueError:
-        return str(path)
+        shown = str(path)
+    return scrub(shown)
 
 
 def _inside(path: Path, project: Path) -> bool:

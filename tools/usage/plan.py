@@ -1,15 +1,15 @@
-"""Which plan the user is on, from Claude Code's credentials file: two fields and nothing else.
+"""Which plan the user is on, from Claude Code's stored login (the file, or the macOS Keychain):
+two fields and nothing else.
 
-The file also holds OAuth tokens. They are never returned, logged or sent anywhere; the parsed
-object is dropped as soon as the two fields are copied.
+The credential store also holds OAuth tokens. The login reader keeps only metadata; these two
+fields are all plan usage takes from it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from claude_health.tools.files import read_json_object
+from claude_health.tools.auth.login import LoginRead
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +32,15 @@ def _short(value: object) -> str | None:
     return None
 
 
-def read_plan(credentials_file: Path) -> PlanInfo:
-    read = read_json_object(credentials_file)
-    if not read.exists:
-        return PlanInfo()
-    if read.data is None:
-        return PlanInfo(source=str(credentials_file), problem=read.problem)
-    block = read.data.get("claudeAiOauth")
-    if not isinstance(block, dict):
-        return PlanInfo(source=str(credentials_file))
+def plan_of(read: LoginRead) -> PlanInfo:
+    """The plan of the login Claude Code has stored (:func:`claude_health.tools.auth.login.read_login`,
+    the one reader of its credential store)."""
+    if read.login is None:
+        if read.problem is None and not read.from_keychain and not read.source.exists():
+            return PlanInfo()
+        return PlanInfo(source=read.location, problem=read.problem)
     return PlanInfo(
-        subscription_type=_short(block.get("subscriptionType")),
-        rate_limit_tier=_short(block.get("rateLimitTier")),
-        source=str(credentials_file),
+        subscription_type=_short(read.login.subscription_type),
+        rate_limit_tier=_short(read.login.rate_limit_tier),
+        source=read.location,  # the Keychain item on macOS when Claude Code reads it from there
     )

@@ -15,7 +15,7 @@ from claude_health.tools.state import state_db_path
 from claude_health.tools.usage import aggregate
 from claude_health.tools.usage.aggregate import Bucket, Tokens
 from claude_health.tools.usage.limit_hits import LimitHit, read_current
-from claude_health.tools.usage.plan import PlanInfo, read_plan
+from claude_health.tools.usage.plan import PlanInfo, plan_of
 from claude_health.tools.usage.pricing import PriceLookup, default_lookup
 from claude_health.tools.usage.projection import LocalWindow, Projection, WindowName, apply_limit_hit, project
 from claude_health.tools.usage.scan import ScanStats, scan
@@ -416,7 +416,7 @@ def build_plan_usage(session: UsageSession, ws: Workspace, window: Window, tz: t
     from claude_health.tools.findings import Summary
     from claude_health.tools.usage.models import PlanInfoModel, PlanUsage, ProjectionModel, ScanSummary
 
-    plan = read_plan(ws.credentials_file)
+    plan = plan_of(ws.view.login)
     snap = _current_snapshot(session)
     found = projections(session)
     findings = [*session.findings, *limit_findings(session, plan, found)]
