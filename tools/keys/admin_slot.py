@@ -57,10 +57,11 @@ def _claude_code_env(ws: Workspace) -> list[Finding]:
     return found
 
 
-def _json(path: Path) -> dict[str, Any] | None:
-    from claude_health.tools.files import read_json_object
-
-    return read_json_object(path).data
+def _json(ws: Workspace, path: Path) -> dict[str, Any] | None:
+    """The file as written, from the workspace's view (config files are read once per run); a
+    key in a file Claude Code ignores still sits in that file."""
+    verdict = ws.view.file(path)
+    return verdict.raw if verdict is not None else None
 
 
 def _settings(ws: Workspace) -> list[Finding]:
@@ -68,7 +69,7 @@ def _settings(ws: Workspace) -> list[Finding]:
     for path in dict.fromkeys((ws.project_settings, ws.local_settings)):
         if path == ws.user_settings:
             continue  # run from the home folder: the user's own file, covered by the environment
-        data = _json(path)
+        data = _json(ws, path)
         env = data.get("env") if data else None
         if not isinstance(env, dict):
             continue
@@ -80,7 +81,7 @@ def _settings(ws: Workspace) -> list[Finding]:
 
 
 def _mcp(ws: Workspace) -> list[Finding]:
-    data = _json(ws.project_mcp)
+    data = _json(ws, ws.project_mcp)
     servers = data.get("mcpServers") if data else None
     found: list[Finding] = []
     for server, spec in servers.items() if isinstance(servers, dict) else ():
