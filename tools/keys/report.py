@@ -105,6 +105,9 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         findings += shell_findings(ws)
         findings += ignore_findings(listing)
         findings += permission_findings(ws)
+        from claude_health.tools.keys.admin_slot import admin_key_as_api_key_findings
+
+        findings += admin_key_as_api_key_findings(ws)
         scanned = pending.result()
     stats = ScanStats(
         project=str(ws.project),

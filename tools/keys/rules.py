@@ -149,6 +149,22 @@ FILE_NOT_SCANNED = Rule(
     fix="Check the permissions of the file or directory.",
     check="keys",
 )
+ADMIN_KEY_AS_API_KEY = Rule(
+    code="K016",
+    title="Admin API key used where an API key belongs",
+    severity=Severity.ERROR,
+    what="ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN in the environment Claude Code builds (shell, "
+    "~/.claude.json, user or managed settings `env`), the same variables in the project's settings, "
+    "an `.mcp.json` server's key variable or `x-api-key`/`Authorization` header, or a project `.env` "
+    "file holds an Admin API key (sk-ant-admin01-...).",
+    why="An admin key cannot call the Messages API, so the client fails to authenticate; and every "
+    "tool, hook, MCP server and subprocess that inherits the variable, or anyone who reads the file, "
+    "holds a key that manages the whole organisation: its members, workspaces and API keys.",
+    fix="Put a regular API key (sk-ant-api03-...) there. Keep the admin key out of Claude Code: only "
+    "in the shell of the admin tool that needs it (claude-health reads ANTHROPIC_ADMIN_KEY) or a "
+    "secret manager; rotate it in the Claude Console (Settings > Admin keys) if the file was shared.",
+    check="keys",
+)
 KEY_LIVE = Rule(
     code="K020",
     title="Leaked key is live",
@@ -191,6 +207,7 @@ RULES: tuple[Rule, ...] = (
     CREDENTIAL_FILE_READABLE,
     HISTORY_INCOMPLETE,
     FILE_NOT_SCANNED,
+    ADMIN_KEY_AS_API_KEY,
     KEY_LIVE,
     KEY_REJECTED,
     KEY_UNVERIFIED,
