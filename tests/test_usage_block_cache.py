@@ -10,16 +10,16 @@ from claude_health.tools.usage import aggregate, block_cache, store
 
 H = 3_600_000
 INSERT = (
-    "INSERT INTO usage_entries (key, msg_id, ts, model, project, session, file, sidechain, speed,"
-    " input, output, cc5m, cc1h, cc, cread, total)"
-    " VALUES (?, ?, ?, ?, 'p', 's', 'f', 0, '', ?, 10, 0, 0, 0, 0, ?)"
+    "INSERT INTO usage_entries (msg, req, ts, model, project, session, file, sidechain, speed,"
+    " input, output, cc5m, cc1h, cc, cread)"
+    " VALUES (?, '', ?, ?, 'p', 's', 1, 0, '', ?, 10, 0, 0, 0, 0)"
 )
 MODELS = ["claude-sonnet-4-5", "claude-opus-4-1"]
 Shape = list[tuple[int, int, int, dict[tuple[str, str, int], list[int]]]]
 
 
 def _insert(conn: sqlite3.Connection, key: str, ts: int, inp: int, model: str = "claude-sonnet-4-5") -> None:
-    conn.execute(INSERT, (key, key, ts, model, inp, inp + 10))
+    conn.execute(INSERT, (key, ts, model, inp))
 
 
 def _shape(blocks: list[aggregate.RawBlock]) -> Shape:
@@ -47,12 +47,12 @@ def test_cache_follows_appends_inserts_in_the_past_updates_and_deletes(tmp_path:
             keys.append(key)
         elif action < 0.8:
             conn.execute(
-                "UPDATE usage_entries SET input = input + 7, ts = ts + ? WHERE key = ?",
+                "UPDATE usage_entries SET input = input + 7, ts = ts + ? WHERE msg = ?",
                 (rng.randrange(-6 * H, 6 * H), rng.choice(keys)),
             )
         else:
             key = keys.pop(rng.randrange(len(keys)))
-            conn.execute("DELETE FROM usage_entries WHERE key = ?", (key,))
+            conn.execute("DELETE FROM usage_entries WHERE msg = ?", (key,))
         if step % 3 == 0:  # reports come now and then, not after every change
             assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
     assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))

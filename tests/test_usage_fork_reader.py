@@ -47,7 +47,7 @@ def _tree(root: Path) -> None:
 def _rows(db: Path) -> list[tuple[object, ...]]:
     conn = store.connect(db)
     try:
-        return conn.execute("SELECT * FROM usage_entries ORDER BY key").fetchall()
+        return conn.execute("SELECT * FROM usage_entries ORDER BY msg, req").fetchall()
     finally:
         conn.close()
 

@@ -31,12 +31,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         help="IANA time zone for dates (default: the local zone)",
     )
+    parser.add_argument(
+        "--only-existing",
+        action="store_true",
+        help="count only transcripts still on disk (what ccusage reports); by default the ledger "
+        "also counts usage from transcripts Claude Code has deleted",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from claude_health.server.commands.common import UsageError, workspace
-    from claude_health.tools.usage import service
+    from claude_health.tools.usage import reports
+    from claude_health.tools.usage.session import open_session
     from claude_health.tools.usage.timezones import TimezoneError, resolve_tz
 
     ws = workspace(args)
@@ -44,10 +51,13 @@ def run(args: argparse.Namespace) -> int:
         tz = resolve_tz(args.timezone, ws.env)
     except TimezoneError as exc:
         raise UsageError(f"--timezone: {exc}") from None
-    session = service.open_session(ws.env, ws.home)
+    only = bool(args.only_existing)
+    session = open_session(ws.env, ws.home)
     try:
         if args.report is None:
-            usage = service.build_plan_usage(session, ws, "block", tz)
+            from claude_health.tools.usage.plan_usage import build_plan_usage
+
+            usage = build_plan_usage(session, ws, "block", tz, only_existing=only)
             if args.json:
                 _dump(usage.model_dump(mode="json"))
             else:
@@ -56,13 +66,13 @@ def run(args: argparse.Namespace) -> int:
             return usage.summary.exit_code
         payload: dict[str, Any]
         if args.report == "daily":
-            payload = service.daily(session, tz)
+            payload = reports.daily(session, tz, only_existing=only)
         elif args.report == "monthly":
-            payload = service.monthly(session, tz)
+            payload = reports.monthly(session, tz, only_existing=only)
         elif args.report == "weekly":
-            payload = service.weekly(session, tz)
+            payload = reports.weekly(session, tz, only_existing=only)
         else:
-            payload = service.blocks(session)
+            payload = reports.blocks(session, only_existing=only)
         findings = session.findings
         if args.json:
             from claude_health.tools.findings import Summary, sort_findings
@@ -159,10 +169,29 @@ def _window_heading(payload: dict[str, Any], st: Style, out: TextIO) -> None:
     out.write("\n")
 
 
+def _ledger_note(ledger: dict[str, Any] | None) -> str | None:
+    """One line on what the totals rest on: usage from transcripts Claude Code has deleted."""
+    if not ledger:
+        return None
+    gone = ledger.get("from_deleted_transcripts") or {}
+    n = gone.get("entries") or 0
+    if not n:
+        return None
+    span = f"{str(gone.get('first'))[:10]} to {str(gone.get('last'))[:10]}"
+    what = (
+        f"{n:,} responses ({_fmt_tokens(gone.get('total_tokens') or 0)} tokens, {span}) come from "
+        f"{gone.get('transcripts')} transcript(s) Claude Code has deleted"
+    )
+    if ledger.get("only_existing"):
+        return f"left out (--only-existing): {what}"
+    return f"included: {what}, kept by claude-health's ledger (--only-existing leaves them out)"
+
+
 def _print_report(report: str, payload: dict[str, Any], st: Style, out: TextIO) -> None:
     if report == "weekly":
         _window_heading(payload, st, out)
     out.write(st.bold(_HEAD) + "\n")
+    note = _ledger_note(payload.get("ledger"))
     if report == "blocks":
         for b in payload["blocks"]:
             if b["is_gap"]:
@@ -171,6 +200,8 @@ def _print_report(report: str, payload: dict[str, Any], st: Style, out: TextIO) 
             out.write(_row(label, b) + "\n")
             _model_rows(b, st, out)
         out.write(st.dim("* active block; times in UTC; cost is API-equivalent") + "\n")
+        if note:
+            out.write(st.dim(note) + "\n")
         return
     rows = payload.get("days") or payload.get("months") or []
     for r in rows:
@@ -180,6 +211,8 @@ def _print_report(report: str, payload: dict[str, Any], st: Style, out: TextIO) 
     out.write(st.bold(_row("total", totals)) + "\n")
     _model_rows(totals, st, out)
     out.write(st.dim(f"dates in {payload.get('timezone')}; cost is API-equivalent") + "\n")
+    if note:
+        out.write(st.dim(note) + "\n")
 
 
 def _print_plan(usage: Any, st: Style, out: TextIO) -> None:

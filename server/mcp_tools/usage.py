@@ -17,15 +17,18 @@ CURRENT_URI = "usage://current"
 
 
 def build_plan_usage(
-    project_dir: str | None, window: Literal["block", "day", "week"], timezone: str | None
+    project_dir: str | None,
+    window: Literal["block", "day", "week"],
+    timezone: str | None,
+    only_existing: bool = False,
 ) -> PlanUsage:
-    from claude_health.tools.usage.service import plan_usage
+    from claude_health.tools.usage.plan_usage import plan_usage
     from claude_health.tools.usage.store import StateError
     from claude_health.tools.usage.timezones import TimezoneError
 
     ws = workspace_for(project_dir)
     try:
-        return plan_usage(ws, window, timezone=timezone)
+        return plan_usage(ws, window, timezone=timezone, only_existing=only_existing)
     except TimezoneError as exc:
         raise ToolError(str(exc)) from None
     except StateError as exc:
@@ -48,6 +51,13 @@ def register(server: MCPServer) -> None:
             str | None,
             Field(default=None, max_length=64, description="IANA zone for 'day' (default: local)."),
         ] = None,
+        only_existing: Annotated[
+            bool,
+            Field(
+                description="Count only transcripts still on disk (what ccusage reports). By default the "
+                "totals include usage kept from transcripts Claude Code has deleted."
+            ),
+        ] = False,
         project_dir: ProjectDir = None,
     ) -> Annotated[CallToolResult, PlanUsage]:
         """Where a Claude Pro/Max user stands: the plan's official 5-hour and weekly percentages
@@ -56,7 +66,7 @@ def register(server: MCPServer) -> None:
         project), and a projection of when each window would hit 100% with its confidence and
         reasons. Call it when the user asks how much of their plan is left, when a limit resets,
         whether they will run out, or what their Claude Code usage costs. Reads local files only."""
-        return lean(build_plan_usage(project_dir, window, timezone))
+        return lean(build_plan_usage(project_dir, window, timezone, only_existing))
 
     @server.resource(CURRENT_URI, name="usage-current", mime_type="application/json")
     def current_usage() -> str:

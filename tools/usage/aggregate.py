@@ -137,10 +137,12 @@ _TIER_SQL = (
 )
 
 
+ENTRIES = "usage_entries"
+
 _GROUPED = f"""
 SELECT ts / ? AS q, model, project, speed, {_TIER_SQL} AS tier,
        SUM(input), SUM(output), SUM(cc5m), SUM(cc1h), SUM(cc), SUM(cread), COUNT(*)
-FROM usage_entries WHERE ts >= ? AND ts < ? GROUP BY q, model, project, speed, tier
+FROM {{source}} WHERE ts >= ? AND ts < ? GROUP BY q, model, project, speed, tier
 """  # noqa: S608 - a constant expression, no user input
 
 
@@ -159,20 +161,24 @@ def by_period(
     *,
     since_ms: int = 0,
     until_ms: int = 2**62,
+    source: str = ENTRIES,
 ) -> PeriodReport:
     """Totals per local calendar period (``fmt`` ``%Y-%m-%d`` for days, ``%Y-%m`` for months).
 
     Local days are labelled in Python (time zone rules, DST) into a temporary table of
     quarter-hour ranges, and SQLite sums the quarter-hour totals per label (one range scan per
     day: the CROSS JOIN keeps the days as the outer loop), so Python handles one row per period,
-    model, project and price tier.
+    model, project and price tier. ``source`` (a table expression over the entries, see
+    :func:`claude_health.tools.usage.store.existing_only_source`) narrows the entries counted;
+    the quarter-hour totals cover every entry, so a narrowed report labels the entries instead.
     """
     pricer = _Pricer(lookup)
     periods: dict[str, Bucket] = {}
     totals = Bucket()
     sums = "SUM(s.input), SUM(s.output), SUM(s.cc5m), SUM(s.cc1h), SUM(s.cc), SUM(s.cread), SUM(s.n)"
     group = "GROUP BY l.label, s.model, s.project, s.speed, s.tier"
-    if since_ms % QUARTER_MS == 0 and (until_ms >= 2**62 or until_ms % QUARTER_MS == 0):
+    aligned = since_ms % QUARTER_MS == 0 and (until_ms >= 2**62 or until_ms % QUARTER_MS == 0)
+    if aligned and source == ENTRIES:
         lo_q, hi_q = since_ms // QUARTER_MS, until_ms // QUARTER_MS
         conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS usage_days"
@@ -196,7 +202,7 @@ def by_period(
     else:  # a window not on quarter-hours (a rolling week): label each quarter of its entries
         source = (
             f"SELECT ts / {QUARTER_MS} AS q, model, project, speed, {_TIER_SQL} AS tier, input, output,"  # noqa: S608
-            " cc5m, cc1h, cc, cread, 1 AS n FROM usage_entries WHERE ts >= ? AND ts < ?"
+            f" cc5m, cc1h, cc, cread, 1 AS n FROM {source} WHERE ts >= ? AND ts < ?"
         )
         params = (since_ms, until_ms)
         conn.execute(
@@ -245,13 +251,13 @@ def _local_days(quarters: Iterable[tuple[int]], tz: tzinfo, fmt: str) -> list[tu
 
 
 def window(
-    conn: sqlite3.Connection, lookup: PriceLookup, since_ms: int, until_ms: int
+    conn: sqlite3.Connection, lookup: PriceLookup, since_ms: int, until_ms: int, *, source: str = ENTRIES
 ) -> tuple[Bucket, list[str]]:
     """One bucket for ``[since_ms, until_ms)`` (the rolling 7 days, an official window...)."""
     pricer = _Pricer(lookup)
     bucket = Bucket()
     for _q, model, project, speed, tier, inp, out, c5, c1, cc, cr, n in conn.execute(
-        _GROUPED, (BLOCK_MS * 1000, since_ms, until_ms)
+        _GROUPED.format(source=source), (BLOCK_MS * 1000, since_ms, until_ms)
     ):
         bucket.add(model, project, pricer.tokens(model, speed, inp, out, c5, c1, cc, cr, n, tier))
     return bucket, sorted(pricer.unpriced)
@@ -389,15 +395,16 @@ ENTRY_COLUMNS = "ts, model, speed, input, output, cc5m, cc1h, cc, cread"
 
 
 def load_blocks(
-    conn: sqlite3.Connection, lookup: PriceLookup, now_ms: int, *, since_ms: int = 0
+    conn: sqlite3.Connection, lookup: PriceLookup, now_ms: int, *, since_ms: int = 0, source: str = ENTRIES
 ) -> list[Block]:
-    """Blocks over the whole history (from the block cache), or segmented afresh from ``since_ms``."""
-    if since_ms <= 0:
+    """Blocks over the whole history (from the block cache), or segmented afresh from ``since_ms``
+    (or over a narrowed ``source``, which the cache does not cover)."""
+    if since_ms <= 0 and source == ENTRIES:
         from claude_health.tools.usage.block_cache import cached_blocks
 
         return price_blocks(cached_blocks(conn), lookup, now_ms)
     rows = conn.execute(
-        f"SELECT {ENTRY_COLUMNS} FROM usage_entries WHERE ts >= ? ORDER BY ts",  # noqa: S608 - constant
+        f"SELECT {ENTRY_COLUMNS} FROM {source} WHERE ts >= ? ORDER BY ts",  # noqa: S608 - constant
         (since_ms,),
     )
     return build_blocks(rows, lookup, now_ms)

@@ -1,43 +1,57 @@
-"""The ``usage_*`` tables in claude-health's shared SQLite state database.
+"""The usage ledger: the ``usage_*`` tables in claude-health's shared SQLite state database.
+
+Every SQL statement of plan usage lives here or in :mod:`.block_cache` (its own table); the
+scan, the reports and the findings call these functions.
 
 Per-file read offsets make re-runs read only appended bytes; deduplicated entries outlive the
-transcripts, so history survives Claude Code's 30-day cleanup. WAL and a busy timeout let the
-limiter (``limiter_*`` tables) and several claude-health processes share the file.
+transcripts, so history survives Claude Code's cleanup (``cleanupPeriodDays``). WAL and a busy
+timeout let the limiter (``limiter_*`` tables) and several claude-health processes share the
+file. Rows are narrow on purpose (the response key split in two columns, the transcript as an
+integer id): a first scan writes one row per response, and row width is most of its cost.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from claude_health.tools.usage.block_cache import SCHEMA as BLOCKS_SCHEMA
+from claude_health.tools.usage.block_cache import invalidate as invalidate_blocks
 from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 BUSY_TIMEOUT_MS = 5000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- One row per transcript ever seen. ``missing`` is 0 while the file exists, else when it was
+-- first found gone (epoch ms): its entries stay in the ledger.
 CREATE TABLE IF NOT EXISTS usage_files (
-    path TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
     project TEXT NOT NULL,
     dev INTEGER NOT NULL,
     ino INTEGER NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     offset INTEGER NOT NULL,
+    tail BLOB NOT NULL DEFAULT x'',
     usage_lines INTEGER NOT NULL DEFAULT 0,
     bad_lines INTEGER NOT NULL DEFAULT 0,
     missing INTEGER NOT NULL DEFAULT 0
 );
+-- One row per API response: ``msg`` is message.id, ``req`` the requestId ('' when absent; for
+-- a response without message.id, msg is '' and req names the line, so it is never merged).
 CREATE TABLE IF NOT EXISTS usage_entries (
-    key TEXT PRIMARY KEY,
-    msg_id TEXT NOT NULL,
+    msg TEXT NOT NULL,
+    req TEXT NOT NULL,
     ts INTEGER NOT NULL,
     model TEXT NOT NULL,
     project TEXT NOT NULL,
     session TEXT NOT NULL,
-    file TEXT NOT NULL,
+    file INTEGER NOT NULL,
     sidechain INTEGER NOT NULL,
     speed TEXT NOT NULL,
     input INTEGER NOT NULL,
@@ -46,7 +60,7 @@ CREATE TABLE IF NOT EXISTS usage_entries (
     cc1h INTEGER NOT NULL,
     cc INTEGER NOT NULL,
     cread INTEGER NOT NULL,
-    total INTEGER NOT NULL
+    PRIMARY KEY (msg, req)
 ) WITHOUT ROWID;
 -- Per quarter-hour totals, kept exact by triggers as entries are added, replaced or dropped,
 -- so day and month reports read a few thousand rows instead of every entry. (Every real UTC
@@ -61,61 +75,54 @@ CREATE TABLE IF NOT EXISTS usage_quarters (
     cc INTEGER NOT NULL, cread INTEGER NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (q, model, project, speed, tier)
 ) WITHOUT ROWID;
+-- Credentials found in transcript bytes as the usage scan read them (the key scan reports them):
+-- redacted and fingerprinted only; the key itself is never stored.
+CREATE TABLE IF NOT EXISTS transcript_key_hits (
+    file INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    session TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    redacted TEXT NOT NULL,
+    PRIMARY KEY (file, offset)
+) WITHOUT ROWID;
 """
+
+_TIER = """(CASE WHEN {p}.input + {p}.cc + {p}.cread > 200000 THEN 2
+         WHEN {p}.input + {p}.cc + {p}.cread > 100000 THEN 1 ELSE 0 END)"""
+
+# ruff: noqa: S608 - every SQL string here is built from constants, never from input.
 
 # Kept apart so that a cold scan can drop them, bulk-insert, and rebuild the quarters in one pass
 # (per-row triggers triple the cost of a first scan); recreated in the same transaction.
+_ADD = f"""
+    INSERT INTO usage_quarters (q, model, project, speed, tier, input, output, cc5m, cc1h, cc, cread, n)
+    VALUES (NEW.ts / 900000, NEW.model, NEW.project, NEW.speed, {_TIER.format(p="NEW")},
+            NEW.input, NEW.output, NEW.cc5m, NEW.cc1h, NEW.cc, NEW.cread, 1)
+    ON CONFLICT (q, model, project, speed, tier) DO UPDATE SET
+        input = input + excluded.input, output = output + excluded.output,
+        cc5m = cc5m + excluded.cc5m, cc1h = cc1h + excluded.cc1h, cc = cc + excluded.cc,
+        cread = cread + excluded.cread, n = n + 1;"""
+_SUBTRACT = f"""
+    UPDATE usage_quarters SET
+        input = input - OLD.input, output = output - OLD.output, cc5m = cc5m - OLD.cc5m,
+        cc1h = cc1h - OLD.cc1h, cc = cc - OLD.cc, cread = cread - OLD.cread, n = n - 1
+    WHERE q = OLD.ts / 900000 AND model = OLD.model AND project = OLD.project AND speed = OLD.speed
+      AND tier = {_TIER.format(p="OLD")};"""
 TRIGGERS = (
-    """
-CREATE TRIGGER IF NOT EXISTS usage_entries_ai AFTER INSERT ON usage_entries BEGIN
-    INSERT INTO usage_quarters (q, model, project, speed, tier, input, output, cc5m, cc1h, cc, cread, n)
-    VALUES (NEW.ts / 900000, NEW.model, NEW.project, NEW.speed,
-            (CASE WHEN NEW.input + NEW.cc + NEW.cread > 200000 THEN 2
-         WHEN NEW.input + NEW.cc + NEW.cread > 100000 THEN 1 ELSE 0 END),
-            NEW.input, NEW.output, NEW.cc5m, NEW.cc1h, NEW.cc, NEW.cread, 1)
-    ON CONFLICT (q, model, project, speed, tier) DO UPDATE SET
-        input = input + excluded.input, output = output + excluded.output,
-        cc5m = cc5m + excluded.cc5m, cc1h = cc1h + excluded.cc1h, cc = cc + excluded.cc,
-        cread = cread + excluded.cread, n = n + 1;
+    f"""CREATE TRIGGER IF NOT EXISTS usage_entries_ai AFTER INSERT ON usage_entries BEGIN{_ADD}
     UPDATE usage_blocks_dirty SET since = MIN(since, NEW.ts);
-END;
-""",
-    """
-CREATE TRIGGER IF NOT EXISTS usage_entries_ad AFTER DELETE ON usage_entries BEGIN
-    UPDATE usage_quarters SET
-        input = input - OLD.input, output = output - OLD.output, cc5m = cc5m - OLD.cc5m,
-        cc1h = cc1h - OLD.cc1h, cc = cc - OLD.cc, cread = cread - OLD.cread, n = n - 1
-    WHERE q = OLD.ts / 900000 AND model = OLD.model AND project = OLD.project AND speed = OLD.speed
-      AND tier = (CASE WHEN OLD.input + OLD.cc + OLD.cread > 200000 THEN 2
-         WHEN OLD.input + OLD.cc + OLD.cread > 100000 THEN 1 ELSE 0 END);
+END;""",
+    f"""CREATE TRIGGER IF NOT EXISTS usage_entries_ad AFTER DELETE ON usage_entries BEGIN{_SUBTRACT}
     UPDATE usage_blocks_dirty SET since = MIN(since, OLD.ts);
-END;
-""",
-    """
-CREATE TRIGGER IF NOT EXISTS usage_entries_au AFTER UPDATE ON usage_entries BEGIN
-    UPDATE usage_quarters SET
-        input = input - OLD.input, output = output - OLD.output, cc5m = cc5m - OLD.cc5m,
-        cc1h = cc1h - OLD.cc1h, cc = cc - OLD.cc, cread = cread - OLD.cread, n = n - 1
-    WHERE q = OLD.ts / 900000 AND model = OLD.model AND project = OLD.project AND speed = OLD.speed
-      AND tier = (CASE WHEN OLD.input + OLD.cc + OLD.cread > 200000 THEN 2
-         WHEN OLD.input + OLD.cc + OLD.cread > 100000 THEN 1 ELSE 0 END);
-    INSERT INTO usage_quarters (q, model, project, speed, tier, input, output, cc5m, cc1h, cc, cread, n)
-    VALUES (NEW.ts / 900000, NEW.model, NEW.project, NEW.speed,
-            (CASE WHEN NEW.input + NEW.cc + NEW.cread > 200000 THEN 2
-         WHEN NEW.input + NEW.cc + NEW.cread > 100000 THEN 1 ELSE 0 END),
-            NEW.input, NEW.output, NEW.cc5m, NEW.cc1h, NEW.cc, NEW.cread, 1)
-    ON CONFLICT (q, model, project, speed, tier) DO UPDATE SET
-        input = input + excluded.input, output = output + excluded.output,
-        cc5m = cc5m + excluded.cc5m, cc1h = cc1h + excluded.cc1h, cc = cc + excluded.cc,
-        cread = cread + excluded.cread, n = n + 1;
+END;""",
+    f"""CREATE TRIGGER IF NOT EXISTS usage_entries_au AFTER UPDATE ON usage_entries BEGIN{_SUBTRACT}{_ADD}
     UPDATE usage_blocks_dirty SET since = MIN(since, OLD.ts, NEW.ts);
-END;
-""",
+END;""",
 )
-INDEXES = """
-CREATE INDEX IF NOT EXISTS usage_entries_ts ON usage_entries (ts);
-CREATE INDEX IF NOT EXISTS usage_entries_msg ON usage_entries (msg_id);
-"""
+INDEXES = "CREATE INDEX IF NOT EXISTS usage_entries_ts ON usage_entries (ts);"
 
 TRIGGER_NAMES = ("usage_entries_ai", "usage_entries_ad", "usage_entries_au")
 
@@ -124,8 +131,23 @@ class StateError(Exception):
     """The state database cannot be opened or written (named path and reason)."""
 
 
+class StateCorrupt(StateError):
+    """The state database file is damaged (not a database, malformed pages): rebuild it."""
+
+
+# Messages SQLite gives for a damaged file, as opposed to a locked or unwritable one.
+_CORRUPT_MARKERS = ("not a database", "malformed", "disk image", "file is encrypted", "corrupt")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.DatabaseError) and any(m in str(exc).lower() for m in _CORRUPT_MARKERS)
+
+
 def connect(path: Path, *, busy_timeout_ms: int | None = None) -> sqlite3.Connection:
-    """Open (creating if needed) the state database with the ``usage_*`` schema."""
+    """Open (creating if needed) the state database with the ``usage_*`` schema.
+
+    Raises :class:`StateCorrupt` for a damaged file, :class:`StateError` for any other failure.
+    """
     if busy_timeout_ms is None:
         busy_timeout_ms = BUSY_TIMEOUT_MS
     try:
@@ -140,21 +162,99 @@ def connect(path: Path, *, busy_timeout_ms: int | None = None) -> sqlite3.Connec
         conn.execute("PRAGMA synchronous = NORMAL")
         version = _schema_version(conn)
         if version != SCHEMA_VERSION:
-            conn.executescript(SCHEMA)
-            conn.executescript(INDEXES)
-            conn.executescript(BLOCKS_SCHEMA)
-            drop_triggers(conn)  # an older version's triggers lack the block-cache marks
-            conn.executescript("\n".join(TRIGGERS))
-            conn.executescript(SNAPSHOT_SCHEMA)
-            if version is not None:
-                rebuild_quarters(conn)
-            conn.execute(
-                "INSERT OR REPLACE INTO usage_meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
-            )
+            _upgrade(conn, version)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StateError(f"the state database {path} is unusable: {exc}") from None
+        error = StateCorrupt if is_corruption(exc) else StateError
+        raise error(f"the state database {path} is unusable: {exc}") from None
     return conn
+
+
+def memory() -> sqlite3.Connection:
+    """An in-memory ledger with the same schema (when the state file cannot be used)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    _create(conn)
+    return conn
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    # Statement by statement: executescript would commit the caller's transaction.
+    for script in (SCHEMA, INDEXES, BLOCKS_SCHEMA, SNAPSHOT_SCHEMA):
+        for statement in _statements(script):
+            conn.execute(statement)
+    drop_triggers(conn)  # an older version's triggers lack the block-cache marks
+    create_triggers(conn)
+
+
+def _statements(script: str) -> list[str]:
+    out: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return out
+
+
+def _upgrade(conn: sqlite3.Connection, version: str | None) -> None:
+    """Create the schema, carrying an older version's ledger over (its entries are history)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _schema_version(conn) == SCHEMA_VERSION:  # another process upgraded it meanwhile
+            conn.execute("COMMIT")
+            return
+        old = _columns(conn, "usage_entries")
+        if old and "key" in old:  # versions 1-3: one text key, the transcript path on every row
+            conn.execute("ALTER TABLE usage_entries RENAME TO usage_entries_v3")
+            conn.execute("ALTER TABLE usage_files RENAME TO usage_files_v3")
+            drop_triggers(conn)
+            conn.execute("DROP INDEX IF EXISTS usage_entries_ts")
+            conn.execute("DROP INDEX IF EXISTS usage_entries_msg")
+        _create(conn)
+        if old and "key" in old:
+            _migrate_v3(conn)
+        if version is not None:
+            rebuild_quarters(conn)
+            invalidate_blocks(conn)
+        conn.execute("INSERT OR REPLACE INTO usage_meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _migrate_v3(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """INSERT OR IGNORE INTO usage_files
+            (path, project, dev, ino, size, mtime_ns, offset, usage_lines, bad_lines, missing)
+        SELECT path, project, dev, ino, size, mtime_ns, offset, usage_lines, bad_lines,
+               CASE WHEN missing THEN CAST(strftime('%s', 'now') AS INTEGER) * 1000 ELSE 0 END
+        FROM usage_files_v3"""
+    )
+    # Entries whose transcript row is gone still belong to the ledger: give them a file row.
+    conn.execute(
+        """INSERT OR IGNORE INTO usage_files (path, project, dev, ino, size, mtime_ns, offset, missing)
+        SELECT DISTINCT file, project, 0, 0, 0, 0, 0, CAST(strftime('%s', 'now') AS INTEGER) * 1000
+        FROM usage_entries_v3"""
+    )
+    conn.execute(
+        """INSERT OR IGNORE INTO usage_entries
+            (msg, req, ts, model, project, session, file, sidechain, speed,
+             input, output, cc5m, cc1h, cc, cread)
+        SELECT e.msg_id, CASE WHEN e.msg_id != '' THEN substr(e.key, length(e.msg_id) + 2) ELSE e.key END,
+               e.ts, e.model, e.project, e.session, f.id, e.sidechain, e.speed,
+               e.input, e.output, e.cc5m, e.cc1h, e.cc, e.cread
+        FROM usage_entries_v3 AS e JOIN usage_files AS f ON f.path = e.file"""
+    )
+    conn.execute("DROP TABLE usage_entries_v3")
+    conn.execute("DROP TABLE usage_files_v3")
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
 def drop_triggers(conn: sqlite3.Connection) -> None:
@@ -163,8 +263,7 @@ def drop_triggers(conn: sqlite3.Connection) -> None:
 
 
 def create_indexes(conn: sqlite3.Connection) -> None:
-    for statement in INDEXES.strip().split(";\n"):
-        conn.execute(statement)
+    conn.execute(INDEXES)
 
 
 def create_triggers(conn: sqlite3.Connection) -> None:
@@ -173,13 +272,12 @@ def create_triggers(conn: sqlite3.Connection) -> None:
 
 
 def rebuild_quarters(conn: sqlite3.Connection) -> None:
-    """Derive the quarter-hour totals from the entries (upgrading a version-1 database)."""
+    """Derive the quarter-hour totals from the entries (after a bulk load or an upgrade)."""
     conn.execute("DELETE FROM usage_quarters")
     conn.execute(
-        """INSERT INTO usage_quarters
+        f"""INSERT INTO usage_quarters
             (q, model, project, speed, tier, input, output, cc5m, cc1h, cc, cread, n)
-        SELECT ts / 900000, model, project, speed, (CASE WHEN e.input + e.cc + e.cread > 200000 THEN 2
-         WHEN e.input + e.cc + e.cread > 100000 THEN 1 ELSE 0 END),
+        SELECT ts / 900000, model, project, speed, {_TIER.format(p="e")},
                SUM(input), SUM(output), SUM(cc5m), SUM(cc1h), SUM(cc), SUM(cread), COUNT(*)
         FROM usage_entries AS e GROUP BY 1, 2, 3, 4, 5"""
     )
@@ -188,6 +286,300 @@ def rebuild_quarters(conn: sqlite3.Connection) -> None:
 def _schema_version(conn: sqlite3.Connection) -> str | None:
     try:
         row = conn.execute("SELECT value FROM usage_meta WHERE key = 'schema'").fetchone()
-    except sqlite3.OperationalError:
-        return None
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise
     return str(row[0]) if row else None
+
+
+# -- meta -----------------------------------------------------------------------------------------
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM usage_meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, values: dict[str, str]) -> None:
+    conn.executemany("INSERT OR REPLACE INTO usage_meta (key, value) VALUES (?, ?)", list(values.items()))
+
+
+def meta_int(conn: sqlite3.Connection, key: str) -> int | None:
+    value = get_meta(conn, key)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# -- transcript files -----------------------------------------------------------------------------
+
+
+class FileState(NamedTuple):
+    """What the ledger knows about one transcript (every field checked on the way out)."""
+
+    id: int
+    project: str
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    offset: int
+    tail: bytes
+    usage_lines: int
+    bad_lines: int
+    missing: int
+
+
+def load_files(conn: sqlite3.Connection) -> tuple[dict[str, FileState], list[int]]:
+    """Known transcripts by path, and the ids of rows that cannot be trusted (wrong types).
+
+    A row with a value of the wrong type (a damaged or hand-edited database) is not used: its
+    file is read again from the start and its entries re-derived.
+    """
+    known: dict[str, FileState] = {}
+    broken: list[int] = []
+    for row in conn.execute(
+        "SELECT path, id, project, dev, ino, size, mtime_ns, offset, tail, usage_lines, bad_lines, missing"
+        " FROM usage_files"
+    ):
+        path, fid, project, *ints = row
+        tail = ints.pop(5)
+        if type(fid) is not int:
+            continue
+        if (
+            type(path) is not str
+            or type(project) is not str
+            or type(tail) is not bytes
+            or any(type(v) is not int for v in ints)
+        ):
+            broken.append(fid)
+            continue
+        known[path] = FileState(fid, project, ints[0], ints[1], ints[2], ints[3], ints[4], tail, *ints[5:])
+    return known, broken
+
+
+def next_file_id(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT MAX(id) FROM usage_files").fetchone()
+    return (row[0] if row and type(row[0]) is int else 0) + 1
+
+
+def has_entries(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM usage_entries LIMIT 1").fetchone() is not None
+
+
+FileRow = tuple[int, str, str, int, int, int, int, int, bytes, int, int]
+# (file id, byte offset, 1-based line, session, timestamp of the line, kind, fingerprint, redacted)
+KeyHitRow = tuple[int, int, int, str, str, str, str, str]
+
+_UPSERT = """
+INSERT INTO usage_entries
+    (msg, req, ts, model, project, session, file, sidechain, speed, input, output, cc5m, cc1h, cc, cread)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (msg, req) DO UPDATE SET
+    ts = excluded.ts, model = excluded.model, project = excluded.project,
+    session = excluded.session, file = excluded.file, sidechain = excluded.sidechain,
+    speed = excluded.speed, input = excluded.input, output = excluded.output,
+    cc5m = excluded.cc5m, cc1h = excluded.cc1h, cc = excluded.cc, cread = excluded.cread
+WHERE excluded.sidechain < usage_entries.sidechain
+   OR (excluded.sidechain = usage_entries.sidechain AND (
+        excluded.input + excluded.output + excluded.cc + excluded.cread
+            > usage_entries.input + usage_entries.output + usage_entries.cc + usage_entries.cread
+        OR (excluded.input + excluded.output + excluded.cc + excluded.cread
+            = usage_entries.input + usage_entries.output + usage_entries.cc + usage_entries.cread
+            AND excluded.speed != '' AND usage_entries.speed = '')))
+"""
+_INSERT = (
+    "INSERT INTO usage_entries (msg, req, ts, model, project, session, file, sidechain, speed,"
+    " input, output, cc5m, cc1h, cc, cread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+# A sidechain copy of a response (same message.id, another requestId) loses to the main chain,
+# and among sidechain copies only the largest survives (ccusage v20's message-id index).
+_DROP_REPLAYS = """
+DELETE FROM usage_entries
+WHERE sidechain = 1 AND msg IN (SELECT msg FROM temp.usage_touched) AND (
+    EXISTS (SELECT 1 FROM usage_entries m WHERE m.msg = usage_entries.msg AND m.sidechain = 0)
+    OR EXISTS (SELECT 1 FROM usage_entries o WHERE o.msg = usage_entries.msg AND o.sidechain = 1
+               AND o.req != usage_entries.req
+               AND (o.input + o.output + o.cc + o.cread
+                        > usage_entries.input + usage_entries.output + usage_entries.cc + usage_entries.cread
+                    OR (o.input + o.output + o.cc + o.cread
+                        = usage_entries.input + usage_entries.output + usage_entries.cc + usage_entries.cread
+                        AND o.req < usage_entries.req))))
+"""
+
+
+class Writer:
+    """One write transaction of a scan: entries, file rows, key hits, missing marks.
+
+    A first load into an empty ledger inserts rows in key order without triggers and derives
+    the secondary index and the quarter-hour totals once at the end (a sort each), instead of
+    maintaining them row by row.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.bulk = False
+        self._touched: set[str] = set()
+
+    def __enter__(self) -> Writer:
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.bulk = not has_entries(self.conn)
+        if self.bulk:
+            drop_triggers(self.conn)
+            self.conn.execute("DROP INDEX IF EXISTS usage_entries_ts")
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.conn.execute("ROLLBACK")
+            return
+        try:
+            if self.bulk:
+                create_indexes(self.conn)
+                rebuild_quarters(self.conn)
+                create_triggers(self.conn)
+                invalidate_blocks(self.conn)
+            if self._touched:
+                self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_touched (msg TEXT PRIMARY KEY)")
+                self.conn.execute("DELETE FROM temp.usage_touched")
+                self.conn.executemany(
+                    "INSERT OR IGNORE INTO temp.usage_touched (msg) VALUES (?)", [(m,) for m in self._touched]
+                )
+                self.conn.execute(_DROP_REPLAYS)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def forget_files(self, ids: Sequence[int]) -> None:
+        """Drop what was derived from these transcripts (rewritten or untrusted: read again)."""
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        self.conn.execute(f"DELETE FROM usage_entries WHERE file IN ({marks})", tuple(ids))
+        self.conn.execute(f"DELETE FROM transcript_key_hits WHERE file IN ({marks})", tuple(ids))
+
+    def entries(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Entry rows, ``(msg, req, ts, model, project, session, file, sidechain, speed, input,
+        output, cc5m, cc1h, cc, cread)``, sorted by key; a stored better copy is kept."""
+        if not rows:
+            return
+        # Replays can only collide through a sidechain copy: in this batch, or (for a main-chain
+        # entry) one already stored by an earlier run.
+        bulk = self.bulk
+        self._touched.update(r[0] for r in rows if r[0] and (r[7] or not bulk))
+        self.conn.executemany(_INSERT if bulk and not self._loaded else _UPSERT, rows)
+        self._loaded = True
+
+    _loaded = False
+
+    def files(self, rows: Iterable[FileRow]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO usage_files (id, path, project, dev, ino, size, mtime_ns, offset, tail,"
+            " usage_lines, bad_lines, missing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            rows,
+        )
+
+    def mark_missing(self, ids: Sequence[int], now_ms: int) -> None:
+        """Transcripts gone from disk: entries stay (the ledger), key hits go with the file."""
+        if not ids:
+            return
+        self.conn.executemany(
+            "UPDATE usage_files SET missing = ? WHERE id = ? AND missing = 0", [(now_ms, i) for i in ids]
+        )
+        self.conn.executemany("DELETE FROM transcript_key_hits WHERE file = ?", [(i,) for i in ids])
+
+    def key_hits(self, rows: Iterable[KeyHitRow]) -> None:
+        """One row per credential occurrence (see :data:`KeyHitRow`)."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO transcript_key_hits (file, offset, line, session, at, kind, fingerprint,"
+            " redacted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+# -- what reports read ----------------------------------------------------------------------------
+
+
+def bad_line_files(conn: sqlite3.Connection, limit: int) -> list[tuple[str, int]]:
+    rows = conn.execute(
+        "SELECT path, bad_lines FROM usage_files WHERE bad_lines > 0 AND missing = 0"
+        " ORDER BY bad_lines DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [(str(p), int(n)) for p, n in rows if type(n) is int]
+
+
+def history_start_ms(conn: sqlite3.Connection, *, only_existing: bool = False) -> int | None:
+    if only_existing:
+        row = conn.execute(
+            "SELECT MIN(ts) FROM usage_entries"
+            " WHERE file NOT IN (SELECT id FROM usage_files WHERE missing != 0)"
+        ).fetchone()
+    else:
+        row = conn.execute("SELECT MIN(ts) FROM usage_entries").fetchone()
+    return row[0] if row and type(row[0]) is int else None
+
+
+class Gone(NamedTuple):
+    """What the ledger holds from transcripts no longer on disk."""
+
+    transcripts: int
+    entries: int
+    total_tokens: int
+    first_ms: int | None
+    last_ms: int | None
+
+
+def gone(conn: sqlite3.Connection) -> Gone:
+    (files,) = conn.execute("SELECT COUNT(*) FROM usage_files WHERE missing != 0").fetchone()
+    if not files:
+        return Gone(0, 0, 0, None, None)
+    row = conn.execute(
+        "SELECT COUNT(*), SUM(input + output + cc + cread), MIN(ts), MAX(ts) FROM usage_entries"
+        " WHERE file IN (SELECT id FROM usage_files WHERE missing != 0)"
+    ).fetchone()
+    n, tokens, first, last = row
+    return Gone(int(files), int(n or 0), int(tokens or 0), first, last)
+
+
+def ledger_size(conn: sqlite3.Connection) -> tuple[int, int | None, int | None]:
+    """Entries in the ledger and the span they cover (for the note after a rebuild)."""
+    n, first, last = conn.execute("SELECT COUNT(*), MIN(ts), MAX(ts) FROM usage_entries").fetchone()
+    return int(n or 0), first, last
+
+
+def existing_only_source() -> str:
+    """The entries of transcripts still on disk, as a table expression (ccusage's view)."""
+    return "(SELECT * FROM usage_entries WHERE file NOT IN (SELECT id FROM usage_files WHERE missing != 0))"
+
+
+class StoredKeyHit(NamedTuple):
+    path: str
+    project: str
+    offset: int
+    line: int
+    session: str
+    at: str
+    kind: str
+    fingerprint: str
+    redacted: str
+
+
+def key_hits(conn: sqlite3.Connection) -> list[StoredKeyHit]:
+    """Credentials found in transcripts that are still on disk, in file order."""
+    rows = conn.execute(
+        "SELECT f.path, f.project, h.offset, h.line, h.session, h.at, h.kind, h.fingerprint, h.redacted"
+        " FROM transcript_key_hits AS h JOIN usage_files AS f ON f.id = h.file"
+        " WHERE f.missing = 0 ORDER BY f.path, h.offset"
+    ).fetchall()
+    types = (str, str, int, int, str, str, str, str, str)
+    return [StoredKeyHit(*row) for row in rows if all(type(v) is t for v, t in zip(row, types, strict=True))]
+
+
+def forget_file_by_path(conn: sqlite3.Connection, path: str) -> None:
+    """Make the next scan read this transcript again from the start (its hits no longer match)."""
+    conn.execute("UPDATE usage_files SET size = -1, mtime_ns = -1, tail = x'00' WHERE path = ?", (path,))

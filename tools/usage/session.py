@@ -1,0 +1,315 @@
+"""A usage session: the ledger brought up to date with the transcripts on disk, or a stand-in.
+
+Fallbacks, in order: the state database as it is; a damaged database moved aside and the
+ledger rebuilt from the transcripts that still exist (with a note of what was lost); an
+in-memory ledger of this run's scan when the file cannot be used at all (locked, unwritable).
+A small stamp beside the database remembers how much history the ledger held, so that a
+database that disappears or is replaced is noticed and the loss stated, not silently absorbed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from claude_health.tools.state import state_db_path
+from claude_health.tools.usage import store
+from claude_health.tools.usage.pricing import PriceLookup, default_lookup
+from claude_health.tools.usage.scan import ScanStats, scan
+
+if TYPE_CHECKING:
+    from claude_health.tools.findings import Finding
+
+# Readers may wait longer than the status line: only the status line writes this file.
+SNAPSHOT_READ_BUSY_MS = 1000
+STAMP_SUFFIX = ".ledger"
+# Scan times kept to judge how often the ledger sees the transcripts (see findings.cleanup_finding).
+SCAN_LOG_KEEP = 30
+SCAN_LOG_MIN_GAP_MS = 3_600_000
+
+# OverflowError: a value SQLite cannot store as a 64-bit integer.
+SCAN_ERRORS = (sqlite3.Error, OverflowError)
+
+
+@dataclass
+class Rebuild:
+    """The ledger was started again: why, when, and what history that cost."""
+
+    reason: str
+    note: str
+    at_ms: int
+    kept_at: str | None = None
+
+
+@dataclass
+class UsageSession:
+    """An up-to-date ledger (or an in-memory stand-in) plus what the scan saw."""
+
+    conn: sqlite3.Connection
+    stats: ScanStats
+    now: float
+    env: Mapping[str, str]
+    home: Path
+    lookup: PriceLookup
+    db_path: Path | None
+    state_problem: str | None = None
+    rebuild: Rebuild | None = None
+    previous_scan_ms: int | None = None
+    scan_log_ms: list[int] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    _snapshots: sqlite3.Connection | None = field(default=None, repr=False)
+
+    @property
+    def now_ms(self) -> int:
+        return int(self.now * 1000)
+
+    @property
+    def snapshots(self) -> sqlite3.Connection:
+        """Where the status line's snapshots are read from.
+
+        The status line's own file; the old table in the state database only while that file
+        holds nothing yet (snapshots written by a version that kept them there).
+        """
+        if self._snapshots is None:
+            from claude_health.tools.usage.snapshot import latest, open_db, snapshot_db_path
+
+            conn: sqlite3.Connection | None = None
+            try:
+                conn = open_db(snapshot_db_path(state_db_path(self.env, self.home)), SNAPSHOT_READ_BUSY_MS)
+                if latest(conn) is None:
+                    conn.close()
+                    conn = None
+            except (sqlite3.Error, OSError):
+                if conn is not None:
+                    conn.close()
+                conn = None
+            self._snapshots = conn or self.conn
+        return self._snapshots
+
+    def close(self) -> None:
+        if self._snapshots is not None and self._snapshots is not self.conn:
+            self._snapshots.close()
+        self.conn.close()
+
+
+def open_session(
+    env: Mapping[str, str],
+    home: Path,
+    *,
+    now: float | None = None,
+    lookup: PriceLookup | None = None,
+    roots: list[Path] | None = None,
+) -> UsageSession:
+    """Open the ledger and bring it up to date with the transcripts on disk."""
+    now = time.time() if now is None else now
+    now_ms = int(now * 1000)
+    db_path: Path | None = state_db_path(env, home)
+    assert db_path is not None
+    stamp = _read_stamp(db_path)
+    problem = None
+    rebuild: Rebuild | None = None
+    conn: sqlite3.Connection
+    try:
+        conn = store.connect(db_path)
+    except store.StateCorrupt as exc:
+        conn, rebuild, problem = _quarantine(db_path, str(exc), stamp, now_ms)
+        if rebuild is None:
+            db_path = None
+    except store.StateError as exc:
+        # Still answer, from this run's scan only: history and incrementality are lost.
+        problem = str(exc)
+        db_path = None
+        conn = store.memory()
+    previous, log = _scan_log(conn)
+    if rebuild is None and db_path is not None and stamp and stamp[0] > 0 and not store.has_entries(conn):
+        rebuild = Rebuild("missing", "", now_ms)
+    try:
+        stats = scan(conn, env, home, roots=roots, now_ms=now_ms)
+    except SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
+        conn.close()
+        if store.is_corruption(exc) and db_path is not None and rebuild is None:
+            conn, rebuild, problem = _quarantine(db_path, str(exc), stamp, now_ms)
+            if rebuild is None:
+                db_path = None
+        else:
+            problem = f"the state database {db_path} could not be updated: {exc}"
+            db_path = None
+            conn = store.memory()
+        try:
+            stats = scan(conn, env, home, roots=roots, now_ms=now_ms)
+        except SCAN_ERRORS as again:
+            # The same transcripts break the scan wherever it writes: answer with no local
+            # usage and say why, rather than fail every usage call from now on.
+            conn.close()
+            conn = store.memory()
+            stats = ScanStats()
+            db_path = None
+            rebuild = None
+            first = problem or "the state database could not be updated"
+            problem = f"{first}; the transcripts could not be scanned either: {again}"
+    if rebuild is not None and db_path is not None:
+        rebuild.note = _loss_note(conn, rebuild, stamp)
+        _remember_rebuild(conn, rebuild)
+    if db_path is not None:
+        _after_scan(conn, db_path, stats, now_ms, previous, log)
+    _log_scan(db_path, stats)
+    session = UsageSession(
+        conn=conn,
+        stats=stats,
+        now=now,
+        env=env,
+        home=home,
+        lookup=lookup or default_lookup(),
+        db_path=db_path,
+        state_problem=problem,
+        rebuild=rebuild,
+        previous_scan_ms=previous,
+        scan_log_ms=log,
+    )
+    from claude_health.tools.usage.findings import scan_findings
+
+    session.findings.extend(scan_findings(session))
+    return session
+
+
+def _quarantine(
+    db_path: Path, reason: str, stamp: tuple[int, int | None, int | None] | None, now_ms: int
+) -> tuple[sqlite3.Connection, Rebuild | None, str | None]:
+    """Move a damaged database aside and start a fresh one (the ledger is rebuilt by the scan)."""
+    stamp_time = datetime.fromtimestamp(now_ms / 1000, UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = db_path.with_name(f"{db_path.name}.damaged-{stamp_time}")
+    try:
+        db_path.replace(kept)
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{db_path}{suffix}")
+            if side.exists():
+                side.replace(Path(f"{kept}{suffix}"))
+        conn = store.connect(db_path)
+    except (OSError, store.StateError) as exc:
+        return store.memory(), None, f"{reason}; it could not be replaced: {exc}"
+    return conn, Rebuild("damaged", "", now_ms, kept_at=str(kept)), None
+
+
+def _day(ms: int | None) -> str:
+    return "?" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def _loss_note(
+    conn: sqlite3.Connection, rebuild: Rebuild, stamp: tuple[int, int | None, int | None] | None
+) -> str:
+    """What the rebuild cost, in words: what the ledger held before, and what could be found again."""
+    n, first, _last = store.ledger_size(conn)
+    why = (
+        f"was damaged (kept at {rebuild.kept_at})"
+        if rebuild.reason == "damaged"
+        else "was missing (the state database was deleted or replaced)"
+    )
+    found = f"rebuilt from the transcripts still on disk: {n:,} responses since {_day(first)}"
+    if stamp is None or stamp[0] <= 0:
+        lost = "Usage from transcripts Claude Code had already deleted is lost."
+        return f"The usage ledger {why}; {found}. {lost}"
+    held, held_first, held_last = stamp
+    lost_span = (
+        f"{_day(held_first)} to {_day(first)}"
+        if first is not None
+        else f"{_day(held_first)} to {_day(held_last)}"
+    )
+    return (
+        f"The usage ledger {why}. It held {held:,} responses from {_day(held_first)} to {_day(held_last)}; "
+        f"{found}. Usage from {lost_span} that only the ledger still had (about {max(0, held - n):,} "
+        "responses) is lost."
+    )
+
+
+def _remember_rebuild(conn: sqlite3.Connection, rebuild: Rebuild) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        store.set_meta(conn, {"rebuilt_at": str(rebuild.at_ms), "rebuild_note": rebuild.note})
+
+
+def _scan_log(conn: sqlite3.Connection) -> tuple[int | None, list[int]]:
+    """When the ledger was last brought up to date, and the recent update times (oldest first)."""
+    try:
+        previous = store.meta_int(conn, "last_scan_ms")
+        raw = store.get_meta(conn, "scan_log") or ""
+    except sqlite3.Error:
+        return None, []
+    log = [int(v) for v in raw.split(",") if v.isdigit()]
+    return previous, log
+
+
+def _after_scan(
+    conn: sqlite3.Connection,
+    db_path: Path,
+    stats: ScanStats,
+    now_ms: int,
+    previous: int | None,
+    log: list[int],
+) -> None:
+    """Record the update (for the cleanup check) and refresh the stamp beside the database."""
+    values = {"last_scan_ms": str(now_ms)}
+    if not log or now_ms - log[-1] >= SCAN_LOG_MIN_GAP_MS:
+        values["scan_log"] = ",".join(str(v) for v in [*log, now_ms][-SCAN_LOG_KEEP:])
+    try:
+        store.set_meta(conn, values)
+    except sqlite3.Error:
+        return
+    if stats.entries_written or stats.files_gone_now or previous is None:
+        _write_stamp(conn, db_path)
+
+
+def stamp_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + STAMP_SUFFIX)
+
+
+def _write_stamp(conn: sqlite3.Connection, db_path: Path) -> None:
+    try:
+        n, first_q, last_q = conn.execute(
+            "SELECT SUM(n), MIN(CASE WHEN n > 0 THEN q END), MAX(CASE WHEN n > 0 THEN q END)"
+            " FROM usage_quarters"
+        ).fetchone()
+    except sqlite3.Error:
+        return
+    first = "null" if first_q is None else str(int(first_q) * 900_000)
+    last = "null" if last_q is None else str(int(last_q) * 900_000)
+    text = f'{{"entries": {int(n or 0)}, "first_ms": {first}, "last_ms": {last}}}\n'
+    path = stamp_path(db_path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+def _read_stamp(db_path: Path) -> tuple[int, int | None, int | None] | None:
+    """``(entries, first ms, last ms)`` the ledger held when last written, if a stamp exists."""
+    import json
+
+    try:
+        data = json.loads(stamp_path(db_path).read_text())
+        entries, first, last = data["entries"], data["first_ms"], data["last_ms"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if type(entries) is not int or any(v is not None and type(v) is not int for v in (first, last)):
+        return None
+    return entries, first, last
+
+
+def _log_scan(db_path: Path | None, stats: ScanStats) -> None:
+    """For -v: the transcript folders and state database read (files are too many to list)."""
+    from claude_health.tools.files import log_read
+
+    folders = ", ".join(stats.roots) or "no transcript folder"
+    seen, read = f"{stats.files_seen:,}", f"{stats.files_read:,}"
+    log_read(folders, f"{seen} transcript file(s), {read} read for new lines ({stats.bytes_read:,} bytes)")
+    log_read(db_path or "(in memory)", "usage state database")
+
+
+def iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
