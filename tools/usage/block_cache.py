@@ -11,9 +11,12 @@ add up in the same order as a full walk.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from claude_health.tools.usage.aggregate import ENTRY_COLUMNS, RawBlock, segment
+# The aggregates are imported where blocks are walked: the key scan creates this table through
+# the store without pricing or aggregating anything.
+if TYPE_CHECKING:
+    from claude_health.tools.usage.aggregate import RawBlock
 
 CLEAN = 2**62  # ``since`` when nothing changed after the cache was written
 
@@ -42,6 +45,8 @@ def invalidate(conn: sqlite3.Connection) -> None:
 
 def cached_blocks(conn: sqlite3.Connection) -> list[RawBlock]:
     """Every block of the history, brought up to date with the entries first."""
+    from claude_health.tools.usage.aggregate import ENTRY_COLUMNS, segment
+
     try:
         _refresh(conn)
     except sqlite3.Error:
@@ -71,6 +76,8 @@ def _refresh(conn: sqlite3.Connection) -> None:
 
 
 def _rewalk(conn: sqlite3.Connection, since: int | None) -> None:
+    from claude_health.tools.usage.aggregate import ENTRY_COLUMNS, segment
+
     keep = None
     if since is not None:
         keep = conn.execute(
@@ -103,6 +110,8 @@ def _rewalk(conn: sqlite3.Connection, since: int | None) -> None:
 
 
 def _read(conn: sqlite3.Connection) -> list[RawBlock]:
+    from claude_health.tools.usage.aggregate import RawBlock
+
     blocks: list[RawBlock] = []
     by_start: dict[int, RawBlock] = {}
     for start, first, last in conn.execute("SELECT start, first, last FROM usage_blocks ORDER BY start"):

@@ -166,7 +166,7 @@ class BlockReader:
             decoded = _DECODER.decode_lines(data)
         except _TYPED_ERRORS:
             raise NeedsLines from None
-        found: list[_Line] = []
+        found: list[tuple[Key, _Line]] = []
         bad = 0
         lo, hi = self._lo, self._hi
         for ln in decoded:
@@ -177,16 +177,16 @@ class BlockReader:
             if ts is None or ts.tzinfo is None or not lo <= ts <= hi:
                 bad += 1
                 continue
-            if not m.id:
+            msg = m.id
+            if not msg:
                 raise NeedsLines  # keyed by its line's offset, which only the line reader knows
             ln.file_id = file_id
             ln.project = project
-            found.append(ln)
+            found.append(((msg, ln.requestId or ""), ln))
         pending = self.pending
         setdefault = pending.setdefault
         rows = self.rows
-        for ln in found:
-            key = (ln.message.id, ln.requestId or "")  # type: ignore[union-attr]
+        for key, ln in found:
             kept = setdefault(key, ln)
             if kept is not ln and _line_better(ln, kept):
                 pending[key] = ln

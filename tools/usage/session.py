@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 from claude_health.tools.state import state_db_path
 from claude_health.tools.usage import store
-from claude_health.tools.usage.pricing import PriceLookup, default_lookup
 from claude_health.tools.usage.scan import ScanStats, scan
 
 if TYPE_CHECKING:
     from claude_health.tools.findings import Finding
+    from claude_health.tools.usage.pricing import PriceLookup
 
 # Readers may wait longer than the status line: only the status line writes this file.
 SNAPSHOT_READ_BUSY_MS = 1000
@@ -165,7 +165,7 @@ def open_session(
         now=now,
         env=env,
         home=home,
-        lookup=lookup or default_lookup(),
+        lookup=lookup or _default_lookup(),
         db_path=db_path,
         state_problem=problem,
         rebuild=rebuild,
@@ -176,6 +176,13 @@ def open_session(
 
     session.findings.extend(scan_findings(session))
     return session
+
+
+def _default_lookup() -> PriceLookup:
+    # Imported here: the key scan opens a session to read transcripts and prices nothing.
+    from claude_health.tools.usage.pricing import default_lookup
+
+    return default_lookup()
 
 
 def _quarantine(
