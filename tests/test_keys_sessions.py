@@ -297,3 +297,30 @@ def test_the_transcript_line_is_what_claude_code_writes(sandbox: Sandbox) -> Non
     third = json.loads(path.read_text().splitlines()[2])
     assert third["type"] == "user" and keys["prompt"] in third["message"]["content"]
     assert third["timestamp"] == iso(WHEN) and third["sessionId"] == SESSION
+
+
+def test_a_first_scan_of_a_long_history_leaves_the_key_search_to_the_key_check(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold usage scan of more than a few MiB skips the substring search (it would cost as much
+    as the decoding); the key check then searches those bytes once, and only those."""
+    from claude_health.tools.usage import scan as usage_scan
+    from claude_health.tools.usage.session import open_session
+
+    path, keys = plant_transcripts(sandbox)
+    monkeypatch.setattr(usage_scan, "KEYS_INLINE_BYTES", 0)  # as if the history were long
+    session = open_session(sandbox.env, sandbox.home)
+    try:
+        assert session.conn.execute("SELECT COUNT(*) FROM transcript_key_hits").fetchone()[0] == 0
+        assert session.conn.execute("SELECT MAX(keys_offset) FROM usage_files").fetchone()[0] == 0
+    finally:
+        session.close()
+    report = scan_keys(sandbox.workspace())
+    total = path.stat().st_size + next(path.parent.glob("*/subagents/*.jsonl")).stat().st_size
+    assert report.stats.transcript_bytes_read == total  # the usage scan read nothing new; the search did
+    assert {f.fingerprint for f in report.findings if f.code == "K014"} == {
+        fingerprint(k) for k in keys.values()
+    }
+    again = scan_keys(sandbox.workspace())
+    assert again.stats.transcript_bytes_read == 0
+    assert len([f for f in again.findings if f.code == "K014"]) == 3

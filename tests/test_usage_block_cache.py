@@ -87,3 +87,25 @@ def test_a_bulk_first_scan_invalidates_the_cache(tmp_path: Path) -> None:
     assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
     assert len(block_cache.cached_blocks(conn)) == 2
     conn.close()
+
+
+def test_responses_after_the_last_cached_one_extend_the_final_block_without_walking_it(
+    tmp_path: Path,
+) -> None:
+    conn = store.connect(tmp_path / "state.db")
+    base = 1_790_000_000_000
+    for i in range(3):
+        _insert(conn, f"k{i}", base + i * 60_000, 100)
+    (block,) = block_cache.cached_blocks(conn)
+    # Poison the cached final block: carrying on from it keeps the poison, a re-walk would not.
+    conn.execute("UPDATE usage_block_sums SET input = input + 1000 WHERE start = ?", (block.start_ms,))
+    _insert(conn, "next", base + 10 * 60_000, 5)
+    _insert(conn, "later", base + 20 * H, 7)  # far later: a new block after a gap
+    again = block_cache.cached_blocks(conn)
+    assert len(again) == 2
+    assert again[0].sums[("claude-sonnet-4-5", "", 0)][0] == 3 * 100 + 1000 + 5
+    assert again[0].last_ms == base + 10 * 60_000 and again[1].first_ms == base + 20 * H
+    # An insert before the last cached response is not an append: the block is walked again.
+    _insert(conn, "early", base + 30_000, 1)
+    assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
+    conn.close()

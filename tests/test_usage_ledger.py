@@ -272,3 +272,42 @@ def test_a_long_gap_between_updates_is_a_warning_before_anything_is_lost(sandbox
     found = [f for f in plan_usage(sandbox.workspace(), "block").findings if f.code == "U008"]
     assert len(found) == 1 and "Claude Code's default" in found[0].message
     assert "21.0 days between updates" in found[0].message
+
+
+def test_a_server_keeps_the_ledger_open_and_still_sees_what_other_processes_wrote(sandbox: Sandbox) -> None:
+    from claude_health.tools.usage.session import close_ledgers, keep_ledgers_open, open_session
+
+    old, new = seed(sandbox)
+    sandbox.env.update(env(sandbox))
+    keep_ledgers_open()
+    try:
+        first = open_session(sandbox.env, sandbox.home)
+        first.close()
+        assert first.stats.files_read == 2
+        # Another process (the CLI) reads an append; this process must not read it again.
+        with new.open("a") as fh:
+            fh.write(
+                line(assistant_record(session=NEW, msg_id="msg_x", request_id="req_x", at=datetime.now(UTC)))
+            )
+        assert daily(sandbox)["totals"]["entries"] == 4
+        second = open_session(sandbox.env, sandbox.home)
+        try:
+            assert (second.stats.files_read, second.stats.bytes_read) == (0, 0)
+            n = second.conn.execute("SELECT COUNT(*) FROM usage_entries").fetchone()[0]
+            assert n == 4
+        finally:
+            second.close()
+        # A new session file in a directory listed a moment ago is seen (its mtime changed).
+        third_path = transcript(sandbox, "99999999-8888-4777-8666-555555555555")
+        third_path.write_text(
+            line(assistant_record(session="s3", msg_id="msg_3", request_id="r3", at=datetime.now(UTC)))
+        )
+        third = open_session(sandbox.env, sandbox.home)
+        third.close()
+        assert third.stats.files_read == 1 and third.stats.files_seen == 3
+        old.unlink()
+        fourth = open_session(sandbox.env, sandbox.home)
+        fourth.close()
+        assert fourth.stats.files_gone_now == 1
+    finally:
+        close_ledgers()

@@ -62,6 +62,10 @@ def register(server: MCPServer) -> None:
 
         from claude_health.tools.keys import KeysUsageError, ScanOptions, scan_keys
 
+        if transcripts:
+            from claude_health.tools.usage.session import keep_ledgers_open
+
+            keep_ledgers_open()  # transcripts are read through the usage ledger, kept open here
         ws = workspace_for(project_dir)
 
         def progress(done: int, total: int) -> None:

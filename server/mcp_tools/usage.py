@@ -23,9 +23,11 @@ def build_plan_usage(
     only_existing: bool = False,
 ) -> PlanUsage:
     from claude_health.tools.usage.plan_usage import plan_usage
+    from claude_health.tools.usage.session import keep_ledgers_open
     from claude_health.tools.usage.store import StateError
     from claude_health.tools.usage.timezones import TimezoneError
 
+    keep_ledgers_open()  # the server answers many calls: keep the ledger's connection open
     ws = workspace_for(project_dir)
     try:
         return plan_usage(ws, window, timezone=timezone, only_existing=only_existing)

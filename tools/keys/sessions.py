@@ -41,18 +41,20 @@ def transcript_findings(ws: Workspace) -> tuple[list[Finding], TranscriptStats]:
     from claude_health.tools.usage import store
     from claude_health.tools.usage.scan import scan
     from claude_health.tools.usage.session import open_session
+    from claude_health.tools.usage.transcript_keys import catch_up
 
     session = open_session(ws.env, ws.home)
     try:
         stats.files, stats.bytes_read = session.stats.files_seen, session.stats.bytes_read
         stats.state_problem = session.state_problem
+        stats.bytes_read += catch_up(session.conn)
         hits = store.key_hits(session.conn)
         stale = {h.path for h in hits if not _confirm(h)}
         if stale:  # changed in place since they were read: read those files again, now
             for path in stale:
                 store.forget_file_by_path(session.conn, path)
             again = scan(session.conn, ws.env, ws.home, now_ms=session.now_ms)
-            stats.bytes_read += again.bytes_read
+            stats.bytes_read += again.bytes_read + catch_up(session.conn)
             hits = [h for h in store.key_hits(session.conn) if h.path not in stale or _confirm(h)]
     finally:
         session.close()

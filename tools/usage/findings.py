@@ -6,7 +6,7 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from claude_health.tools.findings import Finding, Severity
-from claude_health.tools.usage import rules, store
+from claude_health.tools.usage import rules
 
 if TYPE_CHECKING:
     from claude_health.tools.paths import Workspace
@@ -21,9 +21,9 @@ DAY_MS = 86_400_000
 DEFAULT_CLEANUP_DAYS = 30
 
 
-def scan_findings(session: UsageSession) -> list[Finding]:
+def scan_findings(session: UsageSession, bad: list[tuple[str, int]]) -> list[Finding]:
+    """The scan's problems; ``bad``: transcripts with unreadable usage lines, worst first."""
     out: list[Finding] = []
-    bad = store.bad_line_files(session.conn, MAX_LISTED_FILES)
     if session.state_problem:
         out.append(rules.STATE_UNUSABLE.finding(session.state_problem))
     if session.rebuild is not None:

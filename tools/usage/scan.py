@@ -25,7 +25,8 @@ from typing import Any
 
 from claude_health.tools import forked
 from claude_health.tools.usage import fork_reader, store
-from claude_health.tools.usage.discovery import iter_transcripts, transcript_roots
+from claude_health.tools.usage.bulk import Quarters, quarters_of, settle
+from claude_health.tools.usage.discovery import DirCache, iter_transcripts, transcript_roots
 from claude_health.tools.usage.lines import BlockReader, Key, NeedsLines, Row
 from claude_health.tools.usage.parse import timestamp_parser
 
@@ -35,6 +36,7 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 # Bytes kept from just before a file's offset, to notice a file rewritten in place.
 TAIL_BYTES = 64
 KEY_PREFIX = b"sk-ant-"
+KEYS_INLINE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -68,6 +70,8 @@ class _Job:
     end: int
     st: os.stat_result
     carry: tuple[int, int]  # usage and bad lines counted by earlier runs
+    keys_from: int  # how far earlier runs searched this file for credentials
+    search_keys: bool = False
 
 
 @dataclass(slots=True)
@@ -118,7 +122,7 @@ def _read(job: _Job, reader: BlockReader) -> _Read:
                     u, b = _block(reader, data, pos, last_nl + 1, offset, job)
                     usage += u
                     bad += b
-                    if KEY_PREFIX in data:  # rarely true: the regex runs only then
+                    if job.search_keys and KEY_PREFIX in data:  # rarely true: the regex runs only then
                         hits += _key_hits(fh, data, pos, last_nl + 1, offset, job)
                 offset += last_nl + 1
                 pending = data[last_nl + 1 :]
@@ -167,9 +171,51 @@ def _read_jobs(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], dict[Key,
     return [_read_job(job, reader) for job in jobs], reader.batch
 
 
-def _child_work(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], list[Row]]:
+def _child_work(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], list[Row], Quarters]:
     summaries, batch = _read_jobs(jobs, now_ms)
-    return summaries, list(batch.values())  # tuples pickle fast; the keys are in the rows
+    rows = list(batch.values())  # tuples pickle fast; the keys are in the rows
+    return summaries, rows, quarters_of(rows)  # summed here, while the parent stores its half
+
+
+@dataclass
+class ScanMemo:
+    """What a long-running process remembers between scans of one ledger.
+
+    The known files are reused while no other connection has committed (SQLite's
+    ``data_version`` is unchanged), and directory listings while their modification time is.
+    """
+
+    data_version: int | None = None
+    known: dict[str, store.FileState] = field(default_factory=dict)
+    dirs: DirCache = field(default_factory=dict)
+
+
+def _known_files(
+    conn: sqlite3.Connection, memo: ScanMemo | None
+) -> tuple[dict[str, store.FileState], list[int]]:
+    if memo is None:
+        return store.load_files(conn)
+    version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+    if memo.data_version != version:
+        memo.known, broken = store.load_files(conn)
+        memo.data_version = version
+        return dict(memo.known), broken
+    return dict(memo.known), []
+
+
+def _remember(memo: ScanMemo | None, rows: list[store.FileRow], gone: list[int], now_ms: int) -> None:
+    """Keep the memo equal to the rows this scan wrote (other writers bump data_version)."""
+    if memo is None:
+        return
+    for fid, name, project, dev, ino, size, mtime, offset, tail, keys, usage, bad in rows:
+        memo.known[name] = store.FileState(
+            fid, project, dev, ino, size, mtime, offset, tail, keys, usage, bad, 0
+        )
+    if gone:
+        ids = set(gone)
+        for name, state in list(memo.known.items()):
+            if state.id in ids and not state.missing:
+                memo.known[name] = state._replace(missing=now_ms)
 
 
 def scan(
@@ -179,18 +225,19 @@ def scan(
     *,
     roots: Iterable[Path] | None = None,
     now_ms: int | None = None,
+    memo: ScanMemo | None = None,
 ) -> ScanStats:
     """Bring the ``usage_*`` tables up to date with every transcript on disk."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     root_list = list(roots) if roots is not None else transcript_roots(env, home)
     stats = ScanStats(roots=[str(r) for r in root_list])
-    known, broken = store.load_files(conn)
+    known, broken = _known_files(conn, memo)
     next_id = store.next_file_id(conn)
     seen: set[str] = set()
     forget: list[int] = list(broken)
     file_rows: list[store.FileRow] = []
     jobs: list[_Job] = []
-    for tf in iter_transcripts(root_list):
+    for tf in iter_transcripts(root_list, memo.dirs if memo is not None else None):
         name = tf.path
         seen.add(name)
         stats.files_seen += 1
@@ -203,7 +250,7 @@ def scan(
             stats.problems.append(FileProblem(name, "is not a regular file"))
             continue
         state = known.get(name)
-        start = 0
+        start = keys_from = 0
         carry = (0, 0)
         if state is None:
             file_id, next_id = next_id, next_id + 1
@@ -213,19 +260,27 @@ def scan(
             if same and st.st_size == state.size and st.st_mtime_ns == state.mtime_ns:
                 if state.missing:  # back on disk, unchanged
                     file_rows.append(
-                        _file_row(file_id, name, tf.project, st, state.offset, state.tail, state)
+                        _file_row(
+                            file_id, name, tf.project, st, state.offset, state.tail, state.keys_offset, state
+                        )
                     )
                 continue  # unchanged since the last run
             if same and _tail_matches(name, state):
-                start = state.offset
+                start, keys_from = state.offset, state.keys_offset
                 carry = (state.usage_lines, state.bad_lines)
             else:
                 forget.append(file_id)  # replaced or rewritten: its old entries are re-derived
         if st.st_size <= start:
             tail = state.tail if state is not None and start else b""
-            file_rows.append(_file_row(file_id, name, tf.project, st, start, tail, None, carry))
+            file_rows.append(_file_row(file_id, name, tf.project, st, start, tail, keys_from, None, carry))
             continue
-        jobs.append(_Job(file_id, name, tf.project, start, st.st_size, st, carry))
+        jobs.append(_Job(file_id, name, tf.project, start, st.st_size, st, carry, keys_from))
+    # A read as small as a warm run's also searches its bytes for credentials (a substring test
+    # per block), so the key check has nothing left to read. A first scan of a long history
+    # leaves that to the key check: the search costs as much as the typed decode itself.
+    if sum(job.end - job.start for job in jobs) <= KEYS_INLINE_BYTES:
+        for job in jobs:
+            job.search_keys = job.keys_from == job.start
     exists = os.path.exists  # str paths, as everywhere on this path
     gone = [s.id for p, s in known.items() if not s.missing and p not in seen and not exists(p)]
     stats.files_gone_now = len(gone)
@@ -240,12 +295,16 @@ def scan(
     if child is None and not own and not forget and not gone and not jobs and not file_rows:
         stats.files_missing = sum(1 for s in known.values() if s.missing)
         return stats
+    written: list[store.FileRow] = []
     try:
         with store.Writer(conn) as writer:
             writer.forget_files(forget)
-            writer.entries(sorted(own.values()))
+            own_rows = sorted(own.values())
+            writer.entries(own_rows)
+            sums = quarters_of(own_rows) if writer.bulk else None
             summaries = own_summaries
             theirs: list[Row] = []
+            their_sums: Quarters | None = None
             if child is not None:
                 result = child.result()
                 child = None
@@ -253,8 +312,24 @@ def scan(
                     their_summaries, their_batch = _read_jobs(jobs[split:], now_ms)
                     theirs = list(their_batch.values())
                 else:
-                    their_summaries, theirs = result
+                    their_summaries, theirs, their_sums = result
                 summaries = summaries + their_summaries
+            if sums is not None:  # a first load: settled here, see bulk.py
+                upsert, delete, removed = settle(own, theirs)
+                writer.settled(
+                    [r for r in upsert if (r[0], r[1]) not in own],
+                    [r for r in upsert if (r[0], r[1]) in own],
+                )
+                writer.delete(delete)
+                for key, acc in (their_sums if their_sums is not None else quarters_of(theirs)).items():
+                    kept = sums.get(key)
+                    if kept is None:
+                        sums[key] = acc
+                    else:
+                        for i, v in enumerate(acc):
+                            kept[i] += v
+                writer.quarters(quarters_of(removed, -1, sums))
+            else:
                 theirs.sort()
                 writer.entries(theirs)
             hits = _account(stats, jobs, summaries, file_rows)
@@ -262,9 +337,15 @@ def scan(
             writer.key_hits(hits)
             writer.mark_missing(gone, now_ms)
             stats.entries_written = len(own) + len(theirs)
+            written = file_rows
+    except BaseException:
+        if memo is not None:
+            memo.data_version = None  # the transaction rolled back: read the files again next time
+        raise
     finally:
         if child is not None:
             child.kill()
+    _remember(memo, written, gone, now_ms)
     stats.files_missing = sum(1 for s in known.values() if s.missing) + len(gone)
     return stats
 
@@ -309,6 +390,7 @@ def _account(
                 job.st.st_mtime_ns,
                 outcome.offset,
                 outcome.tail,
+                outcome.offset if job.search_keys else job.keys_from,
                 usage + outcome.usage_lines,
                 bad + outcome.bad_lines,
             )
@@ -324,6 +406,7 @@ def _file_row(
     st: os.stat_result,
     offset: int,
     tail: bytes,
+    keys_offset: int,
     state: store.FileState | None,
     carry: tuple[int, int] = (0, 0),
 ) -> store.FileRow:
@@ -338,6 +421,7 @@ def _file_row(
         st.st_mtime_ns,
         offset,
         tail,
+        keys_offset,
         usage,
         bad,
     )

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from claude_health.tools.state import state_db_path
 from claude_health.tools.usage import store
-from claude_health.tools.usage.scan import ScanStats, scan
+from claude_health.tools.usage.scan import ScanMemo, ScanStats, scan
 
 if TYPE_CHECKING:
     from claude_health.tools.findings import Finding
@@ -32,6 +33,10 @@ STAMP_SUFFIX = ".ledger"
 # Scan times kept to judge how often the ledger sees the transcripts (see findings.cleanup_finding).
 SCAN_LOG_KEEP = 30
 SCAN_LOG_MIN_GAP_MS = 3_600_000
+# How stale "last updated" may get when a scan found nothing new (it bounds U008's precision).
+SCAN_MARK_EVERY_MS = 600_000
+
+MAX_LISTED_FILES = 10
 
 # OverflowError: a value SQLite cannot store as a 64-bit integer.
 SCAN_ERRORS = (sqlite3.Error, OverflowError)
@@ -64,6 +69,7 @@ class UsageSession:
     scan_log_ms: list[int] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     _snapshots: sqlite3.Connection | None = field(default=None, repr=False)
+    _release: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def now_ms(self) -> int:
@@ -95,7 +101,89 @@ class UsageSession:
     def close(self) -> None:
         if self._snapshots is not None and self._snapshots is not self.conn:
             self._snapshots.close()
-        self.conn.close()
+        if self._release is not None:
+            self._release()  # a kept connection goes back to the process's pool
+        else:
+            self.conn.close()
+
+
+class _Pool:
+    """One open connection per ledger for a long-running process, used by one session at a time.
+
+    An MCP server answers many calls: reopening the database each time costs the schema check,
+    and closing it the checkpoint that the last connection to a WAL database runs.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        # path -> (conn, dev, ino); and what the scans of that ledger remember between calls
+        self.conns: dict[str, tuple[sqlite3.Connection, int, int]] = {}
+        self.memos: dict[str, ScanMemo] = {}
+
+    def take(self, db_path: Path) -> tuple[sqlite3.Connection, Callable[[], None]]:
+        self.lock.acquire()
+        try:
+            key = str(db_path)
+            kept = self.conns.get(key)
+            try:
+                st = db_path.stat()
+                here = (st.st_dev, st.st_ino)
+            except OSError:
+                here = None
+            if kept is not None and here == kept[1:]:
+                return kept[0], self.lock.release
+            if kept is not None:  # the file was replaced or removed meanwhile: start again
+                self.drop(db_path)
+            conn = store.connect(db_path, any_thread=True)
+            st = db_path.stat()
+            self.conns[key] = (conn, st.st_dev, st.st_ino)
+            self.memos[key] = ScanMemo()
+            return conn, self.lock.release
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def drop(self, db_path: Path) -> None:
+        self.memos.pop(str(db_path), None)
+        kept = self.conns.pop(str(db_path), None)
+        if kept is not None:
+            with contextlib.suppress(sqlite3.Error):
+                kept[0].close()
+
+
+_POOL: _Pool | None = None
+
+
+def keep_ledgers_open() -> None:
+    """For long-running processes (the MCP server): keep each ledger's connection between calls."""
+    global _POOL
+    if _POOL is None:
+        _POOL = _Pool()
+
+
+def close_ledgers() -> None:
+    """Close every kept connection and stop keeping them (tests, or a server shutting down)."""
+    global _POOL
+    pool, _POOL = _POOL, None
+    if pool is not None:
+        with pool.lock:
+            for key in list(pool.conns):
+                pool.drop(Path(key))
+
+
+def _connect(db_path: Path) -> tuple[sqlite3.Connection, Callable[[], None] | None]:
+    if _POOL is None:
+        return store.connect(db_path), None
+    return _POOL.take(db_path)
+
+
+def _discard(conn: sqlite3.Connection, db_path: Path | None, release: Callable[[], None] | None) -> None:
+    """Close a connection that failed; a kept one leaves the pool first."""
+    if release is not None and _POOL is not None and db_path is not None:
+        _POOL.drop(db_path)
+        release()
+    else:
+        conn.close()
 
 
 def open_session(
@@ -115,8 +203,9 @@ def open_session(
     problem = None
     rebuild: Rebuild | None = None
     conn: sqlite3.Connection
+    release: Callable[[], None] | None = None
     try:
-        conn = store.connect(db_path)
+        conn, release = _connect(db_path)
     except store.StateCorrupt as exc:
         conn, rebuild, problem = _quarantine(db_path, str(exc), stamp, now_ms)
         if rebuild is None:
@@ -129,10 +218,12 @@ def open_session(
     previous, log = _scan_log(conn)
     if rebuild is None and db_path is not None and stamp and stamp[0] > 0 and not store.has_entries(conn):
         rebuild = Rebuild("missing", "", now_ms)
+    memo = _POOL.memos.get(str(db_path)) if _POOL is not None and release is not None else None
     try:
-        stats = scan(conn, env, home, roots=roots, now_ms=now_ms)
+        stats = scan(conn, env, home, roots=roots, now_ms=now_ms, memo=memo)
     except SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
-        conn.close()
+        _discard(conn, db_path, release)
+        release = None
         if store.is_corruption(exc) and db_path is not None and rebuild is None:
             conn, rebuild, problem = _quarantine(db_path, str(exc), stamp, now_ms)
             if rebuild is None:
@@ -171,10 +262,14 @@ def open_session(
         rebuild=rebuild,
         previous_scan_ms=previous,
         scan_log_ms=log,
+        _release=release,
     )
-    from claude_health.tools.usage.findings import scan_findings
+    bad = store.bad_line_files(conn, MAX_LISTED_FILES)
+    if problem or rebuild is not None or stats.problems or bad:
+        # Imported only when there is something to say: findings cost a clean report nothing.
+        from claude_health.tools.usage.findings import scan_findings
 
-    session.findings.extend(scan_findings(session))
+        session.findings.extend(scan_findings(session, bad))
     return session
 
 
@@ -258,16 +353,37 @@ def _after_scan(
     previous: int | None,
     log: list[int],
 ) -> None:
-    """Record the update (for the cleanup check) and refresh the stamp beside the database."""
-    values = {"last_scan_ms": str(now_ms)}
+    """Record the update (for the cleanup check) and refresh the stamp beside the database.
+
+    Only every few minutes when nothing changed: a write is a transaction, and the last
+    connection to close then checkpoints the log, which a report that read nothing new should
+    not pay for.
+    """
+    changed = bool(stats.entries_written or stats.files_gone_now or stats.files_read)
+    values: dict[str, str] = {}
+    if changed or previous is None or now_ms - previous >= SCAN_MARK_EVERY_MS:
+        values["last_scan_ms"] = str(now_ms)
     if not log or now_ms - log[-1] >= SCAN_LOG_MIN_GAP_MS:
         values["scan_log"] = ",".join(str(v) for v in [*log, now_ms][-SCAN_LOG_KEEP:])
-    try:
-        store.set_meta(conn, values)
-    except sqlite3.Error:
-        return
-    if stats.entries_written or stats.files_gone_now or previous is None:
+    if values:
+        try:
+            store.set_meta(conn, values)
+        except sqlite3.Error:
+            return
+    if (
+        previous is None
+        or stats.files_gone_now
+        or (stats.entries_written and _stamp_age_ms(db_path, now_ms) > SCAN_MARK_EVERY_MS)
+    ):
         _write_stamp(conn, db_path)
+
+
+def _stamp_age_ms(db_path: Path, now_ms: int) -> float:
+    """How old the stamp is (it may lag a few minutes: it only sizes a loss after the fact)."""
+    try:
+        return now_ms - stamp_path(db_path).stat().st_mtime * 1000
+    except OSError:
+        return float("inf")
 
 
 def stamp_path(db_path: Path) -> Path:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from claude_health.tools.usage import period_cache
 from claude_health.tools.usage.block_cache import SCHEMA as BLOCKS_SCHEMA
 from claude_health.tools.usage.block_cache import invalidate as invalidate_blocks
 from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
@@ -38,6 +39,9 @@ CREATE TABLE IF NOT EXISTS usage_files (
     mtime_ns INTEGER NOT NULL,
     offset INTEGER NOT NULL,
     tail BLOB NOT NULL DEFAULT x'',
+    -- How far the file has been searched for credentials (see transcript_keys): a cold scan
+    -- leaves that to the key check; later scans search what they read, so it keeps up.
+    keys_offset INTEGER NOT NULL DEFAULT 0,
     usage_lines INTEGER NOT NULL DEFAULT 0,
     bad_lines INTEGER NOT NULL DEFAULT 0,
     missing INTEGER NOT NULL DEFAULT 0
@@ -114,12 +118,15 @@ _SUBTRACT = f"""
 TRIGGERS = (
     f"""CREATE TRIGGER IF NOT EXISTS usage_entries_ai AFTER INSERT ON usage_entries BEGIN{_ADD}
     UPDATE usage_blocks_dirty SET since = MIN(since, NEW.ts);
+    UPDATE usage_period_dirty SET since = MIN(since, NEW.ts);
 END;""",
     f"""CREATE TRIGGER IF NOT EXISTS usage_entries_ad AFTER DELETE ON usage_entries BEGIN{_SUBTRACT}
     UPDATE usage_blocks_dirty SET since = MIN(since, OLD.ts);
+    UPDATE usage_period_dirty SET since = MIN(since, OLD.ts);
 END;""",
     f"""CREATE TRIGGER IF NOT EXISTS usage_entries_au AFTER UPDATE ON usage_entries BEGIN{_SUBTRACT}{_ADD}
     UPDATE usage_blocks_dirty SET since = MIN(since, OLD.ts, NEW.ts);
+    UPDATE usage_period_dirty SET since = MIN(since, OLD.ts, NEW.ts);
 END;""",
 )
 INDEXES = "CREATE INDEX IF NOT EXISTS usage_entries_ts ON usage_entries (ts);"
@@ -143,16 +150,22 @@ def is_corruption(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and any(m in str(exc).lower() for m in _CORRUPT_MARKERS)
 
 
-def connect(path: Path, *, busy_timeout_ms: int | None = None) -> sqlite3.Connection:
+def connect(
+    path: Path, *, busy_timeout_ms: int | None = None, any_thread: bool = False
+) -> sqlite3.Connection:
     """Open (creating if needed) the state database with the ``usage_*`` schema.
 
-    Raises :class:`StateCorrupt` for a damaged file, :class:`StateError` for any other failure.
+    ``any_thread``: the connection is kept by a long-running process and used (one at a time)
+    from its worker threads. Raises :class:`StateCorrupt` for a damaged file, :class:`StateError`
+    for any other failure.
     """
     if busy_timeout_ms is None:
         busy_timeout_ms = BUSY_TIMEOUT_MS
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+        conn = sqlite3.connect(
+            path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=not any_thread
+        )
     except (OSError, sqlite3.Error) as exc:
         raise StateError(f"cannot open the state database {path}: {exc}") from None
     try:
@@ -179,7 +192,7 @@ def memory() -> sqlite3.Connection:
 
 def _create(conn: sqlite3.Connection) -> None:
     # Statement by statement: executescript would commit the caller's transaction.
-    for script in (SCHEMA, INDEXES, BLOCKS_SCHEMA, SNAPSHOT_SCHEMA):
+    for script in (SCHEMA, INDEXES, BLOCKS_SCHEMA, period_cache.SCHEMA, SNAPSHOT_SCHEMA):
         for statement in _statements(script):
             conn.execute(statement)
     drop_triggers(conn)  # an older version's triggers lack the block-cache marks
@@ -206,6 +219,9 @@ def _upgrade(conn: sqlite3.Connection, version: str | None) -> None:
         if _schema_version(conn) == SCHEMA_VERSION:  # another process upgraded it meanwhile
             conn.execute("COMMIT")
             return
+        files = _columns(conn, "usage_files")
+        if "id" in files and "keys_offset" not in files:  # a development build of this schema
+            conn.execute("ALTER TABLE usage_files ADD COLUMN keys_offset INTEGER NOT NULL DEFAULT 0")
         old = _columns(conn, "usage_entries")
         if old and "key" in old:  # versions 1-3: one text key, the transcript path on every row
             conn.execute("ALTER TABLE usage_entries RENAME TO usage_entries_v3")
@@ -219,6 +235,7 @@ def _upgrade(conn: sqlite3.Connection, version: str | None) -> None:
         if version is not None:
             rebuild_quarters(conn)
             invalidate_blocks(conn)
+            period_cache.invalidate(conn)
         conn.execute("INSERT OR REPLACE INTO usage_meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
         conn.execute("COMMIT")
     except BaseException:
@@ -327,36 +344,39 @@ class FileState(NamedTuple):
     mtime_ns: int
     offset: int
     tail: bytes
+    keys_offset: int
     usage_lines: int
     bad_lines: int
     missing: int
+
+
+_TRUSTED = (
+    "typeof(path) = 'text' AND typeof(project) = 'text' AND typeof(tail) = 'blob'"
+    " AND typeof(dev) = 'integer' AND typeof(ino) = 'integer' AND typeof(size) = 'integer'"
+    " AND typeof(mtime_ns) = 'integer' AND typeof(offset) = 'integer' AND typeof(usage_lines) = 'integer'"
+    " AND typeof(bad_lines) = 'integer' AND typeof(missing) = 'integer' AND typeof(keys_offset) = 'integer'"
+)
 
 
 def load_files(conn: sqlite3.Connection) -> tuple[dict[str, FileState], list[int]]:
     """Known transcripts by path, and the ids of rows that cannot be trusted (wrong types).
 
     A row with a value of the wrong type (a damaged or hand-edited database) is not used: its
-    file is read again from the start and its entries re-derived.
+    file is read again from the start and its entries re-derived. The types are checked by
+    SQLite, so a warm run does not test a thousand rows field by field in Python.
     """
-    known: dict[str, FileState] = {}
-    broken: list[int] = []
-    for row in conn.execute(
-        "SELECT path, id, project, dev, ino, size, mtime_ns, offset, tail, usage_lines, bad_lines, missing"
-        " FROM usage_files"
-    ):
-        path, fid, project, *ints = row
-        tail = ints.pop(5)
-        if type(fid) is not int:
-            continue
-        if (
-            type(path) is not str
-            or type(project) is not str
-            or type(tail) is not bytes
-            or any(type(v) is not int for v in ints)
-        ):
-            broken.append(fid)
-            continue
-        known[path] = FileState(fid, project, ints[0], ints[1], ints[2], ints[3], ints[4], tail, *ints[5:])
+    make = FileState._make
+    known = {
+        row[0]: make(row[1:])
+        for row in conn.execute(
+            "SELECT path, id, project, dev, ino, size, mtime_ns, offset, tail, keys_offset, usage_lines,"
+            f" bad_lines, missing FROM usage_files WHERE typeof(id) = 'integer' AND {_TRUSTED}"
+        )
+    }
+    broken = [
+        int(r[0])
+        for r in conn.execute(f"SELECT id FROM usage_files WHERE typeof(id) = 'integer' AND NOT ({_TRUSTED})")
+    ]
     return known, broken
 
 
@@ -369,7 +389,8 @@ def has_entries(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM usage_entries LIMIT 1").fetchone() is not None
 
 
-FileRow = tuple[int, str, str, int, int, int, int, int, bytes, int, int]
+# id, path, project, dev, ino, size, mtime_ns, offset, tail, keys_offset, usage_lines, bad_lines
+FileRow = tuple[int, str, str, int, int, int, int, int, bytes, int, int, int]
 # (file id, byte offset, 1-based line, session, timestamp of the line, kind, fingerprint, redacted)
 KeyHitRow = tuple[int, int, int, str, str, str, str, str]
 
@@ -423,6 +444,7 @@ class Writer:
         self.conn = conn
         self.bulk = False
         self._touched: set[str] = set()
+        self._settled = False  # a first load whose replays and quarter sums were worked out in Python
 
     def __enter__(self) -> Writer:
         self.conn.execute("BEGIN IMMEDIATE")
@@ -439,10 +461,12 @@ class Writer:
         try:
             if self.bulk:
                 create_indexes(self.conn)
-                rebuild_quarters(self.conn)
+                if not self._settled:
+                    rebuild_quarters(self.conn)
                 create_triggers(self.conn)
                 invalidate_blocks(self.conn)
-            if self._touched:
+                period_cache.invalidate(self.conn)
+            if self._touched and not self._settled:
                 self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_touched (msg TEXT PRIMARY KEY)")
                 self.conn.execute("DELETE FROM temp.usage_touched")
                 self.conn.executemany(
@@ -476,10 +500,29 @@ class Writer:
 
     _loaded = False
 
+    def settled(self, new: Sequence[tuple[Any, ...]], better: Sequence[tuple[Any, ...]]) -> None:
+        """A first load's second half, already settled against the first (see bulk.py): rows
+        with new keys, and rows that replace a stored copy."""
+        self.conn.executemany(_INSERT, new)
+        self.conn.executemany(_INSERT.replace("INSERT", "INSERT OR REPLACE", 1), better)
+
+    def delete(self, keys: Sequence[tuple[str, str]]) -> None:
+        self.conn.executemany("DELETE FROM usage_entries WHERE msg = ? AND req = ?", keys)
+
+    def quarters(self, sums: dict[tuple[int, str, str, str, int], list[int]]) -> None:
+        """The quarter-hour totals of a first load, summed in Python (see bulk.py)."""
+        self.conn.execute("DELETE FROM usage_quarters")
+        self.conn.executemany(
+            "INSERT INTO usage_quarters (q, model, project, speed, tier, input, output, cc5m, cc1h, cc,"
+            " cread, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sorted((*key, *acc) for key, acc in sums.items() if acc[6] > 0),
+        )
+        self._settled = True
+
     def files(self, rows: Iterable[FileRow]) -> None:
         self.conn.executemany(
             "INSERT OR REPLACE INTO usage_files (id, path, project, dev, ino, size, mtime_ns, offset, tail,"
-            " usage_lines, bad_lines, missing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            " keys_offset, usage_lines, bad_lines, missing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
             rows,
         )
 
@@ -578,6 +621,34 @@ def key_hits(conn: sqlite3.Connection) -> list[StoredKeyHit]:
     ).fetchall()
     types = (str, str, int, int, str, str, str, str, str)
     return [StoredKeyHit(*row) for row in rows if all(type(v) is t for v, t in zip(row, types, strict=True))]
+
+
+def keys_behind(conn: sqlite3.Connection) -> list[tuple[int, str, int, int]]:
+    """``(id, path, keys_offset, offset)`` of transcripts on disk not yet searched for keys."""
+    rows = conn.execute(
+        "SELECT id, path, keys_offset, offset FROM usage_files"
+        " WHERE missing = 0 AND keys_offset < offset ORDER BY path"
+    ).fetchall()
+    return [(i, p, k, o) for i, p, k, o in rows if type(p) is str and type(k) is int and type(o) is int]
+
+
+def keys_caught_up(conn: sqlite3.Connection, file_id: int, upto: int, hits: Iterable[KeyHitRow]) -> None:
+    """Record a file searched for keys up to ``upto`` (if nothing rewrote it meanwhile)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            "INSERT OR REPLACE INTO transcript_key_hits (file, offset, line, session, at, kind, fingerprint,"
+            " redacted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            list(hits),
+        )
+        conn.execute(
+            "UPDATE usage_files SET keys_offset = MAX(keys_offset, ?) WHERE id = ? AND offset >= ?",
+            (upto, file_id, upto),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def forget_file_by_path(conn: sqlite3.Connection, path: str) -> None:

@@ -2,12 +2,15 @@
 
 Only where a block contains ``sk-ant-`` does the key regex run; each credential is stored
 redacted and fingerprinted with its line, its session and the time of its line (the key itself
-never leaves this function).
+never leaves this function). A warm usage scan searches what it reads; the bytes of a first
+scan of a long history (where the search would cost as much as the decoding) are searched by
+:func:`catch_up`, which the key check runs: each file's ``keys_offset`` says how far it got.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from typing import BinaryIO
 
 import msgspec
@@ -75,3 +78,35 @@ def _where(line: bytes, name: str) -> tuple[str, str]:
         where = _Where()
     stem = os.path.basename(name).removesuffix(".jsonl")  # noqa: PTH119 - a str path
     return (where.sessionId or stem)[:100], (where.timestamp or "")[:40]
+
+
+def catch_up(conn: sqlite3.Connection) -> int:
+    """Search the transcript bytes no scan has searched for keys yet; returns the bytes read.
+
+    Both offsets sit just after a newline (they are offsets the usage scan stopped at), so the
+    range holds whole lines.
+    """
+    from claude_health.tools.usage import store
+
+    read = 0
+    for file_id, path, start, end in store.keys_behind(conn):
+        rows: list[tuple[int, int, int, str, str, str, str, str]] = []
+        try:
+            with open(path, "rb") as fh:  # noqa: PTH123 - str paths, as the scan's
+                pos = start
+                while pos < end:
+                    chunk = os.pread(fh.fileno(), min(COUNT_CHUNK, end - pos), pos)
+                    if not chunk:
+                        break
+                    cut = chunk.rfind(b"\n") + 1 if pos + len(chunk) < end else len(chunk)
+                    if cut <= 0:  # a line longer than a chunk: take it whole
+                        cut = len(chunk)
+                    data = chunk[:cut]
+                    read += len(data)
+                    if b"sk-ant-" in data:
+                        rows += hits_in_block(fh, data, 0, len(data), pos, file_id, path)
+                    pos += len(data)
+        except OSError:
+            continue  # gone or unreadable since the scan: the next scan says so
+        store.keys_caught_up(conn, file_id, end, rows)
+    return read
