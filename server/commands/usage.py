@@ -64,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
                 _print_plan(usage, _style(args), sys.stdout)
                 _print_findings(usage.findings, args)
             return usage.summary.exit_code
+        if args.json:
+            from claude_health.server.commands.usage_json import payload as json_payload
+
+            data, code = json_payload(session, args.report, tz, only)
+            _dump(data)
+            return code
         payload: dict[str, Any]
         if args.report == "daily":
             payload = reports.daily(session, tz, only_existing=only)
@@ -74,17 +80,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             payload = reports.blocks(session, only_existing=only)
         findings = session.findings
-        if args.json:
-            from claude_health.tools.findings import Summary, sort_findings
-
-            ordered = sort_findings(findings)
-            payload["findings"] = [f.to_json() for f in ordered]
-            payload["summary"] = Summary.of(ordered).to_json()
-            _dump(payload)
-        else:
-            _print_report(args.report, payload, _style(args), sys.stdout)
-            if findings:
-                _print_findings(findings, args)
+        _print_report(args.report, payload, _style(args), sys.stdout)
+        if findings:
+            _print_findings(findings, args)
         if not findings:
             return 0
         from claude_health.tools.findings import Summary
@@ -107,17 +105,9 @@ def _print_findings(findings: Any, args: argparse.Namespace) -> None:
 
 
 def _dump(payload: dict[str, Any]) -> None:
-    """The JSON on stdout in one write: ``json.dump`` makes one call per token (~25k for blocks)."""
-    import orjson
+    from claude_health.server.commands.usage_json import dump
 
-    data = orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n"
-    raw = getattr(sys.stdout, "buffer", None)
-    if raw is None:  # a text-only stream (tests redirecting stdout)
-        sys.stdout.write(data.decode())
-        return
-    sys.stdout.flush()
-    raw.write(data)
-    raw.flush()
+    dump(payload)
 
 
 def _fmt_tokens(n: int) -> str:

@@ -21,14 +21,18 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_health.tools import forked
 from claude_health.tools.usage import fork_reader, store
-from claude_health.tools.usage.bulk import Quarters, quarters_of, settle
 from claude_health.tools.usage.discovery import DirCache, iter_transcripts, transcript_roots
-from claude_health.tools.usage.lines import BlockReader, Key, NeedsLines, Row
 from claude_health.tools.usage.parse import timestamp_parser
+
+# The typed decoder (msgspec) and the first-load merge are imported where bytes are read: a run
+# with nothing new to read (the key check, most status checks) does not pay for them.
+if TYPE_CHECKING:
+    from claude_health.tools.usage.bulk import Quarters
+    from claude_health.tools.usage.lines import BlockReader, Key, Row
 
 CHUNK_BYTES = 8 * 1024 * 1024
 # A single line longer than this is a file-history snapshot or garbage, never a usage record.
@@ -137,7 +141,7 @@ def _read(job: _Job, reader: BlockReader) -> _Read:
         if pending and not skipping:
             # No newline yet. A line that already parses into an entry is complete (Claude Code
             # writes the newline right after); anything else is a torn write, re-read next run.
-            trial = BlockReader(reader.parse_ts, reader.now_ms)
+            trial = type(reader)(reader.parse_ts, reader.now_ms)
             u, b = trial.lines(pending, offset, job.name, job.project, job.file_id)
             if u and not b:
                 reader.fold(list(trial.rows.values()))
@@ -148,6 +152,8 @@ def _read(job: _Job, reader: BlockReader) -> _Read:
 
 
 def _block(reader: BlockReader, data: bytes, start: int, end: int, base: int, job: _Job) -> tuple[int, int]:
+    from claude_health.tools.usage.lines import NeedsLines
+
     view = memoryview(data)[start:end] if start or end != len(data) else data
     try:
         return reader.block(view, job.project, job.file_id)
@@ -167,11 +173,17 @@ def _read_jobs(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], dict[Key,
     Files are read one at a time and folded into one batch straight away, so memory holds one
     file's bytes plus the deduplicated rows.
     """
+    if not jobs:
+        return [], {}
+    from claude_health.tools.usage.lines import BlockReader
+
     reader = BlockReader(timestamp_parser(now_ms), now_ms)
     return [_read_job(job, reader) for job in jobs], reader.batch
 
 
 def _child_work(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], list[Row], Quarters]:
+    from claude_health.tools.usage.bulk import quarters_of
+
     summaries, batch = _read_jobs(jobs, now_ms)
     rows = list(batch.values())  # tuples pickle fast; the keys are in the rows
     return summaries, rows, quarters_of(rows)  # summed here, while the parent stores its half
@@ -299,6 +311,8 @@ def scan(
     try:
         with store.Writer(conn) as writer:
             writer.forget_files(forget)
+            from claude_health.tools.usage.bulk import quarters_of, settle
+
             own_rows = sorted(own.values())
             writer.entries(own_rows)
             sums = quarters_of(own_rows) if writer.bulk else None
