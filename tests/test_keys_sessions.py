@@ -324,3 +324,22 @@ def test_a_first_scan_of_a_long_history_leaves_the_key_search_to_the_key_check(
     again = scan_keys(sandbox.workspace())
     assert again.stats.transcript_bytes_read == 0
     assert len([f for f in again.findings if f.code == "K014"]) == 3
+
+
+def test_a_key_in_the_session_field_itself_is_never_stored_or_shown(sandbox: Sandbox) -> None:
+    """Hostile input: the line's sessionId holds a key. Nothing stores or prints it whole."""
+    import sqlite3
+
+    key = fake_key()
+    path = sandbox.home / ".claude" / "projects" / "-x" / f"{SESSION}.jsonl"
+    path.parent.mkdir(parents=True)
+    rec = user_prompt(f"here {key}", WHEN)
+    rec["sessionId"] = key
+    path.write_text(line(rec))
+    report = scan_keys(sandbox.workspace())
+    (found,) = [f for f in report.findings if f.code == "K014"]
+    assert "session sk-ant-api03-…" in found.message  # the field is shown redacted
+    assert_hidden(json.dumps(report.to_json()), [key])
+    db = sandbox.home / ".cache" / "claude-health" / "limiter.db"
+    dump = "\n".join(sqlite3.connect(db).iterdump())
+    assert_hidden(dump, [key])

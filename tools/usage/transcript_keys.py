@@ -76,8 +76,12 @@ def _where(line: bytes, name: str) -> tuple[str, str]:
         where = _WHERE.decode(line)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         where = _Where()
+    from claude_health.tools.keys.literals import displayable
+
     stem = os.path.basename(name).removesuffix(".jsonl")  # noqa: PTH119 - a str path
-    return (where.sessionId or stem)[:100], (where.timestamp or "")[:40]
+    # From the user's file, stored and shown: a credential written into these fields is stored
+    # redacted like any other.
+    return displayable((where.sessionId or stem)[:100]), displayable((where.timestamp or "")[:40])
 
 
 def catch_up(conn: sqlite3.Connection) -> int:
