@@ -380,11 +380,11 @@ def found_by_claude_health(stdout: bytes, tree: Tree) -> tuple[int, int]:
 
 
 def found_in_home(stdout: bytes, planted: dict[str, str]) -> tuple[int, int]:
-    """(keys planted in transcripts and histories found, K014/K015 findings of no planted key)."""
+    """(keys planted in transcripts and histories found, K015/K016 findings of no planted key)."""
     from claude_health.tools.redact import fingerprint
 
     wanted = {fingerprint(k) for k in planted}
-    seen = {f["fingerprint"] for f in json.loads(stdout)["findings"] if f["code"] in {"K014", "K015"}}
+    seen = {f["fingerprint"] for f in json.loads(stdout)["findings"] if f["code"] in {"K015", "K016"}}
     return len(wanted & seen), len(seen - wanted)
 
 

@@ -13,6 +13,7 @@ import pkgutil
 
 from mcp.server.mcpserver import MCPServer
 
+from claude_health.server.redacting import RedactingMiddleware
 from claude_health.tools import __version__
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ When to call what:
   call `limit_status` (optionally with `model`). Before you send a Claude API request yourself,
   call `check_request`; after the response, call `record_response` with its headers and usage
   (passing back the reserved token counts) so every client shares one picture.
+- An API organisation's admin asks for the organisation's real rate limits or this month's spend:
+  `limit_status(admin_sync=true)` / `plan_usage(admin_api=true)` (they contact the Admin API:
+  only when the user asks; they need an Admin API key, which you never ask the user to paste).
 - How much of the Pro/Max plan is left, when the 5-hour or weekly limit resets, whether the user
   will run out, or what Claude Code usage costs per day, model or project: call `plan_usage`
   (window "block" = current 5-hour block, "day" = today, "week" = last 7 days). If `official` is
@@ -77,8 +81,12 @@ def build_server() -> MCPServer:
         version=__version__,
         instructions=INSTRUCTIONS,
         website_url="https://github.com/claude-health/claude-health",
+        middleware=[RedactingMiddleware()],
     )
     for name in tool_modules():
         module = importlib.import_module(f"claude_health.server.mcp_tools.{name}")
         module.register(server)
+    from claude_health.server.safe_results import make_results_sendable
+
+    make_results_sendable(server)  # after every registration: it wraps what is there
     return server

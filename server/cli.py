@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "uninstall",
     "rules",
     "serve",
+    "bundle",
 )
 
 
@@ -104,11 +105,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def configure_logging(verbosity: int) -> None:
-    """Logs go to stderr only: on stdio, stdout carries the MCP protocol."""
+    """Logs go to stderr only (on stdio, stdout carries the MCP protocol), scrubbed of keys."""
     import logging  # not at module level: the status line fast path never logs
 
-    level = logging.WARNING - 10 * min(verbosity, 2)
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s")
+    from claude_health.server.redacting import configure_logging as configure
+
+    configure(logging.WARNING - 10 * min(verbosity, 2), "%(levelname)s %(name)s: %(message)s")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,11 +136,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Import only the subcommand being run (`serve` start-up time is what hosts wait for);
     # anything else, `--help` included, gets the full parser.
     first = raw[0] if raw else None
+    from claude_health.server.redacting import protect_process_output
+
+    # Every byte printed from here on is scrubbed of keys; `serve` keeps its stdout for the
+    # protocol, whose results the server middleware scrubs.
+    protect_process_output(stdout=first != "serve")
     parser = build_parser(first if first in COMMAND_MODULES else None)
     args = parser.parse_args(raw)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    streams = sys.stdout, sys.stderr
+    if not (args.command == "serve" or getattr(args, "json", False) or getattr(args, "sarif", False)):
+        # Human output: nothing from a hostile repository may reach the terminal as control.
+        # (serve speaks the protocol on stdout; JSON escapes control characters itself.)
+        from claude_health.tools.terminal import TerminalText
+
+        sys.stdout, sys.stderr = TerminalText(sys.stdout), TerminalText(sys.stderr)
+    try:
+        return _run(args)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run(args: argparse.Namespace) -> int:
     configure_logging(getattr(args, "verbose", 0))
     from claude_health.server.commands.common import UsageError
 
@@ -152,6 +173,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # `claude-health doctor | head` closes the pipe early; that is not an error.
         return EXIT_OK
+    finally:
+        _flush_quietly()
+
+
+def _flush_quietly() -> None:
+    """Write out what the redacting streams still hold (a last line without a newline)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 if __name__ == "__main__":

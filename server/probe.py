@@ -51,7 +51,7 @@ class ProbeResult:
     scope: str
     source: str
     transport: str = "stdio"
-    status: str = "ok"  # ok | failed | pending | rejected | skipped
+    status: str = "ok"  # ok | failed | pending | rejected | blocked | skipped
     protocol_versions: dict[str, str] = field(default_factory=dict)
     tools: list[str] = field(default_factory=list)
     reason: str | None = None
@@ -191,11 +191,16 @@ async def _probe_one(entry: ServerEntry, ws: Workspace, timeout: float) -> tuple
     where = f"`{entry.name}` ({entry.scope} scope, {entry.source})"
     if entry.approval == "pending":
         result.status = "pending"
+        why = f": {entry.approval_note}" if entry.approval_note else ""
+        result.reason = entry.approval_note or "not approved"
         return result, [
-            rules.PROBE_PENDING.finding(f"{where} is not approved, so it was not started.", path=entry.source)
+            rules.PROBE_PENDING.finding(
+                f"{where} is not approved, so it was not started{why}.", path=entry.source
+            )
         ]
-    if entry.approval == "rejected":
-        result.status = "rejected"
+    if entry.approval in ("rejected", "blocked"):
+        result.status = entry.approval
+        result.reason = entry.approval_note
         return result, []
     env = dict(ws.env)
     try:

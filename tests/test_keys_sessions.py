@@ -122,7 +122,7 @@ def findings(sandbox: Sandbox, *args: str) -> list[dict[str, Any]]:
 
 def test_a_key_in_a_transcript_line_is_found_with_its_session_date_and_line(sandbox: Sandbox) -> None:
     path, keys = plant_transcripts(sandbox)
-    found = {f["fingerprint"]: f for f in findings(sandbox) if f["code"] == "K014"}
+    found = {f["fingerprint"]: f for f in findings(sandbox) if f["code"] == "K015"}
     assert set(found) == {fingerprint(k) for k in keys.values()}
     prompt = found[fingerprint(keys["prompt"])]
     assert (prompt["path"], prompt["line"], prompt["kind"]) == (str(path), 3, "api_key")
@@ -139,7 +139,7 @@ def test_a_key_in_a_transcript_line_is_found_with_its_session_date_and_line(sand
 
 def test_a_key_in_zsh_extended_history_is_found_with_line_column_and_time(sandbox: Sandbox) -> None:
     path, key = plant_zsh(sandbox)
-    (f,) = [f for f in findings(sandbox) if f["code"] == "K015"]
+    (f,) = [f for f in findings(sandbox) if f["code"] == "K016"]
     assert (f["path"], f["line"], f["kind"], f["redacted"]) == (
         str(path),
         3,
@@ -160,7 +160,7 @@ def test_bash_and_fish_histories_and_histfile(sandbox: Sandbox) -> None:
     )
     custom = sandbox.write(sandbox.root / "hist" / "my_history", f"curl -H 'x-api-key: {other_key}'\n")
     sandbox.env["HISTFILE"] = str(custom)
-    found = {f["fingerprint"]: f for f in findings(sandbox) if f["code"] == "K015"}
+    found = {f["fingerprint"]: f for f in findings(sandbox) if f["code"] == "K016"}
     assert found[fingerprint(bash_key)]["line"] == 3
     assert "2026-11-02 14:03:07 UTC" in found[fingerprint(bash_key)]["message"]
     assert "history -c" in found[fingerprint(bash_key)]["hint"]
@@ -180,7 +180,7 @@ def test_only_new_bytes_are_read_and_a_rewritten_history_is_read_again(sandbox: 
     )
     again = scan_keys(ws)
     assert (again.stats.transcript_bytes_read, again.stats.shell_history_bytes_read) == (0, 0)
-    assert {f.fingerprint for f in again.findings if f.code in {"K014", "K015"}} == {
+    assert {f.fingerprint for f in again.findings if f.code in {"K015", "K016"}} == {
         fingerprint(k) for k in [*keys.values(), zkey]
     }
     new_key = fake_key()
@@ -198,10 +198,10 @@ def test_only_new_bytes_are_read_and_a_rewritten_history_is_read_again(sandbox: 
     # `fc -W` (or an editor) rewrites the history in place without the key lines.
     hist.write_bytes(b"".join(x + b"\n" for x in hist.read_bytes().split(b"\n") if b"sk-ant-" not in x and x))
     fourth = scan_keys(ws)
-    assert [f for f in fourth.findings if f.code == "K015"] == []
+    assert [f for f in fourth.findings if f.code == "K016"] == []
     # The user deletes the session file: the key is gone with it (its usage stays in the ledger).
     path.unlink()
-    remaining = {f.fingerprint for f in scan_keys(ws).findings if f.code == "K014"}
+    remaining = {f.fingerprint for f in scan_keys(ws).findings if f.code == "K015"}
     assert remaining == {fingerprint(keys["agent"])}
 
 
@@ -212,15 +212,15 @@ def test_a_usage_report_reads_the_transcripts_once_for_both(sandbox: Sandbox) ->
     assert_hidden(done.stdout + done.stderr, list(keys.values()))
     report = scan_keys(sandbox.workspace())
     assert report.stats.transcript_bytes_read == 0  # the usage scan already read every byte
-    assert len([f for f in report.findings if f.code == "K014"]) == 3
+    assert len([f for f in report.findings if f.code == "K015"]) == 3
 
 
 def test_no_transcripts_and_no_shell_history_skip_them(sandbox: Sandbox) -> None:
     plant_transcripts(sandbox)
     plant_zsh(sandbox)
     codes = {f["code"] for f in findings(sandbox, "--no-transcripts", "--no-shell-history")}
-    assert not codes & {"K014", "K015"}
-    assert {f["code"] for f in findings(sandbox, "--no-transcripts")} & {"K014", "K015"} == {"K015"}
+    assert not codes & {"K015", "K016"}
+    assert {f["code"] for f in findings(sandbox, "--no-transcripts")} & {"K015", "K016"} == {"K016"}
     report = scan_keys(sandbox.workspace(), ScanOptions(transcripts=False, shell_history=False))
     assert not report.stats.transcripts_scanned and not report.stats.shell_history_scanned
 
@@ -241,8 +241,8 @@ def test_scanning_the_home_folder_reports_each_key_once(sandbox: Sandbox) -> Non
     for f in found:
         if f.get("fingerprint"):
             by_key.setdefault(f["fingerprint"], []).append(f["code"])
-    assert by_key[fingerprint(keys["prompt"])] == ["K014"]
-    assert by_key[fingerprint(zkey)] == ["K015"]
+    assert by_key[fingerprint(keys["prompt"])] == ["K015"]
+    assert by_key[fingerprint(zkey)] == ["K016"]
 
 
 def test_no_output_format_shows_a_planted_key(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -254,11 +254,11 @@ def test_no_output_format_shows_a_planted_key(sandbox: Sandbox, monkeypatch: pyt
         done = run(sandbox, *args)
         assert done.returncode == 1, done.stderr
         outputs.append(done.stdout + done.stderr)
-    assert "K014" in outputs[0] and "K015" in outputs[0]
+    assert "K015" in outputs[0] and "K016" in outputs[0]
     for args in ((), ("--json",)):
         done = run(sandbox, *args, command="doctor")
         outputs.append(done.stdout + done.stderr)
-        assert "K014" in done.stdout
+        assert "K015" in done.stdout
     for text in outputs:
         assert_hidden(text, planted)
     assert_hidden(json.dumps(scan_keys(sandbox.workspace()).to_json()), planted)
@@ -284,8 +284,8 @@ async def test_mcp_tool_reports_session_keys_redacted(
         )
     data = result.structured_content or {}
     codes = [f["code"] for f in data["findings"]]
-    assert codes.count("K014") == 3 and codes.count("K015") == 1
-    assert not {f["code"] for f in (skipped.structured_content or {})["findings"]} & {"K014", "K015"}
+    assert codes.count("K015") == 3 and codes.count("K016") == 1
+    assert not {f["code"] for f in (skipped.structured_content or {})["findings"]} & {"K015", "K016"}
     text = json.dumps(data) + "".join(getattr(c, "text", "") for c in result.content)
     assert_hidden(text, [*keys.values(), zkey])
 
@@ -318,12 +318,12 @@ def test_a_first_scan_of_a_long_history_leaves_the_key_search_to_the_key_check(
     report = scan_keys(sandbox.workspace())
     total = path.stat().st_size + next(path.parent.glob("*/subagents/*.jsonl")).stat().st_size
     assert report.stats.transcript_bytes_read == total  # the usage scan read nothing new; the search did
-    assert {f.fingerprint for f in report.findings if f.code == "K014"} == {
+    assert {f.fingerprint for f in report.findings if f.code == "K015"} == {
         fingerprint(k) for k in keys.values()
     }
     again = scan_keys(sandbox.workspace())
     assert again.stats.transcript_bytes_read == 0
-    assert len([f for f in again.findings if f.code == "K014"]) == 3
+    assert len([f for f in again.findings if f.code == "K015"]) == 3
 
 
 def test_a_key_in_the_session_field_itself_is_never_stored_or_shown(sandbox: Sandbox) -> None:
@@ -337,7 +337,7 @@ def test_a_key_in_the_session_field_itself_is_never_stored_or_shown(sandbox: San
     rec["sessionId"] = key
     path.write_text(line(rec))
     report = scan_keys(sandbox.workspace())
-    (found,) = [f for f in report.findings if f.code == "K014"]
+    (found,) = [f for f in report.findings if f.code == "K015"]
     assert "session sk-ant-api03-…" in found.message  # the field is shown redacted
     assert_hidden(json.dumps(report.to_json()), [key])
     db = sandbox.home / ".cache" / "claude-health" / "limiter.db"

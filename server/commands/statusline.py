@@ -78,7 +78,10 @@ def render_line(data: bytes, wrap: str | None) -> str:
     if wrap:
         wrapped = _run_wrapped(wrap, data)
         if wrapped is not None:
-            return wrapped
+            # The wrapped command may echo the payload: keep its colours, drop every other escape.
+            from claude_health.tools.terminal import keep_colours
+
+            return keep_colours(wrapped)
     return line
 
 
@@ -87,7 +90,16 @@ def run(args: argparse.Namespace | None = None) -> int:
     return _print(render_line(_read_stdin(), wrap))
 
 
+# Substrings without which the line cannot hold a credential (see tools/redact.py): the scrubber
+# is imported only for a line that has one, so a normal refresh pays nothing for it.
+_SCRUB_HINTS = ("sk-", "\\", "gh", "github_pat_", "glpat-", "xox", "AKIA", "AIza")
+
+
 def _print(line: str) -> int:
+    if any(hint in line for hint in _SCRUB_HINTS):
+        from claude_health.tools.redact import scrub
+
+        line = scrub(line)
     try:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()

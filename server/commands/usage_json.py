@@ -30,16 +30,18 @@ def payload(
 ) -> tuple[dict[str, Any], int]:
     """The report's JSON (with ``findings`` and ``summary``) and the exit code it implies."""
     from claude_health.tools.usage import reports
+    from claude_health.tools.usage.session import guarded
 
+    # A stored row claude-health never wrote is set aside and the report made again.
     data: dict[str, Any]
     if report == "daily":
-        data = reports.daily(session, tz, only_existing=only_existing)
+        data = guarded(session, lambda s: reports.daily(s, tz, only_existing=only_existing))
     elif report == "monthly":
-        data = reports.monthly(session, tz, only_existing=only_existing)
+        data = guarded(session, lambda s: reports.monthly(s, tz, only_existing=only_existing))
     elif report == "weekly":
-        data = reports.weekly(session, tz, only_existing=only_existing)
+        data = guarded(session, lambda s: reports.weekly(s, tz, only_existing=only_existing))
     else:
-        data = reports.blocks(session, only_existing=only_existing)
+        data = guarded(session, lambda s: reports.blocks(s, only_existing=only_existing))
     if not session.findings:  # the usual case: no findings model to import
         data["findings"] = []
         data["summary"] = dict(CLEAN_SUMMARY)

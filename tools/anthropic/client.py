@@ -40,6 +40,7 @@ from claude_health.tools.anthropic.retry import (
     retry_after_header,
     should_retry,
 )
+from claude_health.tools.redact import redact_text, redact_url, register_secret, scrub
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
@@ -128,6 +129,13 @@ class AnthropicClient:
     transport: httpx.BaseTransport | None = None
     _http: httpx.Client | None = field(default=None, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # Whatever echoes the credential back (a gateway's error body, a header, a debug log),
+        # the output boundary removes it exactly.
+        for secret in (self.credential.api_key, self.credential.auth_token):
+            if secret:
+                register_secret(secret)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> AnthropicClient | None:
         """A client for ``ANTHROPIC_API_KEY``/``ANTHROPIC_AUTH_TOKEN`` at ``ANTHROPIC_BASE_URL``."""
@@ -149,13 +157,23 @@ class AnthropicClient:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(
-                base_url=self.base_url.rstrip("/"),
-                timeout=self.timeout,
-                transport=self.transport,
-                follow_redirects=False,
-                trust_env=True,
-            )
+            from claude_health.tools.urls import BadUrl, parse_url, shown_url
+
+            try:
+                parse_url(self.base_url)
+                self._http = httpx.Client(
+                    base_url=self.base_url.rstrip("/"),
+                    timeout=self.timeout,
+                    transport=self.transport,
+                    follow_redirects=False,
+                    trust_env=True,
+                )
+            except (BadUrl, httpx.InvalidURL) as exc:
+                where = f" ({BASE_URL_ENV})" if self.base_url != DEFAULT_BASE_URL else ""
+                raise AnthropicError(
+                    f"the API base URL {shown_url(self.base_url)!r}{where} is not a valid URL: {exc}; "
+                    "nothing was sent"
+                ) from None
         return self._http
 
     def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -212,15 +230,19 @@ class AnthropicClient:
             for hook in self.hooks:
                 hook.before_request(method, path, payload)
             headers["x-stainless-retry-count"] = str(retries)
+            client = self._client()
             try:
-                response = self._client().request(method, path, content=payload, headers=headers)
+                response = client.request(method, path, content=payload, headers=headers)
+            except httpx.InvalidURL as exc:
+                raise AnthropicError(f"{method} {path}: not a valid URL ({exc}); nothing was sent") from None
             except httpx.TimeoutException:
                 if retries < self.max_retries:
                     self.sleep(backoff_delay(retries, rand) if rand else backoff_delay(retries))
                     retries += 1
                     continue
                 raise RequestTimedOut(
-                    f"no response from {self.base_url} within the timeout after {retries + 1} attempt(s)",
+                    f"no response from {redact_url(self.base_url)} within the timeout after "
+                    f"{retries + 1} attempt(s)",
                     retries_taken=retries,
                 ) from None
             except httpx.TransportError as exc:
@@ -229,7 +251,8 @@ class AnthropicClient:
                     retries += 1
                     continue
                 raise ConnectionFailed(
-                    f"cannot reach {self.base_url}: {type(exc).__name__} after {retries + 1} attempt(s)"
+                    f"cannot reach {redact_url(self.base_url)}: {type(exc).__name__} after "
+                    f"{retries + 1} attempt(s)"
                     + (f" ({BASE_URL_ENV} is set)" if self.base_url != DEFAULT_BASE_URL else ""),
                     retries_taken=retries,
                 ) from None
@@ -266,6 +289,16 @@ class AnthropicClient:
 
 
 _MALFORMED = object()
+_MAX_SHOWN_MESSAGE = 500
+
+
+def _outside_text(value: str | None) -> str | None:
+    """Text from a response, safe to show: credentials of every known shape (the one this client
+    sends included, whatever its shape) and long key-like tokens redacted, cut to a readable length."""
+    if value is None:
+        return None
+    shown = redact_text(value)
+    return shown if len(shown) <= _MAX_SHOWN_MESSAGE else shown[:_MAX_SHOWN_MESSAGE] + "…"
 
 
 def _parse(response: httpx.Response) -> Any:
@@ -285,6 +318,10 @@ def _status_error(
     retry_after: float | None,
 ) -> AnthropicError:
     etype, api_message, code = error_details(body)
+    # The body and headers come from whatever answers at the base URL: a gateway may echo the
+    # request, credential included. Nothing from them is shown unscrubbed or at length.
+    etype, api_message, code = (_outside_text(v) for v in (etype, api_message, code))
+    headers = {k: scrub(v) for k, v in headers.items()}
     request_id = headers.get("request-id")
     said = f": {api_message}" if api_message else ""
     kind = f" {etype}" if etype else ""

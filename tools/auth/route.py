@@ -1,7 +1,7 @@
 """Decide which credential Claude Code will use, and therefore who pays.
 
 Mirrors Claude Code's resolver (settings notes §5, checked against ``claude auth status --json``
-of Claude Code 2.1.330): the environment Claude Code builds from the shell plus settings ``env``
+of Claude Code 2.1.332): the environment Claude Code builds from the shell plus settings ``env``
 blocks, then the provider switches in their fixed order, then the two first-party credential
 slots (bearer token and API key).
 """
@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from claude_health.tools import causes
 from claude_health.tools.auth.inputs import AuthInputs, OAuthLogin, SettingsLayer
+from claude_health.tools.auth.keychain_report import (
+    keychain_billing_explanation,
+    keychain_credentials,
+    keychain_findings,
+    keychain_unreadable,
+)
 from claude_health.tools.auth.models import ApiProvider, AuthMethod, AuthStatus, Billing, Credential
 from claude_health.tools.auth.rules import (
     API_KEY_OVERRIDES_SUBSCRIPTION,
     API_KEY_REJECTED,
+    BARE_MODE,
+    BASE_URL_INVALID,
     BOTH_SLOTS,
     CREDENTIALS_UNREADABLE,
     GATEWAY,
@@ -28,11 +35,13 @@ from claude_health.tools.auth.rules import (
     PROJECT_CREDENTIAL_IGNORED,
     SETTINGS_IGNORED,
     SEVERAL_PROVIDERS,
+    TOO_LARGE_TO_JUDGE,
 )
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.redact import fingerprint, redact, redact_text, redact_url, suffix20
+from claude_health.tools.urls import BadUrl, parse_url, shown_url, try_url
 
-# First match wins, in this order (observed with Claude Code 2.1.330 `claude auth status`).
+# First match wins, in this order (observed with Claude Code 2.1.332 `claude auth status`).
 # CLAUDE_CODE_USE_GATEWAY is not among them: only managed `forceLoginMethod: "gateway"` selects
 # the gateway, and any of these switches still wins over it.
 PROVIDER_SWITCHES: tuple[tuple[str, ApiProvider], ...] = (
@@ -50,6 +59,10 @@ PROJECT_IGNORED_CREDENTIALS = (
     "ANTHROPIC_BASE_URL",
 )
 ANTHROPIC_HOSTS = frozenset({"api.anthropic.com"})
+# `claude --bare` sets it: only ANTHROPIC_API_KEY (or a --settings apiKeyHelper) is read; the
+# claude.ai login, the bearer tokens, settings-file helpers and the /login key are ignored
+# (observed with Claude Code 2.1.332 `claude auth status`; third-party providers still apply).
+BARE_MODE_VAR = "CLAUDE_CODE_SIMPLE"
 SUBSCRIPTION_PLANS_NOTE = "Claude Max/Pro/Team plan"
 
 
@@ -144,10 +157,11 @@ def _credential(source: str, slot: str, location: str, secret: str | None, in_us
 
 
 def _is_gateway(base_url: str | None) -> bool:
+    """A base URL that sends requests elsewhere than Anthropic (a malformed one is reported apart)."""
     if not base_url:
         return False
-    host = urlsplit(base_url).hostname or ""
-    return host not in ANTHROPIC_HOSTS
+    parsed = try_url(base_url)
+    return parsed is not None and parsed.host not in ANTHROPIC_HOSTS
 
 
 @dataclass(frozen=True)
@@ -191,16 +205,19 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
     env = build_env(inputs)
     provider, selected = _provider(env, inputs)
     api_key = env.get("ANTHROPIC_API_KEY")
-    helper = _api_key_helper(inputs)
-    oauth_ok = _oauth_usable(inputs)
+    bare = is_truthy(env.get(BARE_MODE_VAR))
+    present_helper = _api_key_helper(inputs)
+    helper = None if bare else present_helper
+    oauth_ok = not bare and _oauth_usable(inputs)
+    primary_api_key = None if bare else inputs.primary_api_key
     method, token_source = _method(
         provider,
-        env.get("ANTHROPIC_AUTH_TOKEN"),
+        None if bare else env.get("ANTHROPIC_AUTH_TOKEN"),
         api_key,
-        env.get("CLAUDE_CODE_OAUTH_TOKEN"),
+        None if bare else env.get("CLAUDE_CODE_OAUTH_TOKEN"),
         helper,
         oauth_ok,
-        inputs.primary_api_key,
+        primary_api_key,
     )
     # The API-key slot is reported whenever it has a source, whichever credential wins.
     api_key_source: str | None = None
@@ -208,13 +225,24 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
         api_key_source = "ANTHROPIC_API_KEY"
     elif helper:
         api_key_source = "apiKeyHelper"
-    elif inputs.primary_api_key:
+    elif primary_api_key:
         api_key_source = "/login managed key"
 
     login = inputs.oauth if method == "claude.ai" else None
     account = inputs.oauth_account or {}
     base_url = env.get("ANTHROPIC_BASE_URL")
     billing, explanation = _billing(method, provider, token_source, base_url, login)
+    if method == "none" and provider == "firstParty":
+        explanation = keychain_billing_explanation(inputs) or explanation
+    if inputs.unjudged:
+        # A file Claude Code reads whole was too large to read: what it holds could change the
+        # answer, so the answer is not guessed.
+        names = ", ".join(str(p) for p in inputs.unjudged)
+        billing, explanation = (
+            "unknown",
+            f"Cannot tell: {names} is too large to judge, and Claude Code may take a credential "
+            f"from it. From the other files alone: {explanation}",
+        )
     status = AuthStatus(
         loggedIn=method != "none",
         authMethod=method,
@@ -231,9 +259,13 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
         billing=billing,
         billingExplanation=explanation,
         baseUrl=redact_url(base_url) if base_url else None,
-        credentials=_credentials(inputs, env, method, api_key_source, token_source, helper, oauth_ok),
+        credentials=_credentials(
+            inputs, env, method, api_key_source, token_source, present_helper, oauth_ok, bare
+        ),
     )
     findings = _findings(inputs, env, status, helper, selected, now)
+    if bare and provider == "firstParty":
+        findings.extend(_bare_mode(inputs, env, present_helper))
     return AuthResult(status, findings)
 
 
@@ -285,6 +317,7 @@ def _credentials(
     token_source: str | None,
     helper: SettingsLayer | None,
     oauth_ok: bool,
+    bare: bool,
 ) -> list[Credential]:
     def used(source: str) -> bool:
         return _in_use(method, token_source, api_key_source, source)
@@ -314,7 +347,9 @@ def _credentials(
     login = inputs.oauth
     if login is not None:
         note: str | None = None
-        if not oauth_ok:
+        if bare:
+            note = f"ignored: {BARE_MODE_VAR} (bare mode) is set"
+        elif not oauth_ok:
             note = "not usable: no access token with the user:inference scope"
         else:
             note = f"{login.subscription_type} plan" if login.subscription_type else None
@@ -322,11 +357,12 @@ def _credentials(
             Credential(
                 source="claude.ai",
                 slot="subscription",
-                location=str(login.path),
+                location=login.keychain_item or str(login.path),
                 in_use=used("claude.ai"),
                 note=note,
             )
         )
+    creds.extend(keychain_credentials(inputs))
     return creds
 
 
@@ -359,9 +395,16 @@ def _findings(
                 cause=cause,
             )
         )
-    if not status.loggedIn and status.apiProvider == "firstParty":
+    # An unreadable Keychain may hold a login: A020 says so instead of "no credentials".
+    unknown = keychain_unreadable(inputs) or bool(inputs.unjudged)
+    if not status.loggedIn and status.apiProvider == "firstParty" and not unknown:
+        bare = is_truthy(env.get(BARE_MODE_VAR))
         findings.append(
-            NO_CREDENTIALS.finding("No credential for Claude Code was found in this environment.")
+            NO_CREDENTIALS.finding(
+                f"No credential that Claude Code reads in bare mode ({BARE_MODE_VAR}) was found."
+                if bare
+                else "No credential for Claude Code was found in this environment."
+            )
         )
     if status.baseUrl and _is_gateway(status.baseUrl):
         findings.append(
@@ -370,6 +413,7 @@ def _findings(
                 cause=causes.env("ANTHROPIC_BASE_URL"),
             )
         )
+    findings.extend(_base_url_findings(env, status))
     findings.extend(_ignored_layer_findings(inputs))
     for scope in ("project", "local"):
         for layer in inputs.layer(scope):
@@ -417,25 +461,38 @@ def _findings(
         findings.append(
             BOTH_SLOTS.finding(f"API key from {key_source} and bearer token from {token_source}.")
         )
-    if inputs.credentials_problem:
+    credentials = inputs.config_dir / ".credentials.json"
+    if inputs.credentials_problem and credentials in inputs.unjudged:
+        findings.append(
+            TOO_LARGE_TO_JUDGE.finding(f"{credentials} {inputs.credentials_problem}.", path=str(credentials))
+        )
+    elif inputs.credentials_problem:
         findings.append(
             CREDENTIALS_UNREADABLE.finding(
                 f"{inputs.config_dir / '.credentials.json'} {inputs.credentials_problem}.",
                 path=str(inputs.config_dir / ".credentials.json"),
             )
         )
+    findings.extend(keychain_findings(inputs, status))
     return findings
 
 
 def _ignored_layer_findings(inputs: AuthInputs) -> list[Finding]:
-    """A012 for managed settings Claude Code cannot parse (it refuses to start); A004 for another
-    ignored file, only when it holds auth settings (a warning) or cannot be read at all, so what it
-    holds is unknown (a note)."""
+    """A013 for a file too large to judge; A012 for managed settings Claude Code cannot parse (it
+    refuses to start); A004 for another ignored file, only when it holds auth settings (a warning)
+    or cannot be read at all, so what it holds is unknown (a note)."""
     findings: list[Finding] = []
     for layer in inputs.layers:
         if not (layer.exists and layer.problem):
             continue
         cause = causes.ignored_file(layer.path)
+        if layer.unjudged:  # too large to judge: unknown, never called ignored
+            findings.append(
+                TOO_LARGE_TO_JUDGE.finding(
+                    f"{layer.scope} file {layer.path} {layer.problem}.", path=str(layer.path), cause=cause
+                )
+            )
+            continue
         if layer.scope == "managed":
             findings.append(
                 MANAGED_SETTINGS_INVALID.finding(
@@ -463,6 +520,47 @@ def _ignored_layer_findings(inputs: AuthInputs) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _bare_mode(inputs: AuthInputs, env: EffectiveEnv, helper: SettingsLayer | None) -> list[Finding]:
+    """What CLAUDE_CODE_SIMPLE makes Claude Code ignore, if anything it ignores is configured."""
+    ignored = [
+        name
+        for name, present in (
+            ("your claude.ai login", _oauth_usable(inputs)),
+            ("CLAUDE_CODE_OAUTH_TOKEN", bool(env.get("CLAUDE_CODE_OAUTH_TOKEN"))),
+            ("ANTHROPIC_AUTH_TOKEN", bool(env.get("ANTHROPIC_AUTH_TOKEN"))),
+            (f"the apiKeyHelper in {helper.path}" if helper else "", helper is not None),
+            ("the /login managed key", bool(inputs.primary_api_key)),
+        )
+        if present
+    ]
+    if not ignored:
+        return []
+    origin = env.origin.get(BARE_MODE_VAR, "environment")
+    login = inputs.oauth
+    return [
+        BARE_MODE.finding(
+            f"{BARE_MODE_VAR} is set (from {origin}), so Claude Code ignores {', '.join(ignored)}.",
+            path=str(login.path) if login and _oauth_usable(inputs) else None,
+        )
+    ]
+
+
+def _base_url_findings(env: EffectiveEnv, status: AuthStatus) -> list[Finding]:
+    base_url = env.get("ANTHROPIC_BASE_URL")
+    if not base_url or status.apiProvider != "firstParty":
+        return []
+    try:
+        parse_url(base_url)
+    except BadUrl as exc:
+        where = env.origin.get("ANTHROPIC_BASE_URL", "environment")
+        return [
+            BASE_URL_INVALID.finding(
+                f"ANTHROPIC_BASE_URL={shown_url(base_url)} (from {where}) is not a valid URL: {exc}."
+            )
+        ]
+    return []
 
 
 def _shorten(command: str, limit: int = 60) -> str:

@@ -136,6 +136,71 @@ MANAGED_SETTINGS_INVALID = Rule(
     "shows the line and column of the syntax error.",
     check=_CHECK,
 )
+BARE_MODE = Rule(
+    code="A022",
+    title="Bare mode ignores your login",
+    severity=Severity.WARNING,
+    what="CLAUDE_CODE_SIMPLE is set (what `claude --bare` sets), so Claude Code reads only "
+    "ANTHROPIC_API_KEY (or an apiKeyHelper passed with --settings).",
+    why="Your claude.ai login, CLAUDE_CODE_OAUTH_TOKEN, ANTHROPIC_AUTH_TOKEN, the apiKeyHelper of your "
+    "settings files and the Console /login key are all ignored: without ANTHROPIC_API_KEY Claude Code "
+    "is not logged in, and with it every request is billed per token instead of to your plan.",
+    fix="Unset CLAUDE_CODE_SIMPLE (and remove it from the settings `env` that sets it) unless you want "
+    "bare mode; run `claude` without --bare to use your plan.",
+    check=_CHECK,
+)
+TOO_LARGE_TO_JUDGE = Rule(
+    code="A013",
+    title="A file the auth route depends on is too large to judge",
+    severity=Severity.WARNING,
+    what="~/.claude.json, a settings file or the credentials file is over claude-health's safety limit "
+    "(256 MiB, or 8 million JSON values), so it was not read.",
+    why="Claude Code reads the file whole and may take a credential, an `env` block or a login from it; "
+    "without it claude-health cannot tell who pays, so billing is reported as `unknown` rather than "
+    'guessed (and "no credentials" is never claimed).',
+    fix="Shrink the file: for ~/.claude.json, remove old entries under `projects` (Claude Code keeps "
+    "per-project history there). Then run `claude-health auth` again.",
+    check=_CHECK,
+)
+
+KEYCHAIN_UNREADABLE = Rule(
+    code="A020",
+    title="Claude Code cannot read its login from the macOS Keychain",
+    severity=Severity.WARNING,
+    what="On macOS Claude Code keeps the claude.ai login in the Keychain item `Claude Code-credentials` "
+    "and reads it with the `security` program; that read failed: the Keychain is locked, access was "
+    "denied, `security` is missing from PATH, or it did not answer.",
+    why='Claude Code treats a Keychain it cannot read as no login: it says "Not logged in" and asks for '
+    "/login (a login made while the Keychain is locked may not be saved), or uses an API key and bills "
+    "API credits instead. Until the Keychain can be read, nobody can tell which plan the login is on. "
+    "Reported as an error when nothing else leaves Claude Code a credential.",
+    fix="Unlock the login keychain (`security unlock-keychain ~/Library/Keychains/login.keychain-db`; SSH "
+    "sessions need this) or allow `security` access to `Claude Code-credentials` in Keychain Access, "
+    "then run `claude-health auth` again.",
+    check=_CHECK,
+)
+KEYCHAIN_ITEM_DAMAGED = Rule(
+    code="A021",
+    title="The Keychain login item is damaged",
+    severity=Severity.WARNING,
+    what="The macOS Keychain item `Claude Code-credentials` exists but does not hold a JSON object.",
+    why="Claude Code cannot use the login stored there: it falls back to ~/.claude/.credentials.json when "
+    "that exists, and otherwise asks you to log in again.",
+    fix="Run `claude`, then `/logout` and `/login`; Claude Code writes the item again.",
+    check=_CHECK,
+)
+
+BASE_URL_INVALID = Rule(
+    code="A014",
+    title="ANTHROPIC_BASE_URL is not a valid URL",
+    severity=Severity.ERROR,
+    what="ANTHROPIC_BASE_URL cannot be parsed as a URL: an unbalanced `[` in the host, a port that is "
+    "not a number from 0 to 65535, no scheme or host, or a control character.",
+    why='Every request Claude Code sends fails with "API Error: Invalid URL", whatever the credential.',
+    fix="Fix the value where it is set (the environment or a settings `env` block), e.g. "
+    "`https://gateway.example.com` or `http://[::1]:8080`, or unset it to use the Anthropic API.",
+    check=_CHECK,
+)
 
 RULES: tuple[Rule, ...] = (
     API_KEY_OVERRIDES_SUBSCRIPTION,
@@ -150,4 +215,9 @@ RULES: tuple[Rule, ...] = (
     BOTH_SLOTS,
     CREDENTIALS_UNREADABLE,
     MANAGED_SETTINGS_INVALID,
+    KEYCHAIN_UNREADABLE,
+    KEYCHAIN_ITEM_DAMAGED,
+    BARE_MODE,
+    TOO_LARGE_TO_JUDGE,
+    BASE_URL_INVALID,
 )

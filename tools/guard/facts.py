@@ -209,7 +209,7 @@ def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
 
 def _tree_size(project: Path, cap: int) -> int:
     """Files the key scan would read, counted up to ``cap + 1`` (git's list in a work tree)."""
-    from claude_health.tools.keys.git import is_work_tree
+    from claude_health.tools.gitsafe import is_work_tree
 
     if is_work_tree(project):
         from claude_health.tools.keys.tree import list_files
@@ -237,9 +237,15 @@ def _tree_size(project: Path, cap: int) -> int:
 
 def dependencies(ws: Workspace) -> list[Path]:
     """Every file and directory whose change can change :func:`session_facts`."""
-    from claude_health.tools.settings.discovery import discover, mcp_json_chain
+    from claude_health.tools.settings.discovery import mcp_json_chain
+    from claude_health.tools.view import view_of
 
-    paths: list[Path] = [c.path for c in discover(ws)]
+    # The view's files (discovered once, MDM profiles included), not a second discovery.
+    paths: list[Path] = [f.path for f in view_of(ws).files]
+    if ws.os_name == "darwin":  # the Keychain holds the login there
+        from claude_health.tools.auth.keychain import login_keychain
+
+        paths.append(login_keychain(ws))
     paths += [
         ws.credentials_file,
         ws.config_dir / ".config.json",

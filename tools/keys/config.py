@@ -105,7 +105,7 @@ def key_findings(path: Path, hits: tuple[Hit, ...] | list[Hit]) -> list[Finding]
 def config_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
     for path in committed_config_files(ws):
-        scan = scan_file(path)
+        scan = scan_file(path, escapes=True)
         findings.extend(key_findings(path, scan.hits))
         seen = ws.view.file(path)  # parsed once, by the settings validation
         if seen is None or seen.raw is None or seen.result is None or seen.result.doc is None:

@@ -44,15 +44,14 @@ def label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
 
 
-# A credential never continues into another base64url character; a JSON or shell escape such
-# as ``\n`` right before a key still counts as a boundary (notebook sources are JSON strings).
+# A credential never continues into another base64url character. It may start anywhere: glued
+# to other text (``my-sk-ant-…``, ``…sk-ant-…`` in a settings value, a file name) it is still the
+# whole secret, so only its end is a boundary.
 _BASE64URL = rb"A-Za-z0-9_\-"
-_START = rb"(?:(?<![" + _BASE64URL + rb"])|(?<=\\[nrt]))"
 _END = rb"(?![" + _BASE64URL + rb"])"
 
 PATTERN = re.compile(
-    _START
-    + rb"sk-ant-(?:"
+    rb"sk-ant-(?:"
     + rb"(?P<key>api03|admin01)-(?P<kbody>["
     + _BASE64URL
     + rb"]{93}AA)"
@@ -131,27 +130,130 @@ def classify(match: re.Match[bytes]) -> tuple[str, str] | None:
 
 
 def iter_matches(data: bytes) -> Iterator[re.Match[bytes]]:
-    """Regex matches at each ``sk-ant-`` occurrence only.
-
-    The pattern opens with a look-behind, which stops ``re`` from using its literal-prefix
-    search; jumping between ``bytes.find`` hits keeps the scan at memchr speed.
-    """
+    """Regex matches at each ``sk-ant-`` occurrence only (``bytes.find`` runs at memchr speed)."""
     pos = data.find(PREFILTER)
     while pos >= 0:
-        m = PATTERN.match(data, pos)  # look-behind still sees the byte before pos
+        m = PATTERN.match(data, pos)
         pos = data.find(PREFILTER, m.end() if m else pos + 1)
         if m:
             yield m
 
 
+# -- credentials written with escapes -------------------------------------------------------------
+# `"sk\u002dant\u002dapi03\u002d…"` in a JSON (or TOML, JS, Python) file is a live key to every
+# program that parses the file, though its bytes never hold "sk-ant-". Files holding an escape
+# get a second pass over the spans that could decode to a credential.
+
+
+def _escaped_char(ch: str) -> bytes:
+    code = f"{ord(ch):02x}"
+    hi, lo = code[0], code[1]
+    digit = f"[{lo}{lo.upper()}]" if lo.isalpha() else lo
+    return rf"(?:{re.escape(ch)}|\\(?:u00|x|U000000){hi}{digit})".encode()
+
+
+_ESCAPED_UNIT = rb"\\(?:u00|x|U000000)(?:3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|2[dD])"
+ESCAPED_CANDIDATE = re.compile(
+    b"".join(_escaped_char(c) for c in "sk-ant-")
+    + rb"(?:["
+    + _BASE64URL
+    + rb"]|"
+    + _ESCAPED_UNIT
+    + rb"){40,}"
+)
+# An escape of one of the letters of "sk-ant-": a key whose prefix is escaped holds one. A regex
+# that starts with a literal backslash runs about as fast as the plain prefix search.
+ESCAPE_HINT = re.compile(rb"\\(?:u00|x|U000000)(?:7[34]|6[1bBeE]|2[dD])")
+_ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|U([0-9a-fA-F]{8}))")
+_LONGEST_PREFIX = 7 * 10  # "sk-ant-" with every character written as \U000000XX
+_LONGEST_SPAN = _LONGEST_PREFIX + (6 + 2 + 200) * 10
+
+
+def _pickaxe_char(ch: str) -> str:
+    code = f"{ord(ch):02x}"
+    hi, lo = code[0], code[1]
+    digit = f"[{lo}{lo.upper()}]" if lo.isalpha() else lo
+    return rf"({ch}|\\(u00|x|U000000){hi}{digit})"
+
+
+# `git log -G` (POSIX extended regex): the commits whose diff holds "sk-ant-", plain or escaped.
+GIT_PICKAXE = "".join(_pickaxe_char(c) for c in "sk-ant-")
+
+
+# Formats whose readers turn \uXXXX (and TOML's \UXXXXXXXX, YAML's \xXX) into characters, so an
+# escaped key in them is a live key to every client: configuration and data files. Source code
+# is not decoded (an escaped key there is deliberate obfuscation, and decoding costs every file).
+ESCAPE_DECODED_SUFFIXES = (
+    ".json", ".jsonc", ".json5", ".jsonl", ".ndjson", ".ipynb", ".toml", ".yaml", ".yml",
+)  # fmt: skip
+
+
+def decodes_escapes(name: str) -> bool:
+    """Does the file format of ``name`` decode escapes (so escaped keys must be looked for)?"""
+    return name.lower().endswith(ESCAPE_DECODED_SUFFIXES)
+
+
+def may_hide_escaped(data: bytes) -> bool:
+    """Could ``data`` hold a credential written with escapes? (cheap, no false negatives)"""
+    return b"\\" in data and (PREFILTER in data or ESCAPE_HINT.search(data) is not None)
+
+
+def decode_escapes(raw: bytes) -> bytes:
+    """The ASCII a span of literal and escaped base64url characters stands for."""
+    return _ESCAPE.sub(lambda m: bytes([int(m.group(1) or m.group(2) or m.group(3), 16) & 0x7F]), raw)
+
+
+def iter_escaped(data: bytes) -> Iterator[tuple[int, str, str]]:
+    """``(offset, kind, secret)`` for each credential written with at least one escape.
+
+    Only the neighbourhood of an escaped prefix letter or a literal ``sk-ant-`` is searched."""
+    if not may_hide_escaped(data):
+        return
+    spots = sorted(
+        {m.start() for m in ESCAPE_HINT.finditer(data)}
+        | {m.start() for m in re.finditer(re.escape(PREFILTER), data)}
+    )
+    done = 0
+    for spot in spots:
+        pos = max(spot - _LONGEST_PREFIX, done)
+        while pos <= spot:
+            m = ESCAPED_CANDIDATE.search(data, pos, spot + _LONGEST_SPAN)
+            if m is None or m.start() > spot:
+                break
+            pos = done = m.end()
+            raw = m.group(0)
+            if b"\\" not in raw:
+                continue  # plain: the byte scan finds it
+            decoded = decode_escapes(raw)
+            match = PATTERN.match(decoded)
+            if match is not None and match.end() == len(decoded):
+                hit = classify(match)
+                if hit:
+                    yield m.start(), hit[0], hit[1]
+
+
+def find_all(data: bytes, *, escapes: bool = True) -> list[tuple[int, str, str]]:
+    """``(byte offset, kind, secret)`` of every credential in ``data``, in order: plain, and with
+    ``escapes`` also written with escapes."""
+    found: list[tuple[int, str, str]] = []
+    if PREFILTER in data:
+        for m in iter_matches(data):
+            hit = classify(m)
+            if hit:
+                found.append((m.start(), hit[0], hit[1]))
+    if not escapes:
+        return found
+    escaped = list(iter_escaped(data))
+    if escaped:
+        found = sorted(found + escaped)
+    return found
+
+
 def find_in_text(text: str) -> list[tuple[str, str, int]]:
     """``(kind, secret, char offset)`` for every credential in a short string (env values)."""
-    if "sk-ant-" not in text:
+    if "sk-ant-" not in text and "\\" not in text:
         return []
     data = text.encode("utf-8", "surrogateescape")
-    out: list[tuple[str, str, int]] = []
-    for m in iter_matches(data):
-        hit = classify(m)
-        if hit:
-            out.append((hit[0], hit[1], len(data[: m.start()].decode("utf-8", "replace"))))
-    return out
+    return [
+        (kind, secret, len(data[:start].decode("utf-8", "replace"))) for start, kind, secret in find_all(data)
+    ]

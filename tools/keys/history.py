@@ -1,7 +1,8 @@
 """Credentials in git history: every commit reachable from any ref that added one.
 
-``git log -G`` lets git pick the commits whose diff mentions the ``sk-ant-`` prefix, so only
-those patches reach Python; the added lines are then scanned with the same rule as the tree.
+``git log -G`` lets git pick the commits whose diff mentions the ``sk-ant-`` prefix (plain or
+written with escapes), so only those patches reach Python; the added lines are then scanned with
+the same rule as the tree.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from pathlib import Path
 
 from claude_health.tools import causes
 from claude_health.tools.findings import Finding
-from claude_health.tools.keys.formats import label
-from claude_health.tools.keys.git import HISTORY_TIMEOUT, git
+from claude_health.tools.gitsafe import HISTORY_TIMEOUT, git
+from claude_health.tools.keys.formats import GIT_PICKAXE, decodes_escapes, label
 from claude_health.tools.keys.rules import HISTORY_INCOMPLETE, KEY_IN_HISTORY
 from claude_health.tools.keys.scanner import Hit, scan_bytes
 from claude_health.tools.keys.vault import hit_fields
@@ -60,7 +61,7 @@ def parse_log(output: bytes) -> tuple[list[HistoryHit], int]:
             m = _HUNK.match(raw)
             line_no = int(m.group(1)) if m else 0
         elif not in_header and raw.startswith(b"+") and path:
-            for hit in scan_bytes(raw[1:]):
+            for hit in scan_bytes(raw[1:], escapes=decodes_escapes(path)):
                 hits.append(HistoryHit(commit, path, Hit(hit.kind, hit.secret, line_no, hit.column)))
             line_no += 1
     return hits, commits
@@ -76,8 +77,7 @@ def history_findings(
     root = Path(top.stdout.decode("utf-8", "surrogateescape").strip())
     log = git(
         [
-            "log", "--all", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
-            "--format=commit %H", "-G", "sk-ant-",
+            "log", "--all", "-p", "-U0", "--no-color", "--format=commit %H", "-G", GIT_PICKAXE,
         ],
         root,
         timeout=timeout,

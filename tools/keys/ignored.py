@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from claude_health.tools.findings import Finding
-from claude_health.tools.keys.git import git
+from claude_health.tools.gitsafe import git
 from claude_health.tools.keys.rules import ENV_FILE_NOT_IGNORED, LOCAL_SETTINGS_NOT_IGNORED
 from claude_health.tools.keys.tree import FileList
 

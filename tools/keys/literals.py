@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from claude_health.tools.keys.formats import shannon_entropy
-from claude_health.tools.redact import redact, redact_url
+from claude_health.tools.redact import is_redacted, redact, redact_url, scrub
 
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
 # Names that match SECRET_NAME but carry no secret.
@@ -40,13 +40,6 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
 
 
-# Issued-token shapes with a documented prefix (Anthropic, OpenAI, GitHub, GitLab, Slack, AWS,
-# Google), wherever they appear: their names need not say "key" (``GITHUB_PAT``).
-_KNOWN_TOKEN = re.compile(
-    r"(?<![A-Za-z0-9])(?:sk-ant-[A-Za-z0-9_-]{16,}|sk-[A-Za-z0-9_-]{20,}|gh[opusr]_[A-Za-z0-9]{20,}"
-    r"|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}"
-    r"|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,})"
-)
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>\\`]+")
 # `"name": "value"` (JSON), `name = "value"` (TOML), `NAME=value` (env dumps, shell).
 _PAIR = re.compile(
@@ -84,7 +77,7 @@ def _token_shaped(value: str) -> bool:
 
 def _hide_value(name: str, value: str) -> str | None:
     """The redacted value, or None when it stays as it is."""
-    if "…" in value or "***" in value or not value:
+    if not value or is_redacted(value) or set(value) <= {"*"}:
         return None
     if is_secret_name(name):
         scheme = next((s for s in _AUTH_SCHEMES if value.lower().startswith(s)), None)
@@ -110,13 +103,7 @@ def scrub_line(text: str) -> str:
     values, known token formats, and values assigned to secret-named fields or shaped like a
     random token (JSON, TOML and ``NAME=value`` forms)."""
     text = _URL.sub(lambda m: redact_url(m.group(0)), text)
-    text = _KNOWN_TOKEN.sub(lambda m: redact(m.group(0)), text)
-    return _PAIR.sub(_pair, text)
-
-
-# A key inside a file name (``notes-sk-ant-…``) follows a base64url character, so the scanner's
-# word boundary does not apply when hiding one in a name shown to the user.
-_EMBEDDED_KEY = re.compile(r"sk-ant-[a-z]{2,6}[0-9]{2}-[A-Za-z0-9_-]{16,}")
+    return _PAIR.sub(_pair, scrub(text))
 
 
 def displayable(text: str) -> str:
@@ -134,7 +121,4 @@ def displayable(text: str) -> str:
         except UnicodeEncodeError:
             raw = text.encode("utf-8", "backslashreplace")
         text = raw.decode("utf-8", "backslashreplace")
-    if "sk-" not in text and "_" not in text and "-" not in text:
-        return text
-    text = _EMBEDDED_KEY.sub(lambda m: redact(m.group(0)), text)
-    return _KNOWN_TOKEN.sub(lambda m: redact(m.group(0)), text)
+    return scrub(text)

@@ -126,7 +126,7 @@ def environment_findings(ws: Workspace) -> list[Finding]:
 def settings_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
     for scope, path in settings_files(ws):
-        scan = scan_file(path)
+        scan = scan_file(path, escapes=True)  # JSON: every client decodes its escapes
         if not scan.hits:
             continue
         seen = ws.view.file(path)
@@ -160,7 +160,7 @@ def shell_findings(ws: Workspace) -> list[Finding]:
     findings: list[Finding] = []
     exported = {fingerprint(value): name for name, value in sorted(ws.env.items()) if value.strip()}
     for path in shell_startup_files(ws):
-        scan = scan_file(path)
+        scan = scan_file(path, escapes=True)  # $'\x2d' in a shell is a dash
         skipped = "absent" if scan.skipped == "missing" else scan.skipped
         log_read(path, skipped or f"scanned {scan.size:,} bytes for keys")
         for hit in scan.hits:

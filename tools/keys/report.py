@@ -10,8 +10,8 @@ from pathlib import Path
 
 from claude_health.tools import causes
 from claude_health.tools.findings import Finding, sort_findings
+from claude_health.tools.gitsafe import HISTORY_TIMEOUT
 from claude_health.tools.keys.formats import label
-from claude_health.tools.keys.git import HISTORY_TIMEOUT
 from claude_health.tools.keys.literals import displayable
 from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
 from claude_health.tools.keys.models import KeyReport, ScanStats
@@ -101,7 +101,7 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
             ws.credentials_file,
         )
     }
-    # Transcripts and shell histories have their own incremental checks (K014, K015).
+    # Transcripts and shell histories have their own incremental checks (K015, K016).
     own_dirs, own_files = _own_check_places(ws, options)
     dedicated |= own_files
     files = [p for p in listing.files if p not in dedicated and not p.startswith(own_dirs)]
@@ -126,6 +126,9 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         findings += shell_findings(ws)
         findings += ignore_findings(listing)
         findings += permission_findings(ws)
+        from claude_health.tools.keys.admin_slot import admin_key_as_api_key_findings
+
+        findings += admin_key_as_api_key_findings(ws)
         transcripts = histories = None
         if options.transcripts:
             from claude_health.tools.keys.sessions import transcript_findings

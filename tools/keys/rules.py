@@ -149,8 +149,24 @@ FILE_NOT_SCANNED = Rule(
     fix="Check the permissions of the file or directory.",
     check="keys",
 )
-KEY_IN_TRANSCRIPT = Rule(
+ADMIN_KEY_AS_API_KEY = Rule(
     code="K014",
+    title="Admin API key used where an API key belongs",
+    severity=Severity.ERROR,
+    what="ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN in the environment Claude Code builds (shell, "
+    "~/.claude.json, user or managed settings `env`), the same variables in the project's settings, "
+    "an `.mcp.json` server's key variable or `x-api-key`/`Authorization` header, or a project `.env` "
+    "file holds an Admin API key (sk-ant-admin01-...).",
+    why="An admin key cannot call the Messages API, so the client fails to authenticate; and every "
+    "tool, hook, MCP server and subprocess that inherits the variable, or anyone who reads the file, "
+    "holds a key that manages the whole organisation: its members, workspaces and API keys.",
+    fix="Put a regular API key (sk-ant-api03-...) there. Keep the admin key out of Claude Code: only "
+    "in the shell of the admin tool that needs it (claude-health reads ANTHROPIC_ADMIN_KEY) or a "
+    "secret manager; rotate it in the Claude Console (Settings > Admin keys) if the file was shared.",
+    check="keys",
+)
+KEY_IN_TRANSCRIPT = Rule(
+    code="K015",
     title="Anthropic credential in a Claude Code transcript",
     severity=Severity.WARNING,
     what="A Claude Code session transcript (~/.claude/projects/**/*.jsonl, or under "
@@ -165,7 +181,7 @@ KEY_IN_TRANSCRIPT = Rule(
     check="keys",
 )
 KEY_IN_SHELL_HISTORY = Rule(
-    code="K015",
+    code="K016",
     title="Anthropic credential in a shell history file",
     severity=Severity.WARNING,
     what="A shell history file (~/.bash_history, ~/.zsh_history, fish's fish_history, or $HISTFILE) "
@@ -219,6 +235,7 @@ RULES: tuple[Rule, ...] = (
     CREDENTIAL_FILE_READABLE,
     HISTORY_INCOMPLETE,
     FILE_NOT_SCANNED,
+    ADMIN_KEY_AS_API_KEY,
     KEY_IN_TRANSCRIPT,
     KEY_IN_SHELL_HISTORY,
     KEY_LIVE,

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from claude_health.tools.keys.formats import PREFILTER, classify, iter_matches
+from claude_health.tools.keys.formats import PREFILTER, decodes_escapes, find_all, may_hide_escaped
 from claude_health.tools.redact import fingerprint, redact
 
 # Git's own binary heuristic: a NUL byte in the first 8000 bytes.
 BINARY_SNIFF = 8000
 STREAM_THRESHOLD = 16 * 1024 * 1024
 CHUNK = 8 * 1024 * 1024
-# Longer than the longest match (prefix + 200-char body) plus the boundary look-around.
-OVERLAP = 512
+# Longer than the longest match, also written with escapes (prefix + 200-char body, 10 bytes a
+# character as \U000000XX), plus the boundary look-around.
+OVERLAP = 4096
 
 
 class _Readable(Protocol):
@@ -94,22 +95,20 @@ def _chars(raw: bytes) -> int:
     return len(raw.decode("utf-8", "replace"))
 
 
-def scan_bytes(data: bytes) -> list[Hit]:
-    """Every credential in ``data`` (a whole file or a whole string)."""
-    if PREFILTER not in data:
+def scan_bytes(data: bytes, *, escapes: bool = True) -> list[Hit]:
+    """Every credential in ``data`` (a whole file or a whole string); with ``escapes`` also those
+    written with ``\\u`` / ``\\x`` / ``\\U`` escapes."""
+    if PREFILTER not in data and not (escapes and may_hide_escaped(data)):
         return []
     counter = _LineCounter()
     hits: list[Hit] = []
-    for m in iter_matches(data):
-        found = classify(m)
-        if found is None:
-            continue
-        line, column = counter.locate(data, m.start())
-        hits.append(Hit(found[0], found[1], line, column))
+    for start, kind, secret in find_all(data, escapes=escapes):
+        line, column = counter.locate(data, start)
+        hits.append(Hit(kind, secret, line, column))
     return hits
 
 
-def _scan_stream(fh: _Readable, first: bytes) -> list[Hit]:
+def _scan_stream(fh: _Readable, first: bytes, escapes: bool) -> list[Hit]:
     """Chunked scan of a large file; ``first`` is the chunk already read for the binary sniff."""
     counter = _LineCounter()
     hits: list[Hit] = []
@@ -121,17 +120,15 @@ def _scan_stream(fh: _Readable, first: bytes) -> list[Hit]:
         buf += more
         # A match starting before `limit` lies wholly inside buf (OVERLAP > longest match).
         limit = len(buf) if at_eof else max(len(buf) - OVERLAP, 0)
-        if PREFILTER in buf:
-            for m in iter_matches(buf):
-                start = base + m.start()
-                if m.start() >= limit:
+        if PREFILTER in buf or (escapes and may_hide_escaped(buf)):
+            for offset, kind, secret in find_all(buf, escapes=escapes):
+                start = base + offset
+                if offset >= limit:
                     break
                 if start < done_until:
                     continue
-                found = classify(m)
-                if found is not None:
-                    line, column = counter.locate(buf, start)
-                    hits.append(Hit(found[0], found[1], line, column))
+                line, column = counter.locate(buf, start)
+                hits.append(Hit(kind, secret, line, column))
         if at_eof:
             return hits
         done_until = base + limit
@@ -159,13 +156,17 @@ _OPEN_FLAGS = (
 )
 
 
-def scan_file(path: str | os.PathLike[str]) -> FileScan:
+def scan_file(path: str | os.PathLike[str], *, escapes: bool | None = None) -> FileScan:
     """Scan one regular file; symbolic links, devices, FIFOs and binary files are skipped.
 
-    This runs once per file of the tree, so it uses bare file descriptors (one open, one fstat,
-    one read for most files) rather than Python file objects.
+    Escaped keys are looked for when ``escapes`` says so, by default in the formats whose
+    readers decode escapes (JSON, TOML, YAML, notebooks). This runs once per file of the tree,
+    so it uses bare file descriptors (one open, one fstat, one read for most files) rather than
+    Python file objects.
     """
     name = os.fspath(path)
+    if escapes is None:
+        escapes = decodes_escapes(name)
     try:
         fd = os.open(name, _OPEN_FLAGS)
     except FileNotFoundError:
@@ -185,14 +186,14 @@ def scan_file(path: str | os.PathLike[str]) -> FileScan:
                 data += b"".join(iter(lambda: os.read(fd, CHUNK), b""))
             if data.find(b"\0", 0, BINARY_SNIFF) >= 0:
                 return FileScan(name, size=len(data), skipped="binary")
-            if PREFILTER not in data:
+            if PREFILTER not in data and not (escapes and may_hide_escaped(data)):
                 return FileScan(name, size=len(data))
-            return FileScan(name, tuple(scan_bytes(data)), size=len(data))
+            return FileScan(name, tuple(scan_bytes(data, escapes=escapes)), size=len(data))
         reader = _FdReader(fd)
         first = reader.read(CHUNK)
         if first.find(b"\0", 0, BINARY_SNIFF) >= 0:
             return FileScan(name, size=st.st_size, skipped="binary")
-        return FileScan(name, tuple(_scan_stream(reader, first)), size=st.st_size)
+        return FileScan(name, tuple(_scan_stream(reader, first, escapes)), size=st.st_size)
     except OSError as exc:
         return FileScan(name, skipped=f"unreadable: {exc.strerror or type(exc).__name__}")
     finally:

@@ -32,7 +32,7 @@ class TranscriptStats:
 
 
 def transcript_findings(ws: Workspace) -> tuple[list[Finding], TranscriptStats]:
-    """K014 for every credential in a transcript still on disk (one finding per key and file)."""
+    """K015 for every credential in a transcript still on disk (one finding per key and file)."""
     from claude_health.tools.usage.discovery import transcript_roots
 
     stats = TranscriptStats()

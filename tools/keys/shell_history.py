@@ -277,7 +277,7 @@ _FIX = {
 
 
 def shell_history_findings(ws: Workspace) -> tuple[list[Finding], HistoryStats]:
-    """K015 for every credential in a shell history file (one finding per key and file)."""
+    """K016 for every credential in a shell history file (one finding per key and file)."""
     from claude_health.tools.files import log_read
 
     stats = HistoryStats()

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from claude_health.tools.keys.git import git, split_z
+from claude_health.tools.gitsafe import git, split_z
+from claude_health.tools.keys.formats import decodes_escapes
 from claude_health.tools.keys.scanner import BINARY_SNIFF, Hit, scan_bytes
 
 
@@ -62,5 +63,6 @@ def _parse_batch(out: bytes, rels: list[str]) -> list[StagedFile]:
         if header[1] != b"blob":
             continue
         binary = b"\0" in blob[:BINARY_SNIFF]
-        files.append(StagedFile(rel, () if binary else tuple(scan_bytes(blob)), size, binary))
+        hits = () if binary else tuple(scan_bytes(blob, escapes=decodes_escapes(rel)))
+        files.append(StagedFile(rel, hits, size, binary))
     return files

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from claude_health.tools import forked
-from claude_health.tools.keys.git import git, is_work_tree, split_z
+from claude_health.tools.gitsafe import git, is_work_tree, split_z
 from claude_health.tools.keys.scanner import FileScan, scan_file
 
 Progress = Callable[[int, int], None]

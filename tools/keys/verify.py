@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -29,6 +28,7 @@ from claude_health.tools.keys.rules import KEY_LIVE, KEY_REJECTED, KEY_UNVERIFIE
 from claude_health.tools.limiter.hook import LimiterHook, open_limiter
 from claude_health.tools.paths import Workspace
 from claude_health.tools.redact import redact
+from claude_health.tools.urls import try_url
 
 OFFICIAL_BASE_URL = "https://api.anthropic.com"
 ENDPOINTS = {"api_key": "/v1/models", "admin_key": "/v1/organizations/me"}
@@ -48,7 +48,8 @@ def base_url(ws: Workspace) -> str:
 
     values, _ = effective_env(ws)
     configured = (values.get("ANTHROPIC_BASE_URL") or "").strip().rstrip("/")
-    if configured and urlsplit(configured).scheme in {"http", "https"} and urlsplit(configured).netloc:
+    parsed = try_url(configured) if configured else None
+    if parsed is not None and parsed.scheme in {"http", "https"}:
         return configured
     return OFFICIAL_BASE_URL
 
@@ -84,7 +85,8 @@ def verify_keys(
 ) -> list[Finding]:
     """One finding per API/admin key: live (K020), rejected (K021) or unknown (K022)."""
     base = base_url(ws)
-    host = urlsplit(base).netloc
+    parsed = try_url(base)
+    host = parsed.hostport if parsed is not None else base
     candidates = [(fp, kind, secret) for fp, (kind, secret) in vault.items() if kind in ENDPOINTS]
     findings: list[Finding] = []
     for i, (fp, kind, secret) in enumerate(candidates[:MAX_KEYS]):

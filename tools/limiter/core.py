@@ -18,6 +18,7 @@ from typing import Any
 
 from claude_health.tools.limiter import headers as header_parsing
 from claude_health.tools.limiter.bucket import ALLOW, ALLOWED, IMPOSSIBLE, State, Verdict, decide, level
+from claude_health.tools.limiter.clock import ClockLike
 from claude_health.tools.limiter.config import LimitsConfig, LimitsConfigError, load_config
 from claude_health.tools.limiter.models import (
     BucketStatus,
@@ -26,6 +27,7 @@ from claude_health.tools.limiter.models import (
     EventInfo,
     LimiterStatus,
 )
+from claude_health.tools.limiter.orglimits import OrgLimits, OrgLimitsError, load_org_limits
 from claude_health.tools.limiter.stores import Event, Store, StoreError, Sync, open_store, sqlite_url
 from claude_health.tools.limiter.table import (
     DIMENSIONS,
@@ -80,6 +82,32 @@ def _count(name: str, value: int) -> int:
     return value
 
 
+# -- the public surface checks its arguments here, once: a wrong type is a ValueError that says
+# which argument and what it must be, never an AttributeError or TypeError from deep inside.
+
+
+def _check_plan_args(model: object, endpoint: object, fast: object) -> None:
+    if not isinstance(model, str):
+        raise ValueError(
+            f"model must be a model ID string such as 'claude-sonnet-4-5', got {type(model).__name__}"
+        )
+    if not isinstance(endpoint, str) or endpoint not in ENDPOINTS:
+        raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {endpoint!r}"[:200])
+    if not isinstance(fast, bool):
+        raise ValueError(f"fast must be True or False, got {type(fast).__name__}")
+
+
+def _check_response_args(headers: object, status_code: object, error_code: object) -> None:
+    if headers is not None and not isinstance(headers, Mapping):
+        raise ValueError(f"headers must be a mapping of header names to values, got {type(headers).__name__}")
+    if status_code is not None and (
+        isinstance(status_code, bool) or not isinstance(status_code, int) or not 100 <= status_code <= 599
+    ):
+        raise ValueError(f"status_code must be an HTTP status from 100 to 599, got {status_code!r}"[:200])
+    if error_code is not None and not isinstance(error_code, str):
+        raise ValueError(f"error_code must be a string, got {type(error_code).__name__}")
+
+
 def _usage_value(usage: Mapping[str, Any], name: str) -> int:
     value = usage.get(name) or 0
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_TOKENS_ARG:
@@ -101,6 +129,7 @@ class Limiter:
         namespace: str = "org",
         output_reservation: bool = True,
         warnings: list[str] | None = None,
+        org_limits: OrgLimits | None = None,
     ) -> None:
         self.store = store
         # model -> (its messages plan, the store's decision over the plan's buckets).
@@ -112,6 +141,10 @@ class Limiter:
         self.namespace = namespace
         self.output_reservation = output_reservation
         self.warnings = list(warnings or [])
+        # The organisation's limits from the Admin API (``limits --sync``): above the tier tables,
+        # below the user's overrides.
+        self.org_limits = org_limits
+        self._org: Mapping[str, BucketLimits] = org_limits.by_name if org_limits else {}
         self._plans: dict[tuple[str, str, bool], Plan] = {}
         self._message_plans: dict[str, Plan] = {}  # the common case, keyed by model alone
         self._members_overridden: dict[str, list[str]] = {}
@@ -137,7 +170,7 @@ class Limiter:
         namespace: str = "org",
         fallback: str | None = "auto",
         output_reservation: bool = True,
-        clock: Callable[[], float] | None = None,
+        clock: ClockLike | None = None,
         read_config: bool = True,
     ) -> Limiter:
         """Open the limiter.
@@ -155,18 +188,23 @@ class Limiter:
         home = home if home is not None else Path(env.get("HOME") or Path.home())
         warnings: list[str] = []
         config = LimitsConfig(path=Path())
+        table = load_table()
+        org: OrgLimits | None = None
         if read_config:
             try:
                 config = load_config(env, home)
             except LimitsConfigError as exc:
                 warnings.append(f"ignored the limits override file: {exc}")
+            try:
+                org = load_org_limits(env, home, table)
+            except OrgLimitsError as exc:
+                warnings.append(f"ignored the organisation limits (run `claude-health limits --sync`): {exc}")
         overrides: dict[str, BucketLimits] = dict(config.models)
         for name, values in (limits or {}).items():
             try:
                 overrides[str(name).strip().lower()] = parse_limits(values, f"limits[{name!r}]")
             except LimitsDataError as exc:
                 raise ValueError(str(exc)) from None
-        table = load_table()
         if tier is not None:
             tier_name, source = tier, "argument"
         elif config.tier is not None:
@@ -215,6 +253,7 @@ class Limiter:
             namespace=namespace,
             output_reservation=output_reservation,
             warnings=warnings,
+            org_limits=org,
         )
 
     def close(self) -> None:
@@ -237,11 +276,10 @@ class Limiter:
         return found
 
     def plan(self, model: str, endpoint: str = "messages", fast: bool = False) -> Plan:
+        _check_plan_args(model, endpoint, fast)  # every public method but try_acquire's hot path
         cached = self._plans.get((model, endpoint, fast))
         if cached is not None:
             return cached
-        if endpoint not in ENDPOINTS:
-            raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}")
         ns = self.namespace
         if endpoint != "messages":
             cap, label = {
@@ -250,6 +288,9 @@ class Limiter:
                 "other": (OTHER_RPM, "Models and Admin APIs (claude-health's own pace)"),
             }[endpoint]
             override = self._override(endpoint)
+            org = self._org.get(endpoint)
+            if org is not None and org.rpm:
+                cap = org.rpm
             limit = override.rpm if override and override.rpm else cap
             plan = Plan(
                 model=clean_model(model) if model else "",
@@ -261,6 +302,8 @@ class Limiter:
                 sources=(
                     "claude-health pace"
                     if endpoint == "other" and not (override and override.rpm)
+                    else self.org_limits.source
+                    if self.org_limits and org is not None and org.rpm and not (override and override.rpm)
                     else self._source(override is not None and bool(override.rpm), limit),
                 ),
                 hold_key=f"{ns}|{endpoint}|hold",
@@ -272,16 +315,20 @@ class Limiter:
             base = mc.id if mc else f"model:{mid}"
             bucket = f"fast:{base}" if fast else base
             published = None if (fast or mc is None) else self.tier.classes.get(mc.id)
+            org = None if fast else self._org.get(mc.id if mc else mid)
             # A model that shares a class bucket sets the limits of that shared bucket.
             names = [mc.id, *self._members_overridden.get(mc.id, ())] if mc else [mid]
             override = self._override(*names)
             if fast:
                 override = self._override(bucket, f"fast:{mid}")
-            merged = (published or BucketLimits()).merged(override or BucketLimits())
+            merged = (published or BucketLimits()).merged(org or BucketLimits())
+            merged = merged.merged(override or BucketLimits())
             caps = tuple(float(merged.get(d) or 0) for d in DIMENSIONS)
             sources = tuple(
                 "override"
                 if override is not None and override.get(d) is not None
+                else self.org_limits.source
+                if self.org_limits and org is not None and org.get(d) is not None
                 else self._source(False, merged.get(d))
                 for d in DIMENSIONS
             )
@@ -340,7 +387,7 @@ class Limiter:
         # chained comparison per argument, one store call.
         try:
             plan, acquire = self._bound[model]
-        except KeyError:
+        except (KeyError, TypeError):  # a new model, or not a string at all: plan() says which
             plan, acquire = self._bind(model)
         if not (
             type(input_tokens) is type(max_output_tokens) is type(cache_read_tokens) is int
@@ -364,6 +411,7 @@ class Limiter:
 
     def _bind(self, model: str) -> tuple[Plan, Bound]:
         """The messages plan of ``model`` and the store's decision over its buckets, cached."""
+        _check_plan_args(model, "messages", False)
         plan = self._message_plans.get(model) or self.plan(model)
         bind = getattr(self.store, "bind", None)  # memory:// compiles one; the others need none
         if bind is not None:
@@ -492,6 +540,8 @@ class Limiter:
         The output reservation is returned, and ITPM is corrected from the estimate to
         ``input_tokens + cache_creation_input_tokens`` (+ cache reads where they count).
         """
+        if not isinstance(decision, Decision):
+            raise ValueError(f"decision must be what try_acquire returned, got {type(decision).__name__}")
         if not decision.allowed or decision.endpoint != "messages":
             return
         plan = self.plan(decision.model, "messages", decision.fast)
@@ -542,6 +592,7 @@ class Limiter:
         Learned limits are kept in the store, so a model with no published limit is limited by
         what the server reported. Returns what was read (``ignored`` lists unreadable headers).
         """
+        _check_response_args(headers, status_code, error_code)
         info = header_parsing.parse(headers)
         plan = self.plan(model, endpoint, fast)
         standard = self.plan(model, endpoint, False) if fast else plan
@@ -592,6 +643,17 @@ class Limiter:
         ``reserved`` = (input, output) tokens a :meth:`try_acquire` for this request debited
         (``check_request`` returns them): they are settled instead of charged twice.
         """
+        if reserved is not None and not (
+            isinstance(reserved, tuple | list)
+            and len(reserved) == 2
+            and all(
+                not isinstance(v, bool) and isinstance(v, int | float) and 0 <= v <= MAX_TOKENS_ARG
+                for v in reserved
+            )
+        ):
+            raise ValueError(f"reserved must be (input, output) token counts from 0 to {MAX_TOKENS_ARG}")
+        if usage is not None and not isinstance(usage, Mapping):
+            raise ValueError("usage must be an object like the API's usage field")
         info = self.observe_headers(model, headers, status_code=status_code, error_code=error_code, fast=fast)
         covered = tuple(dim for (variant, dim) in info.buckets if variant == ("fast" if fast else ""))
         ok = status_code is None or status_code < 400
@@ -650,9 +712,9 @@ class Limiter:
                 plans.append(self.plan(model, fast=True))
         else:
             for cid in self.table.classes:
-                if cid in self.tier.classes or cid in self.overrides:
+                if cid in self.tier.classes or cid in self.overrides or cid in self._org:
                     plans.append(self._class_plan(cid))
-            for name in self.overrides:
+            for name in [*self.overrides, *self._org]:
                 if name not in self.table.classes and name not in ENDPOINTS and not name.startswith("fast:"):
                     try:
                         plans.append(self.plan(name))
@@ -684,7 +746,8 @@ class Limiter:
             batch_queue=self.tier.batch_queue,
             monthly_spend_cap_usd=self.tier.monthly_spend_cap_usd,
             recent_events=events[-50:],
-            warnings=list(self.warnings),
+            warnings=list(self.warnings) + list(self.org_limits.notes if self.org_limits else ()),
+            org_limits=self.org_limits.source if self.org_limits else None,
         )
 
     def _class_plan(self, cid: str) -> Plan:
@@ -737,6 +800,8 @@ class Limiter:
         )
 
     def recent_events(self, seconds: float = 3600.0) -> list[Event]:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 1e10:
+            raise ValueError(f"seconds must be a number from 0 to 1e10, got {seconds!r}"[:200])
         return self.store.events(time.time() - seconds)
 
 

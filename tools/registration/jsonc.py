@@ -45,6 +45,9 @@ class Node:
     items: list[Node] = field(default_factory=list)
     scalar: Any = None
     duplicate_keys: list[str] = field(default_factory=list)
+    opaque: bool = False
+    """An object or array below the parse's ``expand`` depth: ``scalar`` holds its value, and it
+    has no members or items (it can be replaced or removed whole, never edited inside)."""
 
     def get(self, key: str) -> Node | None:
         for member in self.members:
@@ -53,6 +56,8 @@ class Node:
         return None
 
     def to_python(self) -> Any:
+        if self.opaque:
+            return self.scalar
         if self.kind == "object":
             return {m.key: m.value.to_python() for m in self.members}
         if self.kind == "array":
@@ -71,11 +76,20 @@ class Document:
 _MAX_DEPTH = 200
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# Decodes a whole value below the expand depth at C speed; strict like the walk (no NaN).
+_OPAQUE = json.JSONDecoder(parse_constant=_no_constants)
+
+
 class _Parser:
-    def __init__(self, text: str, *, allow_comments: bool) -> None:
+    def __init__(self, text: str, *, allow_comments: bool, expand: int | None = None) -> None:
         self.text = text
         self.pos = 0
         self.allow_comments = allow_comments
+        self.expand = expand
         self.has_comments = False
         self.has_trailing_commas = False
 
@@ -110,6 +124,10 @@ class _Parser:
         if self.pos >= len(self.text):
             raise self.fail("unexpected end of file")
         ch = self.text[self.pos]
+        if ch in "{[" and self.expand is not None and depth >= self.expand:
+            opaque = self.opaque(ch)
+            if opaque is not None:
+                return opaque
         if ch == "{":
             return self.obj(depth)
         if ch == "[":
@@ -119,6 +137,18 @@ class _Parser:
             s = self.string()
             return Node("string", start, self.pos, scalar=s)
         return self.literal()
+
+    def opaque(self, ch: str) -> Node | None:
+        """The value at ``pos`` decoded whole (a ``~/.claude.json`` holds tens of MiB of project
+        history that no edit looks inside); None when it has comments or trailing commas (or
+        anything else the C decoder refuses): the walk then parses it, and reports what is wrong."""
+        start = self.pos
+        try:
+            value, end = _OPAQUE.raw_decode(self.text, start)
+        except (ValueError, RecursionError):
+            return None
+        self.pos = end
+        return Node("object" if ch == "{" else "array", start, end, scalar=value, opaque=True)
 
     def string(self) -> str:
         start = self.pos
@@ -145,6 +175,8 @@ class _Parser:
                 value, end = decoder.raw_decode(self.text, start)
             except json.JSONDecodeError:
                 raise self.fail("bad number") from None
+            except ValueError:  # an integer longer than Python converts (4,300 digits)
+                raise self.fail("a number too long to read (over 4,300 digits)") from None
             if isinstance(value, int | float) and not isinstance(value, bool):
                 self.pos = end
                 return Node("number", start, end, scalar=value)
@@ -220,9 +252,14 @@ class _Parser:
             raise self.fail("expected ',' or ']'")
 
 
-def parse(text: str, *, allow_comments: bool) -> Document:
-    """Parse a whole document; JSONC (comments, trailing commas) only when allowed."""
-    parser = _Parser(text, allow_comments=allow_comments)
+def parse(text: str, *, allow_comments: bool, expand: int | None = None) -> Document:
+    """Parse a whole document; JSONC (comments, trailing commas) only when allowed.
+
+    ``expand``: objects and arrays nested that deep or deeper are decoded whole, without spans
+    for their insides (:attr:`Node.opaque`) -- an edit of ``a.b.c`` needs ``expand=3`` at most.
+    None walks everything.
+    """
+    parser = _Parser(text, allow_comments=allow_comments, expand=expand)
     root = parser.value(0)
     parser.skip()
     if parser.pos != len(text):
@@ -271,6 +308,7 @@ def set_path(doc: Document, path: list[str], value: Any) -> str:
     unit = detect_indent_unit(doc)
     node = doc.root
     for depth, key in enumerate(path):
+        _require_expanded(node, path[:depth])
         if node.kind != "object":
             where = ".".join(path[:depth]) or "the top level"
             raise ValueError(f"{where} is a JSON {node.kind}, not an object")
@@ -315,13 +353,15 @@ def _insert_member(text: str, obj: Node, key: str, value: Any, unit: str, nl: st
 def remove_path(doc: Document, path: list[str]) -> str | None:
     """The text without the member at ``path``, or None when it is not there."""
     node = doc.root
-    for key in path[:-1]:
+    for depth, key in enumerate(path[:-1]):
+        _require_expanded(node, path[:depth])
         if node.kind != "object":
             return None
         child = node.get(key)
         if child is None:
             return None
         node = child
+    _require_expanded(node, path[:-1])
     if node.kind != "object":
         return None
     if path[-1] in node.duplicate_keys:
@@ -350,6 +390,12 @@ def remove_path(doc: Document, path: list[str]) -> str | None:
         if comma < start and text[comma] == ",":
             result = result[:comma] + result[comma + 1 :]
     return result
+
+
+def _require_expanded(node: Node, where: list[str]) -> None:
+    """An edit must never look inside an opaque node: it has no members to keep."""
+    if node.opaque:
+        raise ValueError(f"{'.'.join(where) or 'the top level'} was not parsed deep enough to edit")
 
 
 def _has_comment(segment: str) -> bool:

@@ -205,10 +205,25 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return (int(match.group(1)), int(match.group(2)), int(match.group(3)))
 
 
+def repository_program(path: Path, ws: Workspace) -> str | None:
+    """Why ``path`` must not be run, or None: a relative path (it depends on the working
+    directory) or a program inside the project, which the repository, not the user, provides."""
+    if not path.is_absolute():
+        return "its PATH entry is relative, so the directory it runs from decides what it is"
+    projects = {ws.project, _resolve(ws.project)}
+    for candidate in (path, _resolve(path)):
+        if any(candidate == p or p in candidate.parents for p in projects):
+            return f"it lies inside the project ({ws.project}), and a repository's own programs are never run"
+    return None
+
+
 def claude_version(
     path: Path, ws: Workspace, timeout: float = VERSION_TIMEOUT
 ) -> tuple[str | None, str | None]:
     """``(version, problem)`` from ``claude --version``, offline: no updater, no telemetry."""
+    refused = repository_program(path, ws)
+    if refused:
+        return None, f"`{path}` was not run to read its version: {refused}"
     env = dict(ws.env)
     env.update(
         DISABLE_AUTOUPDATER="1",

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from claude_health.tools.paths import Workspace
 
-Approval = Literal["approved", "pending", "rejected"]
+Approval = Literal["approved", "pending", "rejected", "blocked"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class ServerEntry:
     source: str  # the file it came from
     config: dict[str, Any]
     approval: Approval = "approved"
+    approval_note: str | None = None  # why it is not started, when it is not
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,24 @@ _APPROVAL: dict[str, Approval] = {
     "enabled": "approved",
     "pending": "pending",
     "disabled": "rejected",
-    "blocked": "rejected",
-    "ignored": "rejected",
+    "blocked": "blocked",
+    "ignored": "blocked",
 }
+
+
+def _approval_note(approval: Approval, status: str, trusted: bool) -> str | None:
+    """Why a server is not started, in the words the probe reports."""
+    if approval == "pending" and not trusted:
+        return (
+            "the workspace is not trusted (Claude Code's trust dialog was never accepted here), so "
+            "approvals in .claude/settings.json, .claude/settings.local.json and the ~/.claude.json "
+            "project entry do not count"
+        )
+    if approval == "blocked":
+        if status == "ignored":
+            return "managed-mcp.json takes exclusive control"
+        return "allowedMcpServers/deniedMcpServers exclude it"
+    return None
 
 
 def configured_servers(ws: Workspace) -> list[ServerEntry]:
@@ -61,6 +77,7 @@ def configured_servers(ws: Workspace) -> list[ServerEntry]:
     Code skips as invalid is kept when no valid one has its name, so the probe can say why.
     """
     by_name: dict[str, ServerEntry] = {}
+    trusted = ws.view.trusted
     for server in ws.view.servers:
         if server.status == "overridden":
             continue
@@ -68,7 +85,8 @@ def configured_servers(ws: Workspace) -> list[ServerEntry]:
             continue
         config = server.config if isinstance(server.config, dict) else {}
         approval = _APPROVAL.get(server.status, "approved")
-        by_name[server.name] = ServerEntry(server.name, server.scope, server.path, config, approval)
+        note = _approval_note(approval, server.status, trusted)
+        by_name[server.name] = ServerEntry(server.name, server.scope, server.path, config, approval, note)
     return sorted(by_name.values(), key=lambda e: e.name)
 
 

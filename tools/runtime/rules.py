@@ -220,9 +220,12 @@ PROBE_PENDING = Rule(
     severity=Severity.INFO,
     what="This server comes from the project's .mcp.json and has not been approved, so Claude Code does "
     "not start it (and the probe does not either).",
-    why="Project servers run commands from the repository; Claude Code asks before starting them.",
-    fix="Run `claude` in the project and approve it, or add its name to enabledMcpjsonServers in "
-    "~/.claude/settings.json or .claude/settings.local.json.",
+    why="Project servers run commands from the repository; Claude Code asks before starting them. "
+    "Approvals written in the repository's own files (.claude/settings.json, .claude/settings.local.json) "
+    "count only after you accepted the workspace trust dialog, so a cloned repository cannot approve "
+    "its own servers.",
+    fix="Run `claude` in the project, accept the trust dialog and approve the server, or add its name to "
+    "enabledMcpjsonServers in ~/.claude/settings.json.",
     check=_PROBE,
 )
 PROBE_LEGACY_ONLY = Rule(

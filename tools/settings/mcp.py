@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from claude_health.tools import causes
 from claude_health.tools.runtime.commands import check_command
@@ -15,6 +14,8 @@ from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
 from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import json_type
+from claude_health.tools.settings.managed import fallback as managed_fallback
+from claude_health.tools.urls import BadUrl, parse_url, shown_url
 
 REMOTE_TYPES = frozenset({"sse", "http", "streamable-http", "ws", "sse-ide", "ws-ide"})
 VALID_TYPES = frozenset({"stdio", "sdk", "claudeai-proxy"}) | REMOTE_TYPES
@@ -187,13 +188,7 @@ def _server(ctx: FileContext, name: str, entry: Any, at: Path, scope: str) -> Se
             for key, val in entry.get("headers", {}).items():
                 _check_variables(ctx, name, val, (*at, "headers", key))
             target = url
-            parts = urlsplit(expanded)
-            if parts.scheme in ("http", "ws") and parts.hostname and not _loopback(parts.hostname):
-                ctx.emit(
-                    R.PLAIN_HTTP,
-                    f"Server {name!r} uses {parts.scheme}:// to {parts.hostname}; traffic is unencrypted.",
-                    (*at, "url"),
-                )
+            _check_url(ctx, name, expanded, (*at, "url"))
     timeout = entry.get("timeout")
     if "timeout" in entry and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0):
         problems.append(("`timeout` must be a positive integer", (*at, "timeout")))
@@ -202,16 +197,34 @@ def _server(ctx: FileContext, name: str, entry: Any, at: Path, scope: str) -> Se
     return Server(name, scope, path, str(kind), valid=not problems, target=target)
 
 
+def _check_url(ctx: FileContext, name: str, url: str, at: Path) -> None:
+    if "${" in url:  # an unset variable, reported on its own (S304)
+        return
+    try:
+        parts = parse_url(url)
+    except BadUrl as exc:
+        ctx.emit(R.INVALID_URL, f"Server {name!r}: url {shown_url(url)!r} is not a valid URL: {exc}.", at)
+        return
+    if parts.scheme in ("http", "ws") and parts.host and not _loopback(parts.host):
+        ctx.emit(
+            R.PLAIN_HTTP,
+            f"Server {name!r} uses {parts.scheme}:// to {parts.host}; traffic is unencrypted.",
+            at,
+        )
+
+
 def validate_filter(ctx: FileContext, value: Any, at: Path) -> list[Any] | None:
     """``allowedMcpServers`` / ``deniedMcpServers``: invalid entries dropped, non-arrays ignored."""
     key = at[-1]
     if not isinstance(value, list):
+        substitute = managed_fallback(at) if ctx.managed else None
+        consequence = substitute[1] if substitute else "Claude Code ignores the field"
         ctx.emit(
             R.INVALID_FILTER_ENTRY,
-            f"`{key}` must be an array; received {json_type(value)}. Claude Code ignores the field.",
+            f"`{key}` must be an array; received {json_type(value)}. {consequence}.",
             at,
         )
-        return None
+        return substitute[0] if substitute else None
     kept = []
     for i, item in enumerate(value):
         problem = _filter_problem(item)

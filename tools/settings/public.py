@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from claude_health.tools.redact import redact
+from claude_health.tools.redact import is_redacted, redact
 from claude_health.tools.settings.scrub import is_reference, scrub_text, secret_name
 
 __all__ = ["public_effective", "public_settings", "public_value", "scrub_text"]
@@ -28,7 +28,7 @@ def public_value(value: Any, *, named: bool = False) -> Any:
         public_key = scrub_text(key)
         credential = secret_name(key, anywhere=named)
         if isinstance(item, str) and item.strip() and credential and not is_reference(item):
-            out[public_key] = item if "…" in item else redact(item)
+            out[public_key] = item if is_redacted(item) else redact(item)
         else:
             out[public_key] = public_value(item, named=key in _NAMED_MAPS)
     return out

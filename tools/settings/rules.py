@@ -30,10 +30,21 @@ UNREADABLE = _rule(
     "S002",
     "File cannot be read",
     E,
-    "The file exists but cannot be read as UTF-8 text: binary, too large, a directory, a broken symlink "
-    "or no permission.",
+    "The file exists but cannot be read as UTF-8 text: binary, a directory, a broken symlink or no "
+    "permission (a file too large to read is S015).",
     "Claude Code cannot load it, so everything in it is ignored.",
     "Replace it with a readable UTF-8 JSON file, or remove it.",
+)
+TOO_LARGE = _rule(
+    "S015",
+    "File is too large to judge",
+    W,
+    "The file is over claude-health's safety limit (256 MiB, or 8 million JSON values), so it was not read.",
+    "Claude Code reads the file whole and applies it however big it is; claude-health cannot say what is "
+    "in it, so every verdict that depends on it (settings in effect, who pays, servers) may be incomplete. "
+    "It is not reported as ignored: nothing is concluded from it.",
+    "Shrink the file: for ~/.claude.json, remove old entries under `projects` (Claude Code keeps "
+    "per-project history there); a settings file this large is almost certainly not written by hand.",
 )
 NOT_OBJECT = _rule(
     "S003",
@@ -49,7 +60,9 @@ WRONG_TYPE = _rule(
     E,
     "A key Claude Code knows has a value of the wrong type, or an enum value it does not accept.",
     "Claude Code rejects the whole file, so every other setting in it (permissions, hooks, env) is lost "
-    "too. In managed settings only that key is dropped.",
+    "too. In managed settings the rest of the document applies: the key is dropped, or, for a key that "
+    "locks something down, read as its most restrictive value (an empty allowlist, `true` for a "
+    "`disable...` switch) until it is fixed.",
     "Use the type shown in the message; `claude-health rules S004` and the Claude Code settings docs "
     "list the accepted values.",
 )
@@ -97,6 +110,40 @@ LEGACY_MANAGED_PATH = _rule(
     "Move it to the OS managed directory: /etc/claude-code (Linux/WSL), /Library/Application Support/"
     "ClaudeCode (macOS) or C:\\Program Files\\ClaudeCode (Windows).",
 )
+MANAGED_SOURCE_NOT_APPLIED = _rule(
+    "S020",
+    "Managed settings source is not applied",
+    W,
+    "A managed settings source (managed-settings.json, an MDM profile, an HKLM or HKCU policy) delivers "
+    "settings, but Claude Code takes its managed settings from a higher source.",
+    "Claude Code uses the first managed source that delivers settings: server-managed, then the MDM "
+    "profile (macOS) or HKLM (Windows), then managed-settings.json, then HKCU. Nothing in a lower source "
+    "applies, so a policy edited there never takes effect.",
+    "Put the policy in the source that wins, or remove the higher one; to combine the MDM profile or "
+    'HKLM with managed-settings.json, set `"managedSourcesBehavior": "merge"` in the higher one.',
+)
+MANAGED_SOURCE_UNREADABLE = _rule(
+    "S021",
+    "Managed policy cannot be read",
+    W,
+    "An MDM profile (com.anthropic.claudecode plist) or a ClaudeCode registry policy exists but cannot be "
+    "used: not a property list, a value with no JSON form (a date or data), the wrong registry type, "
+    "too large, or unreadable.",
+    "Claude Code takes no settings from it, so the policy it carries is not enforced and the next "
+    "managed source is used instead.",
+    "Redeploy it as a dictionary of settings (plist) or as a REG_SZ value named Settings holding the "
+    "settings JSON (registry).",
+)
+SKIPPED_DROPIN = _rule(
+    "S022",
+    "managed-settings.d file skipped because of its name",
+    W,
+    "A file in managed-settings.d whose name does not end in `.json` (lower case) or starts with a dot, "
+    "e.g. `.policy.json`, `10-policy.JSON`, `policy.json.bak`.",
+    "Claude Code reads only `*.json` files not starting with `.` from the drop-in folder, so the policy "
+    "in this file is silently not enforced.",
+    "Rename it to a visible `.json` name (`20-policy.json`), or delete it if it is a backup.",
+)
 LEGACY_GLOBAL_KEY = _rule(
     "S011",
     "Leftover legacy key in ~/.claude.json",
@@ -113,7 +160,7 @@ UNTRUSTED_RULES = _rule(
     N,
     "The project has permission allow rules in .claude/settings.json or settings.local.json, but the "
     "workspace trust dialog was never accepted.",
-    "Claude Code 2.1.330 ignores all project and local allow rules in an untrusted folder.",
+    "Claude Code 2.1.332 ignores all project and local allow rules in an untrusted folder.",
     "Run `claude` in the project once and accept the trust dialog.",
 )
 
@@ -130,7 +177,7 @@ SCHEMA_DISAGREES = _rule(
     "S014",
     "SchemaStore schema rejects what Claude Code accepts",
     N,
-    "A value Claude Code 2.1.330 loads, but the SchemaStore JSON schema (used by editors and CI) rejects.",
+    "A value Claude Code 2.1.332 loads, but the SchemaStore JSON schema (used by editors and CI) rejects.",
     "Claude Code is unaffected, but an editor or a CI schema check flags the file.",
     "Optional: use the form the schema expects (shown in the message) to keep schema checks quiet.",
 )
@@ -229,9 +276,11 @@ INVALID_HOOK = _rule(
     "Invalid hook entry",
     E,
     "A hook matcher without a `hooks` array, a hook with an unknown `type`, a missing required field "
-    "(`command`, `prompt`, `url`, `tool`), a non-positive timeout or a non-string matcher.",
-    "Under PreToolUse and PermissionRequest Claude Code rejects the whole file (such a hook may be what "
-    "guards permissions); under other events it drops the entry.",
+    "(`command`, `prompt`, `url`, `tool`), a field of the wrong type (a non-positive timeout, an "
+    "invalid http `url`, a non-string matcher, ...).",
+    "Under PreToolUse, PermissionRequest and PreSkillShellCommand such a hook may be what guards the "
+    "permissions beside it, so Claude Code rejects the whole file (in managed settings: the file's "
+    "whole `hooks` field); under other events it drops the entry.",
     "Give every matcher a `hooks` array and every hook a valid `type` with its required field.",
 )
 UNKNOWN_EVENT = _rule(
@@ -247,8 +296,20 @@ HOOKS_SHAPE = _rule(
     "Hooks block has the wrong shape",
     W,
     "`hooks` is not an object, or an event's value is not an array of matchers.",
-    "Claude Code ignores that field or event.",
+    "Claude Code ignores that field or event. When PreToolUse/PermissionRequest hooks are involved (the "
+    "event itself, a single matcher or an array of matchers as `hooks`, an unknown event or another "
+    "event holding them) it rejects the whole file instead (in managed settings: the `hooks` field).",
     'Use `"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "..."}]}]}`.',
+)
+GUARD_OUTSIDE_HOOKS = _rule(
+    "S210",
+    "PreToolUse hooks declared outside `hooks`",
+    E,
+    "A PreToolUse, PermissionRequest or PreSkillShellCommand key (or a hook matcher) at the top level "
+    "of the file or under a key other than `hooks`.",
+    "Claude Code never loads hooks from there, and because such a hook may be what guards the "
+    "permissions beside it, it ignores the whole file (in managed settings those hooks just never run).",
+    'Move it under `"hooks"`: `{"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [...]}]}}`.',
 )
 HOOK_FIELD_DROPPED = _rule(
     "S204",
@@ -408,6 +469,15 @@ SERVER_BLOCKED = _rule(
     "Claude Code does not start it.",
     "Remove it from your configuration or ask your administrator to allow it.",
 )
+INVALID_URL = _rule(
+    "S313",
+    "MCP server URL is not a valid URL",
+    W,
+    "A remote server's `url` cannot be parsed: an unbalanced `[` in the host, a port that is not a "
+    "number from 0 to 65535, no scheme or host, or a control character.",
+    "Claude Code lists the server but never connects to it (\"'url' is not a valid URL\").",
+    "Fix the URL, e.g. `http://[::1]:8080/mcp` for an IPv6 host, or remove the entry.",
+)
 
 # -- env ---------------------------------------------------------------------------------------
 ENV_COERCED = _rule(
@@ -440,7 +510,7 @@ ENV_NOT_APPLIED = _rule(
     "Auth variable in project settings env is not applied",
     W,
     "ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or ANTHROPIC_BASE_URL in project or local settings `env`.",
-    "Claude Code 2.1.330 does not apply these from project or local settings, and a committed "
+    "Claude Code 2.1.332 does not apply these from project or local settings, and a committed "
     "ANTHROPIC_BASE_URL would redirect every contributor's traffic.",
     "Set them in your shell or in ~/.claude/settings.json.",
 )
@@ -464,6 +534,7 @@ COMMITTED_HELPER = _rule(
 RULES: tuple[Rule, ...] = (
     INVALID_JSON,
     UNREADABLE,
+    TOO_LARGE,
     NOT_OBJECT,
     WRONG_TYPE,
     VALUE_IGNORED,
@@ -471,6 +542,9 @@ RULES: tuple[Rule, ...] = (
     DEPRECATED,
     MANAGED_ONLY,
     LEGACY_MANAGED_PATH,
+    MANAGED_SOURCE_NOT_APPLIED,
+    MANAGED_SOURCE_UNREADABLE,
+    SKIPPED_DROPIN,
     SILENTLY_IGNORED,
     SCHEMA_DISAGREES,
     LEGACY_GLOBAL_KEY,
@@ -494,6 +568,7 @@ RULES: tuple[Rule, ...] = (
     UNSET_HOOK_VARIABLE,
     MATCHER_IGNORED,
     HOOK_TYPE_NOT_ALLOWED,
+    GUARD_OUTSIDE_HOOKS,
     SERVERS_KEY,
     INVALID_SERVER,
     URL_ONLY_SERVER,
@@ -506,6 +581,7 @@ RULES: tuple[Rule, ...] = (
     MANAGED_MCP_EXCLUSIVE,
     SERVER_NAME,
     SERVER_BLOCKED,
+    INVALID_URL,
     ENV_COERCED,
     ENV_BAD_VALUE,
     ENV_CREDENTIAL,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from claude_health.tools.redact import redact
+from claude_health.tools.redact import is_redacted, redact, scrub
 
 # Shapes that are credentials whatever surrounds them.
 _KEYISH = re.compile(
@@ -64,7 +64,13 @@ def _named(match: re.Match[str]) -> str:
     if "(" not in value:  # the ")" closing `Bash(export KEY=...)` is not part of the value
         stripped = value.rstrip(")")
         value, tail = stripped, value[len(stripped) :]
-    if not value or not secret_name(name) or is_reference(value) or "…" in value or value.startswith("-"):
+    if (
+        not value
+        or not secret_name(name)
+        or is_reference(value)
+        or is_redacted(value)
+        or value.startswith("-")
+    ):
         return match.group(0)
     return f"{name}{glue}{redact(value)}{tail}"
 
@@ -75,7 +81,7 @@ def _userinfo(match: re.Match[str]) -> str:
         password = urlsplit(url).password
     except ValueError:  # e.g. an unbalanced "[" in the host
         return url
-    if not password or is_reference(password) or "…" in password:
+    if not password or is_reference(password) or is_redacted(password):
         return url
     scheme, _, rest = url.partition("://")
     userinfo, _, host = rest.partition("@")
@@ -91,7 +97,7 @@ def scrub_text(text: str) -> str:
     """``text`` with every credential-looking value replaced by its redacted form."""
     if not text:
         return text
-    text = _URL.sub(_userinfo, text)
+    text = _URL.sub(_userinfo, scrub(text))
     text = _ASSIGN.sub(_named, text)
     text = _FLAG.sub(_named, text)
     text = _HEADER.sub(_named, text)

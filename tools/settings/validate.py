@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claude_health.tools import causes
-from claude_health.tools.files import read_text
+from claude_health.tools.files import value_count_problem
 from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings import permissions as P
@@ -18,11 +18,13 @@ from claude_health.tools.settings.discovery import (
     MANAGED_MCP,
     MCP,
     SETTINGS,
+    SKIPPED_DROPIN_NOTE,
     ConfigFile,
     discover,
 )
 from claude_health.tools.settings.jsonpos import Document, JsonSyntaxError, loads
 from claude_health.tools.settings.keys import CLAUDE_CODE_VERSION, json_type
+from claude_health.tools.settings.managed_verdicts import managed_verdicts, source_text
 from claude_health.tools.settings.mcp import Server, filter_matches, validate_servers
 from claude_health.tools.settings.scrub import scrub_text
 from claude_health.tools.settings.settingsfile import validate_settings
@@ -33,7 +35,7 @@ LEGACY_PROJECT_KEYS = ("allowedTools", "ignorePatterns", "env", "todoFeatureEnab
 @dataclass
 class FileResult:
     file: ConfigFile
-    loaded: bool | None = None  # None: absent
+    loaded: bool | None = None  # None: absent, or too large to judge (unknown, not ignored)
     data: dict[str, Any] | None = None  # what Claude Code keeps
     raw: dict[str, Any] | None = None
     doc: Document | None = None
@@ -73,10 +75,15 @@ class Validation:
 def _load(result: FileResult, ws: Workspace) -> tuple[FileContext | None, list[Finding]]:
     """Read and parse one file; no context when it is absent or unusable (the findings say why)."""
     cfg = result.file
-    read = read_text(cfg.path)
+    read = source_text(cfg)  # a file, or the JSON an MDM profile or registry policy holds
     if not read.exists:
         return None, []
     placeholder = FileContext(cfg, loads("{}"), ws)
+    crowded = value_count_problem(read.text) if read.text is not None else None
+    if read.too_large or crowded:
+        # Unknown, not ignored: ``loaded`` stays None so no check reads it as rejected.
+        placeholder.emit(R.TOO_LARGE, f"{cfg.path.name} {crowded or read.problem}.")
+        return None, placeholder.findings
     if read.text is None:
         placeholder.emit(R.UNREADABLE, f"{cfg.path.name} {read.problem}.")
         result.loaded = False
@@ -93,6 +100,10 @@ def _load(result: FileResult, ws: Workspace) -> tuple[FileContext | None, list[F
             if cfg.scope == "managed"
             else "Claude Code ignores the whole file."
         )
+        if cfg.source is not None and cfg.source.origin != "file":  # a registry policy value
+            consequence = "Claude Code takes no settings from it."
+        elif cfg.source is not None and not cfg.source.applied:  # shadowed: first source wins
+            consequence = "Claude Code does not read it while a higher managed source supplies the settings."
         finding = R.INVALID_JSON.finding(
             scrub_text(f"{cfg.path.name} is not valid JSON: {exc.reason}. {consequence}"),
             path=str(cfg.path),
@@ -125,15 +136,7 @@ def validate_workspace(ws: Workspace) -> Validation:
             continue
         if cfg.kind == IGNORED:
             result.loaded = False
-            findings.append(
-                R.LEGACY_MANAGED_PATH.finding(
-                    f"{cfg.path} is never read by Claude Code: {cfg.note}.",
-                    path=str(cfg.path),
-                    line=1,
-                    column=1,
-                    cause=causes.ignored_file(cfg.path),
-                )
-            )
+            findings.append(_never_read(cfg))
             continue
         ctx, problems = _load(result, ws)
         findings.extend(problems)
@@ -169,6 +172,7 @@ def validate_workspace(ws: Workspace) -> Validation:
             result.data = data
         result.loaded = not ctx.rejected
         findings.extend(ctx.findings)
+    findings = managed_verdicts(results, findings)
     validation = Validation(ws=ws, files=results, findings=findings, servers=servers)
     validation.trusted = bool(_project_entry(ws, global_data)[1].get("hasTrustDialogAccepted") is True)
     per_file = len(validation.findings)  # already capped per file by FileContext
@@ -177,6 +181,37 @@ def validate_workspace(ws: Workspace) -> Validation:
     cross_file = fold_findings(validation.findings[per_file:])
     validation.findings = sort_findings(validation.findings[:per_file] + cross_file)
     return validation
+
+
+def _never_read(cfg: ConfigFile) -> Finding:
+    """A file Claude Code never reads: a legacy managed path, or a drop-in it skips by name."""
+    if cfg.note != SKIPPED_DROPIN_NOTE:
+        return R.LEGACY_MANAGED_PATH.finding(
+            scrub_text(f"{cfg.path} is never read by Claude Code: {cfg.note}."),
+            path=str(cfg.path),
+            line=1,
+            column=1,
+            cause=causes.ignored_file(cfg.path),
+        )
+    name = cfg.path.name
+    # A wrong-case extension is an accident; a hidden name or an extra suffix (.bak, .disabled)
+    # is how administrators switch a drop-in off, so that is only worth a note.
+    deliberate = name.startswith(".") or not name.lower().endswith(".json")
+    why = (
+        "its name starts with a dot"
+        if name.startswith(".")
+        else "its name does not end in .json (lower case)"
+    )
+    return R.SKIPPED_DROPIN.finding(
+        scrub_text(
+            f"{name} in managed-settings.d is never read by Claude Code because {why}, so none of its "
+            "settings apply." + (" If it was switched off on purpose, ignore this." if deliberate else "")
+        ),
+        severity=Severity.INFO if deliberate else None,
+        path=str(cfg.path),
+        line=1,
+        column=1,
+    )
 
 
 def _mcp_file(ctx: FileContext, data: dict[str, Any], scope: str) -> list[Server]:
@@ -254,7 +289,9 @@ def _server_states(
     managed_mcp_active: bool,
     raw_servers: dict[tuple[str, str], Any],
 ) -> None:
-    # Approvals come from settings outside the repository (and from the repo only once trusted).
+    # Approvals come from settings outside the repository; project and local settings and the
+    # ~/.claude.json project entry approve only once the workspace is trusted (Claude Code
+    # 2.1.330 `mcp list` leaves a server pending otherwise). A rejection counts from anywhere.
     enable_all, enabled, disabled = False, set[str](), set[str]()
     denied: list[dict[str, Any]] = []
     allowed: list[dict[str, Any]] | None = None
@@ -264,15 +301,17 @@ def _server_states(
     )
     for r in v.settings_files():
         data = r.data or {}
-        if r.file.scope != "project" or v.trusted:
+        if r.file.scope not in ("project", "local") or v.trusted:
             enable_all = enable_all or data.get("enableAllProjectMcpServers") is True
             enabled.update(_str_list(data.get("enabledMcpjsonServers")))
-            disabled.update(_str_list(data.get("disabledMcpjsonServers")))
+        disabled.update(_str_list(data.get("disabledMcpjsonServers")))
         denied.extend(d for d in data.get("deniedMcpServers", []) if isinstance(d, dict))
         if "allowedMcpServers" in data and (r.file.scope == "managed" or not managed_only):
             allowed = (allowed or []) + [a for a in data["allowedMcpServers"] if isinstance(a, dict)]
     _, entry = _project_entry(v.ws, global_data)
-    enabled.update(_str_list(entry.get("enabledMcpjsonServers")))
+    if v.trusted:
+        enable_all = enable_all or entry.get("enableAllProjectMcpServers") is True
+        enabled.update(_str_list(entry.get("enabledMcpjsonServers")))
     disabled.update(_str_list(entry.get("disabledMcpjsonServers")))
     winners = _winners(v.servers)
     for server in v.servers:
@@ -301,7 +340,7 @@ def _server_states(
                 R.APPROVAL_STATE.finding(
                     scrub_text(
                         f"Project MCP server {server.name!r} is {server.status}"
-                        + (" (not started until approved)." if server.status == "pending" else ".")
+                        + (_pending_note(v.trusted) if server.status == "pending" else ".")
                     ),
                     path=server.path,
                     line=line,
@@ -322,6 +361,15 @@ def _server_states(
                     cause=causes.mcp_server(server.name),
                 )
             )
+
+
+def _pending_note(trusted: bool) -> str:
+    if trusted:
+        return " (not started until approved)."
+    return (
+        " (not started until approved; the workspace is not trusted, so approvals in the project's "
+        ".claude/settings.json, .claude/settings.local.json or ~/.claude.json project entry do not count)."
+    )
 
 
 def _covers(blocker: P.ParsedRule, allow: P.ParsedRule) -> bool:
@@ -359,12 +407,18 @@ def _cross_file_rules(v: Validation) -> None:
                 parsed = P.parse(raw)
                 if isinstance(parsed, P.ParsedRule):
                     blockers.append((behavior, parsed, r))
-        raw_allow = (r.raw or {}).get("permissions", {}).get("allow", [])
+        raw_perms = (r.raw or {}).get("permissions")
+        raw_allow = raw_perms.get("allow", []) if isinstance(raw_perms, dict) else []
+        # Where each rule first appears, found once: list.index per rule is quadratic, and a
+        # file with 20,000 rules took seconds.
+        first: dict[str, int] = {}
+        for i, raw in enumerate(raw_allow if isinstance(raw_allow, list) else []):
+            if isinstance(raw, str):
+                first.setdefault(raw, i)
         for raw in perms.get("allow", []):
             parsed = P.parse(raw)
             if isinstance(parsed, P.ParsedRule):
-                index = raw_allow.index(raw) if isinstance(raw_allow, list) and raw in raw_allow else 0
-                allows.append((index, parsed, r))
+                allows.append((first.get(raw, 0) if isinstance(raw, str) else 0, parsed, r))
     # Index blockers by tool so the check stays linear in the number of rules.
     by_tool: dict[str, list[tuple[str, P.ParsedRule, FileResult]]] = {}
     broad: list[tuple[str, P.ParsedRule, FileResult]] = []

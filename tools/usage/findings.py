@@ -24,7 +24,7 @@ DEFAULT_CLEANUP_DAYS = 30
 def scan_findings(session: UsageSession, bad: list[tuple[str, int]]) -> list[Finding]:
     """The scan's problems; ``bad``: transcripts with unreadable usage lines, worst first."""
     out: list[Finding] = []
-    if session.state_problem:
+    if session.state_problem and all(f.code != rules.STATE_UNUSABLE.code for f in session.findings):
         out.append(rules.STATE_UNUSABLE.finding(session.state_problem))
     if session.rebuild is not None:
         out.append(rules.LEDGER_REBUILT.finding(session.rebuild.note, path=session.rebuild.kept_at))

@@ -80,7 +80,7 @@ class ScanSummary(BaseModel):
     only_existing: bool = Field(
         default=False, description="True: local totals count only transcripts still on disk (ccusage's view)."
     )
-    state_db: str | None
+    state_db: str | None = None
     history_since: str | None = None
     rebuild_note: str | None = Field(
         default=None, description="Set when this run rebuilt a damaged or missing ledger: what was lost."

@@ -27,7 +27,7 @@ from claude_health.tools.usage.official import current_snapshot, first_snapshot_
 from claude_health.tools.usage.plan import plan_of
 from claude_health.tools.usage.pricing import PriceLookup
 from claude_health.tools.usage.projection import LocalWindow, Projection, WindowName, apply_limit_hit, project
-from claude_health.tools.usage.session import UsageSession, iso_ms, open_session
+from claude_health.tools.usage.session import UsageSession, guarded, iso_ms, open_session
 from claude_health.tools.usage.snapshot import percent_per_hour
 from claude_health.tools.usage.timezones import resolve_tz, tz_name
 
@@ -129,7 +129,7 @@ def plan_usage(
     tz = resolve_tz(timezone, ws.env)
     session = open_session(ws.env, ws.home, now=now, lookup=lookup)
     try:
-        return build_plan_usage(session, ws, window, tz, only_existing=only_existing)
+        return guarded(session, lambda s: build_plan_usage(s, ws, window, tz, only_existing=only_existing))
     finally:
         session.close()
 

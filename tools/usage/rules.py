@@ -101,6 +101,18 @@ LEDGER_REBUILT = Rule(
     "deleted once you no longer need it.",
     check=CHECK,
 )
+STATE_REPAIRED = Rule(
+    code="U010",
+    title="The usage state database held rows claude-health never writes",
+    severity=Severity.WARNING,
+    what="Rows of claude-health's state file had values of the wrong type or out of range (another "
+    "program, a manual edit or a damaged disk wrote them).",
+    why="Reports computed from them would be wrong or fail; they were set aside (nothing deleted) and "
+    "the transcripts behind them read again.",
+    fix="Nothing to do for the report. The rows are kept in the *_set_aside tables of the file named; "
+    "find out what wrote them, then drop those tables.",
+    check=CHECK,
+)
 
 RULES = (
     FIVE_HOUR_NEAR_LIMIT,
@@ -112,4 +124,5 @@ RULES = (
     UNREADABLE_TRANSCRIPT,
     CLEANUP_OUTRUNS_LEDGER,
     LEDGER_REBUILT,
+    STATE_REPAIRED,
 )

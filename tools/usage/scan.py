@@ -14,6 +14,7 @@ the usage scan has read: the two share one offset per file.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import stat
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from claude_health.tools import forked
+from claude_health.tools.files import NotRegularFile
 from claude_health.tools.usage import fork_reader, store
 from claude_health.tools.usage.discovery import DirCache, iter_transcripts, transcript_roots
 from claude_health.tools.usage.parse import timestamp_parser
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from claude_health.tools.usage.bulk import Quarters
     from claude_health.tools.usage.lines import BlockReader, Key, Row
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 CHUNK_BYTES = 8 * 1024 * 1024
 # A single line longer than this is a file-history snapshot or garbage, never a usage record.
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -105,7 +108,13 @@ def _read(job: _Job, reader: BlockReader) -> _Read:
     usage = bad = 0
     offset = job.start  # file offset of data[0]
     hits: list[store.KeyHitRow] = []
-    with open(job.name, "rb") as fh:  # noqa: PTH123 - str paths: no Path object per file
+    # Opened without blocking and checked on the descriptor: a transcript swapped for a FIFO
+    # after the scan's stat must not hang the read.
+    fd = os.open(job.name, _OPEN_FLAGS)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFile(errno.EINVAL, "is not a regular file")
+    with os.fdopen(fd, "rb") as fh:
         fh.seek(job.start)
         remaining = job.end - job.start
         pending = b""
@@ -369,10 +378,15 @@ def _tail_matches(name: str, state: store.FileState) -> bool:
     if not state.tail:  # nothing to compare (read from the start, or a ledger from before tails)
         return True
     try:
-        with open(name, "rb") as fh:  # noqa: PTH123
-            got = os.pread(fh.fileno(), len(state.tail), state.offset - len(state.tail))
+        fd = os.open(name, _OPEN_FLAGS)  # no blocking on a FIFO swapped in after the stat
     except OSError:
         return False
+    try:
+        got = os.pread(fd, len(state.tail), state.offset - len(state.tail))
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
     return got == state.tail
 
 

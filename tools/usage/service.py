@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from claude_health.tools.usage.plan_usage import build_plan_usage, plan_usage, projections
 from claude_health.tools.usage.reports import blocks, daily, ledger, monthly, weekly
-from claude_health.tools.usage.session import UsageSession, open_session
+from claude_health.tools.usage.session import UsageSession, guarded, open_session
 
 __all__ = [
     "UsageSession",
     "blocks",
     "build_plan_usage",
     "daily",
+    "guarded",
     "ledger",
     "monthly",
     "open_session",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from claude_health.tools.state import state_db_path
 from claude_health.tools.usage import store
@@ -68,6 +68,7 @@ class UsageSession:
     previous_scan_ms: int | None = None
     scan_log_ms: list[int] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    roots: list[Path] | None = None
     _snapshots: sqlite3.Connection | None = field(default=None, repr=False)
     _release: Callable[[], None] | None = field(default=None, repr=False)
 
@@ -105,6 +106,67 @@ class UsageSession:
             self._release()  # a kept connection goes back to the process's pool
         else:
             self.conn.close()
+
+    def recover(self, exc: BaseException) -> bool:
+        """After ``exc`` while reading the state database: repair it (rows claude-health never
+        writes are set aside) or, if it cannot be, answer from an in-memory scan. False when the
+        state is not to blame (an in-memory session, or nothing wrong in the file)."""
+        from claude_health.tools.usage import rules
+
+        if self.db_path is None:
+            return False
+        try:
+            done = store.repair(self.conn, self.db_path)
+        except (store.StateError, sqlite3.Error) as problem:
+            self._in_memory(str(problem))
+            return True
+        if done is None:
+            if not isinstance(exc, sqlite3.Error):
+                return False
+            self._in_memory(f"the state database {self.db_path} could not be read: {exc}")
+            return True
+        self.findings.append(rules.STATE_REPAIRED.finding(done, path=str(self.db_path)))
+        if _POOL is not None and self._release is not None:
+            _POOL.memos[str(self.db_path)] = ScanMemo()  # what it remembered came from the bad rows
+        try:
+            self.stats = scan(self.conn, self.env, self.home, roots=self.roots, now_ms=self.now_ms)
+        except (*SCAN_ERRORS, TypeError, ValueError) as again:
+            self._in_memory(f"the state database {self.db_path} could not be updated after repair: {again}")
+        return True
+
+    def _in_memory(self, problem: str) -> None:
+        """Drop the state database for this session: history and incrementality are lost."""
+        from claude_health.tools.usage import rules
+
+        if self._snapshots is not None and self._snapshots is not self.conn:
+            self._snapshots.close()
+        self._snapshots = None
+        _discard(self.conn, self.db_path, self._release)
+        self._release = None
+        self.conn, self.db_path, self.state_problem, self.rebuild = store.memory(), None, problem, None
+        try:
+            self.stats = scan(self.conn, self.env, self.home, roots=self.roots, now_ms=self.now_ms)
+        except SCAN_ERRORS as again:
+            self.stats = ScanStats()
+            problem = f"{problem}; the transcripts could not be scanned either: {again}"
+            self.state_problem = problem
+        self.findings.append(rules.STATE_UNUSABLE.finding(problem))
+
+
+T = TypeVar("T")
+# What reading a state database with rows claude-health never wrote raises: arithmetic on text,
+# a time out of range, a result model refusing a value (ValueError), undecodable text.
+STATE_ERRORS = (sqlite3.Error, TypeError, ValueError, OverflowError)
+
+
+def guarded(session: UsageSession, build: Callable[[UsageSession], T]) -> T:
+    """``build(session)``; if the state database is to blame it is repaired once and ``build`` rerun."""
+    try:
+        return build(session)
+    except STATE_ERRORS as exc:
+        if not session.recover(exc):
+            raise
+    return build(session)
 
 
 class _Pool:
@@ -219,8 +281,11 @@ def open_session(
     if rebuild is None and db_path is not None and stamp and stamp[0] > 0 and not store.has_entries(conn):
         rebuild = Rebuild("missing", "", now_ms)
     memo = _POOL.memos.get(str(db_path)) if _POOL is not None and release is not None else None
+    wrong_type: TypeError | ValueError | None = None
     try:
         stats = scan(conn, env, home, roots=roots, now_ms=now_ms, memo=memo)
+    except (TypeError, ValueError) as exc:  # a stored row of the wrong type: repaired below
+        stats, wrong_type = ScanStats(), exc
     except SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
         _discard(conn, db_path, release)
         release = None
@@ -247,9 +312,8 @@ def open_session(
     if rebuild is not None and db_path is not None:
         rebuild.note = _loss_note(conn, rebuild, stamp)
         _remember_rebuild(conn, rebuild)
-    if db_path is not None:
+    if db_path is not None and wrong_type is None:
         _after_scan(conn, db_path, stats, now_ms, previous, log)
-    _log_scan(db_path, stats)
     session = UsageSession(
         conn=conn,
         stats=stats,
@@ -262,14 +326,19 @@ def open_session(
         rebuild=rebuild,
         previous_scan_ms=previous,
         scan_log_ms=log,
+        roots=roots,
         _release=release,
     )
-    bad = store.bad_line_files(conn, MAX_LISTED_FILES)
-    if problem or rebuild is not None or stats.problems or bad:
+    if wrong_type is not None and not session.recover(wrong_type):
+        session.close()
+        raise wrong_type
+    _log_scan(session.db_path, session.stats)
+    bad = guarded(session, lambda s: store.bad_line_files(s.conn, MAX_LISTED_FILES))
+    if problem or session.rebuild is not None or session.stats.problems or bad:
         # Imported only when there is something to say: findings cost a clean report nothing.
         from claude_health.tools.usage.findings import scan_findings
 
-        session.findings.extend(scan_findings(session, bad))
+        session.findings[:0] = scan_findings(session, bad)
     return session
 
 

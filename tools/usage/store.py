@@ -175,7 +175,12 @@ def connect(
         conn.execute("PRAGMA synchronous = NORMAL")
         version = _schema_version(conn)
         if version != SCHEMA_VERSION:
+            check_schema(conn, path, before_upgrade=True)
             _upgrade(conn, version)
+        check_schema(conn, path)
+    except StateError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as exc:
         conn.close()
         error = StateCorrupt if is_corruption(exc) else StateError
@@ -272,6 +277,244 @@ def _migrate_v3(conn: sqlite3.Connection) -> None:
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+# -- rows claude-health did not write ---------------------------------------------------------------
+
+MAX_TS_MS = 253_402_300_799_999  # 9999-12-31, the last instant a report can show
+MAX_TOKENS = 10**12  # per response; far above any real one, far below what overflows a sum
+# Every column of the tables that hold facts (the others are derived and rebuilt): its type.
+FACT_COLUMNS: dict[str, dict[str, str]] = {
+    "usage_files": {
+        "id": "integer",
+        "path": "text",
+        "project": "text",
+        "dev": "integer",
+        "ino": "integer",
+        "size": "integer",
+        "mtime_ns": "integer",
+        "offset": "integer",
+        "tail": "blob",
+        "keys_offset": "integer",
+        "usage_lines": "integer",
+        "bad_lines": "integer",
+        "missing": "integer",
+    },
+    "usage_entries": {
+        "msg": "text",
+        "req": "text",
+        "ts": "integer",
+        "model": "text",
+        "project": "text",
+        "session": "text",
+        "file": "integer",
+        "sidechain": "integer",
+        "speed": "text",
+        "input": "integer",
+        "output": "integer",
+        "cc5m": "integer",
+        "cc1h": "integer",
+        "cc": "integer",
+        "cread": "integer",
+    },
+}
+DERIVED_COLUMNS = {
+    "usage_meta": ("key", "value"),
+    "usage_quarters": (
+        "q",
+        "model",
+        "project",
+        "speed",
+        "tier",
+        "input",
+        "output",
+        "cc5m",
+        "cc1h",
+        "cc",
+        "cread",
+        "n",
+    ),
+    "usage_blocks": ("start", "first", "last"),
+    "usage_block_sums": (
+        "start",
+        "seq",
+        "model",
+        "speed",
+        "tier",
+        "input",
+        "output",
+        "cc5m",
+        "cc1h",
+        "cc",
+        "cread",
+        "n",
+    ),
+    "usage_blocks_dirty": ("id", "since"),
+    "usage_period_dirty": ("id", "zone", "since"),
+    "transcript_key_hits": ("file", "offset", "line", "session", "at", "kind", "fingerprint", "redacted"),
+}
+# The fact tables as schema version 3 wrote them: carried over by the upgrade.
+_V3_COLUMNS = {
+    "usage_files": (
+        "path",
+        "project",
+        "dev",
+        "ino",
+        "size",
+        "mtime_ns",
+        "offset",
+        "usage_lines",
+        "bad_lines",
+        "missing",
+    ),
+    "usage_entries": (
+        "key",
+        "msg_id",
+        "ts",
+        "model",
+        "project",
+        "session",
+        "file",
+        "sidechain",
+        "speed",
+        "input",
+        "output",
+        "cc5m",
+        "cc1h",
+        "cc",
+        "cread",
+    ),
+}
+_RANGES = {
+    "usage_files": "size < 0 OR offset < 0 OR offset > size OR keys_offset < 0 OR usage_lines < 0"
+    " OR bad_lines < 0",
+    "usage_entries": f"ts NOT BETWEEN 0 AND {MAX_TS_MS} OR "
+    + " OR ".join(
+        f"{c} NOT BETWEEN 0 AND {MAX_TOKENS}" for c in ("input", "output", "cc5m", "cc1h", "cc", "cread")
+    ),
+}
+
+
+_INT = "typeof({}) != 'integer'"
+_DERIVED_INVALID = {
+    "usage_quarters": " OR ".join(
+        [
+            *(
+                _INT.format(c)
+                for c in DERIVED_COLUMNS["usage_quarters"]
+                if c not in ("model", "project", "speed")
+            ),
+            *(f"typeof({c}) != 'text'" for c in ("model", "project", "speed")),
+        ]
+    ),
+    "usage_blocks": " OR ".join(_INT.format(c) for c in DERIVED_COLUMNS["usage_blocks"]),
+    "usage_block_sums": " OR ".join(
+        [
+            *(_INT.format(c) for c in DERIVED_COLUMNS["usage_block_sums"] if c not in ("model", "speed")),
+            *(f"typeof({c}) != 'text'" for c in ("model", "speed")),
+        ]
+    ),
+    "usage_blocks_dirty": " OR ".join(_INT.format(c) for c in DERIVED_COLUMNS["usage_blocks_dirty"]),
+}
+
+
+# A transcript read again from its start: marked as replaced, so the scan drops what was derived
+# from it and reads it whole.
+_REREAD = "UPDATE usage_files SET ino = -1, mtime_ns = -1"
+
+
+def _invalid(table: str) -> str:
+    """SQL condition true for a row of ``table`` that this module never writes."""
+    types = " OR ".join(f"typeof({c}) != '{t}'" for c, t in FACT_COLUMNS[table].items())
+    return f"({types} OR {_RANGES[table]})"
+
+
+def check_schema(conn: sqlite3.Connection, path: Path | str, *, before_upgrade: bool = False) -> None:
+    """:class:`StateError` when a ``usage_*`` name holds another program's (or version's) table.
+
+    ``before_upgrade``: an older version's fact tables (schema 3) are claude-health's too; they
+    are checked before the upgrade touches anything, so a foreign table is refused untouched.
+    """
+    expected = {t: tuple(cols) for t, cols in FACT_COLUMNS.items()} | DERIVED_COLUMNS
+    names = "name LIKE 'usage_%' OR name = 'transcript_key_hits'"
+    kinds = dict(conn.execute(f"SELECT name, type FROM sqlite_master WHERE {names}").fetchall())
+    for table, columns in expected.items():
+        if table not in kinds:
+            continue  # created on the next connect
+        found = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+        older = before_upgrade and table in _V3_COLUMNS and set(_V3_COLUMNS[table]) <= set(found)
+        if not older and before_upgrade and table in ("usage_blocks_dirty", "usage_period_dirty"):
+            older = True  # derived caches: recreated by the upgrade
+        if kinds[table] != "table" or not (older or set(columns) <= set(found)):
+            what = (
+                f"a {kinds[table]}"
+                if kinds[table] != "table"
+                else f"a table with columns ({', '.join(found)})"
+            )
+            raise StateError(
+                f"the state database {path} holds {what} named {table}, not claude-health's "
+                f"({', '.join(columns)}); it was written by another program or version. Nothing in it was "
+                "changed: move the file aside, or set CLAUDE_HEALTH_STATE_DB to use another one"
+            )
+
+
+def repair(conn: sqlite3.Connection, path: Path | str) -> str | None:
+    """Set aside rows of the fact tables that claude-health never writes (wrong types, impossible
+    values) and rebuild what is derived from them; what was done, or None when nothing was wrong.
+
+    Nothing is deleted: the rows move to ``<table>_set_aside`` in the same file. Transcripts whose
+    rows moved are read again from the start by the next scan.
+    """
+    check_schema(conn, path)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        moved: dict[str, int] = {}
+        files_cond = _invalid("usage_files")
+        entries_cond = _invalid("usage_entries")
+        # The transcripts behind damaged entries are re-read; if one cannot be named, all are.
+        named = "CASE WHEN typeof(file) = 'integer' THEN file END"
+        sources = conn.execute(f"SELECT DISTINCT {named} FROM usage_entries WHERE {entries_cond}").fetchall()
+        for table, cond in (("usage_files", files_cond), ("usage_entries", entries_cond)):
+            columns = ", ".join(FACT_COLUMNS[table])
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {table}_set_aside ({columns})")
+            count = conn.execute(
+                f"INSERT INTO {table}_set_aside ({columns}) SELECT {columns} FROM {table} WHERE {cond}"
+            ).rowcount
+            if count:
+                conn.execute(f"DELETE FROM {table} WHERE {cond}")
+                moved[table] = count
+        if sources:
+            names = [row[0] for row in sources]
+            if None in names:
+                conn.execute(_REREAD)
+            else:
+                conn.executemany(
+                    _REREAD + " WHERE id = ?",
+                    [(n,) for n in names],
+                )
+        derived = [
+            t
+            for t, cond in _DERIVED_INVALID.items()
+            if conn.execute(f"SELECT 1 FROM {t} WHERE {cond} LIMIT 1").fetchone()
+        ]
+        if not moved and not derived:
+            conn.execute("ROLLBACK")
+            return None
+        rebuild_quarters(conn)
+        invalidate_blocks(conn)  # the caches are rebuilt on the next report
+        period_cache.invalidate(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    done = [f"{n} row(s) of {t} moved to {t}_set_aside" for t, n in moved.items()]
+    if derived:
+        done.append(f"{', '.join(derived)} rebuilt")
+    return (
+        f"the state database {path} held values claude-health never writes: {'; '.join(done)} "
+        "(the transcripts concerned are read again)"
+    )
 
 
 def drop_triggers(conn: sqlite3.Connection) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from typing import BinaryIO
 
 import msgspec
@@ -19,6 +20,8 @@ from claude_health.tools.keys.formats import classify, iter_matches
 from claude_health.tools.redact import fingerprint, redact
 
 COUNT_CHUNK = 8 * 1024 * 1024
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class _Where(msgspec.Struct, gc=False):
@@ -96,7 +99,12 @@ def catch_up(conn: sqlite3.Connection) -> int:
     for file_id, path, start, end in store.keys_behind(conn):
         rows: list[tuple[int, int, int, str, str, str, str, str]] = []
         try:
-            with open(path, "rb") as fh:  # noqa: PTH123 - str paths, as the scan's
+            # Non-blocking and checked on the descriptor: a FIFO swapped in must not hang the read.
+            fd = os.open(path, _OPEN_FLAGS)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                continue
+            with os.fdopen(fd, "rb") as fh:
                 pos = start
                 while pos < end:
                     chunk = os.pread(fh.fileno(), min(COUNT_CHUNK, end - pos), pos)

@@ -2,9 +2,14 @@
 
 Each decision is one atomic Lua script (EVALSHA; on NOSCRIPT the script is loaded and the call
 repeated) that reads Redis' own ``TIME`` -- so client clocks never matter -- and debits every
-bucket or none. A model class keeps everything in one string key holding fourteen packed
+bucket or none. A model class keeps everything in one string key holding fifteen packed
 little-endian doubles (Lua's bundled ``struct`` library): the ``retry-after`` hold, the key's
-expiry deadline, then tokens, timestamp and learned capacity for each of RPM, ITPM, OTPM and TPM.
+expiry deadline, then tokens, timestamp and learned capacity for each of RPM, ITPM, OTPM and TPM,
+then the hold's length. ``TIME`` is the server's wall clock, which may step: as in
+:mod:`claude_health.tools.limiter.bucket`, a bucket dated in the future is re-dated to now (a
+refusal writes it too), and a hold never has more than its length left. A key written by the
+previous version (fourteen doubles, no hold length) is read with the longest hold length allowed
+and rewritten in the new layout.
 A decision is therefore ``TIME``, ``GET`` and one ``SET``, and neither side formats or parses a
 number as text on the hot path. Keys expire 23 to 24 hours after their last write (the TTL is
 renewed, by ``SET ... PX``, only once it has under 23 hours left; other writes keep it with
@@ -17,14 +22,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from claude_health.tools.limiter.bucket import ALLOWED, State, Verdict
-from claude_health.tools.limiter.stores.base import Event, StoreError, Sync
+from claude_health.tools.limiter.bucket import ALLOWED, State, Verdict, hold_left
+from claude_health.tools.limiter.headers import MAX_RETRY_AFTER
+from claude_health.tools.limiter.stores.base import Event, StoreError, Sync, is_number, valid_event
 from claude_health.tools.limiter.table import DIMENSIONS
+from claude_health.tools.urls import parse_url, shown_url
 
 PREFIX = "claude-health:limiter:v2:"
 """Class keys (``v2``: the packed layout; the hashes of the first layout are never misread)."""
@@ -36,32 +44,40 @@ MAX_EVENTS = 1000
 
 SLOTS = {dim: i for i, dim in enumerate(DIMENSIONS)}
 """Where each dimension lives in a class key: slot ``i`` holds doubles ``3 + 3i .. 5 + 3i``."""
-STATE = struct.Struct("<14d")
+STATE = struct.Struct("<15d")
+OLD_STATE = struct.Struct("<14d")
+"""The layout before the hold length (read, never written)."""
 
 # The state of a class key, as a Lua table ``s``:
 #   s[1] hold: server time until which a retry-after blocks the class (0: none)
 #   s[2] the key's expiry deadline (server time) as last set
 #   s[b], s[b+1], s[b+2] with b = 3 + 3 * slot: tokens, timestamp (0: never written, so full)
 #   and learned capacity (0: not learned, -1: learned as zero, else the server's limit).
+#   s[15] the hold's length in seconds (bucket.hold_left: it never has more than that left).
 # ARGV[1] of ADJUST packs n slots, n configured capacities and n deltas (ACQUIRE's is below).
 _PRELUDE = """
-local STATE = '<dddddddddddddd'
+local STATE = '<ddddddddddddddd'
 local ARGS = {'<ddd', '<dddddd', '<ddddddddd', '<dddddddddddd'}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local function load(key)
   local raw = redis.call('GET', key)
-  if raw and #raw == 112 then return {struct.unpack(STATE, raw)} end
-  return {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+  if raw and #raw == 120 then return {struct.unpack(STATE, raw)} end
+  if raw and #raw == 112 then
+    local s = {struct.unpack('<dddddddddddddd', raw)}
+    s[15] = 86400
+    return s
+  end
+  return {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 end
 local function save(key, s)
   if s[2] - now < 82800 or s[1] >= s[2] then
     local deadline = now + 86400
     if s[1] >= deadline then deadline = s[1] + 1 end
     s[2] = deadline
-    redis.call('SET', key, struct.pack(STATE, unpack(s, 1, 14)), 'PX', math.ceil((deadline - now) * 1000))
+    redis.call('SET', key, struct.pack(STATE, unpack(s, 1, 15)), 'PX', math.ceil((deadline - now) * 1000))
   else
-    redis.call('SET', key, struct.pack(STATE, unpack(s, 1, 14)), 'KEEPTTL')
+    redis.call('SET', key, struct.pack(STATE, unpack(s, 1, 15)), 'KEEPTTL')
   end
 end
 local function args(a)
@@ -84,6 +100,9 @@ end
 # part of this decision) and the four amounts. Mirrors bucket.decide, unrolled over the slots
 # into locals: tables and closures are what a script this small spends its time on. Allowed ->
 # 0; otherwise {status, wait as text, slot} (Redis truncates Lua numbers to integers in replies).
+# A refusal writes nothing unless a step of the server's clock left a bucket or the hold dated
+# too far ahead, or a hold is over (``dirty``): then the key is re-dated, as bucket.decide and
+# bucket.hold_left do, and a hold that is over is cleared (a later step back cannot revive it).
 _ACQUIRE_SLOT = """
 local v{i}
 if c{i} >= 0 then
@@ -94,7 +113,7 @@ if c{i} >= 0 then
     if s{i} > 0 then
       lv = t{i}
       local el = now - s{i}
-      if el > 0 then lv = lv + el * c{i} / 60 end
+      if el > 0 then lv = lv + el * c{i} / 60 elseif el < 0 then s{i} = now; dirty = true end
       if lv > c{i} then lv = c{i} end
     end
     if lv < a{i} then
@@ -110,34 +129,58 @@ ACQUIRE = (
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local raw = redis.call('GET', KEYS[1])
-local h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4 = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-if raw and #raw == 112 then
-  h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4 = struct.unpack('<dddddddddddddd', raw)
+local h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4, hl = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+if raw then
+  if #raw == 120 then
+    h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4, hl = struct.unpack('<ddddddddddddddd', raw)
+  elseif #raw == 112 then
+    h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4 = struct.unpack('<dddddddddddddd', raw)
+    hl = 86400
+  end
 end
-if h > now then return {1, tostring(h - now), 0} end
+local dirty, reply = false, nil
+if h > now then
+  if h - now > hl then h = now + hl; dirty = true end
+  if h > now then
+    reply = {1, tostring(h - now), 0}
+    if not dirty then return reply end
+  end
+elseif h > 0 then
+  h = 0; dirty = true
+end
+if not reply then
 local c1, c2, c3, c4, a1, a2, a3, a4 = struct.unpack('<dddddddd', ARGV[1])
 local worst, wi = 0, 0
 """
     + "".join(_ACQUIRE_SLOT.format(i=i) for i in range(1, 5))
     + """
-if wi > 0 then return {1, tostring(worst), wi} end
-if not (v1 or v2 or v3 or v4) then return 0 end
-if v1 then t1 = v1; s1 = now end
-if v2 then t2 = v2; s2 = now end
-if v3 then t3 = v3; s3 = now end
-if v4 then t4 = v4; s4 = now end
+if wi > 0 then
+  reply = {1, tostring(worst), wi}
+  if not dirty then return reply end
+elseif v1 or v2 or v3 or v4 then
+  if v1 then t1 = v1; s1 = now end
+  if v2 then t2 = v2; s2 = now end
+  if v3 then t3 = v3; s3 = now end
+  if v4 then t4 = v4; s4 = now end
+  reply = 0
+else
+  if not dirty then return 0 end
+  reply = 0
+end
+end
 local renew = e - now < 82800
 if renew then e = now + 86400 end
-local state = struct.pack('<dddddddddddddd', h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4)
+local state = struct.pack('<ddddddddddddddd', h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4, hl)
 if renew then
   redis.call('SET', KEYS[1], state, 'PX', 86400000)
 else
   redis.call('SET', KEYS[1], state, 'KEEPTTL')
 end
-return 0
+return reply
 """
 )
-# KEYS: the class key. Mirrors bucket.adjusted: refunds never fill past capacity.
+# KEYS: the class key. Mirrors bucket.adjusted: refunds never fill past capacity, debt stops at
+# one capacity below zero.
 ADJUST = (
     _PRELUDE
     + """
@@ -148,7 +191,7 @@ for i = 1, n do
   local b = 3 + 3 * q[i]
   local cap, level = read(s, b, q[n + i])
   if level then
-    s[b] = math.min(cap, level - q[n + n + i]); s[b + 1] = now; changed = true
+    s[b] = math.max(-cap, math.min(cap, level - q[n + n + i])); s[b + 1] = now; changed = true
   end
 end
 if changed then save(KEYS[1], s) end
@@ -171,7 +214,7 @@ for j = 3, #ARGV, 4 do
 end
 local h = tonumber(ARGV[1])
 local hold = tonumber(ARGV[2])
-if h > 0 and hold > 0 and states[h][1] < now + hold then states[h][1] = now + hold end
+if h > 0 and hold > 0 and states[h][1] < now + hold then states[h][1] = now + hold; states[h][15] = hold end
 for k = 1, #KEYS do save(KEYS[k], states[k]) end
 return 0
 """
@@ -183,9 +226,26 @@ return {t[1], t[2], redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2])
 """
 
 
+def _unpack(raw: bytes) -> tuple[float, ...] | None:
+    """A class key's fifteen doubles (the previous layout's fourteen get the longest hold length)."""
+    if len(raw) == STATE.size:
+        values: tuple[float, ...] = STATE.unpack(raw)
+        return values
+    if len(raw) == OLD_STATE.size:
+        return (*OLD_STATE.unpack(raw), MAX_RETRY_AFTER)
+    return None
+
+
 def safe_url(url: str) -> str:
-    """The URL without a password, fit for messages and status output."""
-    parts = urlsplit(url)
+    """The URL without a password, fit for messages and status output.
+
+    Raises :class:`StoreError` for a URL that cannot be parsed (e.g. ``redis://[::1``).
+    """
+    try:
+        parse_url(url)
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise StoreError(f"the limiter store URL {shown_url(url)!r} is not a valid URL: {exc}") from None
     if parts.password is None and parts.username is None:
         return url
     host = parts.hostname or ""
@@ -276,6 +336,11 @@ class _Script:
 
 
 class RedisStore:
+    # Key naming; the cluster store (redis_cluster.py) puts every key of a namespace in one slot.
+    _split = staticmethod(split)
+    _class_key = staticmethod(class_key)
+    _hold_class = staticmethod(hold_class)
+
     def __init__(self, url: str, connect_timeout: float = 2.0) -> None:
         self.url = safe_url(url)
         self.warnings: list[str] = []
@@ -286,13 +351,23 @@ class RedisStore:
             raise StoreError(
                 "the redis:// limiter store needs the redis client: pip install 'claude-health[redis]'"
             ) from None
-        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        # RedisClusterException is the cluster client's (redis+cluster://) error that is no RedisError.
+        self._errors: tuple[type[BaseException], ...] = (
+            redis.RedisError,
+            redis.exceptions.RedisClusterException,
+            OSError,
+        )
         self._no_script = NoScriptError
         try:
-            self._client: Any = redis.Redis.from_url(
-                url, socket_timeout=connect_timeout, socket_connect_timeout=connect_timeout
-            )
+            self._client: Any = self._connect(url, connect_timeout)
             self._client.ping()
+        except TypeError as exc:  # redis-py passes unknown query parameters on as keyword arguments
+            unknown = re.search(r"keyword argument '([^']+)'", str(exc))
+            name = f" {unknown.group(1)!r}" if unknown else ""
+            raise StoreError(
+                f"the Redis URL {self.url} has a query parameter{name} that is not a Redis connection "
+                "option; remove it (see the redis-py URL format)"
+            ) from None
         except (ValueError, *self._errors) as exc:
             raise StoreError(f"cannot reach Redis at {self.url}: {exc}") from None
         self._acquire = _Script(self._client, ACQUIRE, NoScriptError)
@@ -303,20 +378,37 @@ class RedisStore:
         # index in ``keys`` of each slot the script may name).
         self._prepared: dict[str, _Prepared] = {}
 
+    def _connect(self, url: str, connect_timeout: float) -> Any:
+        import redis
+
+        return redis.Redis.from_url(
+            url, socket_timeout=connect_timeout, socket_connect_timeout=connect_timeout
+        )
+
     @property
     def client(self) -> Any:
         """The redis-py client every call goes through (the benchmark times a raw round trip on it)."""
         return self._client
 
+    def _failed(self, exc: BaseException, keys: Sequence[str | bytes]) -> StoreError:
+        """The error to raise, naming the key when another program's value sits under our name."""
+        if "WRONGTYPE" in str(exc):
+            names = ", ".join(k.decode() if isinstance(k, bytes) else k for k in keys)
+            return StoreError(
+                f"Redis at {self.url}: the key {names} holds another type of value, not claude-health's "
+                "limiter state; delete it (redis-cli DEL) or use another database number in the URL"
+            )
+        return StoreError(f"Redis at {self.url} failed: {exc}")
+
     def _call(self, script: _Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
             return script(keys, args)
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, keys) from None
 
     def _prepare(self, keys: Sequence[str], caps: Sequence[float], hold_key: str) -> _Prepared:
-        key, slots = split(keys)
-        if hold_class(hold_key) != key:
+        key, slots = self._split(keys)
+        if self._hold_class(hold_key) != key:
             raise ValueError(f"the hold {hold_key!r} must belong to the class of {keys[0]!r}")
         command = ("EVALSHA", self._acquire.sha, 1, key.encode())
         index = {slot + 1: i for i, slot in enumerate(slots)}
@@ -339,7 +431,7 @@ class RedisStore:
                 prepared = self._prepare(keys, caps, hold_key)
                 reply = self._client.execute_command(*prepared[2], prepared[3](amounts))
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, [prepared[2][3]]) from None
         if reply == 0:
             return ALLOWED
         status, wait, slot = reply
@@ -348,19 +440,19 @@ class RedisStore:
     def adjust(self, keys: Sequence[str], caps: Sequence[float], deltas: Sequence[float]) -> None:
         if not keys:
             return
-        key, slots = split(keys)
+        key, slots = self._split(keys)
         self._call(self._adjust, [key], [_packer(slots, caps)(deltas)])
 
     def sync(self, items: Sequence[Sync], hold: tuple[str, float] | None = None) -> None:
         keys: list[str] = []
         args: list[Any] = [0, 0]
         for item in items:
-            key, slot = class_key(item.key)
+            key, slot = self._class_key(item.key)
             if key not in keys:
                 keys.append(key)
             args += [keys.index(key) + 1, slot, repr(float(item.capacity)), repr(float(item.tokens))]
         if hold is not None and hold[1] > 0:
-            key = hold_class(hold[0])
+            key = self._hold_class(hold[0])
             if key not in keys:
                 keys.append(key)
             args[0], args[1] = keys.index(key) + 1, repr(float(hold[1]))
@@ -368,21 +460,26 @@ class RedisStore:
             self._call(self._sync, keys, args)
 
     def snapshot(self, keys: Sequence[str], hold_key: str) -> tuple[list[State | None], float, float]:
-        key, slots = split(keys)
-        secs, micros, raw, hold_raw = self._call(self._snapshot, [key, hold_class(hold_key)], [])
+        key, slots = self._split(keys)
+        secs, micros, raw, hold_raw = self._call(self._snapshot, [key, self._hold_class(hold_key)], [])
         now = int(secs) + int(micros) / 1_000_000
-        values = STATE.unpack(raw) if len(raw) == STATE.size else None
-        hold_values = STATE.unpack(hold_raw) if len(hold_raw) == STATE.size else None
-        hold_left = max(0.0, hold_values[0] - now) if hold_values else 0.0
+        values = _unpack(raw)
+        hold_values = _unpack(hold_raw)
+        left = (
+            hold_left(hold_values[0], hold_values[14], now)
+            if hold_values and is_number(hold_values[0]) and is_number(hold_values[14])
+            else 0.0
+        )
         states: list[State | None] = []
         for slot in slots:
             b = 2 + 3 * slot
-            if values is None or values[b + 1] <= 0:
+            # NaN or infinity is not a level anyone wrote: shown as never written, like the scripts do.
+            if values is None or not all(map(is_number, values[b : b + 3])) or values[b + 1] <= 0:
                 states.append(None)
                 continue
             tokens, ts, learned = values[b : b + 3]
             states.append(State(tokens, ts, max(learned, 0.0), learned != 0))
-        return states, hold_left, now
+        return states, left, now
 
     def record_event(self, event: Event) -> None:
         payload = json.dumps(
@@ -393,21 +490,21 @@ class RedisStore:
             pipe.lpush(EVENTS_KEY, payload).ltrim(EVENTS_KEY, 0, MAX_EVENTS - 1)
             pipe.expire(EVENTS_KEY, EVENT_TTL).execute()
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, [EVENTS_KEY]) from None
 
     def events(self, since: float) -> list[Event]:
         try:
             raw = self._client.lrange(EVENTS_KEY, 0, MAX_EVENTS - 1)
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, [EVENTS_KEY]) from None
         found: list[Event] = []
         for item in raw:
             try:
                 d = json.loads(item)
-                ev = Event(str(d["kind"]), str(d["model"]), float(d["at"]), str(d.get("detail", "")))
-            except (ValueError, KeyError, TypeError):
-                continue
-            if ev.at >= since:
+                ev = valid_event(d["kind"], d["model"], d["at"], d.get("detail", ""))
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                continue  # not an event this store wrote
+            if ev is not None and ev.at >= since:
                 found.append(ev)
         return sorted(found, key=lambda e: e.at)
 
