@@ -26,15 +26,20 @@ class PlanUsageResult(PlanUsage):
 
 
 def build_plan_usage(
-    project_dir: str | None, window: Literal["block", "day", "week"], timezone: str | None
+    project_dir: str | None,
+    window: Literal["block", "day", "week"],
+    timezone: str | None,
+    only_existing: bool = False,
 ) -> PlanUsage:
-    from claude_health.tools.usage.service import plan_usage
+    from claude_health.tools.usage.plan_usage import plan_usage
+    from claude_health.tools.usage.session import keep_ledgers_open
     from claude_health.tools.usage.store import StateError
     from claude_health.tools.usage.timezones import TimezoneError
 
+    keep_ledgers_open()  # the server answers many calls: keep the ledger's connection open
     ws = workspace_for(project_dir)
     try:
-        return plan_usage(ws, window, timezone=timezone)
+        return plan_usage(ws, window, timezone=timezone, only_existing=only_existing)
     except TimezoneError as exc:
         raise ToolError(str(exc)) from None
     except StateError as exc:
@@ -57,6 +62,13 @@ def register(server: MCPServer) -> None:
             str | None,
             Field(default=None, max_length=64, description="IANA zone for 'day' (default: local)."),
         ] = None,
+        only_existing: Annotated[
+            bool,
+            Field(
+                description="Count only transcripts still on disk (what ccusage reports). By default the "
+                "totals include usage kept from transcripts Claude Code has deleted."
+            ),
+        ] = False,
         admin_api: Annotated[
             bool,
             Field(
@@ -74,7 +86,7 @@ def register(server: MCPServer) -> None:
         reasons. Call it when the user asks how much of their plan is left, when a limit resets,
         whether they will run out, or what their Claude Code usage costs. Reads local files only,
         unless admin_api is true (an API organisation's month from the Admin API)."""
-        usage = build_plan_usage(project_dir, window, timezone)
+        usage = build_plan_usage(project_dir, window, timezone, only_existing)
         organization = None
         if admin_api:
             from claude_health.tools.admin.credential import AdminKeyError
