@@ -1,4 +1,4 @@
-"""K016: an Admin API key where a regular API key belongs (Claude Code's env, project files)."""
+"""K014: an Admin API key where a regular API key belongs (Claude Code's env, project files)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.fakes import fake_key
 
 
 def k014(sandbox: Sandbox) -> list[Finding]:
-    return [f for f in scan_keys(sandbox.workspace()).findings if f.code == "K016"]
+    return [f for f in scan_keys(sandbox.workspace()).findings if f.code == "K014"]
 
 
 def test_admin_key_as_anthropic_api_key_in_the_shell(sandbox: Sandbox) -> None:
@@ -60,7 +60,7 @@ def test_admin_key_in_project_files(sandbox: Sandbox) -> None:
 
 def test_regular_keys_and_admin_keys_elsewhere_are_not_k014(sandbox: Sandbox) -> None:
     sandbox.env["ANTHROPIC_API_KEY"] = fake_key("api_key")
-    sandbox.env["ANTHROPIC_ADMIN_KEY"] = fake_key("admin_key")  # its own variable: K004, not K016
+    sandbox.env["ANTHROPIC_ADMIN_KEY"] = fake_key("admin_key")  # its own variable: K004, not K014
     sandbox.write(sandbox.project / ".env", f"ANTHROPIC_ADMIN_KEY={fake_key('admin_key')}\n")
     assert k014(sandbox) == []
 
@@ -74,4 +74,4 @@ def test_the_keys_command_reports_it(
     code = main(["keys", "--json", "--project", str(sandbox.project)])
     out = capsys.readouterr().out
     assert code == 1 and admin not in out
-    assert "K016" in {f["code"] for f in json.loads(out)["findings"]}
+    assert "K014" in {f["code"] for f in json.loads(out)["findings"]}

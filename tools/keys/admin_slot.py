@@ -1,4 +1,4 @@
-"""K016: an Admin API key (``sk-ant-admin01-``) where a regular API key belongs.
+"""K014: an Admin API key (``sk-ant-admin01-``) where a regular API key belongs.
 
 The places a key is *used* as an API key: ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_AUTH_TOKEN`` in
 the environment Claude Code builds (shell environment, ~/.claude.json, user and managed settings
@@ -127,5 +127,5 @@ def _env_files(ws: Workspace) -> list[Finding]:
 
 
 def admin_key_as_api_key_findings(ws: Workspace) -> list[Finding]:
-    """Every API-key slot that holds an admin key (K016)."""
+    """Every API-key slot that holds an admin key (K014)."""
     return [*_claude_code_env(ws), *_settings(ws), *_mcp(ws), *_env_files(ws)]

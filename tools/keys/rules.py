@@ -150,7 +150,7 @@ FILE_NOT_SCANNED = Rule(
     check="keys",
 )
 ADMIN_KEY_AS_API_KEY = Rule(
-    code="K016",
+    code="K014",
     title="Admin API key used where an API key belongs",
     severity=Severity.ERROR,
     what="ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN in the environment Claude Code builds (shell, "
