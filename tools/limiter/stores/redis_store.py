@@ -236,16 +236,32 @@ def _unpack(raw: bytes) -> tuple[float, ...] | None:
     return None
 
 
+def _single_host_urls(url: str) -> list[str]:
+    """A ``redis+cluster://`` URL lists several ``host:port`` pairs: each is checked as a URL of
+    its own (a list is no valid port); any other URL is checked as it is."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.endswith("+cluster"):
+        return [url]
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    return [f"{scheme}://{userinfo}{at}{host}{slash}{tail}" for host in hosts.split(",")]
+
+
 def safe_url(url: str) -> str:
     """The URL without a password, fit for messages and status output.
 
     Raises :class:`StoreError` for a URL that cannot be parsed (e.g. ``redis://[::1``).
     """
     try:
-        parse_url(url)
+        for one in _single_host_urls(url):
+            parse_url(one)
         parts = urlsplit(url)
     except ValueError as exc:
         raise StoreError(f"the limiter store URL {shown_url(url)!r} is not a valid URL: {exc}") from None
+    if parts.scheme.endswith("+cluster"):
+        _userinfo, at, hosts = parts.netloc.rpartition("@")
+        netloc = f"***@{hosts}" if at else hosts
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     if parts.password is None and parts.username is None:
         return url
     host = parts.hostname or ""
