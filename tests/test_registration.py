@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from claude_health.tools.registration import CLIENTS, RegistrationError, apply, plan_install, plan_uninstall
 from claude_health.tools.registration.atomic import ConcurrentChangeError
-from claude_health.tools.registration.clients import config_path, load_template
+from claude_health.tools.registration.clients import CLIENTS, RegistrationError, config_path, load_template
 from claude_health.tools.registration.launch import Launch, detect_launch
+from claude_health.tools.registration.plan import apply, plan_install, plan_uninstall
 from tests.conftest import Sandbox
 from tests.fakes import fake_key
 

@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.findings import Finding
 from claude_health.tools.guard import rules as R
 from claude_health.tools.guard import state
 from claude_health.tools.guard.dispatch import EVENTS
+from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
 from claude_health.tools.usage.statusline import heartbeat_name
 
