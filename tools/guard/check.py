@@ -21,6 +21,7 @@ from claude_health.tools.guard import state
 from claude_health.tools.guard.dispatch import EVENTS
 from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
+from claude_health.tools.registration.hooks import is_ours
 from claude_health.tools.usage.statusline import heartbeat_name
 
 
@@ -46,8 +47,6 @@ def _executable(command: str) -> str | None:
 
 def installed_hooks(ws: Workspace) -> tuple[dict[str, dict[str, str]], bool]:
     """event -> {scope, path, command} of claude-health's hooks; and whether any file disables all hooks."""
-    from claude_health.tools.registration.hooks import is_ours
-
     found: dict[str, dict[str, str]] = {}
     disabled = False
     for scope, path in (
