@@ -154,6 +154,21 @@ def say(text: str) -> Model:
     return lambda _request: [Text(text)]
 
 
+TOOL_COMMAND = "echo hi"
+
+
+def bash_once(command: str = TOOL_COMMAND) -> Model:
+    """A model that asks once for a Bash call and ends the turn after its result, so a session
+    exercises what settings control: hooks around the call and the rules that allow or deny it."""
+
+    def model(request: Request) -> list[Block]:
+        if request.last_tool_result() is not None or not request.tool_names:
+            return [Text("done")]
+        return [ToolUse("Bash", {"command": command, "description": "say hi"})]
+
+    return model
+
+
 # -- the server ------------------------------------------------------------------------------------
 
 

@@ -104,6 +104,8 @@ def cases() -> list[Case]:
         Case("user_invalid_json", user='{"env": {"ANTHROPIC_API_KEY": "x"},}'),
         Case("user_invalid_schema", user={"cleanupPeriodDays": 0, "env": {"ANTHROPIC_API_KEY": key()}}),
         Case("user_wrong_type", user={"includeCoAuthoredBy": "yes", "apiKeyHelper": "echo x"}),
+        Case("user_broken_pre_hook", user={"hooks": {"PreToolUse": {}}, "env": {"ANTHROPIC_API_KEY": key()}}),
+        Case("user_null_pre_hook", user={"hooks": {"PreToolUse": None}, "env": {"ANTHROPIC_API_KEY": key()}}),
         Case("project_env_api_key", project={"env": {"ANTHROPIC_API_KEY": key()}}),
         Case("project_env_api_key_trusted", project={"env": {"ANTHROPIC_API_KEY": key()}}, trusted=True),
         Case(
@@ -141,6 +143,22 @@ def cases() -> list[Case]:
             user={"env": {"CLAUDE_CODE_USE_BEDROCK": "0"}},
         ),
         Case("base_url+max", env={"ANTHROPIC_BASE_URL": "https://gw.example.test"}, credentials=login()),
+        # CLAUDE_CODE_SIMPLE (what `claude --bare` sets): only ANTHROPIC_API_KEY is read.
+        Case("bare+max", env={"CLAUDE_CODE_SIMPLE": "1"}, credentials=login()),
+        Case("bare_false+max", env={"CLAUDE_CODE_SIMPLE": "false"}, credentials=login()),
+        Case(
+            "bare+max+api_key",
+            env={"CLAUDE_CODE_SIMPLE": "on", "ANTHROPIC_API_KEY": key()},
+            credentials=login(),
+        ),
+        Case(
+            "bare+oauth_token",
+            env={"CLAUDE_CODE_SIMPLE": "1", "CLAUDE_CODE_OAUTH_TOKEN": key("oauth_access_token")},
+        ),
+        Case("bare+helper_user", env={"CLAUDE_CODE_SIMPLE": "1"}, user={"apiKeyHelper": "echo x"}),
+        Case("user_env_bare+max", user={"env": {"CLAUDE_CODE_SIMPLE": "1"}}, credentials=login()),
+        Case("project_env_bare+max", project={"env": {"CLAUDE_CODE_SIMPLE": "1"}}, credentials=login()),
+        Case("bare+bedrock", env={"CLAUDE_CODE_SIMPLE": "1", "CLAUDE_CODE_USE_BEDROCK": "1"}),
         Case("config_dir", env={"CLAUDE_CONFIG_DIR": "{root}/cfg"}, credentials=login("pro", None)),
     ]
 

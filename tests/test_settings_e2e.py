@@ -20,6 +20,8 @@ from claude_health.tools.findings import Severity
 from claude_health.tools.settings.validate import Validation, validate_workspace
 from tests.conftest import Sandbox
 from tests.external import claude_bin, claude_env
+from tests.fake_messages import TOOL_COMMAND, FakeMessages, bash_once
+from tests.fakes import fake_key
 
 pytestmark = pytest.mark.e2e
 
@@ -118,6 +120,37 @@ SETTINGS_CASES: dict[str, Any] = {
         "hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "x", "if": "Bash(git *)"}]}]}
     },
     "event object": {"hooks": {"Stop": {}}},
+    # Guard hooks (PreToolUse, PermissionRequest, PreSkillShellCommand) Claude Code 2.1.332 cannot
+    # load make it ignore the whole file; the same shapes elsewhere drop only the entry.
+    "pre event object": {
+        "hooks": {"PreToolUse": {"matcher": "Bash", "hooks": [{"type": "command", "command": "x"}]}}
+    },
+    "pre event null": {"hooks": {"PreToolUse": None}},
+    "permission request string": {"hooks": {"PermissionRequest": "x"}},
+    "pre skill shell object": {"hooks": {"PreSkillShellCommand": {}}},
+    "post event single matcher": {
+        "hooks": {"PostToolUse": {"matcher": "Bash", "hooks": [{"type": "command", "command": "x"}]}}
+    },
+    "stop holding pre": {
+        "hooks": {"Stop": {"PreToolUse": [{"hooks": [{"type": "command", "command": "x"}]}]}}
+    },
+    "hooks array of matchers": {
+        "hooks": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "x"}]}]
+    },
+    "hooks single matcher": {"hooks": {"matcher": "Bash", "hooks": [{"type": "command", "command": "x"}]}},
+    "unknown event holding pre": {
+        "hooks": {"Foo": {"PreToolUse": [{"hooks": [{"type": "command", "command": "x"}]}]}}
+    },
+    "top-level PreToolUse": {"PreToolUse": [{"hooks": [{"type": "command", "command": "x"}]}]},
+    "pre hook bad url": {"hooks": {"PreToolUse": [{"hooks": [{"type": "http", "url": "hooks.test/x"}]}]}},
+    "pre hook once string": {
+        "hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "x", "once": "y"}]}]}
+    },
+    "post hook if number": {
+        "hooks": {"PostToolUse": [{"hooks": [{"type": "command", "command": "x", "if": 5}]}]}
+    },
+    "workflowSizeGuideline bad": {"workflowSizeGuideline": "huge"},
+    "theme number": {"theme": 5},
     "unknown event": {"hooks": {"PreTool": [], "PostToolUse": []}},
     "blocking field": {
         "hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "x", "blocking": True}]}]}
@@ -245,3 +278,48 @@ def test_mcp_approval_from_user_settings_matches_claude(sandbox: Sandbox) -> Non
     assert re.search(r"^b: .*Rejected", listed, re.MULTILINE) or not re.search(
         r"^b: ", listed, re.MULTILINE
     ), listed
+
+
+def _session(sandbox: Sandbox, api: FakeMessages) -> dict[str, Any]:
+    proc = subprocess.run(
+        [claude_bin(), "-p", "go", "--output-format", "json"],
+        cwd=sandbox.project,
+        env=claude_env(sandbox.home, ANTHROPIC_BASE_URL=api.base_url, ANTHROPIC_API_KEY=fake_key()),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def test_session_skips_a_project_file_with_a_broken_pretooluse_event(sandbox: Sandbox) -> None:
+    """Case (a) of issue 12 in a real session: PreToolUse given as an object makes Claude Code
+    ignore the whole project file, so none of its other hooks run. The control run, the same
+    file with PreToolUse as an array, shows that they do run once it loads."""
+    markers = sandbox.root / "markers"
+    markers.mkdir()
+
+    def touch(name: str) -> list[dict[str, Any]]:
+        return [{"hooks": [{"type": "command", "command": f"touch {markers / name}"}]}]
+
+    pre = {"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}
+    for pre_value, loads in ((pre, False), ([pre], True)):
+        path = sandbox.project_settings(
+            {
+                "hooks": {
+                    "PreToolUse": pre_value,
+                    "SessionStart": touch("start"),
+                    "PostToolUse": touch("post"),
+                },
+                "permissions": {"allow": [f"Bash({TOOL_COMMAND})"]},
+            }
+        )
+        with FakeMessages(bash_once()) as api:
+            _session(sandbox, api)
+            assert len(api.requests) >= 2
+        assert sorted(p.name for p in markers.iterdir()) == (["post", "start"] if loads else [])
+        assert next(r.loaded for r in ours(sandbox).files if r.file.path == path) is loads

@@ -1,7 +1,7 @@
 """Fixtures modelled on the SchemaStore test suite, plus property tests: nothing crashes the validator.
 
 Positive fixtures must produce no `error` (a file Claude Code loads cleanly never gets one);
-negative fixtures must produce findings. Where the schema and Claude Code 2.1.330 disagree, the
+negative fixtures must produce findings. Where the schema and Claude Code 2.1.332 disagree, the
 expectation follows Claude Code (checked against the real binary in test_settings_e2e.py).
 """
 

@@ -9,7 +9,7 @@ from claude_health.tools.settings.explain import explain_permission
 from claude_health.tools.settings.validate import validate_workspace
 from tests.conftest import Sandbox
 
-# Observed with `claude doctor` 2.1.330: loaded (None) or the start of the skip reason.
+# Observed with `claude doctor` 2.1.332: loaded (None) or the start of the skip reason.
 VERDICTS = [
     ("Bash(ls)", "allow", None),
     ("Bash(ls))", "allow", None),

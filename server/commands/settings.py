@@ -19,7 +19,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="validate every Claude Code settings file",
         description="Find every settings, ~/.claude.json and .mcp.json file that applies to the project "
-        "and judge each one the way Claude Code 2.1.330 does: error = the whole file is ignored, "
+        "and judge each one the way Claude Code 2.1.332 does: error = the whole file is ignored, "
         "warning = one entry is dropped, info = silently ignored.",
     )
     parser.add_argument(

@@ -1,7 +1,7 @@
 """Decide which credential Claude Code will use, and therefore who pays.
 
 Mirrors Claude Code's resolver (settings notes §5, checked against ``claude auth status --json``
-of Claude Code 2.1.330): the environment Claude Code builds from the shell plus settings ``env``
+of Claude Code 2.1.332): the environment Claude Code builds from the shell plus settings ``env``
 blocks, then the provider switches in their fixed order, then the two first-party credential
 slots (bearer token and API key).
 """
@@ -18,6 +18,7 @@ from claude_health.tools.auth.models import ApiProvider, AuthMethod, AuthStatus,
 from claude_health.tools.auth.rules import (
     API_KEY_OVERRIDES_SUBSCRIPTION,
     API_KEY_REJECTED,
+    BARE_MODE,
     BOTH_SLOTS,
     CREDENTIALS_UNREADABLE,
     GATEWAY,
@@ -32,7 +33,7 @@ from claude_health.tools.auth.rules import (
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.redact import fingerprint, redact, redact_text, redact_url, suffix20
 
-# First match wins, in this order (observed with Claude Code 2.1.330 `claude auth status`).
+# First match wins, in this order (observed with Claude Code 2.1.332 `claude auth status`).
 # CLAUDE_CODE_USE_GATEWAY is not among them: only managed `forceLoginMethod: "gateway"` selects
 # the gateway, and any of these switches still wins over it.
 PROVIDER_SWITCHES: tuple[tuple[str, ApiProvider], ...] = (
@@ -50,6 +51,10 @@ PROJECT_IGNORED_CREDENTIALS = (
     "ANTHROPIC_BASE_URL",
 )
 ANTHROPIC_HOSTS = frozenset({"api.anthropic.com"})
+# `claude --bare` sets it: only ANTHROPIC_API_KEY (or a --settings apiKeyHelper) is read; the
+# claude.ai login, the bearer tokens, settings-file helpers and the /login key are ignored
+# (observed with Claude Code 2.1.332 `claude auth status`; third-party providers still apply).
+BARE_MODE_VAR = "CLAUDE_CODE_SIMPLE"
 SUBSCRIPTION_PLANS_NOTE = "Claude Max/Pro/Team plan"
 
 
@@ -191,16 +196,19 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
     env = build_env(inputs)
     provider, selected = _provider(env, inputs)
     api_key = env.get("ANTHROPIC_API_KEY")
-    helper = _api_key_helper(inputs)
-    oauth_ok = _oauth_usable(inputs)
+    bare = is_truthy(env.get(BARE_MODE_VAR))
+    present_helper = _api_key_helper(inputs)
+    helper = None if bare else present_helper
+    oauth_ok = not bare and _oauth_usable(inputs)
+    primary_api_key = None if bare else inputs.primary_api_key
     method, token_source = _method(
         provider,
-        env.get("ANTHROPIC_AUTH_TOKEN"),
+        None if bare else env.get("ANTHROPIC_AUTH_TOKEN"),
         api_key,
-        env.get("CLAUDE_CODE_OAUTH_TOKEN"),
+        None if bare else env.get("CLAUDE_CODE_OAUTH_TOKEN"),
         helper,
         oauth_ok,
-        inputs.primary_api_key,
+        primary_api_key,
     )
     # The API-key slot is reported whenever it has a source, whichever credential wins.
     api_key_source: str | None = None
@@ -208,7 +216,7 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
         api_key_source = "ANTHROPIC_API_KEY"
     elif helper:
         api_key_source = "apiKeyHelper"
-    elif inputs.primary_api_key:
+    elif primary_api_key:
         api_key_source = "/login managed key"
 
     login = inputs.oauth if method == "claude.ai" else None
@@ -231,9 +239,13 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
         billing=billing,
         billingExplanation=explanation,
         baseUrl=redact_url(base_url) if base_url else None,
-        credentials=_credentials(inputs, env, method, api_key_source, token_source, helper, oauth_ok),
+        credentials=_credentials(
+            inputs, env, method, api_key_source, token_source, present_helper, oauth_ok, bare
+        ),
     )
     findings = _findings(inputs, env, status, helper, selected, now)
+    if bare and provider == "firstParty":
+        findings.extend(_bare_mode(inputs, env, present_helper))
     return AuthResult(status, findings)
 
 
@@ -285,6 +297,7 @@ def _credentials(
     token_source: str | None,
     helper: SettingsLayer | None,
     oauth_ok: bool,
+    bare: bool,
 ) -> list[Credential]:
     def used(source: str) -> bool:
         return _in_use(method, token_source, api_key_source, source)
@@ -314,7 +327,9 @@ def _credentials(
     login = inputs.oauth
     if login is not None:
         note: str | None = None
-        if not oauth_ok:
+        if bare:
+            note = f"ignored: {BARE_MODE_VAR} (bare mode) is set"
+        elif not oauth_ok:
             note = "not usable: no access token with the user:inference scope"
         else:
             note = f"{login.subscription_type} plan" if login.subscription_type else None
@@ -360,8 +375,13 @@ def _findings(
             )
         )
     if not status.loggedIn and status.apiProvider == "firstParty":
+        bare = is_truthy(env.get(BARE_MODE_VAR))
         findings.append(
-            NO_CREDENTIALS.finding("No credential for Claude Code was found in this environment.")
+            NO_CREDENTIALS.finding(
+                f"No credential that Claude Code reads in bare mode ({BARE_MODE_VAR}) was found."
+                if bare
+                else "No credential for Claude Code was found in this environment."
+            )
         )
     if status.baseUrl and _is_gateway(status.baseUrl):
         findings.append(
@@ -463,6 +483,31 @@ def _ignored_layer_findings(inputs: AuthInputs) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _bare_mode(inputs: AuthInputs, env: EffectiveEnv, helper: SettingsLayer | None) -> list[Finding]:
+    """What CLAUDE_CODE_SIMPLE makes Claude Code ignore, if anything it ignores is configured."""
+    ignored = [
+        name
+        for name, present in (
+            ("your claude.ai login", _oauth_usable(inputs)),
+            ("CLAUDE_CODE_OAUTH_TOKEN", bool(env.get("CLAUDE_CODE_OAUTH_TOKEN"))),
+            ("ANTHROPIC_AUTH_TOKEN", bool(env.get("ANTHROPIC_AUTH_TOKEN"))),
+            (f"the apiKeyHelper in {helper.path}" if helper else "", helper is not None),
+            ("the /login managed key", bool(inputs.primary_api_key)),
+        )
+        if present
+    ]
+    if not ignored:
+        return []
+    origin = env.origin.get(BARE_MODE_VAR, "environment")
+    login = inputs.oauth
+    return [
+        BARE_MODE.finding(
+            f"{BARE_MODE_VAR} is set (from {origin}), so Claude Code ignores {', '.join(ignored)}.",
+            path=str(login.path) if login and _oauth_usable(inputs) else None,
+        )
+    ]
 
 
 def _shorten(command: str, limit: int = 60) -> str:

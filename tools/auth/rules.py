@@ -136,6 +136,19 @@ MANAGED_SETTINGS_INVALID = Rule(
     "shows the line and column of the syntax error.",
     check=_CHECK,
 )
+BARE_MODE = Rule(
+    code="A022",
+    title="Bare mode ignores your login",
+    severity=Severity.WARNING,
+    what="CLAUDE_CODE_SIMPLE is set (what `claude --bare` sets), so Claude Code reads only "
+    "ANTHROPIC_API_KEY (or an apiKeyHelper passed with --settings).",
+    why="Your claude.ai login, CLAUDE_CODE_OAUTH_TOKEN, ANTHROPIC_AUTH_TOKEN, the apiKeyHelper of your "
+    "settings files and the Console /login key are all ignored: without ANTHROPIC_API_KEY Claude Code "
+    "is not logged in, and with it every request is billed per token instead of to your plan.",
+    fix="Unset CLAUDE_CODE_SIMPLE (and remove it from the settings `env` that sets it) unless you want "
+    "bare mode; run `claude` without --bare to use your plan.",
+    check=_CHECK,
+)
 
 RULES: tuple[Rule, ...] = (
     API_KEY_OVERRIDES_SUBSCRIPTION,
@@ -150,4 +163,5 @@ RULES: tuple[Rule, ...] = (
     BOTH_SLOTS,
     CREDENTIALS_UNREADABLE,
     MANAGED_SETTINGS_INVALID,
+    BARE_MODE,
 )

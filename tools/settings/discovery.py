@@ -74,9 +74,38 @@ def discover(ws: Workspace) -> list[ConfigFile]:
     return files
 
 
+# Claude Code reads a managed-settings.d entry only when its name ends in ".json" (case matters)
+# and does not start with "."; other names that still look like settings files are reported.
+SKIPPED_DROPIN_NOTE = "managed-settings.d file Claude Code skips because of its name"
+
+
+def dropin_is_read(name: str) -> bool:
+    return name.endswith(".json") and not name.startswith(".")
+
+
+def skipped_dropins(ws: Workspace) -> list[Path]:
+    """Files in managed-settings.d that look like settings but that Claude Code never reads."""
+    directory = ws.managed_dropin_dir
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError:
+        return []
+    skipped = []
+    for path in entries:
+        if dropin_is_read(path.name) or ".json" not in path.name.lower():
+            continue
+        try:
+            if path.is_dir() and not path.is_symlink():
+                continue
+        except OSError:
+            pass
+        skipped.append(path)
+    return skipped
+
+
 def _ignored(ws: Workspace) -> list[ConfigFile]:
     """Files people write that Claude Code never reads; reported only when present."""
-    candidates: list[tuple[Path, str]] = []
+    candidates: list[tuple[Path, str]] = [(p, SKIPPED_DROPIN_NOTE) for p in skipped_dropins(ws)]
     if ws.os_name == "win32" and not ws.env.get("CLAUDE_HEALTH_MANAGED_DIR", "").strip():
         legacy = Path(LEGACY_WINDOWS_MANAGED_DIR)
         for name in ("managed-settings.json", "managed-mcp.json"):

@@ -29,7 +29,7 @@ CREDENTIAL_NAMES = frozenset(
 _CREDENTIAL_SUFFIX = re.compile(
     r"(?:_API_KEY|_AUTH_TOKEN|_ACCESS_TOKEN|_SECRET|_SECRET_KEY|_PASSWORD|_TOKEN)$"
 )
-# Not applied from project or local settings by Claude Code 2.1.330 (notes §6).
+# Not applied from project or local settings by Claude Code 2.1.332 (notes §6).
 PROJECT_IGNORED = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
 _REFERENCE = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}?$")
 

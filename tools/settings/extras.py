@@ -10,7 +10,7 @@ from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import json_type
 
 USER_ONLY_SCOPES = ("user", "managed")
-# Remote plugin sources a settings-sourced marketplace accepts (observed with Claude Code 2.1.330).
+# Remote plugin sources a settings-sourced marketplace accepts (observed with Claude Code 2.1.332).
 PLUGIN_SOURCES = frozenset({"github", "url", "npm", "git-subdir"})
 
 

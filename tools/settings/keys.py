@@ -1,6 +1,6 @@
 """The settings keys Claude Code knows, with the types its loader enforces.
 
-Types follow Claude Code 2.1.330 as observed (notes §6), not the SchemaStore schema where they
+Types follow Claude Code 2.1.332 as observed (notes §6), not the SchemaStore schema where they
 differ. ``Spec.catch`` marks values Claude Code silently unsets instead of rejecting the file.
 Keys missing here are reported as unknown (info), never as errors: every release adds keys.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-CLAUDE_CODE_VERSION = "2.1.330"
+CLAUDE_CODE_VERSION = "2.1.332"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,9 @@ _COMMAND_LINE = Spec(
     required=("command",),
 )
 
+# Deprecated in 2.1.332: an invalid subagentStatusLine is unset instead of rejecting the file.
+_CAUGHT_COMMAND_LINE = Spec("obj", fields=_COMMAND_LINE.fields, required=_COMMAND_LINE.required, catch=True)
+
 _CREDENTIAL_RULE = Spec("obj", fields={"mode": enum("deny", "mask")})
 
 SANDBOX_NETWORK = Spec(
@@ -92,8 +95,8 @@ SANDBOX = Spec(
         "enableWeakerNestedSandbox": B,
         "allowAppleEvents": B,
         "excludedCommands": SA,
-        "bwrapPath": S,
-        "socatPath": S,
+        "bwrapPath": Spec("str", catch=True),
+        "socatPath": Spec("str", catch=True),
         "network": SANDBOX_NETWORK,
         "filesystem": Spec(
             "obj",
@@ -125,7 +128,7 @@ TOP_LEVEL: dict[str, Spec] = {
     "hooks": Spec("hooks"),
     "env": Spec("env"),
     "statusLine": _COMMAND_LINE,
-    "subagentStatusLine": _COMMAND_LINE,
+    "subagentStatusLine": _CAUGHT_COMMAND_LINE,
     "fileSuggestion": Spec("obj", fields={"type": enum("command"), "command": S}, required=("command",)),
     "attribution": Spec("obj", fields={"commit": S, "pr": S, "sessionUrl": B}),
     "sandbox": SANDBOX,
@@ -135,7 +138,7 @@ TOP_LEVEL: dict[str, Spec] = {
             "sparsePaths": SA,
             "symlinkDirectories": SA,
             "baseRef": enum("fresh", "head"),
-            "bgIsolation": enum("worktree", "none"),
+            "bgIsolation": enum("worktree", "none", catch=True),
         },
     ),
     "allowedMcpServers": Spec("mcpfilter"),
@@ -151,7 +154,7 @@ TOP_LEVEL: dict[str, Spec] = {
     "otelHeadersHelper": S,
     "proxyAuthHelper": S,
     "processWrapper": S,
-    "policyHelper": OBJ,
+    "policyHelper": Spec("obj", catch=True),
     "autoMemoryEnabled": B,
     "autoMemoryDirectory": S,
     "autoUpdatesChannel": enum("stable", "latest", "rc"),
@@ -176,19 +179,19 @@ TOP_LEVEL: dict[str, Spec] = {
     "allowManagedHooksOnly": B,
     "allowManagedPermissionRulesOnly": B,
     "allowManagedMcpServersOnly": B,
-    "extraKnownMarketplaces": OBJ,
+    "extraKnownMarketplaces": Spec("obj", catch=True),
     "strictKnownMarketplaces": Spec("any"),
     "blockedMarketplaces": Spec("any"),
-    "skippedMarketplaces": SA,
-    "skippedPlugins": SA,
+    "skippedMarketplaces": ANY,
+    "skippedPlugins": ANY,
     "forceLoginMethod": enum("claudeai", "console", "gateway", catch=True),
     "forceLoginOrgUUID": Spec("str|str[]"),
-    "forceLoginGatewayUrl": S,
+    "forceLoginGatewayUrl": Spec("str", catch=True),
     "outputStyle": S,
     "skipWebFetchPreflight": B,
     "spinnerVerbs": Spec("obj", fields={"mode": enum("append", "replace"), "verbs": SA}, required=("verbs",)),
     "spinnerTipsEnabled": B,
-    "spinnerTipsOverride": OBJ,
+    "spinnerTipsOverride": Spec("obj", catch=True),
     "terminalProgressBarEnabled": B,
     "showTurnDuration": B,
     "skillOverrides": Spec("map", item=enum("on", "name-only", "user-invocable-only", "off")),
@@ -197,7 +200,7 @@ TOP_LEVEL: dict[str, Spec] = {
     "alwaysThinkingEnabled": B,
     "companyAnnouncements": SA,
     "teammateMode": enum("auto", "in-process", "tmux", "iterm2", catch=True),
-    "teammateDefaultModel": Spec("str|null"),
+    "teammateDefaultModel": ANY,
     "parentSettingsBehavior": enum("first-wins", "merge"),
     "pluginTrustMessage": S,
     "pluginConfigs": OBJ,
@@ -232,7 +235,7 @@ TOP_LEVEL: dict[str, Spec] = {
     "enforceAvailableModels": B,
     "fallbackModel": SA,
     "fileCheckpointingEnabled": B,
-    "managedMcpServers": Spec("obj[]"),
+    "managedMcpServers": Spec("obj", catch=True),
     "skillListingMaxDescChars": Spec("int", minimum=0, exclusive=True),
     "skillListingBudgetFraction": Spec("num", minimum=0, exclusive=True),
     "preferredNotifChannel": enum(
@@ -247,8 +250,8 @@ TOP_LEVEL: dict[str, Spec] = {
     ),
     "respondToBashCommands": B,
     "sshConfigs": Spec("obj[]"),
-    "sshHostAllowlist": SA,
-    "theme": S,
+    "sshHostAllowlist": Spec("str[]", catch=True),
+    "theme": Spec("str", catch=True),
     "wheelScrollAccelerationEnabled": B,
     "disableBundledSkills": B,
     "awaySummaryEnabled": B,
@@ -262,27 +265,27 @@ TOP_LEVEL: dict[str, Spec] = {
     "disableClaudeAiConnectors": B,
     "disableRemoteControl": B,
     "disableWorkflows": B,
-    "footerLinksRegexes": Spec("obj[]"),
+    "footerLinksRegexes": Spec("obj[]", catch=True),
     "inputNeededNotifEnabled": B,
     "remoteControlAtStartup": B,
     "syntaxHighlightingDisabled": B,
     "verbose": B,
     "workflowKeywordTriggerEnabled": B,
     "askUserQuestionTimeout": enum("60s", "5m", "10m", "never", catch=True),
-    "workflowSizeGuideline": enum("unrestricted", "small", "medium", "large", catch=True),
+    "workflowSizeGuideline": enum("unrestricted", "small", "medium", "large"),
     "enableArtifact": B,
-    "permissionExplainerEnabled": B,
+    "permissionExplainerEnabled": ANY,
     "diffTool": enum("auto", "terminal", catch=True),
-    "externalEditorContext": B,
-    "autoConnectIde": B,
-    "autoInstallIdeExtension": B,
+    "externalEditorContext": ANY,
+    "autoConnectIde": ANY,
+    "autoInstallIdeExtension": ANY,
     "emojiCompletionEnabled": B,
-    "vimInsertModeRemaps": OBJ,
+    "vimInsertModeRemaps": Spec("obj", catch=True),
     "disableSideloadFlags": B,
     "browserExternalPageTools": enum("disabled", catch=True),
-    "disableBrowserExternalNavigation": B,
-    "disableMobileSimulatorTools": B,
-    "requireCoworkFullVmSandbox": B,
+    "disableBrowserExternalNavigation": ANY,
+    "disableMobileSimulatorTools": ANY,
+    "requireCoworkFullVmSandbox": ANY,
     # Keys in the Claude Code bundle but not (yet) in the SchemaStore schema.
     "autoDreamEnabled": ANY,
     "breakReminder": ANY,

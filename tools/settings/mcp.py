@@ -15,6 +15,7 @@ from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
 from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import json_type
+from claude_health.tools.settings.managed import fallback as managed_fallback
 
 REMOTE_TYPES = frozenset({"sse", "http", "streamable-http", "ws", "sse-ide", "ws-ide"})
 VALID_TYPES = frozenset({"stdio", "sdk", "claudeai-proxy"}) | REMOTE_TYPES
@@ -206,12 +207,14 @@ def validate_filter(ctx: FileContext, value: Any, at: Path) -> list[Any] | None:
     """``allowedMcpServers`` / ``deniedMcpServers``: invalid entries dropped, non-arrays ignored."""
     key = at[-1]
     if not isinstance(value, list):
+        substitute = managed_fallback(at) if ctx.managed else None
+        consequence = substitute[1] if substitute else "Claude Code ignores the field"
         ctx.emit(
             R.INVALID_FILTER_ENTRY,
-            f"`{key}` must be an array; received {json_type(value)}. Claude Code ignores the field.",
+            f"`{key}` must be an array; received {json_type(value)}. {consequence}.",
             at,
         )
-        return None
+        return substitute[0] if substitute else None
     kept = []
     for i, item in enumerate(value):
         problem = _filter_problem(item)

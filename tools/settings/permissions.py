@@ -1,6 +1,6 @@
 """Permission rules: Claude Code's grammar, its rejection checks, and how a rule matches a call.
 
-Behaviour follows Claude Code 2.1.330 as observed with `claude doctor` (notes §3.1-3.2 and §6):
+Behaviour follows Claude Code 2.1.332 as observed with `claude doctor` (notes §3.1-3.2 and §6):
 ``Bash(ls))``, ``Bash((ls)``, ``Bash(foo:*bar)``, ``Bash(foo())`` and ``WebSearch(*)`` load;
 ``Bash(ls``, ``Bash()``, ``bash(ls)``, ``mcp__x(y)``, ``WebSearch(what?)`` and URL-form
 ``WebFetch`` rules are dropped.

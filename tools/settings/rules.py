@@ -49,7 +49,9 @@ WRONG_TYPE = _rule(
     E,
     "A key Claude Code knows has a value of the wrong type, or an enum value it does not accept.",
     "Claude Code rejects the whole file, so every other setting in it (permissions, hooks, env) is lost "
-    "too. In managed settings only that key is dropped.",
+    "too. In managed settings the rest of the document applies: the key is dropped, or, for a key that "
+    "locks something down, read as its most restrictive value (an empty allowlist, `true` for a "
+    "`disable...` switch) until it is fixed.",
     "Use the type shown in the message; `claude-health rules S004` and the Claude Code settings docs "
     "list the accepted values.",
 )
@@ -97,6 +99,16 @@ LEGACY_MANAGED_PATH = _rule(
     "Move it to the OS managed directory: /etc/claude-code (Linux/WSL), /Library/Application Support/"
     "ClaudeCode (macOS) or C:\\Program Files\\ClaudeCode (Windows).",
 )
+SKIPPED_DROPIN = _rule(
+    "S022",
+    "managed-settings.d file skipped because of its name",
+    W,
+    "A file in managed-settings.d whose name does not end in `.json` (lower case) or starts with a dot, "
+    "e.g. `.policy.json`, `10-policy.JSON`, `policy.json.bak`.",
+    "Claude Code reads only `*.json` files not starting with `.` from the drop-in folder, so the policy "
+    "in this file is silently not enforced.",
+    "Rename it to a visible `.json` name (`20-policy.json`), or delete it if it is a backup.",
+)
 LEGACY_GLOBAL_KEY = _rule(
     "S011",
     "Leftover legacy key in ~/.claude.json",
@@ -113,7 +125,7 @@ UNTRUSTED_RULES = _rule(
     N,
     "The project has permission allow rules in .claude/settings.json or settings.local.json, but the "
     "workspace trust dialog was never accepted.",
-    "Claude Code 2.1.330 ignores all project and local allow rules in an untrusted folder.",
+    "Claude Code 2.1.332 ignores all project and local allow rules in an untrusted folder.",
     "Run `claude` in the project once and accept the trust dialog.",
 )
 
@@ -130,7 +142,7 @@ SCHEMA_DISAGREES = _rule(
     "S014",
     "SchemaStore schema rejects what Claude Code accepts",
     N,
-    "A value Claude Code 2.1.330 loads, but the SchemaStore JSON schema (used by editors and CI) rejects.",
+    "A value Claude Code 2.1.332 loads, but the SchemaStore JSON schema (used by editors and CI) rejects.",
     "Claude Code is unaffected, but an editor or a CI schema check flags the file.",
     "Optional: use the form the schema expects (shown in the message) to keep schema checks quiet.",
 )
@@ -229,9 +241,11 @@ INVALID_HOOK = _rule(
     "Invalid hook entry",
     E,
     "A hook matcher without a `hooks` array, a hook with an unknown `type`, a missing required field "
-    "(`command`, `prompt`, `url`, `tool`), a non-positive timeout or a non-string matcher.",
-    "Under PreToolUse and PermissionRequest Claude Code rejects the whole file (such a hook may be what "
-    "guards permissions); under other events it drops the entry.",
+    "(`command`, `prompt`, `url`, `tool`), a field of the wrong type (a non-positive timeout, an "
+    "invalid http `url`, a non-string matcher, ...).",
+    "Under PreToolUse, PermissionRequest and PreSkillShellCommand such a hook may be what guards the "
+    "permissions beside it, so Claude Code rejects the whole file (in managed settings: the file's "
+    "whole `hooks` field); under other events it drops the entry.",
     "Give every matcher a `hooks` array and every hook a valid `type` with its required field.",
 )
 UNKNOWN_EVENT = _rule(
@@ -247,8 +261,20 @@ HOOKS_SHAPE = _rule(
     "Hooks block has the wrong shape",
     W,
     "`hooks` is not an object, or an event's value is not an array of matchers.",
-    "Claude Code ignores that field or event.",
+    "Claude Code ignores that field or event. When PreToolUse/PermissionRequest hooks are involved (the "
+    "event itself, a single matcher or an array of matchers as `hooks`, an unknown event or another "
+    "event holding them) it rejects the whole file instead (in managed settings: the `hooks` field).",
     'Use `"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "..."}]}]}`.',
+)
+GUARD_OUTSIDE_HOOKS = _rule(
+    "S210",
+    "PreToolUse hooks declared outside `hooks`",
+    E,
+    "A PreToolUse, PermissionRequest or PreSkillShellCommand key (or a hook matcher) at the top level "
+    "of the file or under a key other than `hooks`.",
+    "Claude Code never loads hooks from there, and because such a hook may be what guards the "
+    "permissions beside it, it ignores the whole file (in managed settings those hooks just never run).",
+    'Move it under `"hooks"`: `{"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [...]}]}}`.',
 )
 HOOK_FIELD_DROPPED = _rule(
     "S204",
@@ -440,7 +466,7 @@ ENV_NOT_APPLIED = _rule(
     "Auth variable in project settings env is not applied",
     W,
     "ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or ANTHROPIC_BASE_URL in project or local settings `env`.",
-    "Claude Code 2.1.330 does not apply these from project or local settings, and a committed "
+    "Claude Code 2.1.332 does not apply these from project or local settings, and a committed "
     "ANTHROPIC_BASE_URL would redirect every contributor's traffic.",
     "Set them in your shell or in ~/.claude/settings.json.",
 )
@@ -471,6 +497,7 @@ RULES: tuple[Rule, ...] = (
     DEPRECATED,
     MANAGED_ONLY,
     LEGACY_MANAGED_PATH,
+    SKIPPED_DROPIN,
     SILENTLY_IGNORED,
     SCHEMA_DISAGREES,
     LEGACY_GLOBAL_KEY,
@@ -494,6 +521,7 @@ RULES: tuple[Rule, ...] = (
     UNSET_HOOK_VARIABLE,
     MATCHER_IGNORED,
     HOOK_TYPE_NOT_ALLOWED,
+    GUARD_OUTSIDE_HOOKS,
     SERVERS_KEY,
     INVALID_SERVER,
     URL_ONLY_SERVER,

@@ -19,7 +19,8 @@ from claude_health.tools.settings.extras import (
     check_tls_scope,
     check_vim_remaps,
 )
-from claude_health.tools.settings.hooks import validate_hooks
+from claude_health.tools.settings.guards import misplaced_guard_key
+from claude_health.tools.settings.hooks import EVENT_SET, validate_hooks
 from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import (
     DEPRECATED,
@@ -29,6 +30,8 @@ from claude_health.tools.settings.keys import (
     Spec,
     type_problem,
 )
+from claude_health.tools.settings.managed import PER_FIELD as MANAGED_PER_FIELD
+from claude_health.tools.settings.managed import fallback as managed_fallback
 from claude_health.tools.settings.mcp import validate_filter
 
 COMMAND_HELPERS = (
@@ -42,11 +45,13 @@ COMMAND_HELPERS = (
 
 def validate_settings(ctx: FileContext, data: dict[str, Any]) -> dict[str, Any]:
     kept: dict[str, Any] = {}
+    misplaced = _guards_outside_hooks(ctx, data)
     for key, value in data.items():
         at: Path = (key,)
         spec = TOP_LEVEL.get(key)
         if spec is None:
-            _unknown(ctx, key, at, TOP_LEVEL)
+            if key != misplaced:  # already reported as misplaced hooks
+                _unknown(ctx, key, at, TOP_LEVEL)
             kept[key] = value
             continue
         if key in MANAGED_ONLY and not ctx.managed:
@@ -68,6 +73,33 @@ def validate_settings(ctx: FileContext, data: dict[str, Any]) -> dict[str, Any]:
 _DROP: Any = object()
 
 
+def _guards_outside_hooks(ctx: FileContext, data: dict[str, Any]) -> str | None:
+    """PreToolUse/PermissionRequest hooks written outside ``hooks`` (Claude Code 2.1.332 scans for
+    them and, since they may be what guards the permissions, ignores a file that has them)."""
+    where = misplaced_guard_key(data, EVENT_SET)
+    if where is None:
+        return None
+    at: Path = (where,)
+    if ctx.managed:
+        ctx.emit(
+            R.GUARD_OUTSIDE_HOOKS,
+            f"`{where}` declares PreToolUse/PermissionRequest hooks outside `hooks`; Claude Code never "
+            "runs them. The rest of the managed file still applies.",
+            at,
+            key=True,
+            severity=Severity.WARNING,
+        )
+        return where
+    ctx.emit(
+        R.GUARD_OUTSIDE_HOOKS,
+        f"`{where}` declares PreToolUse/PermissionRequest hooks outside `hooks`. Such a hook may be "
+        "what guards the permissions beside it, so Claude Code ignores this whole file.",
+        at,
+        key=True,
+    )
+    return where
+
+
 def _unknown(ctx: FileContext, key: str, at: Path, known: dict[str, Spec]) -> None:
     guess = None if ctx.saturated(R.UNKNOWN_KEY) else did_you_mean(key, known)
     if guess is None and len(at) == 1 and key in PERMISSIONS.fields:
@@ -82,17 +114,18 @@ def _unknown(ctx: FileContext, key: str, at: Path, known: dict[str, Spec]) -> No
 def _type_error(ctx: FileContext, spec: Spec, problem: str, at: Path) -> Any:
     """Report a type problem the way Claude Code reacts to it; returns _DROP when it drops the value."""
     where = dotted(at)
-    if spec.catch:
+    substitute = managed_fallback(at) if ctx.managed else None
+    if spec.catch and substitute is None:
         ctx.emit(R.VALUE_IGNORED, f"`{where}`: {problem}. Claude Code ignores this value.", at)
         return _DROP
     if ctx.managed:
-        ctx.emit(
-            R.WRONG_TYPE,
-            f"`{where}`: {problem}. In managed settings Claude Code drops this key and keeps the rest.",
-            at,
-            severity=Severity.WARNING,
+        consequence = (
+            f"{substitute[1]}; the rest of the managed settings still apply"
+            if substitute
+            else "In managed settings Claude Code drops this key and keeps the rest"
         )
-        return _DROP
+        ctx.emit(R.WRONG_TYPE, f"`{where}`: {problem}. {consequence}.", at, severity=Severity.WARNING)
+        return substitute[0] if substitute else _DROP
     ctx.emit(R.WRONG_TYPE, f"`{where}`: {problem}. Claude Code ignores this whole file.", at)
     return _DROP
 
@@ -107,7 +140,10 @@ def _value(ctx: FileContext, key: str, spec: Spec, value: Any, at: Path) -> Any:
     if spec.kind == "mcpfilter":
         kept = validate_filter(ctx, value, at)
         return _DROP if kept is None else kept
-    problem = type_problem(spec, value)
+    # A caught object, or in managed settings any object but the few whose fields Claude Code
+    # judges one by one, is dropped whole for a problem anywhere inside it.
+    whole = spec.catch or (ctx.managed and key not in MANAGED_PER_FIELD)
+    problem = type_problem(spec, value) or (_inner_problem(spec, value) if whole else None)
     if problem:
         return _type_error(ctx, spec, problem, at)
     if spec is PERMISSIONS:
@@ -125,6 +161,32 @@ def _value(ctx: FileContext, key: str, spec: Spec, value: Any, at: Path) -> Any:
     if key in COMMAND_HELPERS and ctx.scope == "project":
         ctx.emit(R.COMMITTED_HELPER, f"`{key}` in project settings runs a command for every contributor.", at)
     return value
+
+
+def _inner_problem(spec: Spec, value: Any) -> str | None:
+    """The first problem below an object (see ``_value`` for when that drops it whole)."""
+    if spec.item is not None and spec.kind in ("obj[]", "map"):
+        items = (
+            enumerate(value) if isinstance(value, list) else value.items() if isinstance(value, dict) else ()
+        )
+        for name, item in items:
+            problem = type_problem(spec.item, item) or _inner_problem(spec.item, item)
+            if problem:
+                return f"`{name}`: {problem}"
+        return None
+    if spec.kind != "obj" or not isinstance(value, dict):
+        return None
+    for name in spec.required:
+        if name not in value:
+            return f"`{name}` is required"
+    for name, item in value.items():
+        child = spec.fields.get(name)
+        if child is None:
+            continue
+        problem = type_problem(child, item) or _inner_problem(child, item)
+        if problem:
+            return f"`{name}`: {problem}"
+    return None
 
 
 def _object(ctx: FileContext, spec: Spec, value: dict[str, Any], at: Path) -> Any:
@@ -174,13 +236,16 @@ def _permissions(ctx: FileContext, value: dict[str, Any], at: Path) -> Any:
                 result = _type_error(
                     ctx, Spec("str[]"), f"expected array, received {type(item).__name__}", where
                 )
-                if result is _DROP:
-                    continue
+                if result is not _DROP:
+                    kept[name] = result
+                continue
             kept[name] = _rules(ctx, name, item, where)
             continue
         problem = type_problem(spec, item)
         if problem:
-            _type_error(ctx, spec, problem, where)
+            result = _type_error(ctx, spec, problem, where)
+            if result is not _DROP:
+                kept[name] = result  # a managed lock read as its restrictive value
             continue
         if name == "defaultMode" and item == "bypassPermissions":
             ctx.emit(

@@ -18,6 +18,7 @@ from claude_health.tools.settings.discovery import (
     MANAGED_MCP,
     MCP,
     SETTINGS,
+    SKIPPED_DROPIN_NOTE,
     ConfigFile,
     discover,
 )
@@ -125,15 +126,7 @@ def validate_workspace(ws: Workspace) -> Validation:
             continue
         if cfg.kind == IGNORED:
             result.loaded = False
-            findings.append(
-                R.LEGACY_MANAGED_PATH.finding(
-                    f"{cfg.path} is never read by Claude Code: {cfg.note}.",
-                    path=str(cfg.path),
-                    line=1,
-                    column=1,
-                    cause=causes.ignored_file(cfg.path),
-                )
-            )
+            findings.append(_never_read(cfg))
             continue
         ctx, problems = _load(result, ws)
         findings.extend(problems)
@@ -177,6 +170,37 @@ def validate_workspace(ws: Workspace) -> Validation:
     cross_file = fold_findings(validation.findings[per_file:])
     validation.findings = sort_findings(validation.findings[:per_file] + cross_file)
     return validation
+
+
+def _never_read(cfg: ConfigFile) -> Finding:
+    """A file Claude Code never reads: a legacy managed path, or a drop-in it skips by name."""
+    if cfg.note != SKIPPED_DROPIN_NOTE:
+        return R.LEGACY_MANAGED_PATH.finding(
+            scrub_text(f"{cfg.path} is never read by Claude Code: {cfg.note}."),
+            path=str(cfg.path),
+            line=1,
+            column=1,
+            cause=causes.ignored_file(cfg.path),
+        )
+    name = cfg.path.name
+    # A wrong-case extension is an accident; a hidden name or an extra suffix (.bak, .disabled)
+    # is how administrators switch a drop-in off, so that is only worth a note.
+    deliberate = name.startswith(".") or not name.lower().endswith(".json")
+    why = (
+        "its name starts with a dot"
+        if name.startswith(".")
+        else "its name does not end in .json (lower case)"
+    )
+    return R.SKIPPED_DROPIN.finding(
+        scrub_text(
+            f"{name} in managed-settings.d is never read by Claude Code because {why}, so none of its "
+            "settings apply." + (" If it was switched off on purpose, ignore this." if deliberate else "")
+        ),
+        severity=Severity.INFO if deliberate else None,
+        path=str(cfg.path),
+        line=1,
+        column=1,
+    )
 
 
 def _mcp_file(ctx: FileContext, data: dict[str, Any], scope: str) -> list[Server]:
@@ -372,7 +396,8 @@ def _cross_file_rules(v: Validation) -> None:
                 parsed = P.parse(raw)
                 if isinstance(parsed, P.ParsedRule):
                     blockers.append((behavior, parsed, r))
-        raw_allow = (r.raw or {}).get("permissions", {}).get("allow", [])
+        raw_perms = (r.raw or {}).get("permissions")
+        raw_allow = raw_perms.get("allow", []) if isinstance(raw_perms, dict) else []
         for raw in perms.get("allow", []):
             parsed = P.parse(raw)
             if isinstance(parsed, P.ParsedRule):

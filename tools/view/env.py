@@ -19,8 +19,16 @@ from claude_health.tools.paths import Workspace
 from claude_health.tools.view.shell import ShellOrigin, display_path, find_shell_origin
 
 # Never applied from project or local settings `env`, whether or not the folder is trusted.
+# CLAUDE_CODE_SIMPLE (bare mode) is read at start-up, before project settings apply: set there, it
+# changes nothing (observed with Claude Code 2.1.332, tests/test_auth_bare_mode.py).
 PROJECT_IGNORED_ENV = frozenset(
-    {"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN"}
+    {
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_BASE_URL",
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "CLAUDE_CODE_SIMPLE",
+    }
 )
 PROCESS = "process"
 # Scopes in the order Claude Code applies them; "global-config" is ~/.claude.json.
