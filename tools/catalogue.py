@@ -26,8 +26,11 @@ from claude_health.tools.usage import rules as usage_rules
 class RuleModule(Protocol):
     """A module that documents its codes: it exposes ``RULES``."""
 
-    __name__: str
-    RULES: Sequence[Rule]
+    @property
+    def __name__(self) -> str: ...
+
+    @property
+    def RULES(self) -> Sequence[Rule]: ...  # read-only: each module has its own tuple type
 
 
 RULE_MODULES: tuple[RuleModule, ...] = (

@@ -23,6 +23,7 @@ from claude_health.tools.settings.guards import misplaced_guard_key
 from claude_health.tools.settings.hooks import EVENT_SET, validate_hooks
 from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import (
+    CLAUDE_CODE_VERSION,
     DEPRECATED,
     MANAGED_ONLY,
     PERMISSIONS,
@@ -332,8 +333,6 @@ def _rule_semantics(ctx: FileContext, behavior: str, rule: P.ParsedRule, at: Pat
 
 
 def ctx_version() -> str:
-    from claude_health.tools.settings.keys import CLAUDE_CODE_VERSION
-
     return CLAUDE_CODE_VERSION
 
 
