@@ -10,10 +10,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from claude_health.tools import causes
+from claude_health.tools.jsonspan import JsonPath as Path
 from claude_health.tools.runtime.commands import check_command
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
-from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import json_type
 from claude_health.tools.settings.managed import fallback as managed_fallback
 
