@@ -65,4 +65,5 @@ def test_bad_content_is_described(tmp_path: Path, content: bytes, fragment: str)
 def test_size_limit(tmp_path: Path) -> None:
     path = tmp_path / "big.json"
     path.write_bytes(b"{}" + b" " * 2048)
-    assert "over the" in (read_text(path, limit=1024).problem or "")
+    read = read_text(path, limit=1024)
+    assert read.too_large and "too large to judge" in (read.problem or "")

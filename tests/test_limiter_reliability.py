@@ -35,12 +35,14 @@ def test_clock_stepping_back_mints_nothing(kind: str, tmp_path: Path) -> None:
     url = "memory://" if kind == "memory" else f"sqlite:///{tmp_path / 'c.db'}"
     lim = _open(url, tmp_path, clock=clock)
     assert sum(lim.try_acquire("m", 0, 0).allowed for _ in range(100)) == 60
-    clock.now -= 3_600  # the clock jumps an hour back
+    clock.now -= 3_600  # the clock jumps an hour back: nothing refills, nothing is minted
     assert not lim.try_acquire("m", 0, 0).allowed
-    clock.now += 3_600 + 1.0  # back to where it was, plus one second: exactly one request refilled
+    clock.now += 1.0  # refill resumes at its normal rate, not an hour later: one request
     assert lim.try_acquire("m", 0, 0).allowed
     refused = lim.try_acquire("m", 0, 0)
     assert refused.binding == "rpm" and refused.retry_after == pytest.approx(1.0)
+    clock.now += 3_600  # stepped forward again: counts as idle time, which fills, never beyond
+    assert sum(lim.try_acquire("m", 0, 0).allowed for _ in range(100)) == 60
     clock.now += 10_000  # a long idle period refills to capacity, never beyond
     assert sum(lim.try_acquire("m", 0, 0).allowed for _ in range(100)) == 60
 

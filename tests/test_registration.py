@@ -279,7 +279,12 @@ def test_toml_entry_in_the_middle_is_replaced_keeping_neighbours(sandbox: Sandbo
     text = path.read_text()
     assert text.endswith('# about other\n[mcp_servers.other]\ncommand = "x"\n')
     data = tomllib.loads(text)
-    assert data["mcp_servers"]["claude-health"] == {"command": "/opt/ch/bin/claude-health", "args": ["serve"]}
+    # install owns the launch; the user's env table survives (merged, not replaced)
+    assert data["mcp_servers"]["claude-health"] == {
+        "command": "/opt/ch/bin/claude-health",
+        "args": ["serve"],
+        "env": {"A": "1"},
+    }
 
 
 def test_toml_inline_table_is_refused(sandbox: Sandbox) -> None:

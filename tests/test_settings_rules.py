@@ -228,7 +228,6 @@ def test_bom_is_accepted(sandbox: Sandbox) -> None:
     [
         (b"\x00\x01\x02", "binary"),
         (b"\xff\xfe{}", "UTF-8"),
-        (b" " * (9 * 1024 * 1024), "limit"),
     ],
 )
 def test_unreadable_files(sandbox: Sandbox, content: bytes, problem: str) -> None:

@@ -9,18 +9,59 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Config files are small; anything larger is not a settings file someone wrote by hand.
-MAX_CONFIG_BYTES = 8 * 1024 * 1024
+SAFETY_LIMIT = 256 * 1024 * 1024
+"""The most claude-health reads of a file Claude Code reads whole (settings, ``~/.claude.json``,
+``.mcp.json``, credentials, memory files). Claude Code applies such a file in full however big
+it is -- a real ``~/.claude.json`` grows to tens of MiB with project history -- so a verdict about
+it must come from all of it. Past this limit the file is *too large to judge* (``too_large``),
+which is never reported as "ignored" or "empty": nothing is concluded from it."""
+MAX_CONFIG_BYTES = SAFETY_LIMIT
+MAX_JSON_VALUES = 8_000_000
+"""The most JSON values (counted by their separators) parsed from one file. Parsed, a value
+costs some 60 bytes however few bytes it takes in the file (``[[],[],...]``): this bounds the
+memory a hostile file can cost to about 0.5 GB. Real files hold far fewer: a 25 MiB
+``~/.claude.json`` of project history holds under a million."""
+_COUNT_VALUES_ABOVE = MAX_JSON_VALUES // 4  # a smaller text cannot hold that many values
 
 
 @dataclass(frozen=True, slots=True)
 class TextRead:
-    """The text of a file, or why it could not be read. ``exists`` distinguishes absent files."""
+    """The text of a file, or why it could not be read. ``exists`` distinguishes absent files.
+
+    ``too_large``: the file was not read because of claude-health's own safety limits; what it
+    holds is unknown (Claude Code may well apply it), so callers must not treat it as ignored.
+    """
 
     path: Path
     exists: bool
     text: str | None = None
     problem: str | None = None
+    too_large: bool = False
+
+
+def too_large_problem(size: int, limit: int = SAFETY_LIMIT) -> str:
+    """The ``problem`` of a file over the safety limit: what was not done, not a verdict."""
+    return (
+        f"is too large to judge: {size:,} bytes, over claude-health's {limit:,}-byte safety limit "
+        "(it was not read, so nothing is concluded from it)"
+    )
+
+
+def value_count_problem(text: str) -> str | None:
+    """The ``problem`` of a JSON text with more values than claude-health parses, else None.
+
+    Counted by separators (commas, colons, openers, also those inside strings, so the count
+    is an upper bound): at C speed, before any parse allocates.
+    """
+    if len(text) <= _COUNT_VALUES_ABOVE:
+        return None
+    count = text.count(",") + text.count("[") + text.count("{")
+    if count <= MAX_JSON_VALUES:
+        return None
+    return (
+        f"is too large to judge: it holds up to {count:,} JSON values, over claude-health's "
+        f"safety limit of {MAX_JSON_VALUES:,} (it was not parsed, so nothing is concluded from it)"
+    )
 
 
 def log_read(path: object, outcome: str) -> None:
@@ -40,7 +81,8 @@ def read_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> TextRead:
     """Read a UTF-8 text file (a BOM is accepted, as Claude Code does).
 
     Only regular files are read, and never more than ``limit`` bytes: a FIFO or a device in a
-    hostile repository must not hang or exhaust the server.
+    hostile repository must not hang or exhaust the server. A file over ``limit`` is
+    ``too_large`` (its problem says "too large to judge"), never a verdict about its content.
     """
     read = _read_text(path, limit)
     if read.text is not None:
@@ -62,13 +104,11 @@ def _read_text(path: Path, limit: int) -> TextRead:
         if not stat.S_ISREG(info.st_mode):
             return TextRead(path, exists=True, problem="is not a regular file (a pipe, socket or device)")
         if info.st_size > limit:
-            return TextRead(
-                path, exists=True, problem=f"is {info.st_size:,} bytes, over the {limit:,}-byte limit"
-            )
+            return TextRead(path, exists=True, problem=too_large_problem(info.st_size, limit), too_large=True)
         with path.open("rb") as handle:
             raw = handle.read(limit + 1)
         if len(raw) > limit:  # grew while we read it
-            return TextRead(path, exists=True, problem=f"is over the {limit:,}-byte limit")
+            return TextRead(path, exists=True, problem=too_large_problem(len(raw), limit), too_large=True)
     except RuntimeError as exc:  # pathlib raises RuntimeError on symlink loops in some versions
         return TextRead(path, exists=True, problem=f"cannot be resolved ({exc})")
     except OSError as exc:
@@ -93,15 +133,20 @@ class JsonRead:
     problem: str | None = None
     line: int | None = None
     column: int | None = None
+    too_large: bool = False
+    """Over a safety limit (see :class:`TextRead`): unknown, not invalid."""
 
 
 def read_json_object(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> JsonRead:
     """Parse a file that must hold one JSON object (settings, ``.mcp.json``, credentials)."""
     read = read_text(path, limit=limit)
     if read.text is None:
-        return JsonRead(path, read.exists, problem=read.problem)
+        return JsonRead(path, read.exists, problem=read.problem, too_large=read.too_large)
     if not read.text.strip():
         return JsonRead(path, True, problem="is empty")
+    crowded = value_count_problem(read.text)
+    if crowded is not None:
+        return JsonRead(path, True, problem=crowded, too_large=True)
     try:
         value = json.loads(read.text)
     except json.JSONDecodeError as exc:

@@ -83,6 +83,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="write a command that works on every machine: `claude-health` when it is on PATH here, "
         "otherwise `uvx claude-health` (needs uv); for files that are committed or shared",
     )
+    parser.add_argument(
+        "--print-link",
+        action="store_true",
+        help="write nothing; print a one-click install link carrying the same entry (--client vscode: "
+        "the `code --add-mcp` command and the vscode: link; --client cursor: Cursor's deeplink)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -100,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     require_target(args)
     launch = Launch(args.launch_command, list(SERVE_ARGS), "explicit") if args.launch_command else None
     ws = workspace(args)
+    if args.print_link:
+        return print_link(args, ws, launch)
     if args.statusline:
         return statusline(args, ws, remove=False, launch=launch)
     if args.hooks:
@@ -117,6 +125,37 @@ def run(args: argparse.Namespace) -> int:
             portable=args.portable,
         ),
     )
+
+
+def print_link(args: argparse.Namespace, ws: Any, launch: Any) -> int:
+    """``--print-link``: the editor's install link for the entry `install` would write (user scope)."""
+    from claude_health.server.commands.common import UsageError
+    from claude_health.tools.registration.links import LINK_CLIENTS, install_links
+    from claude_health.tools.registration.plan import DEFAULT_URL
+
+    if args.client not in LINK_CLIENTS:
+        raise UsageError(f"--print-link needs --client {' or --client '.join(LINK_CLIENTS)}")
+    if args.scope == "project" or args.dry_run:
+        raise UsageError(
+            "--print-link writes nothing and its links install into your user profile; "
+            "drop --scope project / --dry-run"
+        )
+    links = install_links(
+        ws, args.client, transport=args.transport, launch=launch, url=args.url or DEFAULT_URL
+    )
+    if args.json:
+        from claude_health.server.output import dump_json
+
+        dump_json(links.to_json())
+        return 0
+    out = sys.stdout
+    if links.command:
+        out.write(f"Add claude-health to {links.title} with this command:\n\n  {links.command}\n\n")
+        out.write("or open this link:\n\n")
+    else:
+        out.write(f"Add claude-health to {links.title} by opening this link:\n\n")
+    out.write(f"  {links.link}\n")
+    return 0
 
 
 def require_target(args: argparse.Namespace) -> None:
@@ -146,14 +185,19 @@ def hooks(args: argparse.Namespace, ws: Any, *, remove: bool, launch: Any = None
 
 
 def execute(args: argparse.Namespace, verb: str, plan: Callable[[], Any]) -> int:
-    """Plan, write unless --dry-run, report; refusals are one line on stderr and exit 1."""
+    """Plan, write unless --dry-run, report; refusals are one line on stderr and exit 1.
+
+    A file another program saves meanwhile is planned again on its new content (a few times)."""
     from claude_health.tools.registration.atomic import ConcurrentChangeError
     from claude_health.tools.registration.clients import RegistrationError
-    from claude_health.tools.registration.plan import apply
+    from claude_health.tools.registration.plan import apply_fresh
 
     try:
-        change = plan()
-        backup = None if args.dry_run else apply(change).backup
+        if args.dry_run:
+            change, backup = plan(), None
+        else:
+            applied = apply_fresh(plan)
+            change, backup = applied.change, applied.backup
     except (RegistrationError, ConcurrentChangeError) as exc:
         sys.stderr.write(f"claude-health {verb}: {exc}\n")
         return 1

@@ -60,6 +60,8 @@ class SettingsLayer:
     api_key_helper: str | None = None
     force_login_method: str | None = None
     parsed: bool = True  # False when the file could not be read or parsed: its content is unknown
+    unjudged: bool = False
+    """Too large to judge (``problem`` says so): what it holds is unknown, not ignored."""
 
     @property
     def loaded(self) -> bool:
@@ -87,6 +89,8 @@ class AuthInputs:
     rejected_suffixes: frozenset[str]
     oauth_account: dict[str, Any] | None
     global_config_path: Path
+    unjudged: tuple[Path, ...] = ()
+    """Files the route depends on that were too large to judge: the verdict may be incomplete."""
 
     def layer(self, scope: str) -> list[SettingsLayer]:
         return [layer for layer in self.layers if layer.scope == scope]
@@ -98,10 +102,15 @@ def _env(data: dict[str, Any]) -> dict[str, str]:
 
 
 def _layer(
-    scope: str, path: Path, exists: bool, data: dict[str, Any] | None, problem: str | None
+    scope: str,
+    path: Path,
+    exists: bool,
+    data: dict[str, Any] | None,
+    problem: str | None,
+    unjudged: bool = False,
 ) -> SettingsLayer:
     if data is None:
-        return SettingsLayer(scope, path, exists, problem, parsed=problem is None)
+        return SettingsLayer(scope, path, exists, problem, parsed=problem is None, unjudged=unjudged)
     helper = data.get("apiKeyHelper")
     force = data.get("forceLoginMethod")
     return SettingsLayer(
@@ -118,6 +127,8 @@ def _layer(
 def _file_layer(scope: str, f: FileVerdict) -> SettingsLayer:
     """A file's layer; for an ignored file, what it says (none of which applies) and why."""
     problem = None
+    if f.verdict == "unjudged":  # too large to judge: what it holds is unknown, not ignored
+        return _layer(scope, f.path, True, None, f.findings[0].message if f.findings else None, True)
     if f.verdict == "ignored":
         why = f.reasons()
         problem = "is ignored by Claude Code" + (f": {why[0]}" if why else "")
@@ -149,4 +160,8 @@ def gather(ws: Workspace) -> AuthInputs:
         rejected_suffixes=creds.rejected_suffixes,
         oauth_account=creds.oauth_account,
         global_config_path=creds.global_config_path,
+        unjudged=tuple(
+            [layer.path for layer in layers if layer.unjudged]
+            + ([view.login.path] if view.login.unjudged else [])
+        ),
     )

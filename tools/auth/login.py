@@ -37,6 +37,11 @@ class LoginRead:
     source: Path
     login: OAuthLogin | None = None
     problem: str | None = None
+    unjudged: bool = False  # too large to judge: a login may be there; nothing is concluded
+
+    @property
+    def path(self) -> Path:
+        return self.source
 
 
 def read_login(ws: Workspace) -> LoginRead:
@@ -49,7 +54,7 @@ def read_login(ws: Workspace) -> LoginRead:
     if not read.exists:
         return LoginRead(path)
     if read.data is None:
-        return LoginRead(path, problem=read.problem)
+        return LoginRead(path, problem=read.problem, unjudged=read.too_large)
     block = read.data.get("claudeAiOauth")
     if not isinstance(block, dict):
         return LoginRead(path)

@@ -11,7 +11,7 @@ AuthMethod = Literal["none", "api_key", "oauth_token", "claude.ai", "api_key_hel
 ApiProvider = Literal[
     "firstParty", "bedrock", "vertex", "foundry", "anthropicAws", "anthropicGoogleCloud", "mantle", "gateway"
 ]
-Billing = Literal["subscription", "api", "cloud", "none"]
+Billing = Literal["subscription", "api", "cloud", "none", "unknown"]
 Slot = Literal["api_key", "bearer", "subscription", "helper", "cloud"]
 
 
@@ -56,7 +56,10 @@ class AuthStatus:
     configDirectory: str
     projectsDirectory: str
     billing: Billing = field(
-        metadata=describe("Who pays: subscription (Max/Pro plan), api (API credits), cloud, none.")
+        metadata=describe(
+            "Who pays: subscription (Max/Pro plan), api (API credits), cloud, none; unknown when a "
+            "file it depends on was too large to judge."
+        )
     )
     billingExplanation: str
     baseUrl: str | None = field(

@@ -29,6 +29,7 @@ from claude_health.tools.auth.rules import (
     PROJECT_CREDENTIAL_IGNORED,
     SETTINGS_IGNORED,
     SEVERAL_PROVIDERS,
+    TOO_LARGE_TO_JUDGE,
 )
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.redact import fingerprint, redact, redact_text, redact_url, suffix20
@@ -223,6 +224,15 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
     account = inputs.oauth_account or {}
     base_url = env.get("ANTHROPIC_BASE_URL")
     billing, explanation = _billing(method, provider, token_source, base_url, login)
+    if inputs.unjudged:
+        # A file Claude Code reads whole was too large to read: what it holds could change the
+        # answer, so the answer is not guessed.
+        names = ", ".join(str(p) for p in inputs.unjudged)
+        billing, explanation = (
+            "unknown",
+            f"Cannot tell: {names} is too large to judge, and Claude Code may take a credential "
+            f"from it. From the other files alone: {explanation}",
+        )
     status = AuthStatus(
         loggedIn=method != "none",
         authMethod=method,
@@ -374,7 +384,7 @@ def _findings(
                 cause=cause,
             )
         )
-    if not status.loggedIn and status.apiProvider == "firstParty":
+    if not status.loggedIn and status.apiProvider == "firstParty" and not inputs.unjudged:
         bare = is_truthy(env.get(BARE_MODE_VAR))
         findings.append(
             NO_CREDENTIALS.finding(
@@ -437,7 +447,12 @@ def _findings(
         findings.append(
             BOTH_SLOTS.finding(f"API key from {key_source} and bearer token from {token_source}.")
         )
-    if inputs.credentials_problem:
+    credentials = inputs.config_dir / ".credentials.json"
+    if inputs.credentials_problem and credentials in inputs.unjudged:
+        findings.append(
+            TOO_LARGE_TO_JUDGE.finding(f"{credentials} {inputs.credentials_problem}.", path=str(credentials))
+        )
+    elif inputs.credentials_problem:
         findings.append(
             CREDENTIALS_UNREADABLE.finding(
                 f"{inputs.config_dir / '.credentials.json'} {inputs.credentials_problem}.",
@@ -448,14 +463,21 @@ def _findings(
 
 
 def _ignored_layer_findings(inputs: AuthInputs) -> list[Finding]:
-    """A012 for managed settings Claude Code cannot parse (it refuses to start); A004 for another
-    ignored file, only when it holds auth settings (a warning) or cannot be read at all, so what it
-    holds is unknown (a note)."""
+    """A013 for a file too large to judge; A012 for managed settings Claude Code cannot parse (it
+    refuses to start); A004 for another ignored file, only when it holds auth settings (a warning)
+    or cannot be read at all, so what it holds is unknown (a note)."""
     findings: list[Finding] = []
     for layer in inputs.layers:
         if not (layer.exists and layer.problem):
             continue
         cause = causes.ignored_file(layer.path)
+        if layer.unjudged:  # too large to judge: unknown, never called ignored
+            findings.append(
+                TOO_LARGE_TO_JUDGE.finding(
+                    f"{layer.scope} file {layer.path} {layer.problem}.", path=str(layer.path), cause=cause
+                )
+            )
+            continue
         if layer.scope == "managed":
             findings.append(
                 MANAGED_SETTINGS_INVALID.finding(

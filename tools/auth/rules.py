@@ -149,6 +149,19 @@ BARE_MODE = Rule(
     "bare mode; run `claude` without --bare to use your plan.",
     check=_CHECK,
 )
+TOO_LARGE_TO_JUDGE = Rule(
+    code="A013",
+    title="A file the auth route depends on is too large to judge",
+    severity=Severity.WARNING,
+    what="~/.claude.json, a settings file or the credentials file is over claude-health's safety limit "
+    "(256 MiB, or 8 million JSON values), so it was not read.",
+    why="Claude Code reads the file whole and may take a credential, an `env` block or a login from it; "
+    "without it claude-health cannot tell who pays, so billing is reported as `unknown` rather than "
+    'guessed (and "no credentials" is never claimed).',
+    fix="Shrink the file: for ~/.claude.json, remove old entries under `projects` (Claude Code keeps "
+    "per-project history there). Then run `claude-health auth` again.",
+    check=_CHECK,
+)
 
 RULES: tuple[Rule, ...] = (
     API_KEY_OVERRIDES_SUBSCRIPTION,
@@ -164,4 +177,5 @@ RULES: tuple[Rule, ...] = (
     CREDENTIALS_UNREADABLE,
     MANAGED_SETTINGS_INVALID,
     BARE_MODE,
+    TOO_LARGE_TO_JUDGE,
 )

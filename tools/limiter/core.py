@@ -18,6 +18,7 @@ from typing import Any
 
 from claude_health.tools.limiter import headers as header_parsing
 from claude_health.tools.limiter.bucket import ALLOW, ALLOWED, IMPOSSIBLE, State, Verdict, decide, level
+from claude_health.tools.limiter.clock import ClockLike
 from claude_health.tools.limiter.config import LimitsConfig, LimitsConfigError, load_config
 from claude_health.tools.limiter.models import (
     BucketStatus,
@@ -137,7 +138,7 @@ class Limiter:
         namespace: str = "org",
         fallback: str | None = "auto",
         output_reservation: bool = True,
-        clock: Callable[[], float] | None = None,
+        clock: ClockLike | None = None,
         read_config: bool = True,
     ) -> Limiter:
         """Open the limiter.

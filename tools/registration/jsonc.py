@@ -30,11 +30,14 @@ JsoncError = JsonSyntaxError
 """Not a JSON(C) document; carries ``reason`` and a 1-based ``line`` and ``column``."""
 
 
-def parse(text: str, *, allow_comments: bool) -> Document:
-    """Parse a whole document; JSONC (comments, trailing commas) only when allowed. Every node an
-    edit can reach has its span: only subtrees past :data:`~claude_health.tools.jsonspan.MAX_DEPTH`
-    are decoded whole (opaque)."""
-    return parse_json(text, comments=allow_comments)
+def parse(text: str, *, allow_comments: bool, expand: int | None = None) -> Document:
+    """Parse a whole document; JSONC (comments, trailing commas) only when allowed.
+
+    ``expand``: objects and arrays nested that deep or deeper are decoded whole, without spans
+    for their insides (:attr:`Node.opaque`) -- an edit of ``a.b.c`` needs ``expand=3`` at most.
+    None walks everything (up to :data:`~claude_health.tools.jsonspan.MAX_DEPTH`).
+    """
+    return parse_json(text, comments=allow_comments, expand=expand)
 
 
 # -- editing -------------------------------------------------------------------------------------
@@ -78,6 +81,7 @@ def set_path(doc: Document, path: list[str], value: Any) -> str:
     unit = detect_indent_unit(doc)
     node = doc.root
     for depth, key in enumerate(path):
+        _require_expanded(node, path[:depth])
         if node.kind != "object":
             where = ".".join(path[:depth]) or "the top level"
             raise ValueError(f"{where} is a JSON {node.kind}, not an object")
@@ -122,13 +126,15 @@ def _insert_member(text: str, obj: Node, key: str, value: Any, unit: str, nl: st
 def remove_path(doc: Document, path: list[str]) -> str | None:
     """The text without the member at ``path``, or None when it is not there."""
     node = doc.root
-    for key in path[:-1]:
+    for depth, key in enumerate(path[:-1]):
+        _require_expanded(node, path[:depth])
         if node.kind != "object":
             return None
         child = node.get(key)
         if child is None:
             return None
         node = child
+    _require_expanded(node, path[:-1])
     if node.kind != "object":
         return None
     if path[-1] in node.duplicate_keys:
@@ -157,6 +163,12 @@ def remove_path(doc: Document, path: list[str]) -> str | None:
         if comma < start and text[comma] == ",":
             result = result[:comma] + result[comma + 1 :]
     return result
+
+
+def _require_expanded(node: Node, where: list[str]) -> None:
+    """An edit must never look inside an opaque node: it has no members to keep."""
+    if node.opaque:
+        raise ValueError(f"{'.'.join(where) or 'the top level'} was not parsed deep enough to edit")
 
 
 def _has_comment(segment: str) -> bool:

@@ -3,15 +3,21 @@
 A plan is computed first and never touches the disk, so ``--dry-run`` shows exactly what a real
 run would write. Every edit is checked by parsing the result and comparing it with the
 intended data: if anything besides the ``claude-health`` entry would change, nothing is written.
+An existing ``claude-health`` entry is merged, not replaced: install owns how the server is
+launched or reached (``command``, ``args`` up to ``serve``, ``type``, the URL key), and every
+other key the user gave it (``env``, ``headers``, extra ``args`` after ``serve``, ``disabled``,
+timeouts, ...) is kept. :func:`apply_fresh` plans again when another program saved the file
+between the plan and the write.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
 import json
+import re
 import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +25,13 @@ from typing import Any, Literal
 
 from claude_health.tools.paths import Workspace
 from claude_health.tools.registration import jsonc, tomlfile
-from claude_health.tools.registration.atomic import atomic_replace, read_config_bytes
+from claude_health.tools.registration.atomic import (
+    NO_HOOKS,
+    ConcurrentChangeError,
+    Hooks,
+    atomic_replace,
+    read_config_bytes,
+)
 from claude_health.tools.registration.clients import (
     SERVER_NAME,
     ClientTemplate,
@@ -29,7 +41,10 @@ from claude_health.tools.registration.clients import (
     config_path,
     load_template,
 )
-from claude_health.tools.registration.launch import Launch, detect_launch, portable_launch
+from claude_health.tools.registration.launch import SERVE_ARGS, Launch, detect_launch, portable_launch
+
+ATTEMPTS = 5
+"""Plans made before giving up on a file another program keeps saving."""
 
 Action = Literal["create", "update", "unchanged", "remove", "absent", "snippet"]
 
@@ -61,7 +76,7 @@ class Change:
         if not self.writes or self.after is None:
             return ""
         name = str(self.path)
-        lines = difflib.unified_diff(
+        lines = _window_diff(
             (self.before or "").splitlines(keepends=True),
             self.after.splitlines(keepends=True),
             fromfile=name if self.before is not None else "/dev/null",
@@ -82,6 +97,40 @@ class Change:
             "entry": self.entry,
             "notes": list(self.notes),
         }
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
+
+
+def _window_diff(before: list[str], after: list[str], *, fromfile: str, tofile: str) -> Iterator[str]:
+    """``difflib.unified_diff`` of the lines that differ (plus context), numbered as in the files.
+
+    An edit changes one region of the file; diffing only that region keeps a ~/.claude.json of
+    hundreds of thousands of lines from costing difflib's quadratic matching (tens of seconds).
+    """
+    context = 3
+    same_head = 0
+    limit = min(len(before), len(after))
+    while same_head < limit and before[same_head] == after[same_head]:
+        same_head += 1
+    same_tail = 0
+    while (
+        same_tail < limit - same_head
+        and before[len(before) - 1 - same_tail] == after[len(after) - 1 - same_tail]
+    ):
+        same_tail += 1
+    start = max(0, same_head - context)
+    cut = max(0, same_tail - context)
+    window = difflib.unified_diff(
+        before[start : len(before) - cut], after[start : len(after) - cut], fromfile, tofile, n=context
+    )
+    for line in window:
+        match = _HUNK.match(line) if start else None
+        if match:
+            old, old_len, new, new_len = match.groups()
+            head = f"@@ -{int(old) + start}{old_len or ''} +{int(new) + start}{new_len or ''} @@"
+            line = head + line[match.end() :]
+        yield line
 
 
 def scrub(text: str) -> str:
@@ -110,7 +159,9 @@ def _read(path: Path) -> str | None:
 def _parse_json(path: Path, text: str, template: ClientTemplate) -> jsonc.Document:
     allow = template.format == "jsonc"
     try:
-        doc = jsonc.parse(text, allow_comments=allow)
+        # Spans down to the entry's container; below, values are decoded whole (fast for a
+        # ~/.claude.json of tens of MiB of project history).
+        doc = jsonc.parse(text, allow_comments=allow, expand=len(template.key) + 1)
     except jsonc.JsoncError as exc:
         extra = "" if allow else f" ({template.title} reads strict JSON, so it cannot read this file either)"
         raise RegistrationError(
@@ -131,10 +182,14 @@ def _get(data: Any, path: list[str]) -> Any:
 
 
 def _with(data: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
-    out = copy.deepcopy(data)
+    """``data`` with ``path`` set (or deleted); only the dicts along the path are copied (the
+    rest is shared, never mutated: a deep copy of a big ~/.claude.json costs seconds)."""
+    out = dict(data)
     node = out
     for key in path[:-1]:
-        node = node.setdefault(key, {})
+        child = node.get(key)
+        node[key] = dict(child) if isinstance(child, dict) else {}
+        node = node[key]
     if value is _DELETE:
         node.pop(path[-1], None)
     else:
@@ -164,7 +219,7 @@ def _verify(
         if template.format == "toml":
             got: Any = tomllib.loads(new_text)
         else:
-            got = jsonc.parse(new_text, allow_comments=template.format == "jsonc").root.to_python()
+            got = jsonc.parse(new_text, allow_comments=template.format == "jsonc", expand=0).root.to_python()
             if template.format == "json":
                 got = json.loads(new_text.removeprefix("\ufeff"))
     except (ValueError, tomllib.TOMLDecodeError) as exc:
@@ -184,6 +239,46 @@ def backup_dir(ws: Workspace) -> Path:
     from claude_health.tools.state import backup_dir_name
 
     return Path(backup_dir_name(ws.env, ws.home))
+
+
+def _owned_keys(template: ClientTemplate) -> set[str]:
+    """The entry keys install writes: how the server is launched or reached (never ``env``)."""
+    shapes = [template.stdio, template.http or {}]
+    return {key for shape in shapes for key in shape if key != "env"}
+
+
+def _merged_args(existing: Any, ours: Any) -> Any:
+    """Our launch arguments, then whatever the user added after ``serve``."""
+    if not isinstance(existing, list) or not isinstance(ours, list):
+        return ours
+    marker = SERVE_ARGS[-1]
+    if marker not in existing:
+        return ours
+    return [*ours, *existing[existing.index(marker) + 1 :]]
+
+
+def merge_entry(template: ClientTemplate, existing: Any, entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry to write over ``existing``: install's keys from ``entry``, the rest as it was.
+
+    Keys of the other transport (``command``/``args`` when switching to HTTP, the URL when
+    switching to stdio) are dropped: they would contradict the new ones. Key order is kept.
+    """
+    if not isinstance(existing, dict):
+        return entry
+    owned = _owned_keys(template)
+    merged: dict[str, Any] = {}
+    for key, value in existing.items():
+        if key in owned and key not in entry:
+            continue
+        merged[key] = value
+    for key, value in entry.items():
+        if key == "env":
+            merged.setdefault(key, value)
+        elif key == "args":
+            merged[key] = _merged_args(existing.get(key), value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def plan_install(
@@ -273,6 +368,7 @@ def _plan_install(
         snippet = json.dumps({"mcpServers": {SERVER_NAME: entry}}, indent=2) + "\n"
         return Change(client, template.title, scope, None, "snippet", None, snippet, entry, notes)
     keys = [*template.key, SERVER_NAME]
+    fresh = entry
     text = _read(path)
     if text is None or not text.strip():
         data: dict[str, Any] = {}
@@ -300,6 +396,7 @@ def _plan_install(
                 f"{path}: not valid TOML: {exc}. Fix the file first; nothing was changed."
             ) from None
         _check_container(path, data, keys)
+        entry = merge_entry(template, _get(data, keys), fresh)
         if _get(data, keys) == entry:
             return Change(client, template.title, scope, path, "unchanged", text, text, entry, notes)
         new_text = tomlfile.set_table(text, keys, entry)
@@ -307,6 +404,7 @@ def _plan_install(
         doc = _parse_json(path, text, template)
         data = doc.root.to_python()
         _check_container(path, data, keys)
+        entry = merge_entry(template, _get(data, keys), fresh)
         if _get(data, keys) == entry:
             return Change(client, template.title, scope, path, "unchanged", text, text, entry, notes)
         try:
@@ -370,12 +468,40 @@ class Applied:
     backup: Path | None
 
 
-def apply(change: Change, now: datetime | None = None) -> Applied:
-    """Write a planned change (atomically, with a backup); a no-op for unchanged/absent/snippet."""
+def apply(change: Change, now: datetime | None = None, hooks: Hooks = NO_HOOKS) -> Applied:
+    """Write a planned change (atomically, with a backup); a no-op for unchanged/absent/snippet.
+
+    :class:`ConcurrentChangeError` when the file no longer holds what the change was planned
+    from: nothing was written.
+    """
     if not change.writes or change.path is None or change.after is None:
         return Applied(change, None)
     expected = None if change.before is None else change.before.encode("utf-8")
+    after = change.after.encode("utf-8")
     backup = atomic_replace(
-        change.path, change.after.encode("utf-8"), expected=expected, now=now, backup_dir=change.backup_dir
+        change.path, after, expected=expected, now=now, backup_dir=change.backup_dir, hooks=hooks
     )
     return Applied(change, backup)
+
+
+def apply_fresh(
+    make: Callable[[], Change],
+    *,
+    attempts: int = ATTEMPTS,
+    now: datetime | None = None,
+    hooks: Hooks = NO_HOOKS,
+) -> Applied:
+    """Plan with ``make`` and write; when another program saved the file in between, plan again
+    on what it saved, up to ``attempts`` times, then give up (nothing written either way)."""
+    for attempt in range(1, attempts + 1):
+        change = make()
+        try:
+            return apply(change, now=now, hooks=hooks)
+        except ConcurrentChangeError as exc:
+            if attempt >= attempts:
+                raise ConcurrentChangeError(
+                    f"{change.path} kept changing while claude-health was editing it ({attempts} "
+                    "attempts); nothing was changed. Another program is saving it (Claude Code "
+                    "rewrites ~/.claude.json often): run the command again when it is idle"
+                ) from exc
+    raise ValueError(f"attempts must be at least 1, got {attempts}")

@@ -30,10 +30,21 @@ UNREADABLE = _rule(
     "S002",
     "File cannot be read",
     E,
-    "The file exists but cannot be read as UTF-8 text: binary, too large, a directory, a broken symlink "
-    "or no permission.",
+    "The file exists but cannot be read as UTF-8 text: binary, a directory, a broken symlink or no "
+    "permission (a file too large to read is S015).",
     "Claude Code cannot load it, so everything in it is ignored.",
     "Replace it with a readable UTF-8 JSON file, or remove it.",
+)
+TOO_LARGE = _rule(
+    "S015",
+    "File is too large to judge",
+    W,
+    "The file is over claude-health's safety limit (256 MiB, or 8 million JSON values), so it was not read.",
+    "Claude Code reads the file whole and applies it however big it is; claude-health cannot say what is "
+    "in it, so every verdict that depends on it (settings in effect, who pays, servers) may be incomplete. "
+    "It is not reported as ignored: nothing is concluded from it.",
+    "Shrink the file: for ~/.claude.json, remove old entries under `projects` (Claude Code keeps "
+    "per-project history there); a settings file this large is almost certainly not written by hand.",
 )
 NOT_OBJECT = _rule(
     "S003",
@@ -490,6 +501,7 @@ COMMITTED_HELPER = _rule(
 RULES: tuple[Rule, ...] = (
     INVALID_JSON,
     UNREADABLE,
+    TOO_LARGE,
     NOT_OBJECT,
     WRONG_TYPE,
     VALUE_IGNORED,

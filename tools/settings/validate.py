@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claude_health.tools import causes
-from claude_health.tools.files import read_text
+from claude_health.tools.files import read_text, value_count_problem
 from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
 from claude_health.tools.jsonspan import Document, JsonSyntaxError, loads
 from claude_health.tools.paths import Workspace
@@ -34,7 +34,7 @@ LEGACY_PROJECT_KEYS = ("allowedTools", "ignorePatterns", "env", "todoFeatureEnab
 @dataclass
 class FileResult:
     file: ConfigFile
-    loaded: bool | None = None  # None: absent
+    loaded: bool | None = None  # None: absent, or too large to judge (unknown, not ignored)
     data: dict[str, Any] | None = None  # what Claude Code keeps
     raw: dict[str, Any] | None = None
     doc: Document | None = None
@@ -78,6 +78,11 @@ def _load(result: FileResult, ws: Workspace) -> tuple[FileContext | None, list[F
     if not read.exists:
         return None, []
     placeholder = FileContext(cfg, loads("{}"), ws)
+    crowded = value_count_problem(read.text) if read.text is not None else None
+    if read.too_large or crowded:
+        # Unknown, not ignored: ``loaded`` stays None so no check reads it as rejected.
+        placeholder.emit(R.TOO_LARGE, f"{cfg.path.name} {crowded or read.problem}.")
+        return None, placeholder.findings
     if read.text is None:
         placeholder.emit(R.UNREADABLE, f"{cfg.path.name} {read.problem}.")
         result.loaded = False

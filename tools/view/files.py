@@ -10,7 +10,7 @@ from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.validate import FileResult, Validation
 
-Verdict = Literal["absent", "loaded", "partial", "ignored"]
+Verdict = Literal["absent", "loaded", "partial", "ignored", "unjudged"]
 
 # Findings that mean Claude Code drops part of a file it loads (an entry, a key, a value).
 DROPPING = frozenset(
@@ -40,7 +40,9 @@ class FileVerdict:
     """One config file and what Claude Code does with it.
 
     ``verdict``: ``loaded``; ``partial`` (loaded, with entries dropped); ``ignored`` (whole file,
-    or never read from where it is; for managed settings Claude Code refuses to start); ``absent``.
+    or never read from where it is; for managed settings Claude Code refuses to start);
+    ``unjudged`` (over claude-health's safety limit: Claude Code reads it, what it holds is
+    unknown, so nothing is concluded from it); ``absent``.
     ``findings`` say why: the errors that reject it, or what is dropped.
     """
 
@@ -94,9 +96,13 @@ def verdicts(validation: Validation) -> tuple[FileVerdict, ...]:
     for result in validation.files:
         cfg = result.file
         found = by_path.get(str(cfg.path), [])
-        if result.loaded is None:  # absent (or gone between listing and reading)
-            verdict: Verdict = "absent"
-            why: list[Finding] = []
+        too_large = [f for f in found if f.code == R.TOO_LARGE.code]
+        if result.loaded is None and too_large:
+            verdict: Verdict = "unjudged"
+            why: list[Finding] = too_large
+        elif result.loaded is None:  # absent (or gone between listing and reading)
+            verdict = "absent"
+            why = []
         elif result.loaded is False:
             verdict = "ignored"
             why = [f for f in found if f.severity is Severity.ERROR or f.code == R.LEGACY_MANAGED_PATH.code]

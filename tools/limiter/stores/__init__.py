@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from claude_health.tools.limiter.stores.base import Event, Store, StoreError, Sync
+
+if TYPE_CHECKING:
+    from claude_health.tools.limiter.clock import ClockLike
 
 __all__ = ["Event", "Store", "StoreError", "Sync", "open_store", "sqlite_path", "sqlite_url"]
 
@@ -29,23 +31,22 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite://{path}"
 
 
-def open_store(url: str, clock: Callable[[], float] | None = None) -> Store:
+def open_store(url: str, clock: ClockLike | None = None) -> Store:
     """The store for ``url``; raises :class:`StoreError` (with a clear message) when it cannot open.
 
-    ``clock`` (memory and SQLite only) replaces ``time.monotonic`` -- for tests of refill.
+    ``clock`` (memory and SQLite only; Redis reads its server's ``TIME``) replaces the machine's
+    clocks -- for tests of refill, reboots and clock steps (see :mod:`..clock`).
     """
     text = url.strip()
     if text.startswith("memory://"):
         from claude_health.tools.limiter.stores.memory import MemoryStore
 
-        return MemoryStore(text, clock=clock or time.monotonic)
+        return MemoryStore(text, clock=clock)
     if text.startswith("sqlite://"):
         from claude_health.tools.limiter.stores.sqlite import SQLiteStore
 
         path = sqlite_path(text)
-        return SQLiteStore(
-            path, url=f"sqlite:///{path}".replace("////", "///"), clock=clock or time.monotonic
-        )
+        return SQLiteStore(path, url=f"sqlite:///{path}".replace("////", "///"), clock=clock)
     if text.startswith(("redis://", "rediss://", "unix://")):
         from claude_health.tools.limiter.stores.redis_store import RedisStore
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import cast
@@ -16,7 +15,9 @@ from claude_health.tools.limiter.bucket import (
     Verdict,
     adjusted,
     effective_capacity,
+    hold_left,
 )
+from claude_health.tools.limiter.clock import ClockLike, reader
 from claude_health.tools.limiter.stores.base import Event, Sync
 
 MAX_EVENTS = 1000
@@ -29,16 +30,21 @@ Bound = Callable[[Sequence[float]], Verdict | None]
 # bucket.decide unrolled over the cached State objects of its buckets (as dataclasses and
 # namedtuple build their methods). A loop over three or four buckets spends more on iteration,
 # tuple unpacking and list building than on the arithmetic. Only the allow path is unrolled; a
-# refusal is worked out by ``_refusal`` in decide's order.
+# refusal is worked out by ``_refusal`` in decide's order. A bucket dated in the future (an
+# injected clock stepped back) is re-dated to now in place, as decide does: one branch taken
+# only when no time has passed. A hold is ``[until, length]`` (bucket.hold_left), removed once
+# seen over, so that a later step back cannot bring it back.
 _FACTORY = """
 def factory(lock, clock, holds, hold_key, version, built, {params}):
     def acquire(amounts):
         with lock:
             now = clock()
             if holds:
-                until = holds.get(hold_key)
-                if until is not None and until > now:
-                    return (WAIT, until - now, -1)
+                hold = holds.get(hold_key)
+                if hold is not None:
+                    if hold[0] > now:
+                        return (WAIT, held(hold, now), -1)
+                    del holds[hold_key]
             if version[0] != built:
                 return None
 {levels}
@@ -54,6 +60,8 @@ _LEVEL = """
             e = now - s{j}.ts
             if e > 0.0:
                 h{j} += e * c{j} / 60.0
+            elif e < 0.0:
+                s{j}.ts = now
             if h{j} > c{j}:
                 h{j} = c{j}"""
 _WRITE = """
@@ -75,6 +83,14 @@ def _refusal(levels: Sequence[tuple[float, float, float, int]]) -> Verdict:
     return (WAIT, worst, worst_i)
 
 
+def _held(hold: list[float], now: float) -> float:
+    """Seconds left on a live hold ``[until, length]``, re-dating one a clock step stretched."""
+    left = hold_left(hold[0], hold[1], now)
+    if now + left < hold[0]:
+        hold[0] = now + left
+    return left
+
+
 def _factory(n: int) -> Callable[..., Bound]:
     """The compiled decision of ``n`` buckets (compiled once per ``n``)."""
     if n not in _compiled:
@@ -88,6 +104,7 @@ def _factory(n: int) -> Callable[..., Bound]:
         )
         namespace: dict[str, object] = {
             "refusal": _refusal,
+            "held": _held,
             "ALLOWED": ALLOWED,
             "WAIT": WAIT,
         }
@@ -97,13 +114,14 @@ def _factory(n: int) -> Callable[..., Bound]:
 
 
 class MemoryStore:
-    def __init__(self, url: str = "memory://", clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, url: str = "memory://", clock: ClockLike | None = None) -> None:
         self.url = url
         self.warnings: list[str] = []
-        self._clock = clock
+        # One process's buckets: monotonic time, which never steps (see limiter.clock).
+        self._clock = reader(clock, "monotonic")
         self._lock = threading.Lock()
         self._states: dict[str, State] = {}
-        self._holds: dict[str, float] = {}
+        self._holds: dict[str, list[float]] = {}
         self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
         # Bumped by ``sync``, the only call that changes a bucket's effective capacity: every
         # bound decision built before it answers ``None`` and is built again.
@@ -167,14 +185,16 @@ class MemoryStore:
             for item in items:
                 self._put(item.key, State(min(item.tokens, item.capacity), now, item.capacity, True))
             self._version[0] += 1
-            if hold is not None:
-                self._holds[hold[0]] = max(self._holds.get(hold[0], now), now + hold[1])
+            if hold is not None and hold[1] > 0:
+                current = self._holds.get(hold[0])
+                if current is None or current[0] < now + hold[1]:
+                    self._holds[hold[0]] = [now + hold[1], hold[1]]
 
     def snapshot(self, keys: Sequence[str], hold_key: str) -> tuple[list[State | None], float, float]:
         with self._lock:
             now = self._clock()
-            until = self._holds.get(hold_key)
-            left = max(0.0, until - now) if until is not None else 0.0
+            hold = self._holds.get(hold_key)
+            left = hold_left(hold[0], hold[1], now) if hold is not None else 0.0
             copies = [
                 State(s.tokens, s.ts, s.capacity, s.learned) if s else None
                 for s in map(self._states.get, keys)

@@ -2,9 +2,14 @@
 
 Each decision is one atomic Lua script (EVALSHA; on NOSCRIPT the script is loaded and the call
 repeated) that reads Redis' own ``TIME`` -- so client clocks never matter -- and debits every
-bucket or none. A model class keeps everything in one string key holding fourteen packed
+bucket or none. A model class keeps everything in one string key holding fifteen packed
 little-endian doubles (Lua's bundled ``struct`` library): the ``retry-after`` hold, the key's
-expiry deadline, then tokens, timestamp and learned capacity for each of RPM, ITPM, OTPM and TPM.
+expiry deadline, then tokens, timestamp and learned capacity for each of RPM, ITPM, OTPM and TPM,
+then the hold's length. ``TIME`` is the server's wall clock, which may step: as in
+:mod:`claude_health.tools.limiter.bucket`, a bucket dated in the future is re-dated to now (a
+refusal writes it too), and a hold never has more than its length left. A key written by the
+previous version (fourteen doubles, no hold length) is read with the longest hold length allowed
+and rewritten in the new layout.
 A decision is therefore ``TIME``, ``GET`` and one ``SET``, and neither side formats or parses a
 number as text on the hot path. Keys expire 23 to 24 hours after their last write (the TTL is
 renewed, by ``SET ... PX``, only once it has under 23 hours left; other writes keep it with
@@ -22,7 +27,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from claude_health.tools.limiter.bucket import ALLOWED, State, Verdict
+from claude_health.tools.limiter.bucket import ALLOWED, State, Verdict, hold_left
+from claude_health.tools.limiter.headers import MAX_RETRY_AFTER
 from claude_health.tools.limiter.stores.base import Event, StoreError, Sync
 from claude_health.tools.limiter.table import DIMENSIONS
 
@@ -36,32 +42,40 @@ MAX_EVENTS = 1000
 
 SLOTS = {dim: i for i, dim in enumerate(DIMENSIONS)}
 """Where each dimension lives in a class key: slot ``i`` holds doubles ``3 + 3i .. 5 + 3i``."""
-STATE = struct.Struct("<14d")
+STATE = struct.Struct("<15d")
+OLD_STATE = struct.Struct("<14d")
+"""The layout before the hold length (read, never written)."""
 
 # The state of a class key, as a Lua table ``s``:
 #   s[1] hold: server time until which a retry-after blocks the class (0: none)
 #   s[2] the key's expiry deadline (server time) as last set
 #   s[b], s[b+1], s[b+2] with b = 3 + 3 * slot: tokens, timestamp (0: never written, so full)
 #   and learned capacity (0: not learned, -1: learned as zero, else the server's limit).
+#   s[15] the hold's length in seconds (bucket.hold_left: it never has more than that left).
 # ARGV[1] of ADJUST packs n slots, n configured capacities and n deltas (ACQUIRE's is below).
 _PRELUDE = """
-local STATE = '<dddddddddddddd'
+local STATE = '<ddddddddddddddd'
 local ARGS = {'<ddd', '<dddddd', '<ddddddddd', '<dddddddddddd'}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local function load(key)
   local raw = redis.call('GET', key)
-  if raw and #raw == 112 then return {struct.unpack(STATE, raw)} end
-  return {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+  if raw and #raw == 120 then return {struct.unpack(STATE, raw)} end
+  if raw and #raw == 112 then
+    local s = {struct.unpack('<dddddddddddddd', raw)}
+    s[15] = 86400
+    return s
+  end
+  return {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 end
 local function save(key, s)
   if s[2] - now < 82800 or s[1] >= s[2] then
     local deadline = now + 86400
     if s[1] >= deadline then deadline = s[1] + 1 end
     s[2] = deadline
-    redis.call('SET', key, struct.pack(STATE, unpack(s, 1, 14)), 'PX', math.ceil((deadline - now) * 1000))
+    redis.call('SET', key, struct.pack(STATE, unpack(s, 1, 15)), 'PX', math.ceil((deadline - now) * 1000))
   else
-    redis.call('SET', key, struct.pack(STATE, unpack(s, 1, 14)), 'KEEPTTL')
+    redis.call('SET', key, struct.pack(STATE, unpack(s, 1, 15)), 'KEEPTTL')
   end
 end
 local function args(a)
@@ -84,6 +98,9 @@ end
 # part of this decision) and the four amounts. Mirrors bucket.decide, unrolled over the slots
 # into locals: tables and closures are what a script this small spends its time on. Allowed ->
 # 0; otherwise {status, wait as text, slot} (Redis truncates Lua numbers to integers in replies).
+# A refusal writes nothing unless a step of the server's clock left a bucket or the hold dated
+# too far ahead, or a hold is over (``dirty``): then the key is re-dated, as bucket.decide and
+# bucket.hold_left do, and a hold that is over is cleared (a later step back cannot revive it).
 _ACQUIRE_SLOT = """
 local v{i}
 if c{i} >= 0 then
@@ -94,7 +111,7 @@ if c{i} >= 0 then
     if s{i} > 0 then
       lv = t{i}
       local el = now - s{i}
-      if el > 0 then lv = lv + el * c{i} / 60 end
+      if el > 0 then lv = lv + el * c{i} / 60 elseif el < 0 then s{i} = now; dirty = true end
       if lv > c{i} then lv = c{i} end
     end
     if lv < a{i} then
@@ -110,34 +127,58 @@ ACQUIRE = (
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local raw = redis.call('GET', KEYS[1])
-local h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4 = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-if raw and #raw == 112 then
-  h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4 = struct.unpack('<dddddddddddddd', raw)
+local h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4, hl = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+if raw then
+  if #raw == 120 then
+    h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4, hl = struct.unpack('<ddddddddddddddd', raw)
+  elseif #raw == 112 then
+    h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4 = struct.unpack('<dddddddddddddd', raw)
+    hl = 86400
+  end
 end
-if h > now then return {1, tostring(h - now), 0} end
+local dirty, reply = false, nil
+if h > now then
+  if h - now > hl then h = now + hl; dirty = true end
+  if h > now then
+    reply = {1, tostring(h - now), 0}
+    if not dirty then return reply end
+  end
+elseif h > 0 then
+  h = 0; dirty = true
+end
+if not reply then
 local c1, c2, c3, c4, a1, a2, a3, a4 = struct.unpack('<dddddddd', ARGV[1])
 local worst, wi = 0, 0
 """
     + "".join(_ACQUIRE_SLOT.format(i=i) for i in range(1, 5))
     + """
-if wi > 0 then return {1, tostring(worst), wi} end
-if not (v1 or v2 or v3 or v4) then return 0 end
-if v1 then t1 = v1; s1 = now end
-if v2 then t2 = v2; s2 = now end
-if v3 then t3 = v3; s3 = now end
-if v4 then t4 = v4; s4 = now end
+if wi > 0 then
+  reply = {1, tostring(worst), wi}
+  if not dirty then return reply end
+elseif v1 or v2 or v3 or v4 then
+  if v1 then t1 = v1; s1 = now end
+  if v2 then t2 = v2; s2 = now end
+  if v3 then t3 = v3; s3 = now end
+  if v4 then t4 = v4; s4 = now end
+  reply = 0
+else
+  if not dirty then return 0 end
+  reply = 0
+end
+end
 local renew = e - now < 82800
 if renew then e = now + 86400 end
-local state = struct.pack('<dddddddddddddd', h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4)
+local state = struct.pack('<ddddddddddddddd', h, e, t1, s1, l1, t2, s2, l2, t3, s3, l3, t4, s4, l4, hl)
 if renew then
   redis.call('SET', KEYS[1], state, 'PX', 86400000)
 else
   redis.call('SET', KEYS[1], state, 'KEEPTTL')
 end
-return 0
+return reply
 """
 )
-# KEYS: the class key. Mirrors bucket.adjusted: refunds never fill past capacity.
+# KEYS: the class key. Mirrors bucket.adjusted: refunds never fill past capacity, debt stops at
+# one capacity below zero.
 ADJUST = (
     _PRELUDE
     + """
@@ -148,7 +189,7 @@ for i = 1, n do
   local b = 3 + 3 * q[i]
   local cap, level = read(s, b, q[n + i])
   if level then
-    s[b] = math.min(cap, level - q[n + n + i]); s[b + 1] = now; changed = true
+    s[b] = math.max(-cap, math.min(cap, level - q[n + n + i])); s[b + 1] = now; changed = true
   end
 end
 if changed then save(KEYS[1], s) end
@@ -171,7 +212,7 @@ for j = 3, #ARGV, 4 do
 end
 local h = tonumber(ARGV[1])
 local hold = tonumber(ARGV[2])
-if h > 0 and hold > 0 and states[h][1] < now + hold then states[h][1] = now + hold end
+if h > 0 and hold > 0 and states[h][1] < now + hold then states[h][1] = now + hold; states[h][15] = hold end
 for k = 1, #KEYS do save(KEYS[k], states[k]) end
 return 0
 """
@@ -181,6 +222,16 @@ SNAPSHOT = """
 local t = redis.call('TIME')
 return {t[1], t[2], redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or ''}
 """
+
+
+def _unpack(raw: bytes) -> tuple[float, ...] | None:
+    """A class key's fifteen doubles (the previous layout's fourteen get the longest hold length)."""
+    if len(raw) == STATE.size:
+        values: tuple[float, ...] = STATE.unpack(raw)
+        return values
+    if len(raw) == OLD_STATE.size:
+        return (*OLD_STATE.unpack(raw), MAX_RETRY_AFTER)
+    return None
 
 
 def safe_url(url: str) -> str:
@@ -371,9 +422,9 @@ class RedisStore:
         key, slots = split(keys)
         secs, micros, raw, hold_raw = self._call(self._snapshot, [key, hold_class(hold_key)], [])
         now = int(secs) + int(micros) / 1_000_000
-        values = STATE.unpack(raw) if len(raw) == STATE.size else None
-        hold_values = STATE.unpack(hold_raw) if len(hold_raw) == STATE.size else None
-        hold_left = max(0.0, hold_values[0] - now) if hold_values else 0.0
+        values = _unpack(raw)
+        hold_values = _unpack(hold_raw)
+        left = hold_left(hold_values[0], hold_values[14], now) if hold_values else 0.0
         states: list[State | None] = []
         for slot in slots:
             b = 2 + 3 * slot
@@ -382,7 +433,7 @@ class RedisStore:
                 continue
             tokens, ts, learned = values[b : b + 3]
             states.append(State(tokens, ts, max(learned, 0.0), learned != 0))
-        return states, hold_left, now
+        return states, left, now
 
     def record_event(self, event: Event) -> None:
         payload = json.dumps(

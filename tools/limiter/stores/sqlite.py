@@ -4,9 +4,10 @@ WAL journal, ``synchronous=NORMAL`` (a power cut may lose the last decisions, ne
 file), one ``BEGIN IMMEDIATE`` transaction per decision so concurrent processes serialise on the
 write lock. The busy wait is ours (short randomised sleeps up to :data:`BUSY_TIMEOUT`) rather
 than SQLite's, whose back-off sleeps whole milliseconds and collapses throughput under
-contention. Times are ``time.monotonic()``: on Linux, macOS and Windows it is one system-wide
-clock, never steps with NTP, and after a reboot it restarts from zero, which can only
-under-count elapsed time (no minted tokens).
+contention. Times are wall-clock Unix seconds (``time.time()``), the one clock that means the
+same to every process and survives a reboot; ``bucket`` makes its steps harmless (see
+:mod:`claude_health.tools.limiter.clock` for why not ``time.monotonic()``, which restarts at
+boot). A hold is stored with its length, so a clock stepped back cannot stretch it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
-from claude_health.tools.limiter.bucket import ALLOW, State, Verdict, adjusted, decide
+from claude_health.tools.limiter.bucket import State, Verdict, adjusted, decide, hold_left
+from claude_health.tools.limiter.clock import ClockLike, reader
+from claude_health.tools.limiter.headers import MAX_RETRY_AFTER
 from claude_health.tools.limiter.stores.base import Event, StoreError, Sync
 
 logger = logging.getLogger(__name__)
@@ -36,7 +39,9 @@ CREATE TABLE IF NOT EXISTS limiter_buckets (
     key TEXT PRIMARY KEY, tokens REAL NOT NULL, ts REAL NOT NULL,
     capacity REAL NOT NULL, learned INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS limiter_holds (key TEXT PRIMARY KEY, until REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS limiter_holds (
+    key TEXT PRIMARY KEY, until REAL NOT NULL, length REAL NOT NULL DEFAULT 86400
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS limiter_events (
     at REAL NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''
 );
@@ -61,13 +66,12 @@ def _is_unusable(exc: sqlite3.DatabaseError) -> bool:
 
 
 class SQLiteStore:
-    def __init__(
-        self, path: Path, url: str | None = None, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, path: Path, url: str | None = None, clock: ClockLike | None = None) -> None:
         self.path = path
         self.url = url or f"sqlite://{path}"
         self.warnings: list[str] = []
-        self._clock = clock
+        # Shared by processes and kept across reboots: the wall clock (see limiter.clock).
+        self._clock = reader(clock, "time")
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._read_sql: dict[int, str] = {}
@@ -86,6 +90,7 @@ class SQLiteStore:
             self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
             conn.execute("PRAGMA synchronous=NORMAL")
             self._retry(lambda: conn.executescript(SCHEMA))
+            self._retry(lambda: self._add_hold_length(conn))
             # A read-only file opens fine and fails only at the first write: find out now.
             self._retry(lambda: self._write_probe(conn))
         except BaseException:
@@ -98,6 +103,22 @@ class SQLiteStore:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("DELETE FROM limiter_holds WHERE until < -1")
         conn.execute("COMMIT")
+
+    @staticmethod
+    def _add_hold_length(conn: sqlite3.Connection) -> None:
+        """Give a holds table written by an older version its ``length`` column (once, under the
+        write lock so two processes do not both add it). Old holds get the longest allowed."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(limiter_holds)")}
+            if "length" not in columns:
+                conn.execute(
+                    f"ALTER TABLE limiter_holds ADD COLUMN length REAL NOT NULL DEFAULT {MAX_RETRY_AFTER:.0f}"
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _open_or_replace(self) -> sqlite3.Connection:
         try:
@@ -207,8 +228,8 @@ class SQLiteStore:
 
     @staticmethod
     def _hold_left(conn: sqlite3.Connection, key: str, now: float) -> float:
-        row = conn.execute("SELECT until FROM limiter_holds WHERE key = ?", (key,)).fetchone()
-        return max(0.0, float(row[0]) - now) if row else 0.0
+        row = conn.execute("SELECT until, length FROM limiter_holds WHERE key = ?", (key,)).fetchone()
+        return hold_left(float(row[0]), float(row[1]), now) if row else 0.0
 
     @staticmethod
     def _write(conn: sqlite3.Connection, keys: Sequence[str], states: Sequence[State | None]) -> None:
@@ -232,17 +253,23 @@ class SQLiteStore:
                 marks = ",".join("?" * len(keys))
                 read = self._read_sql[len(keys)] = (
                     f"SELECT key, tokens, ts, capacity, learned FROM limiter_buckets WHERE key IN ({marks}) "  # noqa: S608
-                    "UNION ALL SELECT key, until, 0, -1, 0 FROM limiter_holds WHERE key = ?"
+                    "UNION ALL SELECT key, until, length, -1, 0 FROM limiter_holds WHERE key = ?"
                 )
             found: dict[str, State] = {}
-            hold_left = 0.0
+            left = 0.0
             for key, tokens, ts, capacity, learned in conn.execute(read, (*keys, hold_key)):
                 if capacity == -1 and key == hold_key:
-                    hold_left = max(0.0, tokens - now)
+                    left = hold_left(tokens, ts, now)
+                    if left <= 0.0:  # over: gone, so that a later step back cannot revive it
+                        conn.execute("DELETE FROM limiter_holds WHERE key = ?", (hold_key,))
+                    elif now + left < tokens:  # a clock stepped back stretched it: re-date it
+                        conn.execute(
+                            "UPDATE limiter_holds SET until = ? WHERE key = ?", (now + left, hold_key)
+                        )
                 else:
                     found[key] = State(tokens, ts, capacity, bool(learned))
-            verdict, new = decide(caps, amounts, [found.get(k) for k in keys], now, hold_left)
-            if verdict[0] == ALLOW:
+            verdict, new = decide(caps, amounts, [found.get(k) for k in keys], now, left)
+            if new:  # allowed: the debited buckets; refused: buckets re-dated from the future
                 rows = [
                     v
                     for key, st in zip(keys, new, strict=True)
@@ -270,11 +297,13 @@ class SQLiteStore:
         with self._transaction() as conn:
             now = self._clock()
             conn.executemany(_UPSERT, [(i.key, min(i.tokens, i.capacity), now, i.capacity, 1) for i in items])
-            if hold is not None:
+            if hold is not None and hold[1] > 0:
+                # The later end wins, with its own length (SET reads the old row throughout).
                 conn.execute(
-                    "INSERT INTO limiter_holds (key, until) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-                    "SET until = max(until, excluded.until)",
-                    (hold[0], now + hold[1]),
+                    "INSERT INTO limiter_holds (key, until, length) VALUES (?, ?, ?) ON CONFLICT(key) "
+                    "DO UPDATE SET until = max(until, excluded.until), length = CASE WHEN "
+                    "excluded.until >= until THEN excluded.length ELSE length END",
+                    (hold[0], now + hold[1], hold[1]),
                 )
 
     def snapshot(self, keys: Sequence[str], hold_key: str) -> tuple[list[State | None], float, float]:
