@@ -87,6 +87,57 @@ def test_validation_runs_once_per_doctor_run(sandbox: Sandbox, counted: dict[str
     assert counted["validations"] == 2
 
 
+def test_macos_keychain_and_mdm_profile_are_read_once_per_doctor_run(
+    sandbox: Sandbox, counted: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On macOS too: `security` runs once, the MDM profile and the managed-settings.json it shadows
+    are read once, by the view, and every check agrees with what that one read found."""
+    import plistlib
+
+    from claude_health.tools.settings import managed_sources
+    from tests.fake_security import FakeSecurity
+
+    messy_settings(sandbox)
+    security = FakeSecurity(sandbox.root / "bin")
+    keychain_login = json.loads((sandbox.home / ".claude" / ".credentials.json").read_text())
+    keychain_login["claudeAiOauth"]["subscriptionType"] = "pro"  # the file's login says max
+    security.add("Claude Code-credentials", "alice", keychain_login)
+    prefs = sandbox.root / "managed-preferences"
+    prefs.mkdir()
+    profile = prefs / "com.anthropic.claudecode.plist"
+    profile.write_bytes(plistlib.dumps({"env": {"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "999999"}}))
+    sandbox.env.update(
+        USER="alice",
+        PATH=f"{security.bin_dir}:/usr/bin:/bin",
+        CLAUDE_HEALTH_PLATFORM="darwin",
+        CLAUDE_HEALTH_MANAGED_PREFERENCES_DIR=str(prefs),
+    )
+    raw_reads: list[Path] = []
+    read_bytes, read_text = managed_sources._read_bytes, managed_sources.read_text
+    monkeypatch.setattr(managed_sources, "_read_bytes", lambda p: raw_reads.append(p) or read_bytes(p))
+    monkeypatch.setattr(managed_sources, "read_text", lambda p: raw_reads.append(p) or read_text(p))
+    ws = Workspace.discover(project=sandbox.project, env=sandbox.env)  # the platform override applies
+    assert ws.os_name == "darwin"
+    report = run_doctor(ws)
+    assert counted["validations"] == 1
+    config_files = {str(f.path) for f in ws.view.files}
+    reread = [p for p in counted["json_reads"] if str(p) in config_files]
+    assert reread == [], f"config files read outside the view's one validation: {reread}"
+    assert len(security.calls()) == 1, security.calls()
+    managed_json = sandbox.managed / "managed-settings.json"
+    assert raw_reads.count(profile) == 1 and raw_reads.count(managed_json) == 1, raw_reads
+    # What that one read found reaches every check: the Keychain login, the profile's env (L001
+    # from the limiter), and managed-settings.json reported as shadowed (S020), not as an error.
+    auth = report.sections["auth"]
+    assert (auth["billing"], auth["subscriptionType"]) == ("subscription", "pro")
+    assert "Keychain" in auth["credentials"][0]["location"]
+    assert ws.view.env.origin("CLAUDE_CODE_MAX_OUTPUT_TOKENS") is not None
+    assert "USE_BUILTIN_RIPGREP" not in ws.view.env  # from the shadowed file: not applied
+    codes = {f.code for f in report.findings}
+    assert {"S020", "L001"} <= codes and "A012" not in codes, codes
+    assert report.sections["usage"]["plan"]["subscription_type"] == "pro"  # the Keychain's, not the file's
+
+
 def test_one_view_per_workspace_snapshot(sandbox: Sandbox) -> None:
     ws = sandbox.workspace()
     assert view_of(ws) is view_of(ws) is ws.view

@@ -139,7 +139,12 @@ class JsonRead:
 
 def read_json_object(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> JsonRead:
     """Parse a file that must hold one JSON object (settings, ``.mcp.json``, credentials)."""
-    read = read_text(path, limit=limit)
+    return json_object_of(read_text(path, limit=limit))
+
+
+def json_object_of(read: TextRead) -> JsonRead:
+    """The JSON object a file's text holds, or why it holds none (for text already read)."""
+    path = read.path
     if read.text is None:
         return JsonRead(path, read.exists, problem=read.problem, too_large=read.too_large)
     if not read.text.strip():

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from claude_health.tools.view.model import View
 
+from claude_health.tools.platform import effective_platform
+
 MANAGED_DIR_OVERRIDE = "CLAUDE_HEALTH_MANAGED_DIR"
 
 # Claude Code hard-codes these (settings notes §1.2). The ProgramData location was removed in
@@ -54,7 +56,10 @@ class Workspace:
         env: Mapping[str, str] | None = None,
         platform: str | None = None,
     ) -> Workspace:
-        """The workspace of this process, or of the given environment (tests pass their own)."""
+        """The workspace of this process, or of the given environment (tests pass their own).
+
+        The platform is ``platform``, else ``CLAUDE_HEALTH_PLATFORM``, else this machine's.
+        """
         environ = dict(os.environ if env is None else env)
         home_value = environ.get("HOME") or environ.get("USERPROFILE")
         home = Path(home_value) if home_value else Path.home()
@@ -63,7 +68,7 @@ class Workspace:
             env=environ,
             home=home.expanduser(),
             project=project_dir.expanduser().resolve(),
-            platform=platform or sys.platform,
+            platform=platform or effective_platform(environ),
         )
 
     # -- configuration directory -------------------------------------------------------------

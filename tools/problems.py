@@ -233,7 +233,7 @@ def _ignored_file(path: Path, members: list[Finding], view: View) -> tuple[str, 
     name = shown(path, view)
     rejecting = [f for f in members if f.severity is Severity.ERROR] or members
     lead = rejecting[0]
-    if seen is not None and seen.scope == "managed":
+    if seen is not None and seen.scope == "managed" and not seen.not_applied:
         return (
             f"Claude Code refuses to start: managed settings {name} cannot be used "
             f"({_trimmed(lead.message)})",

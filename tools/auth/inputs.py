@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_health.tools.auth.login import OAuthLogin
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings.discovery import SETTINGS
 from claude_health.tools.settings.envblock import coerce
 from claude_health.tools.view import ClaudeEnv, FileVerdict, view_of
+
+if TYPE_CHECKING:
+    from claude_health.tools.auth.keychain import KeychainRead
 
 __all__ = ["AUTH_ENV", "PROJECT_SAFE_AUTH_KEYS", "AuthInputs", "OAuthLogin", "SettingsLayer", "gather"]
 
@@ -89,6 +92,9 @@ class AuthInputs:
     rejected_suffixes: frozenset[str]
     oauth_account: dict[str, Any] | None
     global_config_path: Path
+    # macOS only: what the Keychain said, and a file login its item shadows (not used).
+    keychain: KeychainRead | None = None
+    unused_file_login: OAuthLogin | None = None
     unjudged: tuple[Path, ...] = ()
     """Files the route depends on that were too large to judge: the verdict may be incomplete."""
 
@@ -147,7 +153,11 @@ def gather(ws: Workspace) -> AuthInputs:
         problem = None if global_loaded or not global_path.exists() else "cannot be used"
         layers = [_layer("global-config", global_path, global_path.exists(), global_data, problem)]
     order = {"user": 0, "project": 1, "local": 2, "managed": 3}
-    files = [f for f in view.files if f.kind == SETTINGS and f.exists and f.scope in order]
+    # A managed source that another one shadows (first source wins) is no layer at all: Claude
+    # Code never reads it, so it neither applies nor stops Claude Code from starting.
+    files = [
+        f for f in view.files if f.kind == SETTINGS and f.exists and f.scope in order and not f.not_applied
+    ]
     layers.extend(_file_layer(f.scope, f) for f in sorted(files, key=lambda f: order[f.scope]))
     return AuthInputs(
         env=view.env,
@@ -160,6 +170,8 @@ def gather(ws: Workspace) -> AuthInputs:
         rejected_suffixes=creds.rejected_suffixes,
         oauth_account=creds.oauth_account,
         global_config_path=creds.global_config_path,
+        keychain=creds.keychain,
+        unused_file_login=creds.unused_file_login,
         unjudged=tuple(
             [layer.path for layer in layers if layer.unjudged]
             + ([view.login.path] if view.login.unjudged else [])

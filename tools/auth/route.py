@@ -14,6 +14,12 @@ from urllib.parse import urlsplit
 
 from claude_health.tools import causes
 from claude_health.tools.auth.inputs import AuthInputs, OAuthLogin, SettingsLayer
+from claude_health.tools.auth.keychain_report import (
+    keychain_billing_explanation,
+    keychain_credentials,
+    keychain_findings,
+    keychain_unreadable,
+)
 from claude_health.tools.auth.models import ApiProvider, AuthMethod, AuthStatus, Billing, Credential
 from claude_health.tools.auth.rules import (
     API_KEY_OVERRIDES_SUBSCRIPTION,
@@ -224,6 +230,8 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
     account = inputs.oauth_account or {}
     base_url = env.get("ANTHROPIC_BASE_URL")
     billing, explanation = _billing(method, provider, token_source, base_url, login)
+    if method == "none" and provider == "firstParty":
+        explanation = keychain_billing_explanation(inputs) or explanation
     if inputs.unjudged:
         # A file Claude Code reads whole was too large to read: what it holds could change the
         # answer, so the answer is not guessed.
@@ -347,11 +355,12 @@ def _credentials(
             Credential(
                 source="claude.ai",
                 slot="subscription",
-                location=str(login.path),
+                location=login.keychain_item or str(login.path),
                 in_use=used("claude.ai"),
                 note=note,
             )
         )
+    creds.extend(keychain_credentials(inputs))
     return creds
 
 
@@ -384,7 +393,9 @@ def _findings(
                 cause=cause,
             )
         )
-    if not status.loggedIn and status.apiProvider == "firstParty" and not inputs.unjudged:
+    # An unreadable Keychain may hold a login: A020 says so instead of "no credentials".
+    unknown = keychain_unreadable(inputs) or bool(inputs.unjudged)
+    if not status.loggedIn and status.apiProvider == "firstParty" and not unknown:
         bare = is_truthy(env.get(BARE_MODE_VAR))
         findings.append(
             NO_CREDENTIALS.finding(
@@ -459,6 +470,7 @@ def _findings(
                 path=str(inputs.config_dir / ".credentials.json"),
             )
         )
+    findings.extend(keychain_findings(inputs, status))
     return findings
 
 

@@ -163,6 +163,33 @@ TOO_LARGE_TO_JUDGE = Rule(
     check=_CHECK,
 )
 
+KEYCHAIN_UNREADABLE = Rule(
+    code="A020",
+    title="Claude Code cannot read its login from the macOS Keychain",
+    severity=Severity.WARNING,
+    what="On macOS Claude Code keeps the claude.ai login in the Keychain item `Claude Code-credentials` "
+    "and reads it with the `security` program; that read failed: the Keychain is locked, access was "
+    "denied, `security` is missing from PATH, or it did not answer.",
+    why='Claude Code treats a Keychain it cannot read as no login: it says "Not logged in" and asks for '
+    "/login (a login made while the Keychain is locked may not be saved), or uses an API key and bills "
+    "API credits instead. Until the Keychain can be read, nobody can tell which plan the login is on. "
+    "Reported as an error when nothing else leaves Claude Code a credential.",
+    fix="Unlock the login keychain (`security unlock-keychain ~/Library/Keychains/login.keychain-db`; SSH "
+    "sessions need this) or allow `security` access to `Claude Code-credentials` in Keychain Access, "
+    "then run `claude-health auth` again.",
+    check=_CHECK,
+)
+KEYCHAIN_ITEM_DAMAGED = Rule(
+    code="A021",
+    title="The Keychain login item is damaged",
+    severity=Severity.WARNING,
+    what="The macOS Keychain item `Claude Code-credentials` exists but does not hold a JSON object.",
+    why="Claude Code cannot use the login stored there: it falls back to ~/.claude/.credentials.json when "
+    "that exists, and otherwise asks you to log in again.",
+    fix="Run `claude`, then `/logout` and `/login`; Claude Code writes the item again.",
+    check=_CHECK,
+)
+
 RULES: tuple[Rule, ...] = (
     API_KEY_OVERRIDES_SUBSCRIPTION,
     NO_CREDENTIALS,
@@ -176,6 +203,8 @@ RULES: tuple[Rule, ...] = (
     BOTH_SLOTS,
     CREDENTIALS_UNREADABLE,
     MANAGED_SETTINGS_INVALID,
+    KEYCHAIN_UNREADABLE,
+    KEYCHAIN_ITEM_DAMAGED,
     BARE_MODE,
     TOO_LARGE_TO_JUDGE,
 )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from claude_health.tools.auth.inputs import gather
+from claude_health.tools.auth.keychain import login_keychain
 from claude_health.tools.auth.route import PROVIDER_SWITCHES, build_env, is_truthy, resolve
 from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
 from claude_health.tools.findings import Finding, Severity
@@ -27,6 +28,7 @@ from claude_health.tools.guard.lost_rules import applied, lost_rules, settings_r
 from claude_health.tools.keys import report as key_scan
 from claude_health.tools.keys.tree import list_files
 from claude_health.tools.paths import Workspace
+from claude_health.tools.settings.discovery import mcp_json_chain
 from claude_health.tools.view import view_of
 
 if TYPE_CHECKING:
@@ -231,9 +233,10 @@ def _tree_size(project: Path, cap: int) -> int:
 
 def dependencies(ws: Workspace) -> list[Path]:
     """Every file and directory whose change can change :func:`session_facts`."""
-    from claude_health.tools.settings.discovery import discover, mcp_json_chain
-
-    paths: list[Path] = [c.path for c in discover(ws)]
+    # The view's files (discovered once, MDM profiles included), not a second discovery.
+    paths: list[Path] = [f.path for f in view_of(ws).files]
+    if ws.os_name == "darwin":  # the Keychain holds the login there
+        paths.append(login_keychain(ws))
     paths += [
         ws.credentials_file,
         ws.config_dir / ".config.json",

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from claude_health.tools.paths import LEGACY_WINDOWS_MANAGED_DIR, Workspace
+from claude_health.tools.settings.managed_sources import (
+    ManagedSource,
+    ignored_policy_files,
+    managed_policy,
+)
+from claude_health.tools.settings.managed_sources import watch_dirs as managed_watch_dirs
 
 # kind: what the file holds and therefore which validator reads it.
 SETTINGS, GLOBAL, MCP, MANAGED_MCP, IGNORED = "settings", "global_config", "mcp", "managed_mcp", "ignored"
@@ -19,6 +25,8 @@ class ConfigFile:
     path: Path
     exists: bool
     note: str | None = None
+    # Managed settings: the source this is (an MDM profile or registry value has no JSON file).
+    source: ManagedSource | None = field(default=None, compare=False, repr=False)
 
     def to_json(self, loaded: bool | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -31,6 +39,8 @@ class ConfigFile:
             out["loaded"] = loaded
         if self.note:
             out["note"] = self.note
+        if self.source is not None and self.source.origin != "file":
+            out["origin"] = self.source.origin  # plist | registry
         return out
 
 
@@ -61,10 +71,7 @@ def discover(ws: Workspace) -> list[ConfigFile]:
     if git_root is not None and git_root != ws.project:
         root_local = git_root / ".claude" / "settings.local.json"
         files.append(_file("local", SETTINGS, root_local, note="git root (where 'don't ask again' rules go)"))
-    files.append(_file("managed", SETTINGS, ws.managed_settings))
-    files.extend(
-        _file("managed", SETTINGS, p, note="managed-settings.d drop-in") for p in ws.managed_dropins()
-    )
+    files.extend(_managed_settings_files(ws))
     files.append(_file("managed", MANAGED_MCP, ws.managed_mcp))
     files.append(_file("global", GLOBAL, ws.global_config))
     for path in mcp_json_chain(ws.project):
@@ -72,6 +79,18 @@ def discover(ws: Workspace) -> list[ConfigFile]:
             files.append(_file("project", MCP, path))
     files.extend(_ignored(ws))
     return files
+
+
+def _managed_settings_files(ws: Workspace) -> list[ConfigFile]:
+    """managed-settings.json, its drop-ins and the OS's MDM and registry policies, lowest first."""
+    out: list[ConfigFile] = []
+    for source in managed_policy(ws).merge_order():
+        path = Path(source.location)
+        exists = _exists(path) if source.origin == "file" else source.exists
+        label = None if source.name == "managed-settings.json" else source.name
+        note = "; ".join(part for part in (label, source.note) if part) or None
+        out.append(ConfigFile("managed", SETTINGS, path, exists, note=note, source=source))
+    return out
 
 
 # Claude Code reads a managed-settings.d entry only when its name ends in ".json" (case matters)
@@ -117,6 +136,7 @@ def _ignored(ws: Workspace) -> list[ConfigFile]:
         candidates.append(
             (root / ".claude" / "managed-settings.json", "inside a repository; Claude Code never reads it")
         )
+    candidates.extend(ignored_policy_files(ws))
     return [_file("ignored", IGNORED, p, note=n) for p, n in candidates if _exists(p)]
 
 
@@ -132,5 +152,6 @@ def watch_targets(ws: Workspace) -> list[Path]:
     }
     if ws.git_root is not None:
         dirs.add(ws.git_root / ".claude")
+    dirs.update(managed_watch_dirs(ws))
     dirs.update(p.parent for p in mcp_json_chain(ws.project))
     return sorted(dirs)

@@ -110,6 +110,30 @@ LEGACY_MANAGED_PATH = _rule(
     "Move it to the OS managed directory: /etc/claude-code (Linux/WSL), /Library/Application Support/"
     "ClaudeCode (macOS) or C:\\Program Files\\ClaudeCode (Windows).",
 )
+MANAGED_SOURCE_NOT_APPLIED = _rule(
+    "S020",
+    "Managed settings source is not applied",
+    W,
+    "A managed settings source (managed-settings.json, an MDM profile, an HKLM or HKCU policy) delivers "
+    "settings, but Claude Code takes its managed settings from a higher source.",
+    "Claude Code uses the first managed source that delivers settings: server-managed, then the MDM "
+    "profile (macOS) or HKLM (Windows), then managed-settings.json, then HKCU. Nothing in a lower source "
+    "applies, so a policy edited there never takes effect.",
+    "Put the policy in the source that wins, or remove the higher one; to combine the MDM profile or "
+    'HKLM with managed-settings.json, set `"managedSourcesBehavior": "merge"` in the higher one.',
+)
+MANAGED_SOURCE_UNREADABLE = _rule(
+    "S021",
+    "Managed policy cannot be read",
+    W,
+    "An MDM profile (com.anthropic.claudecode plist) or a ClaudeCode registry policy exists but cannot be "
+    "used: not a property list, a value with no JSON form (a date or data), the wrong registry type, "
+    "too large, or unreadable.",
+    "Claude Code takes no settings from it, so the policy it carries is not enforced and the next "
+    "managed source is used instead.",
+    "Redeploy it as a dictionary of settings (plist) or as a REG_SZ value named Settings holding the "
+    "settings JSON (registry).",
+)
 SKIPPED_DROPIN = _rule(
     "S022",
     "managed-settings.d file skipped because of its name",
@@ -509,6 +533,8 @@ RULES: tuple[Rule, ...] = (
     DEPRECATED,
     MANAGED_ONLY,
     LEGACY_MANAGED_PATH,
+    MANAGED_SOURCE_NOT_APPLIED,
+    MANAGED_SOURCE_UNREADABLE,
     SKIPPED_DROPIN,
     SILENTLY_IGNORED,
     SCHEMA_DISAGREES,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claude_health.tools import causes
-from claude_health.tools.files import read_text, value_count_problem
+from claude_health.tools.files import value_count_problem
 from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
 from claude_health.tools.jsonspan import Document, JsonSyntaxError, loads
 from claude_health.tools.paths import Workspace
@@ -24,6 +24,7 @@ from claude_health.tools.settings.discovery import (
     discover,
 )
 from claude_health.tools.settings.keys import CLAUDE_CODE_VERSION, json_type
+from claude_health.tools.settings.managed_verdicts import managed_verdicts, source_text
 from claude_health.tools.settings.mcp import Server, filter_matches, validate_servers
 from claude_health.tools.settings.scrub import scrub_text
 from claude_health.tools.settings.settingsfile import validate_settings
@@ -74,7 +75,7 @@ class Validation:
 def _load(result: FileResult, ws: Workspace) -> tuple[FileContext | None, list[Finding]]:
     """Read and parse one file; no context when it is absent or unusable (the findings say why)."""
     cfg = result.file
-    read = read_text(cfg.path)
+    read = source_text(cfg)  # a file, or the JSON an MDM profile or registry policy holds
     if not read.exists:
         return None, []
     placeholder = FileContext(cfg, loads("{}"), ws)
@@ -99,6 +100,10 @@ def _load(result: FileResult, ws: Workspace) -> tuple[FileContext | None, list[F
             if cfg.scope == "managed"
             else "Claude Code ignores the whole file."
         )
+        if cfg.source is not None and cfg.source.origin != "file":  # a registry policy value
+            consequence = "Claude Code takes no settings from it."
+        elif cfg.source is not None and not cfg.source.applied:  # shadowed: first source wins
+            consequence = "Claude Code does not read it while a higher managed source supplies the settings."
         finding = R.INVALID_JSON.finding(
             scrub_text(f"{cfg.path.name} is not valid JSON: {exc.reason}. {consequence}"),
             path=str(cfg.path),
@@ -167,6 +172,7 @@ def validate_workspace(ws: Workspace) -> Validation:
             result.data = data
         result.loaded = not ctx.rejected
         findings.extend(ctx.findings)
+    findings = managed_verdicts(results, findings)
     validation = Validation(ws=ws, files=results, findings=findings, servers=servers)
     validation.trusted = bool(_project_entry(ws, global_data)[1].get("hasTrustDialogAccepted") is True)
     per_file = len(validation.findings)  # already capped per file by FileContext

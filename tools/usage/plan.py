@@ -1,4 +1,5 @@
-"""Which plan the user is on, from Claude Code's stored login: two fields and nothing else.
+"""Which plan the user is on, from Claude Code's stored login (the file, or the macOS Keychain):
+two fields and nothing else.
 
 The credential store also holds OAuth tokens. The login reader keeps only metadata; these two
 fields are all plan usage takes from it.
@@ -35,11 +36,11 @@ def plan_of(read: LoginRead) -> PlanInfo:
     """The plan of the login Claude Code has stored (:func:`claude_health.tools.auth.login.read_login`,
     the one reader of its credential store)."""
     if read.login is None:
-        if read.problem is None and not read.source.exists():
+        if read.problem is None and not read.from_keychain and not read.source.exists():
             return PlanInfo()
-        return PlanInfo(source=str(read.source), problem=read.problem)
+        return PlanInfo(source=read.location, problem=read.problem)
     return PlanInfo(
         subscription_type=_short(read.login.subscription_type),
         rate_limit_tier=_short(read.login.rate_limit_tier),
-        source=str(read.source),
+        source=read.location,  # the Keychain item on macOS when Claude Code reads it from there
     )

@@ -35,14 +35,21 @@ DROPPING = frozenset(
 )
 
 
+# Warnings that still mean the whole file is not loaded: from where it is, or by precedence.
+NOT_LOADED = frozenset(
+    rule.code for rule in (R.LEGACY_MANAGED_PATH, R.MANAGED_SOURCE_NOT_APPLIED, R.MANAGED_SOURCE_UNREADABLE)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class FileVerdict:
     """One config file and what Claude Code does with it.
 
     ``verdict``: ``loaded``; ``partial`` (loaded, with entries dropped); ``ignored`` (whole file,
-    or never read from where it is; for managed settings Claude Code refuses to start);
-    ``unjudged`` (over claude-health's safety limit: Claude Code reads it, what it holds is
-    unknown, so nothing is concluded from it); ``absent``.
+    or never read from where it is; for managed settings Claude Code refuses to start, unless the
+    source is :attr:`not_applied`: shadowed by a higher managed source); ``unjudged`` (over
+    claude-health's safety limit: Claude Code reads it, what it holds is unknown, so nothing is
+    concluded from it); ``absent``.
     ``findings`` say why: the errors that reject it, or what is dropped.
     """
 
@@ -61,6 +68,14 @@ class FileVerdict:
     @property
     def loaded(self) -> bool:
         return self.verdict in ("loaded", "partial")
+
+    @property
+    def not_applied(self) -> bool:
+        """A managed source Claude Code does not take its settings from: a higher source wins
+        ("first source wins"), or the MDM profile or registry policy cannot be used (S020, S021).
+        Unlike another ignored managed file, this does not stop Claude Code from starting."""
+        source = self.result.file.source if self.result is not None else None
+        return source is not None and self.exists and not source.applied
 
     @property
     def raw(self) -> dict[str, Any] | None:
@@ -105,7 +120,7 @@ def verdicts(validation: Validation) -> tuple[FileVerdict, ...]:
             why = []
         elif result.loaded is False:
             verdict = "ignored"
-            why = [f for f in found if f.severity is Severity.ERROR or f.code == R.LEGACY_MANAGED_PATH.code]
+            why = [f for f in found if f.severity is Severity.ERROR or f.code in NOT_LOADED]
         else:
             why = [f for f in found if f.code in DROPPING]
             verdict = "partial" if why else "loaded"

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_health.tools.auth.login import LoginRead, OAuthLogin, read_login
 from claude_health.tools.files import read_json_object
@@ -24,6 +24,9 @@ from claude_health.tools.settings.mcp import Server
 from claude_health.tools.settings.validate import Validation, validate_workspace
 from claude_health.tools.view.env import ClaudeEnv, EnvLayer, build_env
 from claude_health.tools.view.files import FileVerdict, verdicts
+
+if TYPE_CHECKING:
+    from claude_health.tools.auth.keychain import KeychainRead
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class Credentials:
     approved_suffixes: frozenset[str] = frozenset()
     rejected_suffixes: frozenset[str] = frozenset()
     oauth_account: dict[str, Any] | None = None
+    # macOS: what the Keychain said, and a .credentials.json login its item shadows (not used).
+    keychain: KeychainRead | None = None
+    unused_file_login: OAuthLogin | None = None
 
 
 def _env_block(data: dict[str, Any] | None) -> dict[str, str]:
@@ -162,7 +168,8 @@ class View:
 
     @cached_property
     def login(self) -> LoginRead:
-        """The stored claude.ai login, from the one reader of Claude Code's credential store."""
+        """The stored claude.ai login, from the one reader of Claude Code's credential store (on
+        macOS the Keychain first: ``security`` runs here, once per view)."""
         return read_login(self._credentials_workspace)
 
     @cached_property
@@ -182,6 +189,8 @@ class View:
             approved_suffixes=_suffixes(data, "approved"),
             rejected_suffixes=_suffixes(data, "rejected"),
             oauth_account=account if isinstance(account, dict) else None,
+            keychain=login.keychain,
+            unused_file_login=login.unused_file_login,
         )
 
 
