@@ -40,6 +40,7 @@ SERVE_MODULES = {
     "claude_health.tools.limiter",
     "claude_health.tools.limiter.models",
     "claude_health.tools.paths",
+    "claude_health.tools.platform",  # which OS's rules the workspace follows
     "claude_health.tools.records",
     "claude_health.tools.redact",
     "claude_health.tools.tokens",
@@ -65,6 +66,7 @@ HELP_MODULES = {
     "claude_health.tools.guard.payload",
     "claude_health.tools.guard.state",
     "claude_health.tools.paths",
+    "claude_health.tools.platform",  # which OS's rules the workspace follows
     "claude_health.tools.records",
     "claude_health.tools.redact",
     "claude_health.tools.registration",
