@@ -83,4 +83,7 @@ def build_server() -> MCPServer:
     for name in tool_modules():
         module = importlib.import_module(f"claude_health.server.mcp_tools.{name}")
         module.register(server)
+    from claude_health.server.safe_results import make_results_sendable
+
+    make_results_sendable(server)  # after every registration: it wraps what is there
     return server

@@ -139,6 +139,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    streams = sys.stdout, sys.stderr
+    if not (args.command == "serve" or getattr(args, "json", False) or getattr(args, "sarif", False)):
+        # Human output: nothing from a hostile repository may reach the terminal as control.
+        # (serve speaks the protocol on stdout; JSON escapes control characters itself.)
+        from claude_health.tools.terminal import TerminalText
+
+        sys.stdout, sys.stderr = TerminalText(sys.stdout), TerminalText(sys.stderr)
+    try:
+        return _run(args)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run(args: argparse.Namespace) -> int:
     configure_logging(getattr(args, "verbose", 0))
     from claude_health.server.commands.common import UsageError
 

@@ -34,6 +34,14 @@ logger = logging.getLogger(__name__)
 TOKEN_ENV = "CLAUDE_HEALTH_TOKEN"  # noqa: S105 - the variable's name, not a secret
 ALLOWED_HOSTS_ENV = "CLAUDE_HEALTH_ALLOWED_HOSTS"
 ALLOWED_ORIGINS_ENV = "CLAUDE_HEALTH_ALLOWED_ORIGINS"
+MAX_SESSIONS_ENV = "CLAUDE_HEALTH_HTTP_MAX_SESSIONS"
+SESSION_IDLE_ENV = "CLAUDE_HEALTH_HTTP_SESSION_IDLE"
+# Each legacy-era session holds ~41 kB until it ends. An IDE keeps one or a few, and its open
+# GET stream keeps a session from counting as idle; a client that walks away without DELETE
+# leaves one behind. So: at most this many at once (a new one then gets 503), and an idle one
+# ends after this many seconds (its client gets 404 and initializes again, as the spec says).
+DEFAULT_MAX_SESSIONS = 100
+DEFAULT_SESSION_IDLE = 600.0
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
 DEFAULT_MAX_BODY = 1024 * 1024  # JSON-RPC requests to these tools are a few KiB at most
@@ -75,13 +83,28 @@ class HttpSettings:
     extra_hosts: tuple[str, ...] = ()
     extra_origins: tuple[str, ...] = ()
     check_hosts: bool = field(default=True)
+    max_sessions: int = DEFAULT_MAX_SESSIONS
+    session_idle: float = DEFAULT_SESSION_IDLE
 
     @classmethod
     def resolve(
-        cls, host: str, port: int, token: str | None, env: Mapping[str, str] | None = None
+        cls,
+        host: str,
+        port: int,
+        token: str | None,
+        env: Mapping[str, str] | None = None,
+        *,
+        max_sessions: int | None = None,
+        session_idle: float | None = None,
     ) -> HttpSettings:
         """Validate the options; a non-loopback bind without a token is refused."""
         environ = os.environ if env is None else env
+        sessions = _limit(
+            max_sessions, environ, MAX_SESSIONS_ENV, "--max-sessions", DEFAULT_MAX_SESSIONS, 100_000
+        )
+        idle = _limit(
+            session_idle, environ, SESSION_IDLE_ENV, "--session-idle", DEFAULT_SESSION_IDLE, 86_400.0
+        )
         token = token if token is not None else environ.get(TOKEN_ENV)
         token = token.strip() if token else None
         if token is not None and len(token) < MIN_TOKEN_LENGTH:
@@ -104,6 +127,8 @@ class HttpSettings:
             extra_hosts=extra_hosts,
             extra_origins=tuple(_split(environ.get(ALLOWED_ORIGINS_ENV))),
             check_hosts=check_hosts,
+            max_sessions=int(sessions),
+            session_idle=float(idle),
         )
 
     def _own_hosts(self) -> list[str]:
@@ -119,6 +144,24 @@ class HttpSettings:
     def allowed_origins(self) -> list[str]:
         """Browser origins of the server itself only (plus any configured): no other web page."""
         return [f"http://{h}" for h in self._own_hosts()] + list(self.extra_origins)
+
+
+def _limit(
+    given: float | None, env: Mapping[str, str], name: str, option: str, default: float, most: float
+) -> float:
+    """A positive session limit from the option, else the environment, else the default."""
+    if given is None:
+        raw = env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            given = float(raw) if "." in raw or "e" in raw.lower() else int(raw)
+        except ValueError:
+            raise HttpConfigError(f"{name}={raw!r}: expected a number") from None
+        option = name
+    if not 0 < given <= most:  # NaN fails too
+        raise HttpConfigError(f"{option}: {given!r} must be more than 0 and at most {most:g}")
+    return given
 
 
 def _reply(status: int, body: dict[str, str], headers: dict[str, str] | None = None) -> JSONResponse:
@@ -221,6 +264,8 @@ def build_app(server: MCPServer, settings: HttpSettings) -> Starlette:
         max_request_body_size=settings.max_body,
         transport_security=security,
         host=settings.host,
+        max_sessions=settings.max_sessions,
+        session_idle_timeout=settings.session_idle,
     )
 
     async def healthz(request: Request) -> JSONResponse:
@@ -242,11 +287,19 @@ def build_app(server: MCPServer, settings: HttpSettings) -> Starlette:
     return app
 
 
-def run_http(server: MCPServer, host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> None:
+def run_http(
+    server: MCPServer,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    token: str | None = None,
+    *,
+    max_sessions: int | None = None,
+    session_idle: float | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM; raises :class:`HttpConfigError` for an unsafe configuration."""
     import uvicorn
 
-    settings = HttpSettings.resolve(host, port, token)
+    settings = HttpSettings.resolve(host, port, token, max_sessions=max_sessions, session_idle=session_idle)
     app = build_app(server, settings)
     sock = listen_socket(host, port)  # before saying where we listen: a busy port is one clear line
     shown = f"[{host}]" if ":" in host else host

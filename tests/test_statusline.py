@@ -329,3 +329,44 @@ def test_snapshot_fields_match_their_typed_declaration() -> None:
     }
     snap = Snapshot(1.0, five_hour=WindowUsage(42.0, 7))
     assert snap.to_json()["five_hour"] == {"used_percentage": 42.0, "resets_at": 7}
+
+
+# Terminal control in the payload: an OSC that retitles the window, a screen clear, a cursor move,
+# BEL, an 8-bit CSI, a bidi override and a lone surrogate (which would make the print itself fail).
+HOSTILE_NAMES = [
+    "Op\x1b]0;pwned\x07us",
+    "Opus\x1b[2J\x1b[H",
+    "Opus\x9b31m\x07",
+    "\u202eOpus\u202c",
+    "Opus\ud800",
+    "Opus\x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\",
+    "Opus\r\nfake second line",
+]
+_CONTROL = {*map(chr, range(0x20)), "\x7f", *map(chr, range(0x80, 0xA0)), "\u202e", "\u202c"}
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_terminal_control_in_the_payload_never_reaches_the_screen(sandbox: Sandbox, name: str) -> None:
+    data = payload(model={"id": "x", "display_name": name})
+    line = render(sandbox, json.dumps(data))
+    assert not _CONTROL & set(line), repr(line)
+    assert "Opus" in line and "5h 42%" in line
+    # json.dumps escapes every control character and the surrogate: the payload is valid JSON.
+    done = run_cli([cli_path(), "statusline"], live_payload(model={"id": "x", "display_name": name}), sandbox)
+    shown = done.stdout.decode("utf-8")
+    assert done.returncode == 0 and "5h 42%" in shown
+    assert not _CONTROL & set(shown.rstrip("\n")), repr(shown)
+
+
+def test_a_wrapped_status_line_keeps_its_colours_but_no_other_escape(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    script = tmp_path / "colourful.py"
+    script.write_text(
+        "import sys\n"
+        "sys.stdout.write('\\x1b[31mred\\x1b[0m \\x1b]0;title\\x07\\x1b[2Jplain\\x1b[1;32mgreen\\x1b[m\\n')\n"
+    )
+    done = run_cli(
+        [cli_path(), "statusline", "--wrap", f"{sys.executable} {script}"], live_payload(), sandbox
+    )
+    assert done.stdout.decode() == "\x1b[31mred\x1b[0m plain\x1b[1;32mgreen\x1b[m\n"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import stat
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,40 @@ costs some 60 bytes however few bytes it takes in the file (``[[],[],...]``): th
 memory a hostile file can cost to about 0.5 GB. Real files hold far fewer: a 25 MiB
 ``~/.claude.json`` of project history holds under a million."""
 _COUNT_VALUES_ABOVE = MAX_JSON_VALUES // 4  # a smaller text cannot hold that many values
+
+
+# O_NONBLOCK: opening a FIFO for reading must not wait for a writer. Regular files ignore it.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class NotRegularFile(OSError):
+    """What was opened is not a regular file (it may have been swapped in after a check)."""
+
+
+def read_capped(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a regular file, at most ``limit + 1`` of them (so a caller sees "over").
+
+    The type is checked on the open descriptor, not the name: a file swapped for a FIFO or a
+    device between a caller's check and this read can neither block it nor flood it.
+    """
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file (a pipe, socket or device)")
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +142,7 @@ def _read_text(path: Path, limit: int) -> TextRead:
             return TextRead(path, exists=True, problem="is not a regular file (a pipe, socket or device)")
         if info.st_size > limit:
             return TextRead(path, exists=True, problem=too_large_problem(info.st_size, limit), too_large=True)
-        with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
+        raw = read_capped(path, limit)
         if len(raw) > limit:  # grew while we read it
             return TextRead(path, exists=True, problem=too_large_problem(len(raw), limit), too_large=True)
     except RuntimeError as exc:  # pathlib raises RuntimeError on symlink loops in some versions
@@ -177,3 +213,27 @@ def _json_type(value: object) -> str:
     if isinstance(value, int | float):
         return "a number"
     return "null"
+
+
+class TomlProblem(ValueError):
+    """A TOML document that cannot be parsed; the message says why (without the file name)."""
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads`` whose every failure is a :class:`TomlProblem`.
+
+    tomllib raises ``TOMLDecodeError`` for syntax, but ``RecursionError`` for deep nesting and a
+    plain ``ValueError`` for an integer longer than Python converts (4,300 digits): a hostile
+    config file must get the same clear answer as a typo.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TomlProblem(str(exc)) from None
+    except RecursionError:
+        raise TomlProblem("nested too deeply to parse") from None
+    except ValueError as exc:
+        reason = str(exc)
+        if "digits" in reason:  # Python's own wording names an interpreter setting, not the file
+            reason = "an integer is longer than Python converts (4,300 digits)"
+        raise TomlProblem(reason) from None

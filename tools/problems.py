@@ -206,7 +206,8 @@ def _lost(data: dict[str, Any] | None) -> list[str]:
     perms = data.get("permissions")
     if isinstance(perms, dict):
         for behavior in ("deny", "ask", "allow"):
-            rules = [r for r in perms.get(behavior) or [] if isinstance(r, str)]
+            written = perms.get(behavior)  # as written: an ignored file may hold any type here
+            rules = [r for r in written if isinstance(r, str)] if isinstance(written, list) else []
             if len(rules) == 1:
                 out.append(f"its {behavior} rule {rules[0]}")
             elif rules:
@@ -224,7 +225,9 @@ def _lost_guards(path: str, view: View | None) -> bool:
     seen = view.file(path) if view is not None else None
     data = seen.raw if seen is not None else None
     perms = data.get("permissions") if data else None
-    has_rules = isinstance(perms, dict) and any(perms.get(b) for b in ("deny", "ask"))
+    has_rules = isinstance(perms, dict) and any(
+        isinstance(perms.get(b), list) and perms.get(b) for b in ("deny", "ask")
+    )
     return bool(has_rules or (data and data.get("hooks")))
 
 

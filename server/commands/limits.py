@@ -43,6 +43,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from claude_health.tools.limiter.check import open_for_report, run_check
     from claude_health.tools.limiter.core import Limiter, LimiterUnavailable
+    from claude_health.tools.limiter.stores import StoreError
 
     ws = workspace(args)
     outcome = run_check(ws)
@@ -53,13 +54,22 @@ def run(args: argparse.Namespace) -> int:
             lim = open_for_report(ws)
     except (LimiterUnavailable, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    findings = outcome.findings
     try:
         status = lim.status(args.model)
     except ValueError as exc:
         raise UsageError(f"--model: {exc}") from None
+    except StoreError as exc:  # the store opened, then failed (the check above may have said so)
+        from claude_health.tools.limiter.rules import STORE_PROBLEM
+
+        if not any(str(exc) in f.message for f in findings):
+            findings = [*findings, STORE_PROBLEM.finding(str(exc))]
+        if args.json:
+            dump_json(findings_payload(findings, limits=None))
+            return Summary.of(findings).exit_code
+        return print_findings(findings, style(args)).exit_code
     finally:
         lim.close()
-    findings = outcome.findings
     if args.json:
         dump_json(findings_payload(findings, limits=status.model_dump(mode="json")))
         return Summary.of(findings).exit_code

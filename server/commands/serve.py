@@ -40,6 +40,22 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="bearer token required on every HTTP request (default: $CLAUDE_HEALTH_TOKEN); "
         "mandatory for a non-loopback --host",
     )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="HTTP: sessions open at once; one more gets 503 "
+        "(default 100, or $CLAUDE_HEALTH_HTTP_MAX_SESSIONS)",
+    )
+    parser.add_argument(
+        "--session-idle",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="HTTP: end a session idle this long; its client initializes again "
+        "(default 600, or $CLAUDE_HEALTH_HTTP_SESSION_IDLE)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
     parser.set_defaults(func=run)
 
@@ -51,12 +67,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--port {args.port}: must be between 1 and 65535")
     server = build_server()
     if args.transport == "stdio":
-        server.run()
+        import anyio
+
+        from claude_health.server.stdio import run_stdio
+
+        anyio.run(run_stdio, server)
         return 0
     from claude_health.server.http import HttpConfigError, ListenError, run_http
 
     try:
-        run_http(server, host=args.host, port=args.port, token=args.token)
+        run_http(
+            server,
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            max_sessions=args.max_sessions,
+            session_idle=args.session_idle,
+        )
     except HttpConfigError as exc:
         raise UsageError(str(exc)) from exc
     except ListenError as exc:

@@ -78,7 +78,10 @@ def render_line(data: bytes, wrap: str | None) -> str:
     if wrap:
         wrapped = _run_wrapped(wrap, data)
         if wrapped is not None:
-            return wrapped
+            # The wrapped command may echo the payload: keep its colours, drop every other escape.
+            from claude_health.tools.terminal import keep_colours
+
+            return keep_colours(wrapped)
     return line
 
 

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     session = service.open_session(ws.env, ws.home)
     try:
         if args.report is None:
-            usage = service.build_plan_usage(session, ws, "block", tz)
+            usage = service.guarded(session, lambda s: service.build_plan_usage(s, ws, "block", tz))
             if args.json:
                 _dump(usage.model_dump(mode="json"))
             else:
@@ -55,14 +55,15 @@ def run(args: argparse.Namespace) -> int:
                 _print_findings(usage.findings, args)
             return usage.summary.exit_code
         payload: dict[str, Any]
+        # A stored row claude-health never wrote is set aside and the report made again.
         if args.report == "daily":
-            payload = service.daily(session, tz)
+            payload = service.guarded(session, lambda s: service.daily(s, tz))
         elif args.report == "monthly":
-            payload = service.monthly(session, tz)
+            payload = service.guarded(session, lambda s: service.monthly(s, tz))
         elif args.report == "weekly":
-            payload = service.weekly(session, tz)
+            payload = service.guarded(session, lambda s: service.weekly(s, tz))
         else:
-            payload = service.blocks(session)
+            payload = service.guarded(session, service.blocks)
         findings = session.findings
         if args.json:
             from claude_health.tools.findings import Summary, sort_findings

@@ -54,7 +54,9 @@ def _brief(status: LimiterStatus) -> tuple[LimiterStatus, dict[str, dict[str, fl
 class CheckRequestResult(BaseModel):
     allowed: bool = Field(description="True: send the request now (its tokens are reserved).")
     retry_after_seconds: float = Field(description="When not allowed and not impossible: wait this long.")
-    binding: str | None = Field(description="The bucket that decides: rpm, itpm, otpm, tpm or retry-after.")
+    binding: str | None = Field(
+        default=None, description="The bucket that decides: rpm, itpm, otpm, tpm or retry-after."
+    )
     impossible: bool = Field(
         description="The request alone exceeds a bucket: change it, waiting will not help."
     )

@@ -181,11 +181,13 @@ def register(server: MCPServer) -> None:
     @server.resource(FINDINGS_URI, name="settings-findings", mime_type="application/json")
     def findings_resource() -> str:
         """Settings validation of the server's working directory (files, MCP servers, findings)."""
-        return validation_report(None, absent=True).model_dump_json()
+        # json.dumps escapes what UTF-8 cannot carry (a "\ud800" from a hostile file);
+        # model_dump_json would raise on it.
+        return json.dumps(validation_report(None, absent=True).model_dump(mode="json"), separators=(",", ":"))
 
     @server.resource(EFFECTIVE_URI, name="settings-effective", mime_type="application/json")
     def effective_resource() -> str:
         """Merged Claude Code settings of the server's working directory, with provenance."""
-        return effective_report(None).model_dump_json()
+        return json.dumps(effective_report(None).model_dump(mode="json"), separators=(",", ":"))
 
     install_watcher(server)

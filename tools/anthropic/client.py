@@ -41,6 +41,7 @@ from claude_health.tools.anthropic.retry import (
     should_retry,
 )
 from claude_health.tools.redact import redact_text, redact_url, register_secret, scrub
+from claude_health.tools.urls import BadUrl, parse_url, shown_url
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
@@ -157,13 +158,21 @@ class AnthropicClient:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(
-                base_url=self.base_url.rstrip("/"),
-                timeout=self.timeout,
-                transport=self.transport,
-                follow_redirects=False,
-                trust_env=True,
-            )
+            try:
+                parse_url(self.base_url)
+                self._http = httpx.Client(
+                    base_url=self.base_url.rstrip("/"),
+                    timeout=self.timeout,
+                    transport=self.transport,
+                    follow_redirects=False,
+                    trust_env=True,
+                )
+            except (BadUrl, httpx.InvalidURL) as exc:
+                where = f" ({BASE_URL_ENV})" if self.base_url != DEFAULT_BASE_URL else ""
+                raise AnthropicError(
+                    f"the API base URL {shown_url(self.base_url)!r}{where} is not a valid URL: {exc}; "
+                    "nothing was sent"
+                ) from None
         return self._http
 
     def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -220,8 +229,11 @@ class AnthropicClient:
             for hook in self.hooks:
                 hook.before_request(method, path, payload)
             headers["x-stainless-retry-count"] = str(retries)
+            client = self._client()
             try:
-                response = self._client().request(method, path, content=payload, headers=headers)
+                response = client.request(method, path, content=payload, headers=headers)
+            except httpx.InvalidURL as exc:
+                raise AnthropicError(f"{method} {path}: not a valid URL ({exc}); nothing was sent") from None
             except httpx.TimeoutException:
                 if retries < self.max_retries:
                     self.sleep(backoff_delay(retries, rand) if rand else backoff_delay(retries))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from claude_health.tools import causes
 from claude_health.tools.auth.inputs import AuthInputs, OAuthLogin, SettingsLayer
@@ -25,6 +24,7 @@ from claude_health.tools.auth.rules import (
     API_KEY_OVERRIDES_SUBSCRIPTION,
     API_KEY_REJECTED,
     BARE_MODE,
+    BASE_URL_INVALID,
     BOTH_SLOTS,
     CREDENTIALS_UNREADABLE,
     GATEWAY,
@@ -39,6 +39,7 @@ from claude_health.tools.auth.rules import (
 )
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.redact import fingerprint, redact, redact_text, redact_url, suffix20
+from claude_health.tools.urls import BadUrl, parse_url, shown_url, try_url
 
 # First match wins, in this order (observed with Claude Code 2.1.332 `claude auth status`).
 # CLAUDE_CODE_USE_GATEWAY is not among them: only managed `forceLoginMethod: "gateway"` selects
@@ -156,10 +157,11 @@ def _credential(source: str, slot: str, location: str, secret: str | None, in_us
 
 
 def _is_gateway(base_url: str | None) -> bool:
+    """A base URL that sends requests elsewhere than Anthropic (a malformed one is reported apart)."""
     if not base_url:
         return False
-    host = urlsplit(base_url).hostname or ""
-    return host not in ANTHROPIC_HOSTS
+    parsed = try_url(base_url)
+    return parsed is not None and parsed.host not in ANTHROPIC_HOSTS
 
 
 @dataclass(frozen=True)
@@ -411,6 +413,7 @@ def _findings(
                 cause=causes.env("ANTHROPIC_BASE_URL"),
             )
         )
+    findings.extend(_base_url_findings(env, status))
     findings.extend(_ignored_layer_findings(inputs))
     for scope in ("project", "local"):
         for layer in inputs.layer(scope):
@@ -542,6 +545,22 @@ def _bare_mode(inputs: AuthInputs, env: EffectiveEnv, helper: SettingsLayer | No
             path=str(login.path) if login and _oauth_usable(inputs) else None,
         )
     ]
+
+
+def _base_url_findings(env: EffectiveEnv, status: AuthStatus) -> list[Finding]:
+    base_url = env.get("ANTHROPIC_BASE_URL")
+    if not base_url or status.apiProvider != "firstParty":
+        return []
+    try:
+        parse_url(base_url)
+    except BadUrl as exc:
+        where = env.origin.get("ANTHROPIC_BASE_URL", "environment")
+        return [
+            BASE_URL_INVALID.finding(
+                f"ANTHROPIC_BASE_URL={shown_url(base_url)} (from {where}) is not a valid URL: {exc}."
+            )
+        ]
+    return []
 
 
 def _shorten(command: str, limit: int = 60) -> str:

@@ -190,6 +190,18 @@ KEYCHAIN_ITEM_DAMAGED = Rule(
     check=_CHECK,
 )
 
+BASE_URL_INVALID = Rule(
+    code="A014",
+    title="ANTHROPIC_BASE_URL is not a valid URL",
+    severity=Severity.ERROR,
+    what="ANTHROPIC_BASE_URL cannot be parsed as a URL: an unbalanced `[` in the host, a port that is "
+    "not a number from 0 to 65535, no scheme or host, or a control character.",
+    why='Every request Claude Code sends fails with "API Error: Invalid URL", whatever the credential.',
+    fix="Fix the value where it is set (the environment or a settings `env` block), e.g. "
+    "`https://gateway.example.com` or `http://[::1]:8080`, or unset it to use the Anthropic API.",
+    check=_CHECK,
+)
+
 RULES: tuple[Rule, ...] = (
     API_KEY_OVERRIDES_SUBSCRIPTION,
     NO_CREDENTIALS,
@@ -207,4 +219,5 @@ RULES: tuple[Rule, ...] = (
     KEYCHAIN_ITEM_DAMAGED,
     BARE_MODE,
     TOO_LARGE_TO_JUDGE,
+    BASE_URL_INVALID,
 )

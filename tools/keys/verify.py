@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -25,10 +24,12 @@ from claude_health.tools.anthropic.client import AnthropicClient, Credential
 from claude_health.tools.anthropic.errors import AnthropicError, LimiterRefused
 from claude_health.tools.findings import Finding, Rule
 from claude_health.tools.keys.formats import label
+from claude_health.tools.keys.places import effective_env
 from claude_health.tools.keys.rules import KEY_LIVE, KEY_REJECTED, KEY_UNVERIFIED
 from claude_health.tools.limiter.hook import LimiterHook, open_limiter
 from claude_health.tools.paths import Workspace
 from claude_health.tools.redact import redact
+from claude_health.tools.urls import try_url
 
 OFFICIAL_BASE_URL = "https://api.anthropic.com"
 ENDPOINTS = {"api_key": "/v1/models", "admin_key": "/v1/organizations/me"}
@@ -44,11 +45,10 @@ DEAD = {401: "rejected: invalid, revoked or expired", 404: "rejected: disabled o
 
 def base_url(ws: Workspace) -> str:
     """The official API, or the user's own ANTHROPIC_BASE_URL (never project-scoped settings)."""
-    from claude_health.tools.keys.places import effective_env
-
     values, _ = effective_env(ws)
     configured = (values.get("ANTHROPIC_BASE_URL") or "").strip().rstrip("/")
-    if configured and urlsplit(configured).scheme in {"http", "https"} and urlsplit(configured).netloc:
+    parsed = try_url(configured) if configured else None
+    if parsed is not None and parsed.scheme in {"http", "https"}:
         return configured
     return OFFICIAL_BASE_URL
 
@@ -84,7 +84,8 @@ def verify_keys(
 ) -> list[Finding]:
     """One finding per API/admin key: live (K020), rejected (K021) or unknown (K022)."""
     base = base_url(ws)
-    host = urlsplit(base).netloc
+    parsed = try_url(base)
+    host = parsed.hostport if parsed is not None else base
     candidates = [(fp, kind, secret) for fp, (kind, secret) in vault.items() if kind in ENDPOINTS]
     findings: list[Finding] = []
     for i, (fp, kind, secret) in enumerate(candidates[:MAX_KEYS]):

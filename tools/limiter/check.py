@@ -48,15 +48,21 @@ def run_check(ws: Workspace) -> CheckOutcome:
         findings.append(rules.STORE_PROBLEM.finding(str(exc)))
         return CheckOutcome(findings=findings, data={"store": "unavailable"})
     try:
-        for warning in lim.store.warnings + [w for w in lim.warnings if "falling back" in w]:
-            findings.append(rules.STORE_PROBLEM.finding(warning))
         if lim.tier_source.startswith("default"):
             findings.append(
                 rules.TIER_NOT_SET.finding(f"Assuming tier {lim.tier.label} ({lim.tier.as_of} table).")
             )
         findings.extend(_max_tokens_findings(ws, lim))
-        findings.extend(_event_findings(lim))
-        status = lim.status()
+        try:
+            findings.extend(_event_findings(lim))
+            status = lim.status()
+        except StoreError as exc:  # opened, then failed: Redis went away, a key of another type...
+            findings.append(rules.STORE_PROBLEM.finding(str(exc)))
+            return CheckOutcome(findings=findings, data={"store": "unavailable"})
+        finally:
+            # Read after the calls: a damaged row found while reading is reported too.
+            warnings = lim.store.warnings + [w for w in lim.warnings if "falling back" in w]
+            findings[:0] = [rules.STORE_PROBLEM.finding(w) for w in warnings]
         data: dict[str, Any] = {
             "store": status.store,
             "tier": status.tier,

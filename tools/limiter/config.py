@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import tomli_w
 
+from claude_health.tools.files import TomlProblem, parse_toml, read_capped
 from claude_health.tools.limiter.table import (
     BucketLimits,
     LimitsDataError,
@@ -61,19 +61,21 @@ def _read_raw(path: Path) -> dict[str, Any] | None:
 
     try:
         if not path.is_file():
+            if path.exists() or path.is_symlink():  # a FIFO, a directory, a dangling link...
+                raise LimitsConfigError(f"{path}: not a regular file; move it aside")
             log_read(path, "absent (limits override file)")
             return None
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise LimitsConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a limits file")
-        data = path.read_bytes()
+        data = read_capped(path, MAX_CONFIG_BYTES)
         log_read(path, f"read {len(data):,} bytes (limits override file)")
     except OSError as exc:
         raise LimitsConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        return parse_toml(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise LimitsConfigError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
+    except TomlProblem as exc:
         raise LimitsConfigError(f"{path}: invalid TOML: {exc}") from None
 
 

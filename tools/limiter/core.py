@@ -81,6 +81,32 @@ def _count(name: str, value: int) -> int:
     return value
 
 
+# -- the public surface checks its arguments here, once: a wrong type is a ValueError that says
+# which argument and what it must be, never an AttributeError or TypeError from deep inside.
+
+
+def _check_plan_args(model: object, endpoint: object, fast: object) -> None:
+    if not isinstance(model, str):
+        raise ValueError(
+            f"model must be a model ID string such as 'claude-sonnet-4-5', got {type(model).__name__}"
+        )
+    if not isinstance(endpoint, str) or endpoint not in ENDPOINTS:
+        raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {endpoint!r}"[:200])
+    if not isinstance(fast, bool):
+        raise ValueError(f"fast must be True or False, got {type(fast).__name__}")
+
+
+def _check_response_args(headers: object, status_code: object, error_code: object) -> None:
+    if headers is not None and not isinstance(headers, Mapping):
+        raise ValueError(f"headers must be a mapping of header names to values, got {type(headers).__name__}")
+    if status_code is not None and (
+        isinstance(status_code, bool) or not isinstance(status_code, int) or not 100 <= status_code <= 599
+    ):
+        raise ValueError(f"status_code must be an HTTP status from 100 to 599, got {status_code!r}"[:200])
+    if error_code is not None and not isinstance(error_code, str):
+        raise ValueError(f"error_code must be a string, got {type(error_code).__name__}")
+
+
 def _usage_value(usage: Mapping[str, Any], name: str) -> int:
     value = usage.get(name) or 0
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_TOKENS_ARG:
@@ -238,11 +264,10 @@ class Limiter:
         return found
 
     def plan(self, model: str, endpoint: str = "messages", fast: bool = False) -> Plan:
+        _check_plan_args(model, endpoint, fast)  # every public method but try_acquire's hot path
         cached = self._plans.get((model, endpoint, fast))
         if cached is not None:
             return cached
-        if endpoint not in ENDPOINTS:
-            raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}")
         ns = self.namespace
         if endpoint != "messages":
             cap, label = {
@@ -341,7 +366,7 @@ class Limiter:
         # chained comparison per argument, one store call.
         try:
             plan, acquire = self._bound[model]
-        except KeyError:
+        except (KeyError, TypeError):  # a new model, or not a string at all: plan() says which
             plan, acquire = self._bind(model)
         if not (
             type(input_tokens) is type(max_output_tokens) is type(cache_read_tokens) is int
@@ -365,6 +390,7 @@ class Limiter:
 
     def _bind(self, model: str) -> tuple[Plan, Bound]:
         """The messages plan of ``model`` and the store's decision over its buckets, cached."""
+        _check_plan_args(model, "messages", False)
         plan = self._message_plans.get(model) or self.plan(model)
         bind = getattr(self.store, "bind", None)  # memory:// compiles one; the others need none
         if bind is not None:
@@ -493,6 +519,8 @@ class Limiter:
         The output reservation is returned, and ITPM is corrected from the estimate to
         ``input_tokens + cache_creation_input_tokens`` (+ cache reads where they count).
         """
+        if not isinstance(decision, Decision):
+            raise ValueError(f"decision must be what try_acquire returned, got {type(decision).__name__}")
         if not decision.allowed or decision.endpoint != "messages":
             return
         plan = self.plan(decision.model, "messages", decision.fast)
@@ -543,6 +571,7 @@ class Limiter:
         Learned limits are kept in the store, so a model with no published limit is limited by
         what the server reported. Returns what was read (``ignored`` lists unreadable headers).
         """
+        _check_response_args(headers, status_code, error_code)
         info = header_parsing.parse(headers)
         plan = self.plan(model, endpoint, fast)
         standard = self.plan(model, endpoint, False) if fast else plan
@@ -593,6 +622,17 @@ class Limiter:
         ``reserved`` = (input, output) tokens a :meth:`try_acquire` for this request debited
         (``check_request`` returns them): they are settled instead of charged twice.
         """
+        if reserved is not None and not (
+            isinstance(reserved, tuple | list)
+            and len(reserved) == 2
+            and all(
+                not isinstance(v, bool) and isinstance(v, int | float) and 0 <= v <= MAX_TOKENS_ARG
+                for v in reserved
+            )
+        ):
+            raise ValueError(f"reserved must be (input, output) token counts from 0 to {MAX_TOKENS_ARG}")
+        if usage is not None and not isinstance(usage, Mapping):
+            raise ValueError("usage must be an object like the API's usage field")
         info = self.observe_headers(model, headers, status_code=status_code, error_code=error_code, fast=fast)
         covered = tuple(dim for (variant, dim) in info.buckets if variant == ("fast" if fast else ""))
         ok = status_code is None or status_code < 400
@@ -738,6 +778,8 @@ class Limiter:
         )
 
     def recent_events(self, seconds: float = 3600.0) -> list[Event]:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 1e10:
+            raise ValueError(f"seconds must be a number from 0 to 1e10, got {seconds!r}"[:200])
         return self.store.events(time.time() - seconds)
 
 

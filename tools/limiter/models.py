@@ -33,10 +33,12 @@ class Decision:
 
 class BucketStatus(BaseModel):
     dimension: str = Field(description="rpm, itpm, otpm or tpm (combined tokens).")
-    limit: float | None = Field(description="Per-minute capacity; null when unknown (no invented limit).")
-    available: float | None = Field(description="Units that could be spent right now.")
-    used_fraction: float | None = Field(description="1 - available/limit.")
-    full_in_seconds: float | None = Field(description="Seconds until the bucket is full again.")
+    limit: float | None = Field(
+        default=None, description="Per-minute capacity; null when unknown (no invented limit)."
+    )
+    available: float | None = Field(default=None, description="Units that could be spent right now.")
+    used_fraction: float | None = Field(default=None, description="1 - available/limit.")
+    full_in_seconds: float | None = Field(default=None, description="Seconds until the bucket is full again.")
     source: str = Field(description="Where the limit comes from: tier table, override or server headers.")
 
 

@@ -16,7 +16,6 @@ import dataclasses
 import difflib
 import json
 import re
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -217,12 +216,12 @@ def _verify(
     """Parse what would be written; anything other than the intended change aborts the write."""
     try:
         if template.format == "toml":
-            got: Any = tomllib.loads(new_text)
+            got: Any = tomlfile.parse(new_text)
         else:
             got = jsonc.parse(new_text, allow_comments=template.format == "jsonc", expand=0).root.to_python()
             if template.format == "json":
                 got = json.loads(new_text.removeprefix("\ufeff"))
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
+    except ValueError as exc:  # TomlProblem, JSON errors
         got = f"unparseable: {exc}"
     if got != expected and got not in also:
         raise RegistrationError(
@@ -388,8 +387,8 @@ def _plan_install(
         )
     if template.format == "toml":
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            data = tomlfile.parse(text)
+        except ValueError as exc:
             raise RegistrationError(
                 f"{path}: not valid TOML: {exc}. Fix the file first; nothing was changed."
             ) from None
@@ -429,8 +428,8 @@ def _plan_uninstall(ws: Workspace, client: str, scope: Scope | None) -> Change:
         return Change(client, template.title, scope, path, "absent", text, text, None)
     if template.format == "toml":
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            data = tomlfile.parse(text)
+        except ValueError as exc:
             raise RegistrationError(
                 f"{path}: not valid TOML: {exc}. Fix the file first; nothing was changed."
             ) from None

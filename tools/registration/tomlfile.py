@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import itertools
 import re
-import tomllib
 from typing import Any
 
 import tomli_w
+
+from claude_health.tools.files import TomlProblem, parse_toml
 
 _HEADER = re.compile(r"^[ \t]*\[(\[)?(?P<key>[^\[\]\n]+)\](\])?[ \t]*(#.*)?$")
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -25,7 +26,8 @@ class TomlEditError(ValueError):
 
 
 def parse(text: str) -> dict[str, Any]:
-    return tomllib.loads(text)
+    """The document, or :class:`~claude_health.tools.files.TomlProblem` (a ``ValueError``)."""
+    return parse_toml(text)
 
 
 def split_key(raw: str) -> list[str] | None:
@@ -45,8 +47,8 @@ def split_key(raw: str) -> list[str] | None:
             body = raw[i + 1 : end]
             if quote == '"' and "\\" in body:
                 try:
-                    body = tomllib.loads(f"k = {raw[i : end + 1]}")["k"]
-                except tomllib.TOMLDecodeError:
+                    body = parse_toml(f"k = {raw[i : end + 1]}")["k"]
+                except TomlProblem:
                     return None
             parts.append(body)
             i = end + 1

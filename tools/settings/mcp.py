@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from claude_health.tools import causes
 from claude_health.tools.jsonspan import JsonPath as Path
@@ -16,6 +15,9 @@ from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
 from claude_health.tools.settings.keys import json_type
 from claude_health.tools.settings.managed import fallback as managed_fallback
+from claude_health.tools.settings.permissions import wildcard_matches
+from claude_health.tools.settings.scrub import scrub_text
+from claude_health.tools.urls import BadUrl, parse_url, shown_url
 
 REMOTE_TYPES = frozenset({"sse", "http", "streamable-http", "ws", "sse-ide", "ws-ide"})
 VALID_TYPES = frozenset({"stdio", "sdk", "claudeai-proxy"}) | REMOTE_TYPES
@@ -40,8 +42,6 @@ class Server:
         return self.locate() if self.locate else (None, None)
 
     def to_json(self) -> dict[str, Any]:
-        from claude_health.tools.settings.scrub import scrub_text
-
         return {
             "name": scrub_text(self.name),
             "scope": self.scope,
@@ -188,19 +188,29 @@ def _server(ctx: FileContext, name: str, entry: Any, at: Path, scope: str) -> Se
             for key, val in entry.get("headers", {}).items():
                 _check_variables(ctx, name, val, (*at, "headers", key))
             target = url
-            parts = urlsplit(expanded)
-            if parts.scheme in ("http", "ws") and parts.hostname and not _loopback(parts.hostname):
-                ctx.emit(
-                    R.PLAIN_HTTP,
-                    f"Server {name!r} uses {parts.scheme}:// to {parts.hostname}; traffic is unencrypted.",
-                    (*at, "url"),
-                )
+            _check_url(ctx, name, expanded, (*at, "url"))
     timeout = entry.get("timeout")
     if "timeout" in entry and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0):
         problems.append(("`timeout` must be a positive integer", (*at, "timeout")))
     for message, where in problems:
         ctx.emit(R.INVALID_SERVER, f"Server {name!r} is skipped: {message}.", where)
     return Server(name, scope, path, str(kind), valid=not problems, target=target)
+
+
+def _check_url(ctx: FileContext, name: str, url: str, at: Path) -> None:
+    if "${" in url:  # an unset variable, reported on its own (S304)
+        return
+    try:
+        parts = parse_url(url)
+    except BadUrl as exc:
+        ctx.emit(R.INVALID_URL, f"Server {name!r}: url {shown_url(url)!r} is not a valid URL: {exc}.", at)
+        return
+    if parts.scheme in ("http", "ws") and parts.host and not _loopback(parts.host):
+        ctx.emit(
+            R.PLAIN_HTTP,
+            f"Server {name!r} uses {parts.scheme}:// to {parts.host}; traffic is unencrypted.",
+            at,
+        )
 
 
 def validate_filter(ctx: FileContext, value: Any, at: Path) -> list[Any] | None:
@@ -260,6 +270,4 @@ def filter_matches(entry: dict[str, Any], server: Server, raw: Any) -> bool:
 
 def url_pattern_matches(pattern: str, url: str) -> bool:
     """``serverUrl`` wildcards: ``*`` matches any run of characters, everything else is literal."""
-    from claude_health.tools.settings.permissions import wildcard_matches
-
     return wildcard_matches(pattern, url)

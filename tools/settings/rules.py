@@ -469,6 +469,15 @@ SERVER_BLOCKED = _rule(
     "Claude Code does not start it.",
     "Remove it from your configuration or ask your administrator to allow it.",
 )
+INVALID_URL = _rule(
+    "S313",
+    "MCP server URL is not a valid URL",
+    W,
+    "A remote server's `url` cannot be parsed: an unbalanced `[` in the host, a port that is not a "
+    "number from 0 to 65535, no scheme or host, or a control character.",
+    "Claude Code lists the server but never connects to it (\"'url' is not a valid URL\").",
+    "Fix the URL, e.g. `http://[::1]:8080/mcp` for an IPv6 host, or remove the entry.",
+)
 
 # -- env ---------------------------------------------------------------------------------------
 ENV_COERCED = _rule(
@@ -572,6 +581,7 @@ RULES: tuple[Rule, ...] = (
     MANAGED_MCP_EXCLUSIVE,
     SERVER_NAME,
     SERVER_BLOCKED,
+    INVALID_URL,
     ENV_COERCED,
     ENV_BAD_VALUE,
     ENV_CREDENTIAL,

@@ -409,11 +409,16 @@ def _cross_file_rules(v: Validation) -> None:
                     blockers.append((behavior, parsed, r))
         raw_perms = (r.raw or {}).get("permissions")
         raw_allow = raw_perms.get("allow", []) if isinstance(raw_perms, dict) else []
+        # Where each rule first appears, found once: list.index per rule is quadratic, and a
+        # file with 20,000 rules took seconds.
+        first: dict[str, int] = {}
+        for i, raw in enumerate(raw_allow if isinstance(raw_allow, list) else []):
+            if isinstance(raw, str):
+                first.setdefault(raw, i)
         for raw in perms.get("allow", []):
             parsed = P.parse(raw)
             if isinstance(parsed, P.ParsedRule):
-                index = raw_allow.index(raw) if isinstance(raw_allow, list) and raw in raw_allow else 0
-                allows.append((index, parsed, r))
+                allows.append((first.get(raw, 0) if isinstance(raw, str) else 0, parsed, r))
     # Index blockers by tool so the check stays linear in the number of rules.
     by_tool: dict[str, list[tuple[str, P.ParsedRule, FileResult]]] = {}
     broad: list[tuple[str, P.ParsedRule, FileResult]] = []

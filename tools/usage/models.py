@@ -74,7 +74,7 @@ class ScanSummary(BaseModel):
     bytes_read: int
     bad_lines: int
     files_missing: int = Field(description="Transcripts gone from disk whose usage is kept in history.")
-    state_db: str | None
+    state_db: str | None = None
     history_since: str | None = None
 
 

@@ -73,6 +73,19 @@ UNREADABLE_TRANSCRIPT = Rule(
     check=CHECK,
 )
 
+STATE_REPAIRED = Rule(
+    code="U010",
+    title="The usage state database held rows claude-health never writes",
+    severity=Severity.WARNING,
+    what="Rows of claude-health's state file had values of the wrong type or out of range (another "
+    "program, a manual edit or a damaged disk wrote them).",
+    why="Reports computed from them would be wrong or fail; they were set aside (nothing deleted) and "
+    "the transcripts behind them read again.",
+    fix="Nothing to do for the report. The rows are kept in the *_set_aside tables of the file named; "
+    "find out what wrote them, then drop those tables.",
+    check=CHECK,
+)
+
 RULES = (
     FIVE_HOUR_NEAR_LIMIT,
     WEEKLY_NEAR_LIMIT,
@@ -81,4 +94,5 @@ RULES = (
     MALFORMED_LINES,
     STATE_UNUSABLE,
     UNREADABLE_TRANSCRIPT,
+    STATE_REPAIRED,
 )

@@ -7,6 +7,7 @@ stops at the size seen when the file was opened). Deleted transcripts keep their
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import stat
@@ -17,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from claude_health.tools import forked
+from claude_health.tools.files import NotRegularFile
 from claude_health.tools.usage import block_cache, fork_reader, store
 from claude_health.tools.usage.discovery import TranscriptFile, iter_transcripts, transcript_roots
 from claude_health.tools.usage.parse import USAGE_MARKER, Entry, LineError, parse_line
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 CHUNK_BYTES = 4 * 1024 * 1024
 # A single line longer than this is a file-history snapshot or garbage, never a usage record.
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -80,7 +83,13 @@ def read_appended(path: str | Path, start: int, end: int, project: str) -> _Read
     find = bytes.find
     rfind = bytes.rfind
     append = entries.append
-    with open(path, "rb") as fh:  # noqa: PTH123 - str paths: no Path object per file
+    # Opened without blocking and checked on the descriptor: a transcript swapped for a FIFO
+    # after the scan's stat must not hang the read.
+    fd = os.open(path, _OPEN_FLAGS)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFile(errno.EINVAL, "is not a regular file")
+    with os.fdopen(fd, "rb") as fh:
         fh.seek(start)
         remaining = end - start
         pending = b""

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from claude_health.tools.files import log_read
+from claude_health.tools.findings import Severity, Summary
 from claude_health.tools.paths import Workspace
 from claude_health.tools.state import state_db_path
-from claude_health.tools.usage import aggregate
+from claude_health.tools.usage import aggregate, rules
 from claude_health.tools.usage.aggregate import Bucket, Tokens
+from claude_health.tools.usage.block_cache import SCHEMA as BLOCKS_SCHEMA
 from claude_health.tools.usage.limit_hits import LimitHit, read_current
 from claude_health.tools.usage.plan import PlanInfo, plan_of
 from claude_health.tools.usage.pricing import PriceLookup, default_lookup
 from claude_health.tools.usage.projection import LocalWindow, Projection, WindowName, apply_limit_hit, project
 from claude_health.tools.usage.scan import ScanStats, scan
 from claude_health.tools.usage.snapshot import (
+    SNAPSHOT_SCHEMA,
     Snapshot,
     first_in_window,
     latest,
@@ -27,11 +31,11 @@ from claude_health.tools.usage.snapshot import (
     percent_per_hour,
     snapshot_db_path,
 )
-from claude_health.tools.usage.store import StateError, connect
+from claude_health.tools.usage.store import INDEXES, SCHEMA, TRIGGERS, StateError, connect, repair
 from claude_health.tools.usage.timezones import resolve_tz, tz_name
 
-# The pydantic models and the findings are imported where they are built: a `usage daily` or
-# `usage blocks` report of a healthy scan needs neither, and pydantic costs ~100 ms to import.
+# The pydantic models are imported where they are built: a `usage daily` or `usage blocks`
+# report needs none, and pydantic costs ~100 ms to import.
 if TYPE_CHECKING:
     from claude_health.tools.findings import Finding
     from claude_health.tools.usage.models import LocalUsage, OfficialWindow, PlanUsage, TokenTotals, Window
@@ -58,6 +62,7 @@ class UsageSession:
     db_path: Path | None
     state_problem: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    roots: list[Path] | None = None
     _snapshots: sqlite3.Connection | None = field(default=None, repr=False)
 
     @property
@@ -90,6 +95,58 @@ class UsageSession:
             self._snapshots.close()
         self.conn.close()
 
+    def recover(self, exc: BaseException) -> bool:
+        """After ``exc`` while reading the state database: repair it (rows claude-health never
+        writes are set aside) or, if it cannot be, answer from an in-memory scan. False when the
+        state is not to blame (an in-memory session, or nothing wrong in the file)."""
+        if self.db_path is None:
+            return False
+        try:
+            done = repair(self.conn, self.db_path)
+        except (StateError, sqlite3.Error) as problem:
+            self._in_memory(str(problem))
+            return True
+        if done is None:
+            if not isinstance(exc, sqlite3.Error):
+                return False
+            self._in_memory(f"the state database {self.db_path} could not be read: {exc}")
+            return True
+        self.findings.append(rules.STATE_REPAIRED.finding(done, path=str(self.db_path)))
+        try:
+            self.stats = scan(self.conn, self.env, self.home, roots=self.roots)
+        except (*_SCAN_ERRORS, TypeError, ValueError) as again:
+            self._in_memory(f"the state database {self.db_path} could not be updated after repair: {again}")
+        return True
+
+    def _in_memory(self, problem: str) -> None:
+        """Drop the state database for this session: history and incrementality are lost."""
+        self.close()
+        self._snapshots = None
+        self.conn, self.db_path, self.state_problem = _memory(), None, problem
+        try:
+            self.stats = scan(self.conn, self.env, self.home, roots=self.roots)
+        except _SCAN_ERRORS as again:
+            self.stats = ScanStats()
+            problem = f"{problem}; the transcripts could not be scanned either: {again}"
+            self.state_problem = problem
+        self.findings.append(rules.STATE_UNUSABLE.finding(problem))
+
+
+T = TypeVar("T")
+# What reading a state database with rows claude-health never wrote raises: arithmetic on text,
+# a time out of range, a result model refusing a value (ValueError), undecodable text.
+_STATE_ERRORS = (sqlite3.Error, TypeError, ValueError, OverflowError)
+
+
+def guarded(session: UsageSession, build: Callable[[UsageSession], T]) -> T:
+    """``build(session)``; if the state database is to blame it is repaired once and ``build`` rerun."""
+    try:
+        return build(session)
+    except _STATE_ERRORS as exc:
+        if not session.recover(exc):
+            raise
+    return build(session)
+
 
 def open_session(
     env: Mapping[str, str],
@@ -109,34 +166,31 @@ def open_session(
         problem = str(exc)
         db_path = None
         conn = _memory()
-    try:
-        stats = scan(conn, env, home, roots=roots)
-    except _SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
-        conn.close()
-        problem = f"the state database {db_path} could not be updated: {exc}"
-        db_path = None
-        conn = _memory()
-        try:
-            stats = scan(conn, env, home, roots=roots)
-        except _SCAN_ERRORS as again:
-            # The same transcripts break the scan wherever it writes: answer with no local
-            # usage and say why, rather than fail every usage call from now on.
-            conn.close()
-            conn = _memory()
-            stats = ScanStats()
-            problem = f"{problem}; the transcripts could not be scanned either: {again}"
-    _log_scan(db_path, stats)
     session = UsageSession(
         conn=conn,
-        stats=stats,
+        stats=ScanStats(),
         now=time.time() if now is None else now,
         env=env,
         home=home,
         lookup=lookup or default_lookup(),
         db_path=db_path,
         state_problem=problem,
+        roots=roots,
     )
-    session.findings.extend(_scan_findings(session))
+    if problem:
+        session.findings.append(rules.STATE_UNUSABLE.finding(problem))
+    try:
+        session.stats = scan(conn, env, home, roots=roots)
+    except _SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
+        # The same transcripts may break the scan wherever it writes: then the in-memory session
+        # answers with no local usage and says why, rather than fail every usage call from now on.
+        where = f"the state database {db_path} could not be updated" if db_path else "the scan failed"
+        session._in_memory(f"{where}: {exc}")
+    except (TypeError, ValueError) as exc:  # a stored row of the wrong type
+        if not session.recover(exc):
+            raise
+    _log_scan(session.db_path, session.stats)
+    session.findings.extend(guarded(session, _scan_findings))
     return session
 
 
@@ -145,10 +199,6 @@ _SCAN_ERRORS = (sqlite3.Error, OverflowError)
 
 
 def _memory() -> sqlite3.Connection:
-    from claude_health.tools.usage.block_cache import SCHEMA as BLOCKS_SCHEMA
-    from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
-    from claude_health.tools.usage.store import INDEXES, SCHEMA, TRIGGERS
-
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.executescript(SCHEMA)
     conn.executescript(INDEXES)
@@ -160,8 +210,6 @@ def _memory() -> sqlite3.Connection:
 
 def _log_scan(db_path: Path | None, stats: ScanStats) -> None:
     """For -v: the transcript folders and state database read (files are too many to list)."""
-    from claude_health.tools.files import log_read
-
     folders = ", ".join(stats.roots) or "no transcript folder"
     seen, read = f"{stats.files_seen:,}", f"{stats.files_read:,}"
     log_read(folders, f"{seen} transcript file(s), {read} read for new lines ({stats.bytes_read:,} bytes)")
@@ -174,12 +222,9 @@ def _scan_findings(session: UsageSession) -> list[Finding]:
         "SELECT path, bad_lines FROM usage_files WHERE bad_lines > 0 ORDER BY bad_lines DESC LIMIT ?",
         (MAX_LISTED_FILES,),
     ).fetchall()
-    if not (session.state_problem or session.stats.problems or bad):
+    if not (session.stats.problems or bad):
         return out
-    from claude_health.tools.usage import rules
 
-    if session.state_problem:
-        out.append(rules.STATE_UNUSABLE.finding(session.state_problem))
     for problem in session.stats.problems[:MAX_LISTED_FILES]:
         out.append(
             rules.UNREADABLE_TRANSCRIPT.finding(f"{problem.path} {problem.message}", path=problem.path)
@@ -360,9 +405,6 @@ def _limit_hit(session: UsageSession, window: str, resets_at: int | None) -> Lim
 
 
 def limit_findings(session: UsageSession, plan: PlanInfo, found: list[Projection]) -> list[Finding]:
-    from claude_health.tools.findings import Severity
-    from claude_health.tools.usage import rules
-
     out: list[Finding] = []
     rules_by_window = {"five_hour": rules.FIVE_HOUR_NEAR_LIMIT, "seven_day": rules.WEEKLY_NEAR_LIMIT}
     label = {"five_hour": "5-hour", "seven_day": "weekly"}
@@ -407,13 +449,12 @@ def plan_usage(
     tz = resolve_tz(timezone, ws.env)
     session = open_session(ws.env, ws.home, now=now, lookup=lookup)
     try:
-        return build_plan_usage(session, ws, window, tz)
+        return guarded(session, lambda s: build_plan_usage(s, ws, window, tz))
     finally:
         session.close()
 
 
 def build_plan_usage(session: UsageSession, ws: Workspace, window: Window, tz: tzinfo) -> PlanUsage:
-    from claude_health.tools.findings import Summary
     from claude_health.tools.usage.models import PlanInfoModel, PlanUsage, ProjectionModel, ScanSummary
 
     plan = plan_of(ws.view.login)

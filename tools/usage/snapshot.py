@@ -13,6 +13,8 @@ import json
 import os
 import sqlite3
 
+from claude_health.tools.terminal import plain
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 
 FIVE_HOUR_S = 5 * 3600
@@ -72,7 +74,10 @@ class Snapshot(_SnapshotFields):
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        return None
     return number if number == number and abs(number) != float("inf") else None
 
 
@@ -108,9 +113,9 @@ def parse_payload(data: bytes | str, now: float) -> Snapshot | None:
     model_name = ""
     if isinstance(model, dict):
         name = model.get("display_name") or model.get("id")
-        model_name = name[:80] if isinstance(name, str) else ""
+        model_name = plain(name)[:80] if isinstance(name, str) else ""
     elif isinstance(model, str):
-        model_name = model[:80]
+        model_name = plain(model)[:80]
     limits = payload.get("rate_limits")
     limits = limits if isinstance(limits, dict) else {}
     cost = payload.get("cost")
@@ -207,8 +212,26 @@ def store(conn: sqlite3.Connection, snap: Snapshot) -> None:
         )
 
 
-def _row_snapshot(row: tuple[Any, ...]) -> Snapshot:
+LATEST_S = 253402300799  # 9999-12-31: a later time cannot be shown
+
+
+def _within(value: object, limit: float) -> bool:
+    number = _number(value)
+    return number is not None and 0 <= number <= limit
+
+
+def _row_snapshot(row: tuple[Any, ...]) -> Snapshot | None:
+    """The stored snapshot, or None for a row of the wrong shape (not written by :func:`store`)."""
+    if len(row) != 9:
+        return None
     at, session, model, fp, fr, wp, wr, cost, ctx = row
+    if not (isinstance(session, str) and isinstance(model, str)) or not _within(at, LATEST_S):
+        return None
+    if not all(
+        v is None or _within(v, limit)
+        for v, limit in ((fr, LATEST_S), (wr, LATEST_S), (fp, 1000), (wp, 1000), (cost, 1e12), (ctx, 100))
+    ):
+        return None
     return Snapshot(
         captured_at=at,
         session=session,

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 
 from claude_health.tools.state import state_db_name  # stdlib-only, like this module
+from claude_health.tools.terminal import plain
 from claude_health.tools.usage.snapshot import (
     Snapshot,
     WindowUsage,
@@ -74,7 +75,7 @@ def render(snap: Snapshot | None, rates: Mapping[str, tuple[float, float] | None
         return MINIMAL_LINE
     parts: list[str] = []
     if snap.model:
-        parts.append(snap.model)
+        parts.append(plain(snap.model))  # from the payload: never an escape sequence on screen
     if snap.five_hour is not None:
         parts.append(_window_text("5h", snap.five_hour, now, rates.get("five_hour")))
     if snap.seven_day is not None:

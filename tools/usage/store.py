@@ -151,10 +151,199 @@ def connect(path: Path, *, busy_timeout_ms: int | None = None) -> sqlite3.Connec
             conn.execute(
                 "INSERT OR REPLACE INTO usage_meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
             )
+        check_schema(conn, path)
+    except StateError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StateError(f"the state database {path} is unusable: {exc}") from None
     return conn
+
+
+# -- rows claude-health did not write ---------------------------------------------------------------
+
+MAX_TS_MS = 253_402_300_799_999  # 9999-12-31, the last instant a report can show
+MAX_TOKENS = 10**12  # per response; far above any real one, far below what overflows a sum
+# Every column of the tables that hold facts (the others are derived and rebuilt): its type.
+FACT_COLUMNS: dict[str, dict[str, str]] = {
+    "usage_files": {
+        "path": "text",
+        "project": "text",
+        "dev": "integer",
+        "ino": "integer",
+        "size": "integer",
+        "mtime_ns": "integer",
+        "offset": "integer",
+        "usage_lines": "integer",
+        "bad_lines": "integer",
+        "missing": "integer",
+    },
+    "usage_entries": {
+        "key": "text",
+        "msg_id": "text",
+        "ts": "integer",
+        "model": "text",
+        "project": "text",
+        "session": "text",
+        "file": "text",
+        "sidechain": "integer",
+        "speed": "text",
+        "input": "integer",
+        "output": "integer",
+        "cc5m": "integer",
+        "cc1h": "integer",
+        "cc": "integer",
+        "cread": "integer",
+        "total": "integer",
+    },
+}
+DERIVED_COLUMNS = {
+    "usage_meta": ("key", "value"),
+    "usage_quarters": (
+        "q",
+        "model",
+        "project",
+        "speed",
+        "tier",
+        "input",
+        "output",
+        "cc5m",
+        "cc1h",
+        "cc",
+        "cread",
+        "n",
+    ),
+    "usage_blocks": ("start", "first", "last"),
+    "usage_block_sums": (
+        "start",
+        "seq",
+        "model",
+        "speed",
+        "tier",
+        "input",
+        "output",
+        "cc5m",
+        "cc1h",
+        "cc",
+        "cread",
+        "n",
+    ),
+    "usage_blocks_dirty": ("id", "since"),
+}
+_RANGES = {
+    "usage_files": "size < 0 OR offset < 0 OR offset > size OR usage_lines < 0 OR bad_lines < 0",
+    "usage_entries": f"ts NOT BETWEEN 0 AND {MAX_TS_MS} OR "
+    + " OR ".join(
+        f"{c} NOT BETWEEN 0 AND {MAX_TOKENS}" for c in ("input", "output", "cc5m", "cc1h", "cc", "cread")
+    )
+    + f" OR total NOT BETWEEN 0 AND {6 * MAX_TOKENS}",
+}
+
+
+_INT = "typeof({}) != 'integer'"
+_DERIVED_INVALID = {
+    "usage_quarters": " OR ".join(
+        [
+            *(
+                _INT.format(c)
+                for c in DERIVED_COLUMNS["usage_quarters"]
+                if c not in ("model", "project", "speed")
+            ),
+            *(f"typeof({c}) != 'text'" for c in ("model", "project", "speed")),
+        ]
+    ),
+    "usage_blocks": " OR ".join(_INT.format(c) for c in DERIVED_COLUMNS["usage_blocks"]),
+    "usage_block_sums": " OR ".join(
+        [
+            *(_INT.format(c) for c in DERIVED_COLUMNS["usage_block_sums"] if c not in ("model", "speed")),
+            *(f"typeof({c}) != 'text'" for c in ("model", "speed")),
+        ]
+    ),
+    "usage_blocks_dirty": " OR ".join(_INT.format(c) for c in DERIVED_COLUMNS["usage_blocks_dirty"]),
+}
+
+
+def _invalid(table: str) -> str:
+    """SQL condition true for a row of ``table`` that this module never writes."""
+    types = " OR ".join(f"typeof({c}) != '{t}'" for c, t in FACT_COLUMNS[table].items())
+    return f"({types} OR {_RANGES[table]})"
+
+
+def check_schema(conn: sqlite3.Connection, path: Path | str) -> None:
+    """:class:`StateError` when a ``usage_*`` name holds another program's (or version's) table."""
+    expected = {t: tuple(cols) for t, cols in FACT_COLUMNS.items()} | DERIVED_COLUMNS
+    kinds = dict(conn.execute("SELECT name, type FROM sqlite_master WHERE name LIKE 'usage_%'").fetchall())
+    for table, columns in expected.items():
+        if table not in kinds:
+            continue  # created on the next connect
+        found = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+        if kinds[table] != "table" or not set(columns) <= set(found):
+            what = (
+                f"a {kinds[table]}"
+                if kinds[table] != "table"
+                else f"a table with columns ({', '.join(found)})"
+            )
+            raise StateError(
+                f"the state database {path} holds {what} named {table}, not claude-health's "
+                f"({', '.join(columns)}); it was written by another program or version. Nothing in it was "
+                "changed: move the file aside, or set CLAUDE_HEALTH_STATE_DB to use another one"
+            )
+
+
+def repair(conn: sqlite3.Connection, path: Path | str) -> str | None:
+    """Set aside rows of the fact tables that claude-health never writes (wrong types, impossible
+    values) and rebuild what is derived from them; what was done, or None when nothing was wrong.
+
+    Nothing is deleted: the rows move to ``<table>_set_aside`` in the same file. Transcripts whose
+    rows moved are read again from the start by the next scan.
+    """
+    check_schema(conn, path)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        moved: dict[str, int] = {}
+        files_cond = _invalid("usage_files")
+        entries_cond = _invalid("usage_entries")
+        # The transcripts behind damaged entries are re-read; if one cannot be named, all are.
+        named = "CASE WHEN typeof(file) = 'text' THEN file END"
+        sources = conn.execute(f"SELECT DISTINCT {named} FROM usage_entries WHERE {entries_cond}").fetchall()  # noqa: S608
+        for table, cond in (("usage_files", files_cond), ("usage_entries", entries_cond)):
+            columns = ", ".join(FACT_COLUMNS[table])
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {table}_set_aside ({columns})")
+            count = conn.execute(
+                f"INSERT INTO {table}_set_aside ({columns}) SELECT {columns} FROM {table} WHERE {cond}"  # noqa: S608
+            ).rowcount
+            if count:
+                conn.execute(f"DELETE FROM {table} WHERE {cond}")  # noqa: S608
+                moved[table] = count
+        if sources:
+            names = [row[0] for row in sources]
+            if None in names:
+                conn.execute("DELETE FROM usage_files")
+            else:
+                conn.executemany("DELETE FROM usage_files WHERE path = ?", [(n,) for n in names])
+        derived = [
+            t
+            for t, cond in _DERIVED_INVALID.items()
+            if conn.execute(f"SELECT 1 FROM {t} WHERE {cond} LIMIT 1").fetchone()  # noqa: S608
+        ]
+        if not moved and not derived:
+            conn.execute("ROLLBACK")
+            return None
+        rebuild_quarters(conn)
+        conn.execute("DELETE FROM usage_blocks_dirty")  # the block cache is rebuilt on the next report
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    done = [f"{n} row(s) of {t} moved to {t}_set_aside" for t, n in moved.items()]
+    if derived:
+        done.append(f"{', '.join(derived)} rebuilt")
+    return (
+        f"the state database {path} held values claude-health never writes: {'; '.join(done)} "
+        "(the transcripts concerned are read again)"
+    )
 
 
 def drop_triggers(conn: sqlite3.Connection) -> None:

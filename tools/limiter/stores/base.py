@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from claude_health.tools.limiter.bucket import State, Verdict
 
@@ -30,6 +31,37 @@ class Event:
     at: float
     """Unix time (wall clock: it is shown to people)."""
     detail: str = ""
+
+
+LATEST_EVENT_TIME = 253402300799.0  # 9999-12-31: anything later is not a time (and cannot be shown)
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float (never a bool, text or bytes): what a stored time or level must be."""
+    if type(value) is int:
+        return -(2**63) <= value < 2**63  # what SQLite stores; a larger one is no time or level
+    return type(value) is float and math.isfinite(value)
+
+
+def valid_state(tokens: Any, ts: Any, capacity: Any, learned: Any) -> State | None:
+    """A stored bucket, or None when a value is not a finite number (a damaged or foreign row).
+
+    Stores read their rows through here on every path but the hot one, which falls back to it
+    when arithmetic on a row fails; such a bucket counts as never written (full), and the next
+    write replaces the row.
+    """
+    if not (is_number(tokens) and is_number(ts) and is_number(capacity)) or type(learned) not in (int, bool):
+        return None
+    return State(float(tokens), float(ts), float(capacity), bool(learned))
+
+
+def valid_event(kind: Any, model: Any, at: Any, detail: Any) -> Event | None:
+    """A stored event, or None when it is not made of strings and a showable Unix time."""
+    if not (isinstance(kind, str) and isinstance(model, str) and isinstance(detail, str)):
+        return None
+    if not is_number(at) or not 0 <= at <= LATEST_EVENT_TIME:
+        return None
+    return Event(kind, model, float(at), detail)
 
 
 class Store(Protocol):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import struct
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,8 +30,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from claude_health.tools.limiter.bucket import ALLOWED, State, Verdict, hold_left
 from claude_health.tools.limiter.headers import MAX_RETRY_AFTER
-from claude_health.tools.limiter.stores.base import Event, StoreError, Sync
+from claude_health.tools.limiter.stores.base import Event, StoreError, Sync, is_number, valid_event
 from claude_health.tools.limiter.table import DIMENSIONS
+from claude_health.tools.urls import parse_url, shown_url
 
 PREFIX = "claude-health:limiter:v2:"
 """Class keys (``v2``: the packed layout; the hashes of the first layout are never misread)."""
@@ -235,8 +237,15 @@ def _unpack(raw: bytes) -> tuple[float, ...] | None:
 
 
 def safe_url(url: str) -> str:
-    """The URL without a password, fit for messages and status output."""
-    parts = urlsplit(url)
+    """The URL without a password, fit for messages and status output.
+
+    Raises :class:`StoreError` for a URL that cannot be parsed (e.g. ``redis://[::1``).
+    """
+    try:
+        parse_url(url)
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise StoreError(f"the limiter store URL {shown_url(url)!r} is not a valid URL: {exc}") from None
     if parts.password is None and parts.username is None:
         return url
     host = parts.hostname or ""
@@ -344,6 +353,13 @@ class RedisStore:
                 url, socket_timeout=connect_timeout, socket_connect_timeout=connect_timeout
             )
             self._client.ping()
+        except TypeError as exc:  # redis-py passes unknown query parameters on as keyword arguments
+            unknown = re.search(r"keyword argument '([^']+)'", str(exc))
+            name = f" {unknown.group(1)!r}" if unknown else ""
+            raise StoreError(
+                f"the Redis URL {self.url} has a query parameter{name} that is not a Redis connection "
+                "option; remove it (see the redis-py URL format)"
+            ) from None
         except (ValueError, *self._errors) as exc:
             raise StoreError(f"cannot reach Redis at {self.url}: {exc}") from None
         self._acquire = _Script(self._client, ACQUIRE, NoScriptError)
@@ -359,11 +375,21 @@ class RedisStore:
         """The redis-py client every call goes through (the benchmark times a raw round trip on it)."""
         return self._client
 
+    def _failed(self, exc: BaseException, keys: Sequence[str | bytes]) -> StoreError:
+        """The error to raise, naming the key when another program's value sits under our name."""
+        if "WRONGTYPE" in str(exc):
+            names = ", ".join(k.decode() if isinstance(k, bytes) else k for k in keys)
+            return StoreError(
+                f"Redis at {self.url}: the key {names} holds another type of value, not claude-health's "
+                "limiter state; delete it (redis-cli DEL) or use another database number in the URL"
+            )
+        return StoreError(f"Redis at {self.url} failed: {exc}")
+
     def _call(self, script: _Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
             return script(keys, args)
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, keys) from None
 
     def _prepare(self, keys: Sequence[str], caps: Sequence[float], hold_key: str) -> _Prepared:
         key, slots = split(keys)
@@ -390,7 +416,7 @@ class RedisStore:
                 prepared = self._prepare(keys, caps, hold_key)
                 reply = self._client.execute_command(*prepared[2], prepared[3](amounts))
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, [prepared[2][3]]) from None
         if reply == 0:
             return ALLOWED
         status, wait, slot = reply
@@ -424,11 +450,16 @@ class RedisStore:
         now = int(secs) + int(micros) / 1_000_000
         values = _unpack(raw)
         hold_values = _unpack(hold_raw)
-        left = hold_left(hold_values[0], hold_values[14], now) if hold_values else 0.0
+        left = (
+            hold_left(hold_values[0], hold_values[14], now)
+            if hold_values and is_number(hold_values[0]) and is_number(hold_values[14])
+            else 0.0
+        )
         states: list[State | None] = []
         for slot in slots:
             b = 2 + 3 * slot
-            if values is None or values[b + 1] <= 0:
+            # NaN or infinity is not a level anyone wrote: shown as never written, like the scripts do.
+            if values is None or not all(map(is_number, values[b : b + 3])) or values[b + 1] <= 0:
                 states.append(None)
                 continue
             tokens, ts, learned = values[b : b + 3]
@@ -444,21 +475,21 @@ class RedisStore:
             pipe.lpush(EVENTS_KEY, payload).ltrim(EVENTS_KEY, 0, MAX_EVENTS - 1)
             pipe.expire(EVENTS_KEY, EVENT_TTL).execute()
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, [EVENTS_KEY]) from None
 
     def events(self, since: float) -> list[Event]:
         try:
             raw = self._client.lrange(EVENTS_KEY, 0, MAX_EVENTS - 1)
         except self._errors as exc:
-            raise StoreError(f"Redis at {self.url} failed: {exc}") from None
+            raise self._failed(exc, [EVENTS_KEY]) from None
         found: list[Event] = []
         for item in raw:
             try:
                 d = json.loads(item)
-                ev = Event(str(d["kind"]), str(d["model"]), float(d["at"]), str(d.get("detail", "")))
-            except (ValueError, KeyError, TypeError):
-                continue
-            if ev.at >= since:
+                ev = valid_event(d["kind"], d["model"], d["at"], d.get("detail", ""))
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                continue  # not an event this store wrote
+            if ev is not None and ev.at >= since:
                 found.append(ev)
         return sorted(found, key=lambda e: e.at)
 

@@ -26,11 +26,19 @@ from typing import TypeVar
 from claude_health.tools.limiter.bucket import State, Verdict, adjusted, decide, hold_left
 from claude_health.tools.limiter.clock import ClockLike, reader
 from claude_health.tools.limiter.headers import MAX_RETRY_AFTER
-from claude_health.tools.limiter.stores.base import Event, StoreError, Sync
+from claude_health.tools.limiter.stores.base import (
+    Event,
+    StoreError,
+    Sync,
+    is_number,
+    valid_event,
+    valid_state,
+)
 
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT = 5.0
+_SAID: set[str] = set()  # damaged rows already logged by this process (several stores may meet one)
 EVENT_RETENTION = 7 * 86400.0
 T = TypeVar("T")
 
@@ -52,6 +60,34 @@ _UPSERT = (
     "ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, ts = excluded.ts, "
     "capacity = excluded.capacity, learned = excluded.learned"
 )
+
+
+COLUMNS = {
+    "limiter_buckets": ("key", "tokens", "ts", "capacity", "learned"),
+    "limiter_holds": ("key", "until"),
+    "limiter_events": ("at", "kind", "model", "detail"),
+}
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse tables that have claude-health's names but not its columns (another program's, or
+    another version's): writing into them would fail on every decision, or corrupt their data."""
+    kinds = dict(conn.execute("SELECT name, type FROM sqlite_master WHERE name LIKE 'limiter_%'").fetchall())
+    for table, expected in COLUMNS.items():
+        if table not in kinds:
+            continue  # created next
+        if kinds[table] != "table":
+            found = f"a {kinds[table]}"
+        else:
+            columns = tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
+            if set(expected) <= set(columns):
+                continue
+            found = f"a table with columns ({', '.join(columns)})"
+        raise StoreError(
+            f"the limiter database {path} holds {found} named {table}, not claude-health's table "
+            f"({', '.join(expected)}); it was written by another program or version. Nothing in it was "
+            "changed: move the file aside, or set CLAUDE_HEALTH_STATE_DB to use another one"
+        )
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -89,6 +125,7 @@ class SQLiteStore:
         try:
             self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
             conn.execute("PRAGMA synchronous=NORMAL")
+            self._retry(lambda: _check_schema(conn, self.path))
             self._retry(lambda: conn.executescript(SCHEMA))
             self._retry(lambda: self._add_hold_length(conn))
             # A read-only file opens fine and fails only at the first write: find out now.
@@ -216,20 +253,42 @@ class SQLiteStore:
 
     # -- reads and writes ---------------------------------------------------------------------
 
-    @staticmethod
-    def _states(conn: sqlite3.Connection, keys: Sequence[str]) -> list[State | None]:
+    def _states(self, conn: sqlite3.Connection, keys: Sequence[str]) -> list[State | None]:
         marks = ",".join("?" * len(keys))
         rows = conn.execute(
             f"SELECT key, tokens, ts, capacity, learned FROM limiter_buckets WHERE key IN ({marks})",  # noqa: S608
             list(keys),
         ).fetchall()
-        found = {r[0]: State(r[1], r[2], r[3], bool(r[4])) for r in rows}
+        found: dict[str, State] = {}
+        for key, *values in rows:
+            state = valid_state(*values)
+            if state is None:
+                self._damaged(f"bucket {key!r}", values)
+            else:
+                found[key] = state
         return [found.get(k) for k in keys]
 
-    @staticmethod
-    def _hold_left(conn: sqlite3.Connection, key: str, now: float) -> float:
+    def _hold_left(self, conn: sqlite3.Connection, key: str, now: float) -> float:
         row = conn.execute("SELECT until, length FROM limiter_holds WHERE key = ?", (key,)).fetchone()
-        return hold_left(float(row[0]), float(row[1]), now) if row else 0.0
+        if row is None:
+            return 0.0
+        if not (is_number(row[0]) and is_number(row[1])):
+            self._damaged(f"hold {key!r}", list(row))
+            conn.execute("DELETE FROM limiter_holds WHERE key = ?", (key,))
+            return 0.0
+        return hold_left(float(row[0]), float(row[1]), now)
+
+    def _damaged(self, what: str, values: Sequence[object]) -> None:
+        """A row that is not numbers: said once per process, then treated as never written."""
+        message = (
+            f"the limiter database {self.path}: {what} held values that are not numbers "
+            f"({', '.join(type(v).__name__ for v in values)}); it counts as unused until rewritten"
+        )
+        if message not in self.warnings:
+            self.warnings.append(message)
+            if message not in _SAID:
+                _SAID.add(message)
+                logger.warning(message)
 
     @staticmethod
     def _write(conn: sqlite3.Connection, keys: Sequence[str], states: Sequence[State | None]) -> None:
@@ -257,18 +316,22 @@ class SQLiteStore:
                 )
             found: dict[str, State] = {}
             left = 0.0
-            for key, tokens, ts, capacity, learned in conn.execute(read, (*keys, hold_key)):
-                if capacity == -1 and key == hold_key:
-                    left = hold_left(tokens, ts, now)
-                    if left <= 0.0:  # over: gone, so that a later step back cannot revive it
-                        conn.execute("DELETE FROM limiter_holds WHERE key = ?", (hold_key,))
-                    elif now + left < tokens:  # a clock stepped back stretched it: re-date it
-                        conn.execute(
-                            "UPDATE limiter_holds SET until = ? WHERE key = ?", (now + left, hold_key)
-                        )
-                else:
-                    found[key] = State(tokens, ts, capacity, bool(learned))
-            verdict, new = decide(caps, amounts, [found.get(k) for k in keys], now, left)
+            try:
+                for key, tokens, ts, capacity, learned in conn.execute(read, (*keys, hold_key)):
+                    if capacity == -1 and key == hold_key:
+                        left = hold_left(tokens, ts, now)
+                        if left <= 0.0:  # over: gone, so that a later step back cannot revive it
+                            conn.execute("DELETE FROM limiter_holds WHERE key = ?", (hold_key,))
+                        elif now + left < tokens:  # a clock stepped back stretched it: re-date it
+                            conn.execute(
+                                "UPDATE limiter_holds SET until = ? WHERE key = ?", (now + left, hold_key)
+                            )
+                    else:
+                        found[key] = State(tokens, ts, capacity, bool(learned))
+                verdict, new = decide(caps, amounts, [found.get(k) for k in keys], now, left)
+            except (TypeError, ValueError, OverflowError):  # a row that is not numbers: the slow path
+                states, left = self._states(conn, keys), self._hold_left(conn, hold_key, now)
+                verdict, new = decide(caps, amounts, states, now, left)
             if new:  # allowed: the debited buckets; refused: buckets re-dated from the future
                 rows = [
                     v
@@ -325,7 +388,8 @@ class SQLiteStore:
                 "SELECT kind, model, at, detail FROM limiter_events WHERE at >= ? ORDER BY at LIMIT 1000",
                 (since,),
             ).fetchall()
-        return [Event(r[0], r[1], r[2], r[3]) for r in rows]
+        events = [valid_event(*r) for r in rows]
+        return [e for e in events if e is not None]
 
     def close(self) -> None:
         with self._lock:
