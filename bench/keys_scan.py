@@ -9,7 +9,13 @@ Dockerfile, notebook, markdown URL, JS template, Terraform, CSV, ...), plus plac
 look-alike decoys that must not be reported.
 
 claude-health runs with a home like a Claude Code user's (settings.json with an env block and
-hooks, ~/.claude.json, ~/.bashrc), so its environment and settings checks do their real work.
+hooks, ~/.claude.json, ~/.bashrc, about 8 MB of session transcripts and bash and zsh histories),
+so its environment, settings, transcript and shell-history checks do their real work; keys are
+planted in transcript lines (a prompt, a tool result) and history lines (zsh extended history
+with metafied bytes, bash with timestamps) and must be found too. Transcripts and histories are
+read incrementally: the first run reads them, later runs only what was appended (nothing, here),
+as for a user who runs the check again. ``claude-health --no-transcripts --no-shell-history`` is
+the tree-only run, the same work as ripgrep's.
 
 Every tool scans the same tree, every file (no ignore rules: the tree is not a git repository,
 ripgrep gets --no-ignore --hidden, detect-secrets gets --all-files):
@@ -260,6 +266,74 @@ print(json.dumps({"walls": walls, "maxrss_kb": resource.getrusage(resource.RUSAG
 """
 
 
+SESSION = "0b9e3c1f-4d2a-4b8e-9f6a-7c5d3e2b1a09"
+
+
+def _transcript_line(kind: str, text: str, at: int) -> str:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(at))
+    record = {
+        "parentUuid": None,
+        "isSidechain": False,
+        "userType": "external",
+        "cwd": "/home/user/app",
+        "sessionId": SESSION,
+        "version": "2.1.90",
+        "type": kind,
+        "message": {"role": kind, "content": text}
+        if kind == "user"
+        else {
+            "id": f"msg_{at}",
+            "model": "claude-sonnet-4-5-20250929",
+            "role": "assistant",
+            "content": [{"type": "text", "text": text}],
+            "usage": {"input_tokens": 3, "output_tokens": 40, "cache_read_input_tokens": 9000},
+        },
+        "requestId": f"req_{at}",
+        "timestamp": stamp,
+    }
+    return json.dumps(record) + "\n"
+
+
+def plant_home(home: Path, rng: random.Random) -> dict[str, str]:
+    """Transcripts (about 8 MB) and shell histories with keys in them; returns key -> where."""
+    planted: dict[str, str] = {}
+    kinds = list(KIND_PREFIX)
+    project = home / ".claude" / "projects" / "-home-user-app"
+    project.mkdir(parents=True)
+    now = int(time.time()) - 86_400
+    filler = "".join(rng.choice(string.ascii_letters + " .,\n") for _ in range(4000))
+    for s in range(8):
+        lines = []
+        for i in range(250):
+            at = now + s * 3600 + i * 10
+            lines.append(_transcript_line("user", filler, at))
+            lines.append(_transcript_line("assistant", filler[:2000], at + 5))
+        for j in range(2):  # a pasted key, and one printed by a command the model ran
+            key = fake_key(rng, kinds[(s + j) % 4])
+            lines.insert(
+                rng.randrange(len(lines)), _transcript_line("user", f"use {key} please", now + s * 3600)
+            )
+            planted[key] = f"transcript {s}"
+        (project / f"{SESSION[:-2]}{s:02d}.jsonl").write_text("".join(lines))
+    zsh = b""
+    for i in range(400):
+        zsh += f": {now + i}:0;git log --oneline -n {i}\n".encode()
+    zkey = fake_key(rng, "oauth_access_token")
+    zsh += (
+        f": {now + 500}:0;echo ".encode() + bytes([0x83, 0x92 ^ 0x20]) + f" && export TOKEN={zkey}\n".encode()
+    )
+    (home / ".zsh_history").write_bytes(zsh)
+    planted[zkey] = "zsh history"
+    bkey = fake_key(rng, "api_key")
+    bash = (
+        "".join(f"#{now + i}\nls -la /tmp/{i}\n" for i in range(300))
+        + f"#{now + 400}\ncurl -H 'x-api-key: {bkey}'\n"
+    )
+    (home / ".bash_history").write_text(bash)
+    planted[bkey] = "bash history"
+    return planted
+
+
 def make_home(home: Path) -> None:
     """A home like a Claude Code user's, so the settings and environment checks do real work."""
     claude = home / ".claude"
@@ -294,15 +368,24 @@ def in_process(root: Path, runs: int, env: dict[str, str]) -> tuple[list[float],
 
 
 def found_by_claude_health(stdout: bytes, tree: Tree) -> tuple[int, int]:
-    """(planted keys found, findings that match no planted key) by path and line."""
+    """(planted keys found, findings that match no planted key) by path and line, in the tree."""
     payload = json.loads(stdout)
     located = {
         (Path(f["path"]).relative_to(tree.root).as_posix(), f["line"])
         for f in payload["findings"]
-        if f.get("kind") and f.get("path") and f.get("line")
+        if f.get("kind") and f.get("path") and f.get("line") and Path(f["path"]).is_relative_to(tree.root)
     }
     planted = set(tree.planted.values())
     return len(planted & located), len(located - planted)
+
+
+def found_in_home(stdout: bytes, planted: dict[str, str]) -> tuple[int, int]:
+    """(keys planted in transcripts and histories found, K015/K016 findings of no planted key)."""
+    from claude_health.tools.redact import fingerprint
+
+    wanted = {fingerprint(k) for k in planted}
+    seen = {f["fingerprint"] for f in json.loads(stdout)["findings"] if f["code"] in {"K015", "K016"}}
+    return len(wanted & seen), len(seen - wanted)
 
 
 def found_by_rg(stdout: bytes, tree: Tree) -> tuple[int, int]:
@@ -345,6 +428,7 @@ def main() -> int:
     root.mkdir()
     home.mkdir()
     make_home(home)
+    home_keys = plant_home(home, random.Random(args.seed + 1))
     t0 = time.perf_counter()
     tree = generate(root, args.size_mb, args.keys, args.seed)
     print(
@@ -361,6 +445,15 @@ def main() -> int:
         )
         commands = {
             "claude-health": [str(cli), "keys", "--project", str(root), "--json"],
+            "claude-health, tree only": [
+                str(cli),
+                "keys",
+                "--project",
+                str(root),
+                "--json",
+                "--no-transcripts",
+                "--no-shell-history",
+            ],
             "claude-health -j1": [str(cli), "keys", "--project", str(root), "--json", "--jobs", "1"],
             "ripgrep": [
                 rg,
@@ -375,13 +468,27 @@ def main() -> int:
                 ".",
             ],
         }
+        first_run: dict[str, object] = {}
         for name, argv in commands.items():
+            if name == "claude-health":  # the first run reads the transcripts and histories
+                first = measure(argv, root, env)
+                first_run = {
+                    "wall_s": round(first.wall_s, 3),
+                    "home_found": found_in_home(first.stdout, home_keys)[0],
+                }
             runs = [measure(argv, root, env) for _ in range(args.runs)]
             if name.startswith("claude-health"):
                 found, extra = found_by_claude_health(runs[-1].stdout, tree)
             else:
                 found, extra = found_by_rg(runs[-1].stdout, tree)
             tools[name] = _summary(runs, found, extra, len(tree.planted))
+            if name.startswith("claude-health") and "tree only" not in name:
+                home_found, home_extra = found_in_home(runs[-1].stdout, home_keys)
+                tools[name]["home_keys_found"] = home_found
+                tools[name]["home_keys_planted"] = len(home_keys)
+                tools[name]["home_extra"] = home_extra
+            if name == "claude-health":
+                tools[name]["first_run"] = first_run
             print(f"{name}: {tools[name]}", flush=True)
         walls, rss, payload = in_process(root, args.runs, env)
         found, extra = found_by_claude_health(payload, tree)
@@ -423,9 +530,12 @@ def main() -> int:
             f"{ratios[name]:>11.2f}x"
         )
     verdict = {
-        "every_planted_key_found": tools["claude-health"]["found"] == len(tree.planted),
+        "every_planted_key_found": tools["claude-health"]["found"] == len(tree.planted)
+        and tools["claude-health"]["home_keys_found"] == len(home_keys),
         "no_decoy_or_stray_finding": tools["claude-health"]["extra"] == 0,
         "cli_at_most_3x_ripgrep": ch <= 3 * float(tools["ripgrep"]["wall_s_median"]),  # type: ignore[arg-type]
+        "cli_tree_only_at_most_3x_ripgrep": float(tools["claude-health, tree only"]["wall_s_median"])  # type: ignore[arg-type]
+        <= 3 * float(tools["ripgrep"]["wall_s_median"]),  # type: ignore[arg-type]
         "in_process_at_most_3x_ripgrep": float(tools["claude-health (in-process)"]["wall_s_median"])  # type: ignore[arg-type]
         <= 3 * float(tools["ripgrep"]["wall_s_median"]),  # type: ignore[arg-type]
     }
@@ -442,7 +552,12 @@ def main() -> int:
                     "planted": len(tree.planted),
                     "decoys": len(DECOYS),
                 },
-                "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": sys.version.split()[0],
+                    "load_average_1m_at_end": os.getloadavg()[0],
+                },
+                "home": {"planted_keys": len(home_keys), "where": sorted(set(home_keys.values()))},
                 "tools": tools,
                 "time_ratio_vs_claude_health": ratios,
                 "targets": verdict,

@@ -58,6 +58,9 @@ When to call what:
   call `limit_status` (optionally with `model`). Before you send a Claude API request yourself,
   call `check_request`; after the response, call `record_response` with its headers and usage
   (passing back the reserved token counts) so every client shares one picture.
+- An API organisation's admin asks for the organisation's real rate limits or this month's spend:
+  `limit_status(admin_sync=true)` / `plan_usage(admin_api=true)` (they contact the Admin API:
+  only when the user asks; they need an Admin API key, which you never ask the user to paste).
 - How much of the Pro/Max plan is left, when the 5-hour or weekly limit resets, whether the user
   will run out, or what Claude Code usage costs per day, model or project: call `plan_usage`
   (window "block" = current 5-hour block, "day" = today, "week" = last 7 days). If `official` is

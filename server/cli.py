@@ -121,6 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from claude_health.server.commands.statusline import main as statusline_main
 
         return statusline_main(raw[1:])
+    if raw[:1] == ["usage"] and "--json" in raw:
+        # JSON usage reports are what other tools call on a schedule: a lean path, no parser.
+        from claude_health.server.commands.usage_json import main as usage_json_main
+
+        code = usage_json_main(raw[1:])
+        if code is not None:
+            return code
     if raw[:1] == ["hook"] and len(raw) == 2 and not {"-h", "--help"} & set(raw):
         # Claude Code runs hooks before every session and every prompt: same fast path.
         from claude_health.server.commands.hook import main as hook_main

@@ -12,6 +12,7 @@ import pytest
 from claude_health.tools.paths import Workspace
 from tests.fake_anthropic import FakeAnthropic
 from tests.fakes import fake_key
+from tests.redis_cluster_support import redis_cluster  # noqa: F401 (session fixture: one cluster per run)
 
 
 class Sandbox:

@@ -17,7 +17,8 @@ import pytest
 from claude_health.tools import files
 from claude_health.tools.files import NotRegularFile, read_capped, read_text
 from claude_health.tools.tokens.inputs import _read
-from claude_health.tools.usage.scan import read_appended
+from claude_health.tools.usage.scan import _Job
+from claude_health.tools.usage.scan import _read as read_transcript
 
 
 def within(seconds: float, fn: Callable[[], Any]) -> Any:
@@ -72,5 +73,6 @@ def test_a_fifo_swapped_in_after_the_check_does_not_block_read_text(
 def test_tokens_and_usage_readers_do_not_block_on_a_fifo(fifo: Path) -> None:
     source = within(10, lambda: _read(fifo, "settings.json", 1000))
     assert source.data is None and "not a regular file" in (source.skipped or "")
-    with pytest.raises(NotRegularFile):
-        within(10, lambda: read_appended(fifo, 0, 100, "p"))
+    job = _Job(1, str(fifo), "p", 0, 100, fifo.stat(), (0, 0), 0)
+    with pytest.raises(NotRegularFile):  # refused on the open descriptor, before any line is read
+        within(10, lambda: read_transcript(job, None))  # type: ignore[arg-type]

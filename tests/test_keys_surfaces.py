@@ -241,7 +241,13 @@ async def test_mcp_tool(mode: str, sandbox: Sandbox, monkeypatch: pytest.MonkeyP
     async with Client(build_server(), mode=mode) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         tool = tools["check_key_hygiene"]
-        assert set(tool.input_schema["properties"]) == {"project_dir", "history", "verify"}
+        assert set(tool.input_schema["properties"]) == {
+            "project_dir",
+            "history",
+            "verify",
+            "transcripts",
+            "shell_history",
+        }
         assert tool.output_schema is not None and "findings" in tool.output_schema["properties"]
         assert tool.annotations is not None and tool.annotations.read_only_hint is True
 

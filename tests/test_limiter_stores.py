@@ -1,4 +1,5 @@
-"""One semantics, three stores: every test here runs on memory://, SQLite and a real Redis."""
+"""One semantics, four stores: every test here runs on memory://, SQLite, a real Redis and a real
+Redis Cluster."""
 
 from __future__ import annotations
 

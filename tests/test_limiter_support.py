@@ -1,8 +1,9 @@
 """Shared fixtures for the limiter tests: a real redis-server and one URL per store kind.
 
-Every store-parametrised test runs against ``memory://``, a fresh SQLite file and a real
-``redis-server`` started here on a free 127.0.0.1 port. A missing redis-server FAILS the
-Redis cases (``.ci/run`` installs it); it never skips them.
+Every store-parametrised test runs against ``memory://``, a fresh SQLite file, a real
+``redis-server`` started here on a free 127.0.0.1 port, and a real Redis Cluster (three masters,
+one replica each: :mod:`tests.redis_cluster_support`). A missing redis-server FAILS the Redis
+cases (``.ci/run`` installs it); it never skips them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-STORES = ("memory", "sqlite", "redis")
+STORES = ("memory", "sqlite", "redis", "redis_cluster")
 
 
 def free_port() -> int:
@@ -98,6 +99,10 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return "memory://"
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'state' / 'limiter.db'}"
+    if kind == "redis_cluster":  # a session fixture (tests/conftest.py)
+        cluster = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        return str(cluster.url)
     base: str = request.getfixturevalue("redis_server")
     flush(base)
     return f"{base}/0"

@@ -29,9 +29,13 @@ SERVE_MODULES = {
     "claude_health.server.mcp_tools",
     "claude_health.server.mcp_tools._common",
     "claude_health.server.redacting",
+    "claude_health.server.safe_results",  # results cleaned of lone surrogates before they are sent
+    "claude_health.server.stdio",  # the stdio transport
     "claude_health.server.watcher",
     "claude_health.tools",
     "claude_health.tools._lazy",  # tools/limiter/__init__.py's exports, until that package is plain
+    "claude_health.tools.admin",
+    "claude_health.tools.admin.models",
     "claude_health.tools.auth",
     "claude_health.tools.auth.models",
     "claude_health.tools.findings",
@@ -43,6 +47,7 @@ SERVE_MODULES = {
     "claude_health.tools.platform",  # which OS's rules the workspace follows
     "claude_health.tools.records",
     "claude_health.tools.redact",
+    "claude_health.tools.terminal",
     "claude_health.tools.tokens",
     "claude_health.tools.tokens.results",
     "claude_health.tools.usage",

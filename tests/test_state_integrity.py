@@ -156,7 +156,8 @@ def test_usage_rows_of_the_wrong_type_are_set_aside_and_the_transcripts_read_aga
         "UPDATE usage_quarters SET tier = 'abc'",
         "UPDATE usage_quarters SET model = x'ff'",
         "UPDATE usage_files SET path = x'00ff'",
-        "UPDATE usage_files SET path = NULL",
+        # (path = NULL is refused by the schema itself since version 4: NOT NULL)
+        "UPDATE usage_files SET offset = 'abc'",
         "INSERT OR REPLACE INTO usage_blocks_dirty VALUES (0, 'abc')",
     ],
 )

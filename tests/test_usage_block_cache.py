@@ -10,16 +10,16 @@ from claude_health.tools.usage import aggregate, block_cache, store
 
 H = 3_600_000
 INSERT = (
-    "INSERT INTO usage_entries (key, msg_id, ts, model, project, session, file, sidechain, speed,"
-    " input, output, cc5m, cc1h, cc, cread, total)"
-    " VALUES (?, ?, ?, ?, 'p', 's', 'f', 0, '', ?, 10, 0, 0, 0, 0, ?)"
+    "INSERT INTO usage_entries (msg, req, ts, model, project, session, file, sidechain, speed,"
+    " input, output, cc5m, cc1h, cc, cread)"
+    " VALUES (?, '', ?, ?, 'p', 's', 1, 0, '', ?, 10, 0, 0, 0, 0)"
 )
 MODELS = ["claude-sonnet-4-5", "claude-opus-4-1"]
 Shape = list[tuple[int, int, int, dict[tuple[str, str, int], list[int]]]]
 
 
 def _insert(conn: sqlite3.Connection, key: str, ts: int, inp: int, model: str = "claude-sonnet-4-5") -> None:
-    conn.execute(INSERT, (key, key, ts, model, inp, inp + 10))
+    conn.execute(INSERT, (key, ts, model, inp))
 
 
 def _shape(blocks: list[aggregate.RawBlock]) -> Shape:
@@ -47,12 +47,12 @@ def test_cache_follows_appends_inserts_in_the_past_updates_and_deletes(tmp_path:
             keys.append(key)
         elif action < 0.8:
             conn.execute(
-                "UPDATE usage_entries SET input = input + 7, ts = ts + ? WHERE key = ?",
+                "UPDATE usage_entries SET input = input + 7, ts = ts + ? WHERE msg = ?",
                 (rng.randrange(-6 * H, 6 * H), rng.choice(keys)),
             )
         else:
             key = keys.pop(rng.randrange(len(keys)))
-            conn.execute("DELETE FROM usage_entries WHERE key = ?", (key,))
+            conn.execute("DELETE FROM usage_entries WHERE msg = ?", (key,))
         if step % 3 == 0:  # reports come now and then, not after every change
             assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
     assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
@@ -86,4 +86,26 @@ def test_a_bulk_first_scan_invalidates_the_cache(tmp_path: Path) -> None:
     block_cache.invalidate(conn)
     assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
     assert len(block_cache.cached_blocks(conn)) == 2
+    conn.close()
+
+
+def test_responses_after_the_last_cached_one_extend_the_final_block_without_walking_it(
+    tmp_path: Path,
+) -> None:
+    conn = store.connect(tmp_path / "state.db")
+    base = 1_790_000_000_000
+    for i in range(3):
+        _insert(conn, f"k{i}", base + i * 60_000, 100)
+    (block,) = block_cache.cached_blocks(conn)
+    # Poison the cached final block: carrying on from it keeps the poison, a re-walk would not.
+    conn.execute("UPDATE usage_block_sums SET input = input + 1000 WHERE start = ?", (block.start_ms,))
+    _insert(conn, "next", base + 10 * 60_000, 5)
+    _insert(conn, "later", base + 20 * H, 7)  # far later: a new block after a gap
+    again = block_cache.cached_blocks(conn)
+    assert len(again) == 2
+    assert again[0].sums[("claude-sonnet-4-5", "", 0)][0] == 3 * 100 + 1000 + 5
+    assert again[0].last_ms == base + 10 * 60_000 and again[1].first_ms == base + 20 * H
+    # An insert before the last cached response is not an append: the block is walked again.
+    _insert(conn, "early", base + 30_000, 1)
+    assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
     conn.close()

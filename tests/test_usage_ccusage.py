@@ -258,3 +258,63 @@ def test_known_ccusage_divergences(tmp_path: Path) -> None:
     daily_out = run_ccusage(*replay, "daily")["totals"]["outputTokens"]
     blocks_out = sum(b["tokenCounts"]["outputTokens"] for b in run_ccusage(*replay, "blocks")["blocks"])
     assert (daily_out, blocks_out, _our_output(*replay, tmp_path / "b.db")) == (500, 1000, 500)
+
+
+def _day_totals(days: list[dict[str, Any]], theirs: bool) -> dict[str, tuple[int, int, int, int]]:
+    if theirs:
+        return {
+            d["date"]: (d["inputTokens"], d["outputTokens"], d["cacheCreationTokens"], d["cacheReadTokens"])
+            for d in days
+        }
+    return {
+        d["date"]: (
+            d["input_tokens"],
+            d["output_tokens"],
+            d["cache_creation_input_tokens"],
+            d["cache_read_input_tokens"],
+        )
+        for d in days
+    }
+
+
+def test_only_existing_matches_ccusage_after_claude_code_deletes_sessions(tmp_path: Path) -> None:
+    """The ledger keeps deleted sessions (default) and ``only_existing`` is ccusage's view."""
+    import shutil as sh
+
+    claude = tmp_path / "claude"
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+    write_tree(claude, size_bytes=1_500_000, seed=23, end=end, days=20)
+    home = tmp_path / "home"
+    home.mkdir()
+    before = run_ccusage(claude, home, "daily", "--timezone", "UTC")
+    db = tmp_path / "state.db"
+    ours(claude, home, db).close()
+    # Claude Code's cleanup: the oldest sessions go, each with its subagent transcripts.
+    mains = sorted((claude / "projects").glob("*/*.jsonl"), key=lambda p: p.stat().st_mtime)
+    for main in mains[:4]:
+        main.unlink()
+        sh.rmtree(main.with_suffix(""), ignore_errors=True)
+    after = run_ccusage(claude, home, "daily", "--timezone", "UTC")
+    assert after["totals"]["totalTokens"] < before["totals"]["totalTokens"]  # the deletion mattered
+    tz = resolve_tz("UTC")
+    session = ours(claude, home, db)
+    try:
+        existing = daily(session, tz, only_existing=True)
+        everything = daily(session, tz)
+        blocks_existing = aggregate.load_blocks(
+            session.conn, default_lookup(), session.now_ms, source=store.existing_only_source()
+        )
+    finally:
+        session.close()
+    assert _day_totals(existing["days"], False) == _day_totals(after["daily"], True)
+    assert existing["totals"]["total_tokens"] == after["totals"]["totalTokens"]
+    assert existing["totals"]["cost_usd"] == pytest.approx(after["totals"]["totalCost"], rel=1e-6)
+    # By default the ledger still counts what ccusage saw before the deletion.
+    assert _day_totals(everything["days"], False) == _day_totals(before["daily"], True)
+    assert everything["ledger"]["from_deleted_transcripts"]["entries"] > 0
+    their_blocks = [b for b in run_ccusage(claude, home, "blocks")["blocks"] if not b["isGap"]]
+    mine = [b for b in blocks_existing if not b.is_gap]
+    assert [(b.start_ms, b.tokens.total_tokens, b.tokens.entries) for b in mine] == [
+        (datetime.fromisoformat(b["startTime"]).timestamp() * 1000, b["totalTokens"], b["entries"])
+        for b in their_blocks
+    ]

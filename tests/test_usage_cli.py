@@ -209,3 +209,33 @@ async def test_mcp_plan_usage_tool_and_resource(
         resource = await client.read_resource("usage://current")
         current = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
         assert current["window"] == "block" and current["local"]["is_active"] is True
+
+
+def test_json_reports_take_the_lean_path(sandbox: Sandbox) -> None:
+    """A JSON report is what tools call on a schedule: no argparse, logging or pydantic import,
+    and the same document as the full parser gives (which `--project` still goes through)."""
+    import sys
+
+    seed(sandbox)
+    probe = (
+        "import sys\n"
+        "from claude_health.server.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = sorted(m for m in ('argparse', 'logging', 'pydantic', 'orjson') if m in sys.modules)\n"
+        "sys.stderr.write('HEAVY %s\\n' % ','.join(heavy))\n"
+        "raise SystemExit(code)\n"
+    )
+    lean = subprocess.run(
+        [sys.executable, "-c", probe, "usage", "daily", "--json", "--timezone", "UTC"],
+        env=env(sandbox),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert lean.returncode == 0, lean.stderr
+    assert "HEAVY \n" in lean.stderr
+    full = usage(sandbox, "daily", "--json", "--timezone", "UTC", "--project", str(sandbox.project))
+    assert json.loads(full.stdout) == json.loads(lean.stdout)
+    bad = usage(sandbox, "daily", "--json", "--timezone", "Nowhere/Land")
+    assert bad.returncode == 2 and "Nowhere/Land" in bad.stderr

@@ -41,13 +41,42 @@ def _tree(root: Path) -> None:
                     )
                 )
                 fh.write(line(user_record(f"s{f}", at, "r" * rng.randrange(2000))))
+            for i in range(6):  # subagent-only responses replayed under other requestIds
+                n = rng.randrange(5)
+                fh.write(
+                    line(
+                        assistant_record(
+                            session=f"s{f}",
+                            msg_id=f"msg_side{n}",
+                            request_id=f"req_side{n}_{f % 3}",
+                            at=T0 + timedelta(minutes=f * 7 + i, seconds=30),
+                            output_tokens=5 + rng.randrange(2),
+                            sidechain=True,
+                        )
+                    )
+                )
             fh.write('{"type":"assistant","usage": broken\n')
 
 
 def _rows(db: Path) -> list[tuple[object, ...]]:
     conn = store.connect(db)
     try:
-        return conn.execute("SELECT * FROM usage_entries ORDER BY key").fetchall()
+        return conn.execute("SELECT * FROM usage_entries ORDER BY msg, req").fetchall()
+    finally:
+        conn.close()
+
+
+def _quarters(db: Path, *, rebuilt: bool = False) -> list[tuple[object, ...]]:
+    """The stored quarter-hour totals, or (``rebuilt``) SQLite's own GROUP BY over the entries."""
+    conn = store.connect(db)
+    try:
+        if rebuilt:
+            conn.execute("BEGIN")
+            store.rebuild_quarters(conn)
+        rows = conn.execute("SELECT * FROM usage_quarters WHERE n > 0 ORDER BY 1, 2, 3, 4, 5").fetchall()
+        if rebuilt:
+            conn.execute("ROLLBACK")
+        return rows
     finally:
         conn.close()
 
@@ -78,6 +107,9 @@ def test_forked_first_scan_equals_a_single_reader(tmp_path: Path, monkeypatch: p
     single = _scan(tmp_path / "single.db", tmp_path)
     assert started == [1]
     assert _rows(tmp_path / "forked.db") == _rows(tmp_path / "single.db")
+    # The quarter sums settled in Python (both halves, minus every copy that lost) are SQLite's.
+    assert _quarters(tmp_path / "forked.db") == _quarters(tmp_path / "forked.db", rebuilt=True)
+    assert _quarters(tmp_path / "single.db") == _quarters(tmp_path / "single.db", rebuilt=True)
     assert (forked.files_read, forked.usage_lines, forked.bad_lines, forked.bad_line_files) == (
         single.files_read,
         single.usage_lines,
@@ -120,3 +152,28 @@ def test_fork_result_and_split() -> None:
     big = fork_reader.MIN_BYTES
     assert fork_reader.split_point([big, big, big, big]) == 2
     assert fork_reader.split_point([4 * big, 1]) == 1  # the parent always keeps some files
+
+
+def test_a_first_load_equals_the_same_files_stored_in_two_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first load settles replays and quarter sums in Python; a later run leaves that to the
+    SQL (upserts, triggers, the replay delete). Loading the same files both ways gives one ledger."""
+    _tree(tmp_path)
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 0)
+    _scan(tmp_path / "once.db", tmp_path)
+    staged = tmp_path / "staged"
+    (staged / "projects" / "-p0").mkdir(parents=True)
+    for f in sorted((tmp_path / "projects" / "-p0").iterdir()):  # the first files in scan order
+        (staged / "projects" / "-p0" / f.name).write_bytes(f.read_bytes())
+    _scan(tmp_path / "twice.db", staged)
+    (staged / "projects" / "-p1").mkdir()
+    for f in sorted((tmp_path / "projects" / "-p1").iterdir()):
+        (staged / "projects" / "-p1" / f.name).write_bytes(f.read_bytes())
+    _scan(tmp_path / "twice.db", staged)
+
+    def without_file(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        return [(*r[:6], *r[7:]) for r in rows]  # the file ids differ between the two ledgers
+
+    assert without_file(_rows(tmp_path / "once.db")) == without_file(_rows(tmp_path / "twice.db"))
+    assert _quarters(tmp_path / "once.db") == _quarters(tmp_path / "twice.db")

@@ -288,7 +288,8 @@ def test_plan_without_official_numbers_suggests_the_statusline(sandbox: Sandbox)
 
 
 def test_unusable_state_db_still_answers_with_a_finding(sandbox: Sandbox) -> None:
-    bad = sandbox.write("state.db", b"garbage" * 1000)
+    bad = sandbox.root / "state-dir"
+    bad.mkdir()  # a directory where the database file should be: cannot be opened, nor moved aside
     seed(sandbox, [datetime.now(UTC) - timedelta(minutes=5)])
     sandbox.env["CLAUDE_HEALTH_STATE_DB"] = str(bad)
     usage = service.plan_usage(sandbox.workspace(), "block")
@@ -460,7 +461,9 @@ def test_a_scan_that_fails_again_in_memory_is_a_finding_not_an_exception(
     def failing_scan(*_args: Any, **_kw: Any) -> Any:
         raise sqlite3.OperationalError("integer overflow")
 
-    monkeypatch.setattr(service, "scan", failing_scan)
+    from claude_health.tools.usage import session as usage_session
+
+    monkeypatch.setattr(usage_session, "scan", failing_scan)
     s = service.open_session(env_for(sandbox), sandbox.home, lookup=builtin_lookup)
     try:
         assert [f.code for f in s.findings] == ["U006"]

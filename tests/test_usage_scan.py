@@ -6,6 +6,7 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,9 +89,9 @@ def test_replay_seen_in_a_later_run_still_loses_to_the_main_chain(sandbox: Sandb
     write(projects(sandbox) / f"{SESSION}.jsonl", rec("msg_M", "req_M", 500, cache_read=9000))
     run_scan(sandbox)
     conn = store.connect(sandbox.root / "state.db")
-    rows = conn.execute("SELECT key, sidechain FROM usage_entries").fetchall()
+    rows = conn.execute("SELECT msg, req, sidechain FROM usage_entries").fetchall()
     conn.close()
-    assert rows == [("msg_M|req_M", 0)]
+    assert rows == [("msg_M", "req_M", 0)]
 
 
 def test_missing_request_id_dedups_on_message_id_and_missing_message_id_never_dedups(
@@ -331,16 +332,16 @@ def test_bytes_appended_while_a_file_is_read_wait_for_the_next_run(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write(projects(sandbox) / f"{SESSION}.jsonl", rec("msg_1", "req_1", 10))
-    original = scan.read_appended
+    original = scan._read
     late = line(rec("msg_2", "req_2", 20, T0 + timedelta(minutes=1)))
 
-    def append_then_read(p: str | Path, start: int, end: int, project: str) -> scan._ReadResult:
-        write(Path(p), late)  # Claude Code writes after the scanner looked at the size
-        return original(p, start, end, project)
+    def append_then_read(job: Any, reader: Any) -> Any:
+        write(Path(job.name), late)  # Claude Code writes after the scanner looked at the size
+        return original(job, reader)
 
-    monkeypatch.setattr(scan, "read_appended", append_then_read)
+    monkeypatch.setattr(scan, "_read", append_then_read)
     first = run_scan(sandbox)
-    monkeypatch.setattr(scan, "read_appended", original)
+    monkeypatch.setattr(scan, "_read", original)
     assert (first.usage_lines, totals(sandbox)[2]) == (1, 10)
     second = run_scan(sandbox)
     assert second.bytes_read == len(late.encode())

@@ -12,6 +12,7 @@ from functools import cache
 from typing import Protocol
 
 from claude_health.tools import outcome
+from claude_health.tools.admin import rules as admin_rules
 from claude_health.tools.auth import rules as auth_rules
 from claude_health.tools.findings import Rule
 from claude_health.tools.guard import rules as guard_rules
@@ -35,6 +36,7 @@ class RuleModule(Protocol):
 
 RULE_MODULES: tuple[RuleModule, ...] = (
     outcome,
+    admin_rules,
     auth_rules,
     guard_rules,
     keys_rules,

@@ -16,8 +16,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="find Anthropic credentials where they should not be",
         description="Scan the project tree (files git tracks plus untracked files it does not ignore; "
         "every file outside git), committed Claude Code config, settings env blocks, the environment, "
-        "shell start-up files and credential file modes for Anthropic API keys, admin keys and OAuth "
-        "tokens. Keys are shown only redacted.",
+        "shell start-up files, Claude Code's session transcripts, shell history files and credential "
+        "file modes for Anthropic API keys, admin keys and OAuth tokens. Transcripts and histories are "
+        "read incrementally (only bytes no earlier run read). Keys are shown only redacted.",
     )
     parser.add_argument("--sarif", action="store_true", help="print SARIF 2.1.0 (GitHub code scanning)")
     parser.add_argument("--history", action="store_true", help="also scan git history (every commit)")
@@ -29,6 +30,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--staged", action="store_true", help="scan only what is staged for commit (pre-commit hook)"
+    )
+    parser.add_argument(
+        "--no-transcripts",
+        action="store_true",
+        help="skip Claude Code's session transcripts (~/.claude/projects; read incrementally by default)",
+    )
+    parser.add_argument(
+        "--no-shell-history",
+        action="store_true",
+        help="skip shell history files (bash, zsh, fish, $HISTFILE; read incrementally by default)",
     )
     parser.add_argument(
         "--jobs",
@@ -58,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         history=args.history,
         verify=args.verify,
         staged=args.staged,
+        transcripts=not args.no_transcripts,
+        shell_history=not args.no_shell_history,
         workers=args.jobs,
         history_timeout=max(args.history_timeout, 1.0),
     )
@@ -85,6 +98,17 @@ def run(args: argparse.Namespace) -> int:
                 + (
                     f"; history: {stats.history_commits} commit(s) mention sk-ant-"
                     if stats.history_scanned
+                    else ""
+                )
+                + (
+                    f"; {stats.transcript_files} session transcript(s) "
+                    f"({stats.transcript_bytes_read / 1e6:.1f} MB new)"
+                    if stats.transcripts_scanned and stats.transcript_files
+                    else ""
+                )
+                + (
+                    f"; {stats.shell_history_files} shell history file(s)"
+                    if stats.shell_history_scanned and stats.shell_history_files
                     else ""
                 )
             )

@@ -21,7 +21,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "number comes from (tier table, override file or the server's own headers).",
     )
     parser.add_argument("--model", help="only this model's class (e.g. claude-opus-4-8)")
-    parser.add_argument("--store", metavar="URL", help="memory://, sqlite:///PATH or redis://HOST:PORT/DB")
+    parser.add_argument(
+        "--sync",
+        action="store_true",
+        help="first fetch the organisation's real rate limits from the Anthropic Admin API and seed the "
+        "limiter with them (network; needs an Admin API key in ANTHROPIC_ADMIN_KEY)",
+    )
+    parser.add_argument(
+        "--workspace", metavar="ID", help="with --sync: seed with this workspace's limits (its overrides)"
+    )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="memory://, sqlite:///PATH, redis://HOST:PORT/DB or redis+cluster://HOST:PORT[,HOST:PORT...]",
+    )
     parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="limits_action", metavar="ACTION")
     setter = actions.add_parser(
@@ -46,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from claude_health.tools.limiter.stores import StoreError
 
     ws = workspace(args)
+    if args.workspace and not args.sync:
+        raise UsageError("--workspace needs --sync")
+    sync = _sync(args, ws) if args.sync else None
     outcome = run_check(ws)
     try:
         if args.store:
@@ -54,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             lim = open_for_report(ws)
     except (LimiterUnavailable, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    findings = outcome.findings
+    findings = outcome.findings + (sync.findings if sync else [])
     try:
         status = lim.status(args.model)
     except ValueError as exc:
@@ -71,14 +87,22 @@ def run(args: argparse.Namespace) -> int:
     finally:
         lim.close()
     if args.json:
-        dump_json(findings_payload(findings, limits=status.model_dump(mode="json")))
+        sections: dict[str, Any] = {"limits": status.model_dump(mode="json")}
+        if sync is not None:
+            sections["admin"] = sync.sync.model_dump(mode="json") if sync.sync else None
+        dump_json(findings_payload(findings, **sections))
         return Summary.of(findings).exit_code
     st = style(args)
     out = sys.stdout
+    if sync is not None and sync.sync is not None:
+        _print_sync(sync.sync, st, out)
     out.write(
         f"{st.bold('Tier:')}  {status.tier_label} ({status.tier_source}; table of {status.table_as_of})\n"
     )
-    out.write(f"{st.bold('Store:')} {status.store}\n\n")
+    out.write(f"{st.bold('Store:')} {status.store}\n")
+    if status.org_limits:
+        out.write(f"{st.bold('Organisation limits:')} {status.org_limits}\n")
+    out.write("\n")
     header = f"{'bucket':<16} {'RPM':>21} {'ITPM':>25} {'OTPM':>23}  source"
     out.write(st.bold(header) + "\n")
     for cls in status.classes:
@@ -104,6 +128,35 @@ def run(args: argparse.Namespace) -> int:
         out.write(st.dim(", ".join(extra)) + "\n")
     out.write("\n")
     return print_findings(findings, st).exit_code
+
+
+def _sync(args: argparse.Namespace, ws: Any) -> Any:
+    """``--sync``: the Admin API's limits into org-limits.json; problems become findings."""
+    from claude_health.tools.admin.credential import AdminKeyError
+    from claude_health.tools.admin.service import sync_limits
+
+    try:
+        return sync_limits(ws.env, ws.home, workspace=args.workspace)
+    except (AdminKeyError, ValueError) as exc:
+        raise UsageError(f"--sync: {exc}") from None
+
+
+def _print_sync(sync: Any, st: Any, out: Any) -> None:
+    where = f" for workspace {sync.workspace_id}" if sync.workspace_id else ""
+    out.write(
+        f"{st.bold('Admin API:')} {len(sync.groups)} rate-limit groups{where}, fetched {sync.fetched_at}, "
+        f"saved to {sync.saved_to}\n"
+    )
+    for group in sync.groups:
+        if not group.limits:
+            continue
+        values = ", ".join(f"{d.upper()} {v:,}" for d, v in group.limits.items())
+        out.write(st.dim(f"  {group.display_name or group.group_type}: {values}") + "\n")
+    for w in sync.workspaces:
+        if w.overrides:
+            names = ", ".join(g.display_name or g.group_type for g in w.overrides)
+            out.write(st.dim(f"  workspace {w.name or w.workspace_id} overrides: {names}") + "\n")
+    out.write("\n")
 
 
 def run_set(args: argparse.Namespace) -> int:

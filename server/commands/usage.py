@@ -31,51 +31,67 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         help="IANA time zone for dates (default: the local zone)",
     )
+    parser.add_argument(
+        "--only-existing",
+        action="store_true",
+        help="count only transcripts still on disk (what ccusage reports); by default the ledger "
+        "also counts usage from transcripts Claude Code has deleted",
+    )
+    parser.add_argument(
+        "--api",
+        action="store_true",
+        help="the organisation's API usage, cost, spend headroom and Claude Code use this month from the "
+        "Anthropic Admin API (network; needs an Admin API key in ANTHROPIC_ADMIN_KEY)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from claude_health.server.commands.common import UsageError, workspace
-    from claude_health.tools.usage import service
+    from claude_health.tools.usage import reports
+    from claude_health.tools.usage.session import guarded, open_session
     from claude_health.tools.usage.timezones import TimezoneError, resolve_tz
 
+    if args.api:
+        return run_api(args)
     ws = workspace(args)
     try:
         tz = resolve_tz(args.timezone, ws.env)
     except TimezoneError as exc:
         raise UsageError(f"--timezone: {exc}") from None
-    session = service.open_session(ws.env, ws.home)
+    only = bool(args.only_existing)
+    session = open_session(ws.env, ws.home)
     try:
         if args.report is None:
-            usage = service.guarded(session, lambda s: service.build_plan_usage(s, ws, "block", tz))
+            from claude_health.tools.usage.plan_usage import build_plan_usage
+
+            usage = guarded(session, lambda s: build_plan_usage(s, ws, "block", tz, only_existing=only))
             if args.json:
                 _dump(usage.model_dump(mode="json"))
             else:
                 _print_plan(usage, _style(args), sys.stdout)
                 _print_findings(usage.findings, args)
             return usage.summary.exit_code
+        if args.json:
+            from claude_health.server.commands.usage_json import payload as json_payload
+
+            data, code = json_payload(session, args.report, tz, only)
+            _dump(data)
+            return code
         payload: dict[str, Any]
         # A stored row claude-health never wrote is set aside and the report made again.
         if args.report == "daily":
-            payload = service.guarded(session, lambda s: service.daily(s, tz))
+            payload = guarded(session, lambda s: reports.daily(s, tz, only_existing=only))
         elif args.report == "monthly":
-            payload = service.guarded(session, lambda s: service.monthly(s, tz))
+            payload = guarded(session, lambda s: reports.monthly(s, tz, only_existing=only))
         elif args.report == "weekly":
-            payload = service.guarded(session, lambda s: service.weekly(s, tz))
+            payload = guarded(session, lambda s: reports.weekly(s, tz, only_existing=only))
         else:
-            payload = service.guarded(session, service.blocks)
+            payload = guarded(session, lambda s: reports.blocks(s, only_existing=only))
         findings = session.findings
-        if args.json:
-            from claude_health.tools.findings import Summary, sort_findings
-
-            ordered = sort_findings(findings)
-            payload["findings"] = [f.to_json() for f in ordered]
-            payload["summary"] = Summary.of(ordered).to_json()
-            _dump(payload)
-        else:
-            _print_report(args.report, payload, _style(args), sys.stdout)
-            if findings:
-                _print_findings(findings, args)
+        _print_report(args.report, payload, _style(args), sys.stdout)
+        if findings:
+            _print_findings(findings, args)
         if not findings:
             return 0
         from claude_health.tools.findings import Summary
@@ -98,17 +114,9 @@ def _print_findings(findings: Any, args: argparse.Namespace) -> None:
 
 
 def _dump(payload: dict[str, Any]) -> None:
-    """The JSON on stdout in one write: ``json.dump`` makes one call per token (~25k for blocks)."""
-    import orjson
+    from claude_health.server.commands.usage_json import dump
 
-    data = orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n"
-    raw = getattr(sys.stdout, "buffer", None)
-    if raw is None:  # a text-only stream (tests redirecting stdout)
-        sys.stdout.write(data.decode())
-        return
-    sys.stdout.flush()
-    raw.write(data)
-    raw.flush()
+    dump(payload)
 
 
 def _fmt_tokens(n: int) -> str:
@@ -160,10 +168,29 @@ def _window_heading(payload: dict[str, Any], st: Style, out: TextIO) -> None:
     out.write("\n")
 
 
+def _ledger_note(ledger: dict[str, Any] | None) -> str | None:
+    """One line on what the totals rest on: usage from transcripts Claude Code has deleted."""
+    if not ledger:
+        return None
+    gone = ledger.get("from_deleted_transcripts") or {}
+    n = gone.get("entries") or 0
+    if not n:
+        return None
+    span = f"{str(gone.get('first'))[:10]} to {str(gone.get('last'))[:10]}"
+    what = (
+        f"{n:,} responses ({_fmt_tokens(gone.get('total_tokens') or 0)} tokens, {span}) come from "
+        f"{gone.get('transcripts')} transcript(s) Claude Code has deleted"
+    )
+    if ledger.get("only_existing"):
+        return f"left out (--only-existing): {what}"
+    return f"included: {what}, kept by claude-health's ledger (--only-existing leaves them out)"
+
+
 def _print_report(report: str, payload: dict[str, Any], st: Style, out: TextIO) -> None:
     if report == "weekly":
         _window_heading(payload, st, out)
     out.write(st.bold(_HEAD) + "\n")
+    note = _ledger_note(payload.get("ledger"))
     if report == "blocks":
         for b in payload["blocks"]:
             if b["is_gap"]:
@@ -172,6 +199,8 @@ def _print_report(report: str, payload: dict[str, Any], st: Style, out: TextIO) 
             out.write(_row(label, b) + "\n")
             _model_rows(b, st, out)
         out.write(st.dim("* active block; times in UTC; cost is API-equivalent") + "\n")
+        if note:
+            out.write(st.dim(note) + "\n")
         return
     rows = payload.get("days") or payload.get("months") or []
     for r in rows:
@@ -181,6 +210,8 @@ def _print_report(report: str, payload: dict[str, Any], st: Style, out: TextIO) 
     out.write(st.bold(_row("total", totals)) + "\n")
     _model_rows(totals, st, out)
     out.write(st.dim(f"dates in {payload.get('timezone')}; cost is API-equivalent") + "\n")
+    if note:
+        out.write(st.dim(note) + "\n")
 
 
 def _print_plan(usage: Any, st: Style, out: TextIO) -> None:
@@ -216,4 +247,79 @@ def _print_plan(usage: Any, st: Style, out: TextIO) -> None:
             )
     else:
         out.write(f"{st.bold('Active block:')} none\n")
+    out.write("\n")
+
+
+# -- usage --api: the organisation's month from the Admin API ---------------------------------------
+
+
+def run_api(args: argparse.Namespace) -> int:
+    from claude_health.server.commands.common import UsageError, workspace
+    from claude_health.tools.admin.credential import AdminKeyError
+    from claude_health.tools.admin.service import organisation_usage
+
+    if args.report is not None or args.timezone is not None:
+        raise UsageError("--api reports the organisation's month in UTC: drop the report name and --timezone")
+    ws = workspace(args)
+    try:
+        report = organisation_usage(ws.env, ws.home)
+    except AdminKeyError as exc:
+        raise UsageError(f"--api: {exc}") from None
+    if args.json:
+        _dump(report.model_dump(mode="json"))
+    else:
+        _print_org(report, _style(args), sys.stdout)
+        _print_findings(report.findings, args)
+    return report.summary.exit_code if report.summary else 0
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _print_org(report: Any, st: Style, out: TextIO) -> None:
+    out.write(
+        st.bold(f"Organisation, {report.period_start[:10]} to {report.period_end[:10]} (UTC), Admin API")
+        + "\n"
+    )
+    if report.cost is not None:
+        out.write(f"{st.bold('Cost:')} {_money(report.cost.total_usd)}")
+        if report.spend is not None:
+            s = report.spend
+            out.write(
+                f" of {_money(s.limit_usd)} ({s.used_fraction:.0%}; headroom {_money(s.headroom_usd)}; "
+                f"on pace for {_money(s.projected_month_usd)}; limit: {s.limit_source})"
+            )
+        out.write("\n")
+        for row in report.cost.by_model[:5]:
+            out.write(st.dim(f"  └ {row.name}: {_money(row.usd)}") + "\n")
+    if report.usage is not None:
+        t = report.usage.totals
+        rate = f", cache reads {t.cache_read_rate:.0%} of input" if t.cache_read_rate is not None else ""
+        out.write(
+            f"{st.bold('Tokens:')} input {_fmt_tokens(t.uncached_input_tokens)}, cache writes "
+            f"{_fmt_tokens(t.cache_creation_input_tokens)}, cache reads "
+            f"{_fmt_tokens(t.cache_read_input_tokens)}, output {_fmt_tokens(t.output_tokens)}{rate}\n"
+        )
+        for label, rows in (("model", report.usage.by_model), ("workspace", report.usage.by_workspace)):
+            for row in rows[:5]:
+                hit = f", cache reads {row.cache_read_rate:.0%}" if row.cache_read_rate is not None else ""
+                out.write(
+                    st.dim(
+                        f"  └ {label} {row.name}: in {_fmt_tokens(row.uncached_input_tokens)}, out "
+                        f"{_fmt_tokens(row.output_tokens)}{hit}"
+                    )
+                    + "\n"
+                )
+    if report.claude_code is not None:
+        c = report.claude_code.totals
+        out.write(
+            f"{st.bold('Claude Code:')} {c.sessions:,} sessions, {c.commits:,} commits, "
+            f"{c.pull_requests:,} PRs, +{c.lines_added:,}/-{c.lines_removed:,} lines, "
+            f"{_money(c.estimated_cost_usd)} estimated\n"
+        )
+        for a in report.claude_code.by_actor[:5]:
+            out.write(st.dim(f"  └ {a.actor}: {a.sessions} sessions, {_money(a.estimated_cost_usd)}") + "\n")
+    for m in report.missing:
+        out.write(f"{st.bold('Missing:')} {m.part}: {m.reason}\n")
     out.write("\n")

@@ -40,12 +40,20 @@ def register(server: MCPServer) -> None:
                 "Only with the user's consent."
             ),
         ] = False,
+        transcripts: Annotated[
+            bool,
+            Field(description="Also check Claude Code's session transcripts (incremental; default on)."),
+        ] = True,
+        shell_history: Annotated[
+            bool, Field(description="Also check bash, zsh and fish history files (incremental; default on).")
+        ] = True,
     ) -> Annotated[CallToolResult, KeyHygieneResult]:
         """Find Anthropic API keys, admin keys and OAuth tokens where they should not be: files in
         the project (tracked or not ignored), committed .claude/settings.json and .mcp.json,
         settings env blocks, the environment (including an API key that moves a Max/Pro user onto
-        API billing), shell start-up files, un-ignored .env files, credential file permissions and,
-        with history=true, git history. Call it before committing, when the user worries about a
+        API billing), shell start-up files, keys pasted into Claude Code sessions (transcripts) and
+        shell history files, un-ignored .env files, credential file permissions and, with
+        history=true, git history. Call it before committing, when the user worries about a
         leaked key, or asks about unexpected API charges. Keys are shown only redacted, with a
         fingerprint to match the same key in several places. verify=true contacts the Anthropic
         API (only api.anthropic.com or the user's ANTHROPIC_BASE_URL) and never sends OAuth tokens."""
@@ -54,13 +62,24 @@ def register(server: MCPServer) -> None:
 
         from claude_health.tools.keys.report import KeysUsageError, ScanOptions, scan_keys
 
+        if transcripts:
+            from claude_health.tools.usage.session import keep_ledgers_open
+
+            keep_ledgers_open()  # transcripts are read through the usage ledger, kept open here
         ws = workspace_for(project_dir)
 
         def progress(done: int, total: int) -> None:
             anyio.from_thread.run(ctx.report_progress, done, total, f"scanned {done} of {total} files")
 
         def scan() -> CallToolResult:
-            report = scan_keys(ws, ScanOptions(history=history, verify=verify, workers=1), progress=progress)
+            options = ScanOptions(
+                history=history,
+                verify=verify,
+                transcripts=transcripts,
+                shell_history=shell_history,
+                workers=1,
+            )
+            report = scan_keys(ws, options, progress=progress)
             return lean(
                 KeyHygieneResult(
                     stats=report.stats, findings=report.findings, summary=Summary.of(report.findings)

@@ -12,6 +12,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from claude_health.server.mcp_tools._common import ProjectDir, clean_doc, lean, workspace_for
+from claude_health.tools.admin.models import RateLimitSync
 from claude_health.tools.findings import Finding, Summary
 from claude_health.tools.limiter.models import ClassStatus, LimiterStatus
 
@@ -37,12 +38,15 @@ class LimitStatusResult(BaseModel):
     )
     findings: list[Finding]
     summary: Summary
+    admin: RateLimitSync | None = Field(
+        default=None, description="With admin_sync: what the Admin API reported and now seeds the limiter."
+    )
 
 
 def _active(cls: ClassStatus) -> bool:
     """In use: a bucket partly spent, a retry-after hold, or limits learned beyond the tier table."""
     return cls.retry_after > 0 or any(
-        (b.used_fraction or 0) > 0 or not b.source.startswith("tier ") for b in cls.buckets
+        (b.used_fraction or 0) > 0 or not b.source.startswith(("tier ", "admin api")) for b in cls.buckets
     )
 
 
@@ -103,7 +107,7 @@ def register(server: MCPServer) -> None:
     @server.tool(
         name="limit_status",
         title="Rate-limit buckets and headroom",
-        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True),
     )
     @clean_doc
     def limit_status(
@@ -111,6 +115,22 @@ def register(server: MCPServer) -> None:
             str | None,
             Field(
                 default=None, max_length=200, description="Only this model's class (e.g. claude-opus-4-8)."
+            ),
+        ] = None,
+        admin_sync: Annotated[
+            bool,
+            Field(
+                description="true only when the user asks for their organisation's real limits: fetch "
+                "them from the Anthropic Admin API first (network; needs ANTHROPIC_ADMIN_KEY) and seed "
+                "the limiter."
+            ),
+        ] = False,
+        workspace: Annotated[
+            str | None,
+            Field(
+                default=None,
+                max_length=100,
+                description="With admin_sync: seed with this workspace's limits.",
             ),
         ] = None,
         project_dir: ProjectDir = None,
@@ -123,10 +143,22 @@ def register(server: MCPServer) -> None:
         every claude-health session on this machine (or team, with Redis) shares: each limit, what is
         available now, when it is full again, and whether it comes from the tier table, the user's
         override or the server's own headers. Also recent 429s and the spend-limit state. Call it when
-        the user hits 429 / rate-limit errors, asks how much headroom is left, or which tier applies."""
+        the user hits 429 / rate-limit errors, asks how much headroom is left, or which tier applies.
+        Offline unless admin_sync is true."""
         from claude_health.tools.limiter.check import open_for_report, run_check
 
         ws = workspace_for(project_dir)
+        synced = None
+        if admin_sync:
+            from claude_health.tools.admin.credential import AdminKeyError
+            from claude_health.tools.admin.service import sync_limits
+
+            try:
+                synced = sync_limits(ws.env, ws.home, workspace=workspace)
+            except (AdminKeyError, ValueError) as exc:
+                raise ToolError(f"admin_sync: {exc}") from None
+        elif workspace is not None:
+            raise ToolError("workspace needs admin_sync=true")
         outcome = run_check(ws)
         try:
             lim = open_for_report(ws)
@@ -138,6 +170,7 @@ def register(server: MCPServer) -> None:
             raise ToolError(f"model: {exc}") from None
         finally:
             lim.close()
+        findings = outcome.findings + (synced.findings if synced else [])
         idle = None
         if model is None and detail == "brief":
             status, idle = _brief(status)
@@ -145,8 +178,9 @@ def register(server: MCPServer) -> None:
             LimitStatusResult(
                 limits=status,
                 idle=idle or None,
-                findings=outcome.findings,
-                summary=Summary.of(outcome.findings),
+                findings=findings,
+                summary=Summary.of(findings),
+                admin=synced.sync if synced else None,
             )
         )
 

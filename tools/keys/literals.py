@@ -40,10 +40,15 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
 
 
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>\\`]+")
+# A scheme starts where a scheme cannot continue and is short: otherwise a long run of letters is
+# scanned to its end from every position (quadratic; a 1 MiB value took minutes).
+_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s\"'<>\\`]+")
 # `"name": "value"` (JSON), `name = "value"` (TOML), `NAME=value` (env dumps, shell).
+# A bare name starts where a name cannot continue (the lookbehind) and is at most 256 characters:
+# without both, a long run of name characters with no `:` or `=` after it is tried from every
+# position, and a 1 MiB value took minutes.
 _PAIR = re.compile(
-    r"(?P<name>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[A-Za-z0-9_.-]+)(?P<sep>\s*[:=]\s*)"
+    r"(?P<name>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{1,256})(?P<sep>\s*[:=]\s*)"
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s\"',}\]]+)"
 )
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_+=~.-]+")

@@ -26,6 +26,18 @@ class ScanStats:
         default=0, metadata=describe("Distinct credentials (by fingerprint) found anywhere.")
     )
     verified: int = field(default=0, metadata=describe("Keys checked against the Anthropic API (--verify)."))
+    transcripts_scanned: bool = field(
+        default=False, metadata=describe("Claude Code's session transcripts were checked.")
+    )
+    transcript_files: int = 0
+    transcript_bytes_read: int = field(
+        default=0, metadata=describe("Transcript bytes read by this run (only what no earlier run read).")
+    )
+    shell_history_scanned: bool = False
+    shell_history_files: int = 0
+    shell_history_bytes_read: int = field(
+        default=0, metadata=describe("History bytes read by this run (only what no earlier run read).")
+    )
     duration_ms: float = 0.0
 
     def to_json(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ class ScanOptions:
     history: bool = False
     verify: bool = False
     staged: bool = False
+    transcripts: bool = True
+    shell_history: bool = True
     workers: int | None = None
     history_timeout: float = HISTORY_TIMEOUT
     verify_timeout: float = 10.0
@@ -78,6 +81,21 @@ def _rel(path: str, root: Path) -> str:
         return path
 
 
+def _own_check_places(ws: Workspace, options: ScanOptions) -> tuple[tuple[str, ...], set[str]]:
+    """Folders and files the tree scan leaves to the transcript and shell-history checks."""
+    dirs: tuple[str, ...] = ()
+    files: set[str] = set()
+    if options.transcripts:  # (both imported when asked for, like the checks in _tree)
+        from claude_health.tools.usage.discovery import transcript_roots
+
+        dirs = tuple(str(root) + os.sep for root in transcript_roots(ws.env, ws.home))
+    if options.shell_history:
+        from claude_health.tools.keys.shell_history import history_files
+
+        files = {str(h.path) for h in history_files(ws)}
+    return dirs, files
+
+
 def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tuple[list[Finding], ScanStats]:
     listing = list_files(ws.project)
     # Files with their own, more specific checks (K002/K003, K006, K007), and Claude Code's own
@@ -91,14 +109,17 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
             ws.credentials_file,
         )
     }
-    files = [p for p in listing.files if p not in dedicated]
+    # Transcripts and shell histories have their own incremental checks (K015, K016).
+    own_dirs, own_files = _own_check_places(ws, options)
+    dedicated |= own_files
+    files = [p for p in listing.files if p not in dedicated and not p.startswith(own_dirs)]
 
     how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
     log_read(ws.project, f"{len(files):,} file(s) to scan for keys ({how}; config files are read apart)")
     # The tree scan runs in worker processes on large trees; meanwhile this process does the rest.
     with start_scan(files, progress=progress, workers=options.workers) as pending:
-        # Imported here, not at the top: the places check loads the auth route and the view
-        # (the settings validator) while the forked children scan the tree.
+        # The checks below are imported here, not at the top: they load the auth route, the view
+        # (the settings validator) and the transcript scanner while the forked children scan.
         from claude_health.tools.keys.places import (
             environment_findings,
             permission_findings,
@@ -112,6 +133,20 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         findings += shell_findings(ws)
         findings += ignore_findings(listing)
         findings += permission_findings(ws)
+        from claude_health.tools.keys.admin_slot import admin_key_as_api_key_findings
+
+        findings += admin_key_as_api_key_findings(ws)
+        transcripts = histories = None
+        if options.transcripts:
+            from claude_health.tools.keys.sessions import transcript_findings
+
+            found, transcripts = transcript_findings(ws)
+            findings += found
+        if options.shell_history:
+            from claude_health.tools.keys.shell_history import shell_history_findings
+
+            found, histories = shell_history_findings(ws)
+            findings += found
         scanned = pending.result()
     stats = ScanStats(
         project=str(ws.project),
@@ -122,6 +157,14 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         files_skipped_binary=scanned.binary,
         files_unreadable=scanned.unreadable,
     )
+    if transcripts is not None:
+        stats.transcripts_scanned = True
+        stats.transcript_files, stats.transcript_bytes_read = transcripts.files, transcripts.bytes_read
+    if histories is not None:
+        stats.shell_history_scanned = True
+        stats.shell_history_files, stats.shell_history_bytes_read = histories.files, histories.bytes_read
+        for path, reason in histories.problems:
+            findings.append(FILE_NOT_SCANNED.finding(f"{path}: {reason}.", path=path))
     for scan in sorted(scanned.notable, key=lambda s: s.path):
         rel = _rel(scan.path, ws.project)
         findings.extend(_tree_finding(scan.path, rel, hit) for hit in scan.hits)

@@ -149,6 +149,50 @@ FILE_NOT_SCANNED = Rule(
     fix="Check the permissions of the file or directory.",
     check="keys",
 )
+ADMIN_KEY_AS_API_KEY = Rule(
+    code="K014",
+    title="Admin API key used where an API key belongs",
+    severity=Severity.ERROR,
+    what="ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN in the environment Claude Code builds (shell, "
+    "~/.claude.json, user or managed settings `env`), the same variables in the project's settings, "
+    "an `.mcp.json` server's key variable or `x-api-key`/`Authorization` header, or a project `.env` "
+    "file holds an Admin API key (sk-ant-admin01-...).",
+    why="An admin key cannot call the Messages API, so the client fails to authenticate; and every "
+    "tool, hook, MCP server and subprocess that inherits the variable, or anyone who reads the file, "
+    "holds a key that manages the whole organisation: its members, workspaces and API keys.",
+    fix="Put a regular API key (sk-ant-api03-...) there. Keep the admin key out of Claude Code: only "
+    "in the shell of the admin tool that needs it (claude-health reads ANTHROPIC_ADMIN_KEY) or a "
+    "secret manager; rotate it in the Claude Console (Settings > Admin keys) if the file was shared.",
+    check="keys",
+)
+KEY_IN_TRANSCRIPT = Rule(
+    code="K015",
+    title="Anthropic credential in a Claude Code transcript",
+    severity=Severity.WARNING,
+    what="A Claude Code session transcript (~/.claude/projects/**/*.jsonl, or under "
+    "CLAUDE_CONFIG_DIR) holds an Anthropic credential: pasted into a prompt, printed by a command "
+    "the model ran, or written by the model. The finding names the session, the time of the line "
+    "and the line.",
+    why="The key was sent to the model with the conversation, and it stays in plain text in the "
+    "transcript, which tools, backups and `claude --resume` read back; OAuth tokens there are the "
+    "login of your Claude account.",
+    fix=_ROTATE + " Then delete the session's transcript file (or the line) while that session is "
+    "closed in Claude Code; claude-health's usage ledger keeps its usage.",
+    check="keys",
+)
+KEY_IN_SHELL_HISTORY = Rule(
+    code="K016",
+    title="Anthropic credential in a shell history file",
+    severity=Severity.WARNING,
+    what="A shell history file (~/.bash_history, ~/.zsh_history, fish's fish_history, or $HISTFILE) "
+    "holds an Anthropic credential typed or pasted on a command line.",
+    why="History files are plain text, kept for years, synced by dotfile tools and read by anything "
+    "running as you; a key there outlives the terminal it was typed in.",
+    fix=_ROTATE + " Then remove it from the history with every shell of that kind closed (a running "
+    "shell writes its history back when it exits): the finding gives the commands for bash, zsh and "
+    "fish. Next time, read keys from a file or a secret manager instead of typing them.",
+    check="keys",
+)
 KEY_LIVE = Rule(
     code="K020",
     title="Leaked key is live",
@@ -191,6 +235,9 @@ RULES: tuple[Rule, ...] = (
     CREDENTIAL_FILE_READABLE,
     HISTORY_INCOMPLETE,
     FILE_NOT_SCANNED,
+    ADMIN_KEY_AS_API_KEY,
+    KEY_IN_TRANSCRIPT,
+    KEY_IN_SHELL_HISTORY,
     KEY_LIVE,
     KEY_REJECTED,
     KEY_UNVERIFIED,

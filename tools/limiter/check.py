@@ -9,7 +9,7 @@ from typing import Any
 
 from claude_health.tools import causes
 from claude_health.tools.doctor import CheckOutcome
-from claude_health.tools.findings import Finding
+from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.limiter import rules
 from claude_health.tools.limiter.config import LimitsConfigError, config_path, load_config
 from claude_health.tools.limiter.core import URL_ENV, Limiter, LimiterUnavailable
@@ -48,7 +48,8 @@ def run_check(ws: Workspace) -> CheckOutcome:
         findings.append(rules.STORE_PROBLEM.finding(str(exc)))
         return CheckOutcome(findings=findings, data={"store": "unavailable"})
     try:
-        if lim.tier_source.startswith("default"):
+        findings.extend(_org_limits_findings(lim))
+        if lim.tier_source.startswith("default") and lim.org_limits is None:
             findings.append(
                 rules.TIER_NOT_SET.finding(f"Assuming tier {lim.tier.label} ({lim.tier.as_of} table).")
             )
@@ -73,6 +74,26 @@ def run_check(ws: Workspace) -> CheckOutcome:
     finally:
         lim.close()
     return CheckOutcome(findings=findings, data=data)
+
+
+def _org_limits_findings(lim: Limiter) -> list[Finding]:
+    """L007: the Admin API limits seeding the limiter are old, or their file was ignored."""
+    from claude_health.tools.limiter.orglimits import STALE_DAYS
+
+    found = [
+        rules.ORG_LIMITS_STALE.finding(w, severity=Severity.WARNING)
+        for w in lim.warnings
+        if w.startswith("ignored the organisation limits")
+    ]
+    if lim.org_limits is not None and lim.org_limits.age_days() > STALE_DAYS:
+        found.append(
+            rules.ORG_LIMITS_STALE.finding(
+                f"The organisation limits in use were fetched {lim.org_limits.age_days():.0f} days ago "
+                f"({lim.org_limits.source}).",
+                path=str(lim.org_limits.path),
+            )
+        )
+    return found
 
 
 def _max_tokens_findings(ws: Workspace, lim: Limiter) -> list[Finding]:

@@ -27,6 +27,7 @@ from claude_health.tools.limiter.models import (
     EventInfo,
     LimiterStatus,
 )
+from claude_health.tools.limiter.orglimits import OrgLimits, OrgLimitsError, load_org_limits
 from claude_health.tools.limiter.stores import Event, Store, StoreError, Sync, open_store, sqlite_url
 from claude_health.tools.limiter.table import (
     DIMENSIONS,
@@ -128,6 +129,7 @@ class Limiter:
         namespace: str = "org",
         output_reservation: bool = True,
         warnings: list[str] | None = None,
+        org_limits: OrgLimits | None = None,
     ) -> None:
         self.store = store
         # model -> (its messages plan, the store's decision over the plan's buckets).
@@ -139,6 +141,10 @@ class Limiter:
         self.namespace = namespace
         self.output_reservation = output_reservation
         self.warnings = list(warnings or [])
+        # The organisation's limits from the Admin API (``limits --sync``): above the tier tables,
+        # below the user's overrides.
+        self.org_limits = org_limits
+        self._org: Mapping[str, BucketLimits] = org_limits.by_name if org_limits else {}
         self._plans: dict[tuple[str, str, bool], Plan] = {}
         self._message_plans: dict[str, Plan] = {}  # the common case, keyed by model alone
         self._members_overridden: dict[str, list[str]] = {}
@@ -182,18 +188,23 @@ class Limiter:
         home = home if home is not None else Path(env.get("HOME") or Path.home())
         warnings: list[str] = []
         config = LimitsConfig(path=Path())
+        table = load_table()
+        org: OrgLimits | None = None
         if read_config:
             try:
                 config = load_config(env, home)
             except LimitsConfigError as exc:
                 warnings.append(f"ignored the limits override file: {exc}")
+            try:
+                org = load_org_limits(env, home, table)
+            except OrgLimitsError as exc:
+                warnings.append(f"ignored the organisation limits (run `claude-health limits --sync`): {exc}")
         overrides: dict[str, BucketLimits] = dict(config.models)
         for name, values in (limits or {}).items():
             try:
                 overrides[str(name).strip().lower()] = parse_limits(values, f"limits[{name!r}]")
             except LimitsDataError as exc:
                 raise ValueError(str(exc)) from None
-        table = load_table()
         if tier is not None:
             tier_name, source = tier, "argument"
         elif config.tier is not None:
@@ -242,6 +253,7 @@ class Limiter:
             namespace=namespace,
             output_reservation=output_reservation,
             warnings=warnings,
+            org_limits=org,
         )
 
     def close(self) -> None:
@@ -276,6 +288,9 @@ class Limiter:
                 "other": (OTHER_RPM, "Models and Admin APIs (claude-health's own pace)"),
             }[endpoint]
             override = self._override(endpoint)
+            org = self._org.get(endpoint)
+            if org is not None and org.rpm:
+                cap = org.rpm
             limit = override.rpm if override and override.rpm else cap
             plan = Plan(
                 model=clean_model(model) if model else "",
@@ -287,6 +302,8 @@ class Limiter:
                 sources=(
                     "claude-health pace"
                     if endpoint == "other" and not (override and override.rpm)
+                    else self.org_limits.source
+                    if self.org_limits and org is not None and org.rpm and not (override and override.rpm)
                     else self._source(override is not None and bool(override.rpm), limit),
                 ),
                 hold_key=f"{ns}|{endpoint}|hold",
@@ -298,16 +315,20 @@ class Limiter:
             base = mc.id if mc else f"model:{mid}"
             bucket = f"fast:{base}" if fast else base
             published = None if (fast or mc is None) else self.tier.classes.get(mc.id)
+            org = None if fast else self._org.get(mc.id if mc else mid)
             # A model that shares a class bucket sets the limits of that shared bucket.
             names = [mc.id, *self._members_overridden.get(mc.id, ())] if mc else [mid]
             override = self._override(*names)
             if fast:
                 override = self._override(bucket, f"fast:{mid}")
-            merged = (published or BucketLimits()).merged(override or BucketLimits())
+            merged = (published or BucketLimits()).merged(org or BucketLimits())
+            merged = merged.merged(override or BucketLimits())
             caps = tuple(float(merged.get(d) or 0) for d in DIMENSIONS)
             sources = tuple(
                 "override"
                 if override is not None and override.get(d) is not None
+                else self.org_limits.source
+                if self.org_limits and org is not None and org.get(d) is not None
                 else self._source(False, merged.get(d))
                 for d in DIMENSIONS
             )
@@ -691,9 +712,9 @@ class Limiter:
                 plans.append(self.plan(model, fast=True))
         else:
             for cid in self.table.classes:
-                if cid in self.tier.classes or cid in self.overrides:
+                if cid in self.tier.classes or cid in self.overrides or cid in self._org:
                     plans.append(self._class_plan(cid))
-            for name in self.overrides:
+            for name in [*self.overrides, *self._org]:
                 if name not in self.table.classes and name not in ENDPOINTS and not name.startswith("fast:"):
                     try:
                         plans.append(self.plan(name))
@@ -725,7 +746,8 @@ class Limiter:
             batch_queue=self.tier.batch_queue,
             monthly_spend_cap_usd=self.tier.monthly_spend_cap_usd,
             recent_events=events[-50:],
-            warnings=list(self.warnings),
+            warnings=list(self.warnings) + list(self.org_limits.notes if self.org_limits else ()),
+            org_limits=self.org_limits.source if self.org_limits else None,
         )
 
     def _class_plan(self, cid: str) -> Plan:

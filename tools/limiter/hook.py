@@ -20,7 +20,7 @@ LIMITER_MAX_WAIT = 10.0
 
 _WHAT = {
     "count_tokens": "token counting",
-    "other": "key checks",
+    "other": "key checks and Admin API calls",
     "batches": "batch calls",
     "messages": "requests",
 }
@@ -47,7 +47,12 @@ class LimiterHook:
     def before_request(self, method: str, path: str, body: bytes | None) -> None:
         waited = 0.0
         while True:
-            decision = self.limiter.try_acquire(self.model, 0, 0, endpoint=self.endpoint)
+            try:
+                decision = self.limiter.try_acquire(self.model, 0, 0, endpoint=self.endpoint)
+            except RuntimeError as exc:  # StoreError: the shared store failed (e.g. a cluster failover)
+                raise LimiterRefused(
+                    f"the shared rate limiter's store failed, so the call was not sent (fails closed): {exc}"
+                ) from None
             if decision.allowed:
                 return
             wait = float(decision.retry_after)

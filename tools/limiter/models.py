@@ -39,7 +39,10 @@ class BucketStatus(BaseModel):
     available: float | None = Field(default=None, description="Units that could be spent right now.")
     used_fraction: float | None = Field(default=None, description="1 - available/limit.")
     full_in_seconds: float | None = Field(default=None, description="Seconds until the bucket is full again.")
-    source: str = Field(description="Where the limit comes from: tier table, override or server headers.")
+    source: str = Field(
+        description="Where the limit comes from: tier table, admin api (fetched ...), override or "
+        "server headers."
+    )
 
 
 class ClassStatus(BaseModel):
@@ -72,3 +75,6 @@ class LimiterStatus(BaseModel):
     monthly_spend_cap_usd: int | None = None
     recent_events: list[EventInfo] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    org_limits: str | None = Field(
+        None, description="The organisation's own limits from the Admin API in use, and when fetched."
+    )

@@ -107,6 +107,22 @@ TIER_NOT_SET = Rule(
     check=_CHECK,
 )
 
+ORG_LIMITS_STALE = Rule(
+    code="L007",
+    title="The organisation limits from the Admin API are old or unreadable",
+    severity=Severity.INFO,
+    what=(
+        "The limits `claude-health limits --sync` fetched from the Admin API (org-limits.json beside "
+        "limits.toml) are more than 30 days old, or the file cannot be read (then: warning)."
+    ),
+    why=(
+        "They seed the limiter in place of the tier tables; limits change when the organisation moves "
+        "tier or Anthropic adjusts them, and a stale copy makes the limiter too strict or too lax."
+    ),
+    fix="Run `claude-health limits --sync` again (needs an Admin API key), or delete the file.",
+    check=_CHECK,
+)
+
 RULES = (
     MAX_TOKENS_EXCEEDS_OTPM,
     RECENT_429,
@@ -114,4 +130,5 @@ RULES = (
     STORE_PROBLEM,
     OVERRIDE_FILE_INVALID,
     TIER_NOT_SET,
+    ORG_LIMITS_STALE,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import time as dt_time
@@ -84,12 +84,51 @@ class Bucket:
         return out
 
 
+class _Sums:
+    """A bucket's raw sums (input, output, cache writes, cache reads, cost, entries) by model and
+    project, added in row order so costs add up exactly as through :class:`Bucket`."""
+
+    __slots__ = ("models", "projects", "totals")
+
+    def __init__(self) -> None:
+        self.totals = [0, 0, 0, 0, 0.0, 0]
+        self.models: dict[str, list[Any]] = {}
+        self.projects: dict[str, list[Any]] = {}
+
+    def add(self, model: str, project: str, row: tuple[int, int, int, int, float, int]) -> None:
+        inp, out, cc, cr, cost, n = row
+        for acc in (
+            self.totals,
+            self.models.get(model) or self.models.setdefault(model, [0, 0, 0, 0, 0.0, 0]),
+            self.projects.get(project) or self.projects.setdefault(project, [0, 0, 0, 0, 0.0, 0]),
+        ):
+            acc[0] += inp
+            acc[1] += out
+            acc[2] += cc
+            acc[3] += cr
+            acc[4] += cost
+            acc[5] += n
+
+    def bucket(self) -> Bucket:
+        return Bucket(
+            _tokens(self.totals),
+            {m: _tokens(v) for m, v in self.models.items()},
+            {p: _tokens(v) for p, v in self.projects.items()},
+        )
+
+
+def _tokens(acc: list[Any]) -> Tokens:
+    inp, out, cc, cr, cost, n = acc
+    return Tokens(inp, out, cc, cr, cost, n)
+
+
 class _Pricer:
     """Per-model price lookups, cached, remembering models without a price."""
 
     def __init__(self, lookup: PriceLookup) -> None:
         self._lookup = lookup
         self._cache: dict[str, ModelPrices | None] = {}
+        self._factors: dict[tuple[str, str, int], tuple[float, ...]] = {}
         self.unpriced: set[str] = set()
 
     def prices(self, model: str) -> ModelPrices | None:
@@ -99,6 +138,36 @@ class _Pricer:
             if found is None:
                 self.unpriced.add(model)
         return self._cache[model]
+
+    def cost(self, model: str, speed: str, tier: int, inp: int, out: int, c5: int, c1: int, cr: int) -> float:
+        """:func:`cost_usd` of one grouped row, with the per-model factors worked out once."""
+        key = (model, speed, tier)
+        factors = self._factors.get(key)
+        if factors is None:
+            prices = self.prices(model)
+            if prices is None:
+                factors = self._factors[key] = (0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0)
+            else:
+                threshold = prices.long_threshold
+                long = threshold is not None and tier >= _TIER_OF.get(threshold, 99)
+                in_mult = prices.long_input_multiplier if long and threshold else 1.0
+                out_mult = prices.long_output_multiplier if long and threshold else 1.0
+                factors = self._factors[key] = (
+                    prices.input,
+                    prices.cache_write_5m,
+                    prices.cache_write_1h,
+                    prices.cache_read,
+                    prices.output,
+                    in_mult,
+                    out_mult,
+                    prices.fast_multiplier if speed == "fast" else 1.0,
+                )
+        p_in, p_c5, p_c1, p_cr, p_out, in_mult, out_mult, fast = factors
+        # The expression of cost_usd, term for term, so the floats come out the same.
+        total = (
+            (inp * p_in + c5 * p_c5 + c1 * p_c1 + cr * p_cr) * in_mult + out * p_out * out_mult
+        ) / 1_000_000
+        return total * fast if fast != 1.0 else total
 
     def tokens(
         self,
@@ -137,10 +206,12 @@ _TIER_SQL = (
 )
 
 
+ENTRIES = "usage_entries"
+
 _GROUPED = f"""
 SELECT ts / ? AS q, model, project, speed, {_TIER_SQL} AS tier,
        SUM(input), SUM(output), SUM(cc5m), SUM(cc1h), SUM(cc), SUM(cread), COUNT(*)
-FROM usage_entries WHERE ts >= ? AND ts < ? GROUP BY q, model, project, speed, tier
+FROM {{source}} WHERE ts >= ? AND ts < ? GROUP BY q, model, project, speed, tier
 """  # noqa: S608 - a constant expression, no user input
 
 
@@ -159,32 +230,41 @@ def by_period(
     *,
     since_ms: int = 0,
     until_ms: int = 2**62,
+    source: str = ENTRIES,
 ) -> PeriodReport:
     """Totals per local calendar period (``fmt`` ``%Y-%m-%d`` for days, ``%Y-%m`` for months).
 
     Local days are labelled in Python (time zone rules, DST) into a temporary table of
     quarter-hour ranges, and SQLite sums the quarter-hour totals per label (one range scan per
     day: the CROSS JOIN keeps the days as the outer loop), so Python handles one row per period,
-    model, project and price tier.
+    model, project and price tier. ``source`` (a table expression over the entries, see
+    :func:`claude_health.tools.usage.store.existing_only_source`) narrows the entries counted;
+    the quarter-hour totals cover every entry, so a narrowed report labels the entries instead.
     """
     pricer = _Pricer(lookup)
     periods: dict[str, Bucket] = {}
-    totals = Bucket()
     sums = "SUM(s.input), SUM(s.output), SUM(s.cc5m), SUM(s.cc1h), SUM(s.cc), SUM(s.cread), SUM(s.n)"
     group = "GROUP BY l.label, s.model, s.project, s.speed, s.tier"
-    if since_ms % QUARTER_MS == 0 and (until_ms >= 2**62 or until_ms % QUARTER_MS == 0):
+    aligned = since_ms % QUARTER_MS == 0 and (until_ms >= 2**62 or until_ms % QUARTER_MS == 0)
+    cached = (
+        _from_day_cache(conn, tz, fmt) if since_ms == 0 and until_ms >= 2**62 and source == ENTRIES else None
+    )
+    rows: Iterable[tuple[Any, ...]]
+    if cached is not None:
+        rows = cached
+    elif aligned and source == ENTRIES:
         lo_q, hi_q = since_ms // QUARTER_MS, until_ms // QUARTER_MS
         conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS usage_days"
             " (lo INTEGER PRIMARY KEY, hi INTEGER NOT NULL, label TEXT NOT NULL)"
         )
         conn.execute("DELETE FROM temp.usage_days")
-        quarters = conn.execute(
-            "SELECT DISTINCT q FROM usage_quarters WHERE q >= ? AND q < ? AND n > 0 ORDER BY q", (lo_q, hi_q)
-        )
         conn.executemany(
             "INSERT INTO temp.usage_days VALUES (?, ?, ?)",
-            [(lo, min(hi, hi_q), label) for lo, hi, label in _local_days(quarters, tz, fmt)],
+            [
+                (lo, min(hi, hi_q), label)
+                for lo, hi, label in _local_days(_used_quarters(conn, lo_q, hi_q), tz, fmt)
+            ],
         )
         # The bounds live in the day table only: a WHERE on s.q would make SQLite scan that
         # constant range once per day instead of each day's own range.
@@ -196,7 +276,7 @@ def by_period(
     else:  # a window not on quarter-hours (a rolling week): label each quarter of its entries
         source = (
             f"SELECT ts / {QUARTER_MS} AS q, model, project, speed, {_TIER_SQL} AS tier, input, output,"  # noqa: S608
-            " cc5m, cc1h, cc, cread, 1 AS n FROM usage_entries WHERE ts >= ? AND ts < ?"
+            f" cc5m, cc1h, cc, cread, 1 AS n FROM {source} WHERE ts >= ? AND ts < ?"
         )
         params = (since_ms, until_ms)
         conn.execute(
@@ -216,42 +296,106 @@ def by_period(
                 FROM ({source}) AS s JOIN temp.usage_labels AS l ON l.q = s.q {group}""",  # noqa: S608
             params,
         )
+    # Raw sums first, Tokens objects once per bucket at the end: a year's daily report has
+    # tens of thousands of rows here, each counted in its day and in the totals.
+    cost = pricer.cost
+    per_day: dict[str, _Sums] = {}
+    every = _Sums()
     for label, model, project, speed, tier, inp, out, c5, c1, cc, cr, n in rows:
-        tokens = pricer.tokens(model, speed, inp, out, c5, c1, cc, cr, n, tier)
-        period = periods.get(label)
-        if period is None:
-            period = periods[label] = Bucket()
-        period.add(model, project, tokens)
-        totals.add(model, project, tokens)
-    return PeriodReport(dict(sorted(periods.items())), totals, sorted(pricer.unpriced))
+        row = (inp, out, cc, cr, cost(model, speed, tier, inp, out, c5, c1, cr), n)
+        day = per_day.get(label)
+        if day is None:
+            day = per_day[label] = _Sums()
+        day.add(model, project, row)
+        every.add(model, project, row)
+    for label, day in per_day.items():
+        periods[label] = day.bucket()
+    return PeriodReport(dict(sorted(periods.items())), every.bucket(), sorted(pricer.unpriced))
 
 
-def _local_days(quarters: Iterable[tuple[int]], tz: tzinfo, fmt: str) -> list[tuple[int, int, str]]:
-    """``(first quarter, end quarter, label)`` of each local day holding one of ``quarters``.
+def _used_quarters(conn: sqlite3.Connection, lo_q: int, hi_q: int) -> Generator[int, int, None]:
+    """The first quarter holding usage at or after each quarter sent in (one index seek each).
+
+    Started with ``next()``, it yields the first used quarter from ``lo_q``; ``send(q)`` asks for
+    the first one at or after ``q``. So a year of history costs a seek per active day, not a
+    fetch of its 35,000 quarter-hours.
+    """
+    at = lo_q
+    while True:
+        row = conn.execute(
+            "SELECT MIN(q) FROM usage_quarters WHERE q >= ? AND q < ? AND n > 0", (at, hi_q)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return
+        at = yield int(row[0])
+
+
+def _from_day_cache(conn: sqlite3.Connection, tz: tzinfo, fmt: str) -> list[tuple[Any, ...]] | None:
+    """The rows of a whole-history daily or monthly report, from the per-day cache (see
+    :mod:`.period_cache`); None when the cache cannot serve (another format, a zone without a
+    stable name, a database that cannot be written)."""
+    from claude_health.tools.usage import period_cache
+
+    zone = period_cache.zone_key(tz)
+    if zone is None or fmt not in ("%Y-%m-%d", "%Y-%m"):
+        return None
+    try:
+        days = period_cache.day_rows(conn, tz, zone)
+    except sqlite3.Error:
+        return None
+    if fmt == "%Y-%m-%d":
+        return days
+    # Months: integer sums per month first, then priced, as the grouped query would do.
+    months: dict[tuple[Any, ...], list[int]] = {}
+    for day, model, project, speed, tier, *sums in days:
+        key = (day[:7], model, project, speed, tier)
+        acc = months.get(key)
+        if acc is None:
+            months[key] = list(sums)
+        else:
+            for i, v in enumerate(sums):
+                acc[i] += v
+    return [(*key, *sums) for key, sums in sorted(months.items())]
+
+
+def local_day_ranges(
+    conn: sqlite3.Connection, tz: tzinfo, lo_q: int, hi_q: int
+) -> list[tuple[int, int, str]]:
+    """``(first used quarter, end quarter, date)`` of each local day with usage in ``[lo_q, hi_q)``."""
+    return [
+        (lo, min(hi, hi_q), label)
+        for lo, hi, label in _local_days(_used_quarters(conn, lo_q, hi_q), tz, "%Y-%m-%d")
+    ]
+
+
+def _local_days(quarters: Generator[int, int, None], tz: tzinfo, fmt: str) -> list[tuple[int, int, str]]:
+    """``(first quarter, end quarter, label)`` of each local day holding a used quarter.
 
     A day or month label is constant from one local midnight to the next, so a label is worked
     out once per day instead of once per quarter-hour (a year has 35,000 of those).
     """
     days: list[tuple[int, int, str]] = []
-    end = -1
-    for (q,) in quarters:
-        if q < end:
-            continue
-        local = datetime.fromtimestamp(q * QUARTER_MS / 1000, UTC).astimezone(tz)
-        midnight = datetime.combine(local.date() + timedelta(days=1), dt_time(0), tzinfo=tz)
-        end = max(q + 1, -(-int(midnight.timestamp() * 1000) // QUARTER_MS))
-        days.append((q, end, local.strftime(fmt)))
+    try:
+        q = next(quarters)
+        while True:
+            local = datetime.fromtimestamp(q * QUARTER_MS / 1000, UTC).astimezone(tz)
+            midnight = datetime.combine(local.date() + timedelta(days=1), dt_time(0), tzinfo=tz)
+            end = max(q + 1, -(-int(midnight.timestamp() * 1000) // QUARTER_MS))
+            days.append((q, end, local.strftime(fmt)))
+            q = quarters.send(end)
+    except StopIteration:
+        pass
     return days
 
 
 def window(
-    conn: sqlite3.Connection, lookup: PriceLookup, since_ms: int, until_ms: int
+    conn: sqlite3.Connection, lookup: PriceLookup, since_ms: int, until_ms: int, *, source: str = ENTRIES
 ) -> tuple[Bucket, list[str]]:
     """One bucket for ``[since_ms, until_ms)`` (the rolling 7 days, an official window...)."""
     pricer = _Pricer(lookup)
     bucket = Bucket()
     for _q, model, project, speed, tier, inp, out, c5, c1, cc, cr, n in conn.execute(
-        _GROUPED, (BLOCK_MS * 1000, since_ms, until_ms)
+        _GROUPED.format(source=source), (BLOCK_MS * 1000, since_ms, until_ms)
     ):
         bucket.add(model, project, pricer.tokens(model, speed, inp, out, c5, c1, cc, cr, n, tier))
     return bucket, sorted(pricer.unpriced)
@@ -327,15 +471,17 @@ class RawBlock:
     sums: dict[SumKey, list[int]] = field(default_factory=dict)
 
 
-def segment(rows: Iterable[tuple[Any, ...]]) -> list[RawBlock]:
+def segment(rows: Iterable[tuple[Any, ...]], seed: RawBlock | None = None) -> list[RawBlock]:
     """Group entries (sorted by time) into 5-hour blocks of raw sums.
 
     A block starts at its first entry floored to the UTC hour and lasts 5 hours; an entry more
-    than 5 hours after the block start or after the previous entry opens a new block.
+    than 5 hours after the block start or after the previous entry opens a new block. ``seed``
+    is a block already walked up to its last entry: the walk goes on from it (entries appended
+    after a cached history), and it is the first block returned.
     """
-    out: list[RawBlock] = []
-    cur: RawBlock | None = None
-    sums: dict[SumKey, list[int]] = {}
+    out: list[RawBlock] = [] if seed is None else [seed]
+    cur: RawBlock | None = seed
+    sums: dict[SumKey, list[int]] = {} if seed is None else seed.sums
     low, high = _TIERS
     for ts, model, speed, inp, out_t, c5, c1, cc, cr in rows:
         if cur is None or ts - cur.start_ms > BLOCK_MS or ts - cur.last_ms > BLOCK_MS:
@@ -389,15 +535,16 @@ ENTRY_COLUMNS = "ts, model, speed, input, output, cc5m, cc1h, cc, cread"
 
 
 def load_blocks(
-    conn: sqlite3.Connection, lookup: PriceLookup, now_ms: int, *, since_ms: int = 0
+    conn: sqlite3.Connection, lookup: PriceLookup, now_ms: int, *, since_ms: int = 0, source: str = ENTRIES
 ) -> list[Block]:
-    """Blocks over the whole history (from the block cache), or segmented afresh from ``since_ms``."""
-    if since_ms <= 0:
+    """Blocks over the whole history (from the block cache), or segmented afresh from ``since_ms``
+    (or over a narrowed ``source``, which the cache does not cover)."""
+    if since_ms <= 0 and source == ENTRIES:
         from claude_health.tools.usage.block_cache import cached_blocks  # a cycle: it builds on this module
 
         return price_blocks(cached_blocks(conn), lookup, now_ms)
     rows = conn.execute(
-        f"SELECT {ENTRY_COLUMNS} FROM usage_entries WHERE ts >= ? ORDER BY ts",  # noqa: S608 - constant
+        f"SELECT {ENTRY_COLUMNS} FROM {source} WHERE ts >= ? ORDER BY ts",  # noqa: S608 - constant
         (since_ms,),
     )
     return build_blocks(rows, lookup, now_ms)

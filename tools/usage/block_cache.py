@@ -11,9 +11,12 @@ add up in the same order as a full walk.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from claude_health.tools.usage.aggregate import ENTRY_COLUMNS, RawBlock, segment
+# The aggregates are imported where blocks are walked: the key scan creates this table through
+# the store without pricing or aggregating anything.
+if TYPE_CHECKING:
+    from claude_health.tools.usage.aggregate import RawBlock
 
 CLEAN = 2**62  # ``since`` when nothing changed after the cache was written
 
@@ -42,6 +45,8 @@ def invalidate(conn: sqlite3.Connection) -> None:
 
 def cached_blocks(conn: sqlite3.Connection) -> list[RawBlock]:
     """Every block of the history, brought up to date with the entries first."""
+    from claude_health.tools.usage.aggregate import ENTRY_COLUMNS, segment
+
     try:
         _refresh(conn)
     except sqlite3.Error:
@@ -71,22 +76,42 @@ def _refresh(conn: sqlite3.Connection) -> None:
 
 
 def _rewalk(conn: sqlite3.Connection, since: int | None) -> None:
+    from claude_health.tools.usage.aggregate import ENTRY_COLUMNS, segment
+
     keep = None
     if since is not None:
         keep = conn.execute(
-            "SELECT start, first FROM usage_blocks WHERE first <= ? ORDER BY start DESC LIMIT 1", (since,)
+            "SELECT start, first, last FROM usage_blocks WHERE first <= ? ORDER BY start DESC LIMIT 1",
+            (since,),
         ).fetchone()
+    final = conn.execute("SELECT MAX(start) FROM usage_blocks").fetchone()[0]
+    if keep is not None and keep[0] == final and since is not None and since > keep[2]:
+        # Only entries after the last one walked (new responses, the usual case): carry on from
+        # the final block instead of walking all of it again.
+        seed = _read(conn, keep[0])[0]
+        conn.execute("DELETE FROM usage_blocks WHERE start = ?", (keep[0],))
+        conn.execute("DELETE FROM usage_block_sums WHERE start = ?", (keep[0],))
+        fresh = segment(
+            conn.execute(f"SELECT {ENTRY_COLUMNS} FROM usage_entries WHERE ts >= ? ORDER BY ts", (since,)),  # noqa: S608
+            seed,
+        )
+        _store(conn, fresh)
+        return
     if keep is None:
         conn.execute("DELETE FROM usage_blocks")
         conn.execute("DELETE FROM usage_block_sums")
         from_ms = -CLEAN
     else:
-        start, from_ms = keep
+        start, from_ms, _last = keep
         conn.execute("DELETE FROM usage_blocks WHERE start >= ?", (start,))
         conn.execute("DELETE FROM usage_block_sums WHERE start >= ?", (start,))
     fresh = segment(
         conn.execute(f"SELECT {ENTRY_COLUMNS} FROM usage_entries WHERE ts >= ? ORDER BY ts", (from_ms,))  # noqa: S608
     )
+    _store(conn, fresh)
+
+
+def _store(conn: sqlite3.Connection, fresh: list[RawBlock]) -> None:
     conn.executemany(
         "INSERT INTO usage_blocks (start, first, last) VALUES (?, ?, ?)",
         [(b.start_ms, b.first_ms, b.last_ms) for b in fresh],
@@ -102,17 +127,24 @@ def _rewalk(conn: sqlite3.Connection, since: int | None) -> None:
     conn.execute("INSERT OR REPLACE INTO usage_blocks_dirty (id, since) VALUES (0, ?)", (CLEAN,))
 
 
-def _read(conn: sqlite3.Connection) -> list[RawBlock]:
+def _read(conn: sqlite3.Connection, only: int | None = None) -> list[RawBlock]:
+    """Every cached block (or the one starting at ``only``), sums in first-seen order."""
+    from claude_health.tools.usage.aggregate import RawBlock
+
     blocks: list[RawBlock] = []
     by_start: dict[int, RawBlock] = {}
-    for start, first, last in conn.execute("SELECT start, first, last FROM usage_blocks ORDER BY start"):
+    lo, hi = (-CLEAN, CLEAN) if only is None else (only, only)
+    for start, first, last in conn.execute(
+        "SELECT start, first, last FROM usage_blocks WHERE start BETWEEN ? AND ? ORDER BY start", (lo, hi)
+    ):
         rb = RawBlock(start, first, last)
         blocks.append(rb)
         by_start[start] = rb
     row: Any
     for row in conn.execute(
         "SELECT start, model, speed, tier, input, output, cc5m, cc1h, cc, cread, n"
-        " FROM usage_block_sums ORDER BY start, seq"
+        " FROM usage_block_sums WHERE start BETWEEN ? AND ? ORDER BY start, seq",
+        (lo, hi),
     ):
         by_start[row[0]].sums[(row[1], row[2], row[3])] = list(row[4:])
     return blocks

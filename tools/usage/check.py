@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
-from claude_health.tools.usage.service import plan_usage
+from claude_health.tools.usage.plan_usage import plan_usage
 
 
 def run_check(ws: Workspace) -> CheckOutcome:

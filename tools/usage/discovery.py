@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -56,13 +57,22 @@ def transcript_roots(env: Mapping[str, str], home: Path) -> list[Path]:
     return roots
 
 
-def iter_transcripts(roots: list[Path]) -> Iterator[TranscriptFile]:
+# dirpath -> (mtime_ns when listed, when listed, files (name, is_link), subdirectory names)
+DirCache = dict[str, tuple[int, int, list[tuple[str, bool]], list[str]]]
+# A listing is reused only if the directory was last changed this long before it was taken:
+# a file created in the same clock tick as the listing could otherwise go unseen.
+RACY_NS = 2_000_000_000
+
+
+def iter_transcripts(roots: list[Path], dir_cache: DirCache | None = None) -> Iterator[TranscriptFile]:
     """Every ``*.jsonl`` below each root, subagent transcripts included.
 
     Directory symlinks are not followed (as ``os.walk``), so a symlink loop cannot trap the walk;
     files are visited once per real path even when roots overlap. Only each root and each
     symlinked file are resolved (a ``realpath`` per file costs a ``lstat`` per path component,
     thousands of calls on every run); below a root, real paths are built by joining names.
+    ``dir_cache`` (kept by a long-running process) lets a directory whose modification time has
+    not changed be reused instead of listed again.
     """
     seen: set[str] = set()
     for root in roots:
@@ -70,15 +80,30 @@ def iter_transcripts(roots: list[Path]) -> Iterator[TranscriptFile]:
             real_root = os.path.realpath(root)
         except OSError:
             continue
-        yield from _walk(str(root), real_root, root, "", seen)
+        for path, project, real in _listing(str(root), real_root, len(roots) > 1, dir_cache):
+            if real is not None:  # a symlinked file, or several roots: visit each real file once
+                if real in seen:
+                    continue
+                seen.add(real)
+            yield TranscriptFile(path, project, root)
 
 
-def _walk(dirpath: str, real_dir: str, root: Path, project: str, seen: set[str]) -> Iterator[TranscriptFile]:
+def _entries(dirpath: str, dir_cache: DirCache | None) -> tuple[list[tuple[str, bool]], list[str]] | None:
+    """``(files, subdirectories)`` of one directory, sorted; None if it cannot be listed."""
+    if dir_cache is not None:
+        try:
+            mtime = os.stat(dirpath).st_mtime_ns  # noqa: PTH116 - str paths on the hot path
+        except OSError:
+            return None
+        kept = dir_cache.get(dirpath)
+        if kept is not None and kept[0] == mtime and mtime < kept[1] - RACY_NS:
+            return kept[2], kept[3]
+    listed_at = time.time_ns()
     try:
         with os.scandir(dirpath) as it:
             entries = list(it)
     except OSError:
-        return
+        return None
     subdirs: list[str] = []
     files: list[tuple[str, bool]] = []
     for entry in entries:
@@ -92,19 +117,42 @@ def _walk(dirpath: str, real_dir: str, root: Path, project: str, seen: set[str])
                 subdirs.append(entry.name)
         elif entry.name.endswith(".jsonl"):
             files.append((entry.name, is_link))
-    for name, is_link in sorted(files):
-        full = f"{dirpath}{os.sep}{name}"
-        if is_link:
-            try:
-                real = os.path.realpath(full)
-            except OSError:
-                continue
-        else:
-            real = f"{real_dir}{os.sep}{name}"
-        if real in seen:
+    files.sort()
+    subdirs.sort(reverse=True)
+    if dir_cache is not None:
+        dir_cache[dirpath] = (mtime, listed_at, files, subdirs)
+    return files, subdirs
+
+
+def _listing(
+    top: str, real_top: str, overlap: bool, dir_cache: DirCache | None
+) -> list[tuple[str, str, str | None]]:
+    """``(path, project, real path or None)`` of every transcript below ``top``, depth first.
+
+    A warm report lists thousands of files to read a few: a loop over ``os.scandir`` with plain
+    tuples, no generator per directory. The real path is only worked out when it can matter.
+    """
+    out: list[tuple[str, str, str | None]] = []
+    sep = os.sep
+    stack: list[tuple[str, str, str]] = [(top, real_top, "")]
+    while stack:
+        dirpath, real_dir, project = stack.pop()
+        listed = _entries(dirpath, dir_cache)
+        if listed is None:
             continue
-        seen.add(real)
-        yield TranscriptFile(full, project or "(root)", root)
-    for name in sorted(subdirs):
-        # Not a symlink (those are not followed), so its real path is its parent's plus its name.
-        yield from _walk(f"{dirpath}{os.sep}{name}", f"{real_dir}{os.sep}{name}", root, project or name, seen)
+        files, subdirs = listed
+        for name, is_link in files:
+            full = f"{dirpath}{sep}{name}"
+            if is_link:
+                try:
+                    real: str | None = os.path.realpath(full)
+                except OSError:
+                    continue
+            else:
+                real = f"{real_dir}{sep}{name}" if overlap else None
+            out.append((full, project or "(root)", real))
+        # Reversed onto the stack (sorted so), so directories are visited in name order.
+        for name in subdirs:
+            # Not a symlink (those are not followed), so its real path is its parent's plus its name.
+            stack.append((f"{dirpath}{sep}{name}", f"{real_dir}{sep}{name}", project or name))
+    return out

@@ -73,9 +73,18 @@ class ScanSummary(BaseModel):
     files_read: int
     bytes_read: int
     bad_lines: int
-    files_missing: int = Field(description="Transcripts gone from disk whose usage is kept in history.")
+    files_missing: int = Field(description="Transcripts gone from disk whose usage is kept in the ledger.")
+    entries_from_deleted_transcripts: int = Field(
+        default=0, description="Responses in the ledger whose transcript Claude Code has deleted."
+    )
+    only_existing: bool = Field(
+        default=False, description="True: local totals count only transcripts still on disk (ccusage's view)."
+    )
     state_db: str | None = None
     history_since: str | None = None
+    rebuild_note: str | None = Field(
+        default=None, description="Set when this run rebuilt a damaged or missing ledger: what was lost."
+    )
 
 
 class PlanUsage(BaseModel):

@@ -10,14 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-try:  # orjson parses 3-5x faster; the stdlib is the always-available fallback.
-    import orjson
-
-    _loads: Callable[[bytes], Any] = orjson.loads
-    _DECODE_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, RecursionError)
-except ImportError:  # pragma: no cover - exercised only without orjson
-    _loads = json.loads
-    _DECODE_ERRORS = (ValueError, RecursionError)
+# This parser only judges lines that the typed decoder of :mod:`.lines` could not take (fields
+# of unexpected types): rare, so the stdlib's json serves, and costs no import of its own.
+_loads: Callable[[bytes], Any] = json.loads
+_DECODE_ERRORS: tuple[type[Exception], ...] = (ValueError, RecursionError)
 
 # Cheap byte tests before JSON parsing: tool results make up most bytes and never need parsing.
 USAGE_MARKER = b'"usage"'
@@ -107,7 +103,14 @@ def _timestamp_ms(value: object) -> int | None:
         return None
     if moment.tzinfo is None:
         return None  # Claude Code always writes UTC with Z; a naive stamp is not its record
-    return int(moment.timestamp() * 1000)
+    return datetime_ms(moment)
+
+
+def datetime_ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime: exact for whole milliseconds (a float product
+    such as 1759040243.678 * 1000 can land just below), truncated below a millisecond."""
+    ms = moment.timestamp() * 1000
+    return round(ms) if moment.microsecond % 1000 == 0 else int(ms)
 
 
 def parse_timestamp_ms(value: object) -> int | None:
@@ -116,6 +119,31 @@ def parse_timestamp_ms(value: object) -> int | None:
     if ms is None or ms < MIN_TS_MS or ms > time.time() * 1000 + FUTURE_SLACK_MS:
         return None
     return ms
+
+
+TimestampParser = Callable[[object], "int | None"]
+
+
+def timestamp_parser(now_ms: int) -> TimestampParser:
+    """:func:`parse_timestamp_ms` with "now" fixed once per scan (it runs once per usage line).
+
+    Takes the string of a line or the aware ``datetime`` the typed decoder already parsed.
+    """
+    latest = now_ms + FUTURE_SLACK_MS
+    convert = _timestamp_ms
+
+    def parse(value: object) -> int | None:
+        if type(value) is datetime:
+            if value.tzinfo is None:
+                return None
+            ms: int | None = datetime_ms(value)
+        else:
+            ms = convert(value)
+        if ms is None or ms < MIN_TS_MS or ms > latest:
+            return None
+        return ms
+
+    return parse
 
 
 class LineError(Exception):

@@ -73,6 +73,34 @@ UNREADABLE_TRANSCRIPT = Rule(
     check=CHECK,
 )
 
+CLEANUP_OUTRUNS_LEDGER = Rule(
+    code="U008",
+    title="Claude Code's transcript cleanup can outrun the usage ledger",
+    severity=Severity.WARNING,
+    what="Claude Code deletes a transcript `cleanupPeriodDays` after it was last written (30 by "
+    "default). claude-health's usage ledger keeps the usage of every transcript it has read, but it "
+    "reads them only when claude-health runs (a usage report, the MCP tool, the doctor, the key scan), "
+    "and the time between two of those runs has reached (or come close to) that period.",
+    why="Transcripts written just after one update and deleted before the next are lost for good: "
+    "their usage is in no report, and no tool can recover it.",
+    fix="Raise `cleanupPeriodDays` in ~/.claude/settings.json (for example to 90 or 365), or let "
+    "claude-health read the transcripts more often (register its MCP server, or run "
+    "`claude-health usage` from a daily job).",
+    check=CHECK,
+)
+LEDGER_REBUILT = Rule(
+    code="U009",
+    title="The usage ledger was rebuilt",
+    severity=Severity.WARNING,
+    what="The state database holding the usage ledger was damaged (it was moved aside, its name is "
+    "shown) or missing, and the ledger was rebuilt from the transcripts that still exist.",
+    why="Usage from transcripts Claude Code had already deleted was only in the ledger: the message "
+    "says which period and about how many responses are lost.",
+    fix="Nothing to do for the ledger from now on. If you kept a backup of the state database, "
+    "restore it (with claude-health stopped) to get the lost history back; the damaged copy can be "
+    "deleted once you no longer need it.",
+    check=CHECK,
+)
 STATE_REPAIRED = Rule(
     code="U010",
     title="The usage state database held rows claude-health never writes",
@@ -94,5 +122,7 @@ RULES = (
     MALFORMED_LINES,
     STATE_UNUSABLE,
     UNREADABLE_TRANSCRIPT,
+    CLEANUP_OUTRUNS_LEDGER,
+    LEDGER_REBUILT,
     STATE_REPAIRED,
 )

@@ -2,7 +2,14 @@
 
 A file's offset always sits just after a newline, so a half-written last line is read again,
 whole, next time. Bytes appended while a file is being read are left for the next run (the read
-stops at the size seen when the file was opened). Deleted transcripts keep their entries.
+stops at the size seen when the file was opened). A file replaced, truncated or rewritten in
+place (the bytes just before the stored offset changed) is read again from the start and its
+entries re-derived. Deleted transcripts keep their entries: the ledger outlives Claude Code's
+cleanup.
+
+The same read also looks for Anthropic credentials pasted into a session (a substring test per
+block, the regex only where ``sk-ant-`` occurs), so the key scan never reads a transcript byte
+the usage scan has read: the two share one offset per file.
 """
 
 from __future__ import annotations
@@ -11,22 +18,32 @@ import errno
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_health.tools import forked
 from claude_health.tools.files import NotRegularFile
-from claude_health.tools.usage import block_cache, fork_reader, store
-from claude_health.tools.usage.discovery import TranscriptFile, iter_transcripts, transcript_roots
-from claude_health.tools.usage.parse import USAGE_MARKER, Entry, LineError, parse_line
+from claude_health.tools.usage import fork_reader, store
+from claude_health.tools.usage.discovery import DirCache, iter_transcripts, transcript_roots
+from claude_health.tools.usage.parse import timestamp_parser
+
+# The typed decoder (msgspec) and the first-load merge are imported where bytes are read: a run
+# with nothing new to read (the key check, most status checks) does not pay for them.
+if TYPE_CHECKING:
+    from claude_health.tools.usage.bulk import Quarters
+    from claude_health.tools.usage.lines import BlockReader, Key, Row
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-CHUNK_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024
 # A single line longer than this is a file-history snapshot or garbage, never a usage record.
 MAX_LINE_BYTES = 64 * 1024 * 1024
+# Bytes kept from just before a file's offset, to notice a file rewritten in place.
+TAIL_BYTES = 64
+KEY_PREFIX = b"sk-ant-"
+KEYS_INLINE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -45,53 +62,61 @@ class ScanStats:
     bad_lines: int = 0
     entries_written: int = 0
     files_missing: int = 0
+    files_gone_now: int = 0
+    key_hits: int = 0
     problems: list[FileProblem] = field(default_factory=list)
     bad_line_files: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
-class _FileState:
+@dataclass(slots=True)
+class _Job:
+    file_id: int
+    name: str
     project: str
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-    offset: int
-    usage_lines: int
-    bad_lines: int
+    start: int
+    end: int
+    st: os.stat_result
+    carry: tuple[int, int]  # usage and bad lines counted by earlier runs
+    keys_from: int  # how far earlier runs searched this file for credentials
+    search_keys: bool = False
 
 
-@dataclass
-class _ReadResult:
-    entries: list[Entry]
+@dataclass(slots=True)
+class _Read:
     offset: int
+    tail: bytes
     usage_lines: int
     bad_lines: int
     bytes_read: int
+    hits: list[store.KeyHitRow]
 
 
-def read_appended(path: str | Path, start: int, end: int, project: str) -> _ReadResult:
-    """Usage entries in ``path`` between ``start`` and ``end`` (complete lines only).
+_Outcome = _Read | str
 
-    Lines are not split out one by one: tool results make up most bytes and never carry usage,
-    so the reader jumps from one ``"usage"`` marker to the next and slices out only those lines.
-    """
-    entries: list[Entry] = []
-    usage_lines = bad = 0
-    offset = start  # file offset of data[0]
-    name = os.fspath(path)
-    find = bytes.find
-    rfind = bytes.rfind
-    append = entries.append
+
+def _read_job(job: _Job, reader: BlockReader) -> _Outcome:
+    """One file's new lines into ``reader``; a problem becomes its message ("" if it vanished)."""
+    try:
+        return _read(job, reader)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+
+
+def _read(job: _Job, reader: BlockReader) -> _Read:
+    usage = bad = 0
+    offset = job.start  # file offset of data[0]
+    hits: list[store.KeyHitRow] = []
     # Opened without blocking and checked on the descriptor: a transcript swapped for a FIFO
     # after the scan's stat must not hang the read.
-    fd = os.open(path, _OPEN_FLAGS)
+    fd = os.open(job.name, _OPEN_FLAGS)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise NotRegularFile(errno.EINVAL, "is not a regular file")
     with os.fdopen(fd, "rb") as fh:
-        fh.seek(start)
-        remaining = end - start
+        fh.seek(job.start)
+        remaining = job.end - job.start
         pending = b""
         skipping = False  # inside an over-long line: drop bytes until its newline
         while remaining > 0:
@@ -100,31 +125,18 @@ def read_appended(path: str | Path, start: int, end: int, project: str) -> _Read
                 break
             remaining -= len(chunk)
             data = pending + chunk if pending else chunk
-            last_nl = rfind(data, b"\n")
-            pos = 0
+            last_nl = data.rfind(b"\n")
             if last_nl >= 0:
+                pos = 0
                 if skipping:
-                    pos = find(data, b"\n") + 1
+                    pos = data.find(b"\n") + 1
                     skipping = False
-                while True:
-                    mark = find(data, USAGE_MARKER, pos, last_nl)
-                    if mark < 0:
-                        break
-                    line_start = rfind(data, b"\n", pos, mark) + 1 or pos
-                    line_end = find(data, b"\n", mark, last_nl + 1)
-                    pos = line_end + 1
-                    try:  # inlined _take: this runs once per response line of the history
-                        entry = parse_line(data[line_start:line_end], "")
-                    except LineError:
-                        bad += 1
-                        continue
-                    if entry is not None:
-                        if not entry.key:  # no message.id: keyed by where the line sits
-                            entry.key = f"{name}@{offset + line_start}"
-                        entry.project = project
-                        entry.file = name
-                        append(entry)
-                        usage_lines += 1
+                if pos <= last_nl:
+                    u, b = _block(reader, data, pos, last_nl + 1, offset, job)
+                    usage += u
+                    bad += b
+                    if job.search_keys and KEY_PREFIX in data:  # rarely true: the regex runs only then
+                        hits += _key_hits(fh, data, pos, last_nl + 1, offset, job)
                 offset += last_nl + 1
                 pending = data[last_nl + 1 :]
             else:
@@ -138,125 +150,93 @@ def read_appended(path: str | Path, start: int, end: int, project: str) -> _Read
         if pending and not skipping:
             # No newline yet. A line that already parses into an entry is complete (Claude Code
             # writes the newline right after); anything else is a torn write, re-read next run.
-            found: list[Entry] = []
-            _, torn = _take(pending, offset, name, project, found, 0, 0)
-            if found and not torn:
-                entries.extend(found)
-                usage_lines += 1
+            trial = type(reader)(reader.parse_ts, reader.now_ms)
+            u, b = trial.lines(pending, offset, job.name, job.project, job.file_id)
+            if u and not b:
+                reader.fold(list(trial.rows.values()))
+                usage += u
                 offset += len(pending)
-    return _ReadResult(entries, offset, usage_lines, bad, end - start)
+        tail = os.pread(fh.fileno(), min(TAIL_BYTES, offset), offset - min(TAIL_BYTES, offset))
+    return _Read(offset, tail, usage, bad, job.end - job.start, hits)
 
 
-def _take(
-    line: bytes, at: int, name: str, project: str, out: list[Entry], usage_lines: int, bad: int
-) -> tuple[int, int]:
+def _block(reader: BlockReader, data: bytes, start: int, end: int, base: int, job: _Job) -> tuple[int, int]:
+    from claude_health.tools.usage.lines import NeedsLines
+
+    view = memoryview(data)[start:end] if start or end != len(data) else data
     try:
-        entry = parse_line(line, f"{name}@{at}")
-    except LineError:
-        return usage_lines, bad + 1
-    if entry is not None:
-        entry.project = project
-        entry.file = name
-        out.append(entry)
-        usage_lines += 1
-    return usage_lines, bad
+        return reader.block(view, job.project, job.file_id)
+    except NeedsLines:
+        return reader.lines(bytes(view), base + start, job.name, job.project, job.file_id)
 
 
-def _load_files(conn: sqlite3.Connection) -> dict[str, _FileState]:
-    rows = conn.execute(
-        "SELECT path, project, dev, ino, size, mtime_ns, offset, usage_lines, bad_lines FROM usage_files"
-    )
-    return {r[0]: _FileState(*r[1:]) for r in rows}
+def _key_hits(fh: Any, data: bytes, start: int, end: int, base: int, job: _Job) -> list[store.KeyHitRow]:
+    from claude_health.tools.usage.transcript_keys import hits_in_block
+
+    return hits_in_block(fh, data, start, end, base, job.file_id, job.name)
+
+
+def _read_jobs(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], dict[Key, Row]]:
+    """Per-file outcomes and the deduplicated rows of these files, in file order.
+
+    Files are read one at a time and folded into one batch straight away, so memory holds one
+    file's bytes plus the deduplicated rows.
+    """
+    if not jobs:
+        return [], {}
+    from claude_health.tools.usage.lines import BlockReader
+
+    reader = BlockReader(timestamp_parser(now_ms), now_ms)
+    return [_read_job(job, reader) for job in jobs], reader.batch
+
+
+def _child_work(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], list[Row], Quarters]:
+    from claude_health.tools.usage.bulk import quarters_of
+
+    summaries, batch = _read_jobs(jobs, now_ms)
+    rows = list(batch.values())  # tuples pickle fast; the keys are in the rows
+    return summaries, rows, quarters_of(rows)  # summed here, while the parent stores its half
 
 
 @dataclass
-class _Job:
-    name: str
-    start: int
-    end: int
-    tf: TranscriptFile
-    st: os.stat_result
-    state: _FileState | None
+class ScanMemo:
+    """What a long-running process remembers between scans of one ledger.
 
-
-_Outcome = _ReadResult | str
-
-
-def _read_one(job: _Job) -> _Outcome:
-    """One file's new entries; a problem becomes its message ("" for a file that vanished)."""
-    try:
-        return read_appended(job.tf.path, job.start, job.end, job.tf.project)
-    except FileNotFoundError:
-        return ""
-    except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
-
-
-_PACK = attrgetter(*Entry.__slots__)
-
-
-def _read_jobs(jobs: list[_Job], *, packed: bool = False) -> tuple[list[_Outcome], Any]:
-    """Per-file outcomes (entries taken out) and the deduplicated entries, in file order.
-
-    ``packed`` (in the forked reader) gives the entries as tuples: they pickle several times
-    faster than dataclass instances.
+    The known files are reused while no other connection has committed (SQLite's
+    ``data_version`` is unchanged), and directory listings while their modification time is.
     """
-    batch: dict[str, Entry] = {}
-    summaries: list[_Outcome] = []
-    for job in jobs:
-        outcome = _read_one(job)
-        if isinstance(outcome, _ReadResult):
-            fold(batch, outcome.entries)
-            outcome.entries = []
-        summaries.append(outcome)
-    if packed:
-        return summaries, [_PACK(e) for e in batch.values()]
-    return summaries, batch
+
+    data_version: int | None = None
+    known: dict[str, store.FileState] = field(default_factory=dict)
+    dirs: DirCache = field(default_factory=dict)
 
 
-def _unpack(rows: list[tuple[Any, ...]]) -> dict[str, Entry]:
-    return {row[0]: Entry(*row) for row in rows}
+def _known_files(
+    conn: sqlite3.Connection, memo: ScanMemo | None
+) -> tuple[dict[str, store.FileState], list[int]]:
+    if memo is None:
+        return store.load_files(conn)
+    version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+    if memo.data_version != version:
+        memo.known, broken = store.load_files(conn)
+        memo.data_version = version
+        return dict(memo.known), broken
+    return dict(memo.known), []
 
 
-def _account(
-    stats: ScanStats,
-    jobs: list[_Job],
-    summaries: list[_Outcome],
-    rewritten: list[str],
-    file_updates: list[tuple[object, ...]],
-) -> None:
-    for job, outcome in zip(jobs, summaries, strict=True):
-        if isinstance(outcome, str):
-            if outcome:  # "" means the file vanished (Claude Code's cleanup) between stat and read
-                stats.problems.append(FileProblem(job.name, outcome))
-            continue
-        stats.files_read += 1
-        stats.bytes_read += outcome.bytes_read
-        stats.usage_lines += outcome.usage_lines
-        stats.bad_lines += outcome.bad_lines
-        if outcome.bad_lines:
-            stats.bad_line_files[job.name] = outcome.bad_lines
-        file_updates.append(
-            _file_row(
-                job.name,
-                job.tf,
-                job.st,
-                outcome.offset,
-                job.state,
-                outcome.usage_lines,
-                outcome.bad_lines,
-                rewritten,
-            )
+def _remember(memo: ScanMemo | None, rows: list[store.FileRow], gone: list[int], now_ms: int) -> None:
+    """Keep the memo equal to the rows this scan wrote (other writers bump data_version)."""
+    if memo is None:
+        return
+    for fid, name, project, dev, ino, size, mtime, offset, tail, keys, usage, bad in rows:
+        memo.known[name] = store.FileState(
+            fid, project, dev, ino, size, mtime, offset, tail, keys, usage, bad, 0
         )
-
-
-def fold(batch: dict[str, Entry], entries: Iterable[Entry]) -> None:
-    """Keep the best copy of each response (the first of equals, so order matters)."""
-    get = batch.get
-    for entry in entries:
-        kept = get(entry.key)
-        if kept is None or entry.better_than(kept):
-            batch[entry.key] = entry
+    if gone:
+        ids = set(gone)
+        for name, state in list(memo.known.items()):
+            if state.id in ids and not state.missing:
+                memo.known[name] = state._replace(missing=now_ms)
 
 
 def scan(
@@ -265,16 +245,20 @@ def scan(
     home: Path,
     *,
     roots: Iterable[Path] | None = None,
+    now_ms: int | None = None,
+    memo: ScanMemo | None = None,
 ) -> ScanStats:
     """Bring the ``usage_*`` tables up to date with every transcript on disk."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     root_list = list(roots) if roots is not None else transcript_roots(env, home)
     stats = ScanStats(roots=[str(r) for r in root_list])
-    known = _load_files(conn)
+    known, broken = _known_files(conn, memo)
+    next_id = store.next_file_id(conn)
     seen: set[str] = set()
-    file_updates: list[tuple[object, ...]] = []
-    rewritten: list[str] = []
+    forget: list[int] = list(broken)
+    file_rows: list[store.FileRow] = []
     jobs: list[_Job] = []
-    for tf in iter_transcripts(root_list):
+    for tf in iter_transcripts(root_list, memo.dirs if memo is not None else None):
         name = tf.path
         seen.add(name)
         stats.files_seen += 1
@@ -287,184 +271,185 @@ def scan(
             stats.problems.append(FileProblem(name, "is not a regular file"))
             continue
         state = known.get(name)
-        start = 0
-        if state is not None:
-            same_file = state.ino == st.st_ino and state.dev == st.st_dev and st.st_size >= state.offset
-            if same_file and st.st_size == state.size and st.st_mtime_ns == state.mtime_ns:
+        start = keys_from = 0
+        carry = (0, 0)
+        if state is None:
+            file_id, next_id = next_id, next_id + 1
+        else:
+            file_id = state.id
+            same = state.ino == st.st_ino and state.dev == st.st_dev and st.st_size >= state.offset
+            if same and st.st_size == state.size and st.st_mtime_ns == state.mtime_ns:
+                if state.missing:  # back on disk, unchanged
+                    file_rows.append(
+                        _file_row(
+                            file_id, name, tf.project, st, state.offset, state.tail, state.keys_offset, state
+                        )
+                    )
                 continue  # unchanged since the last run
-            if same_file:
-                start = state.offset
+            if same and _tail_matches(name, state):
+                start, keys_from = state.offset, state.keys_offset
+                carry = (state.usage_lines, state.bad_lines)
             else:
-                rewritten.append(name)  # replaced or truncated: its old entries are re-derived
+                forget.append(file_id)  # replaced or rewritten: its old entries are re-derived
         if st.st_size <= start:
-            file_updates.append(_file_row(name, tf, st, start, state, 0, 0, rewritten))
+            tail = state.tail if state is not None and start else b""
+            file_rows.append(_file_row(file_id, name, tf.project, st, start, tail, keys_from, None, carry))
             continue
-        jobs.append(_Job(name, start, st.st_size, tf, st, state))
-    gone = [p for p in known if p not in seen and not Path(p).exists()]
-    stats.files_missing = len(gone)
-    # Files are read one at a time and folded into a batch straight away, so memory holds one
-    # file's lines plus the deduplicated entries.
+        jobs.append(_Job(file_id, name, tf.project, start, st.st_size, st, carry, keys_from))
+    # A read as small as a warm run's also searches its bytes for credentials (a substring test
+    # per block), so the key check has nothing left to read. A first scan of a long history
+    # leaves that to the key check: the search costs as much as the typed decode itself.
+    if sum(job.end - job.start for job in jobs) <= KEYS_INLINE_BYTES:
+        for job in jobs:
+            job.search_keys = job.keys_from == job.start
+    exists = os.path.exists  # str paths, as everywhere on this path
+    gone = [s.id for p, s in known.items() if not s.missing and p not in seen and not exists(p)]
+    stats.files_gone_now = len(gone)
     # A large first scan hands the second half of the files (by bytes) to a forked reader:
     # parsing is what costs, and it splits across cores. Meanwhile this process stores its own
-    # half; the reader's entries are upserted after them, so the copy kept of a response seen by
+    # half; the reader's rows are upserted after them, so the copy kept of a response seen by
     # both is the one a single reader would keep (the first of equals).
     split = fork_reader.split_point([job.end - job.start for job in jobs])
-    child = forked.start(lambda: _read_jobs(jobs[split:], packed=True)) if split else None
+    child = forked.start(lambda: _child_work(jobs[split:], now_ms)) if split else None
     mine = jobs[:split] if child else jobs
-    own_summaries, own = _read_jobs(mine)
+    own_summaries, own = _read_jobs(mine, now_ms)
+    if child is None and not own and not forget and not gone and not jobs and not file_rows:
+        stats.files_missing = sum(1 for s in known.values() if s.missing)
+        return stats
+    written: list[store.FileRow] = []
+    try:
+        with store.Writer(conn) as writer:
+            writer.forget_files(forget)
+            from claude_health.tools.usage.bulk import quarters_of, settle
 
-    def rest() -> tuple[list[Entry], list[tuple[object, ...]]]:
-        summaries = own_summaries
-        theirs: dict[str, Entry] = {}
+            own_rows = sorted(own.values())
+            writer.entries(own_rows)
+            sums = quarters_of(own_rows) if writer.bulk else None
+            summaries = own_summaries
+            theirs: list[Row] = []
+            their_sums: Quarters | None = None
+            if child is not None:
+                result = child.result()
+                child = None
+                if result is None:  # the child failed: read its share here
+                    their_summaries, their_batch = _read_jobs(jobs[split:], now_ms)
+                    theirs = list(their_batch.values())
+                else:
+                    their_summaries, theirs, their_sums = result
+                summaries = summaries + their_summaries
+            if sums is not None:  # a first load: settled here, see bulk.py
+                upsert, delete, removed = settle(own, theirs)
+                writer.settled(
+                    [r for r in upsert if (r[0], r[1]) not in own],
+                    [r for r in upsert if (r[0], r[1]) in own],
+                )
+                writer.delete(delete)
+                for key, acc in (their_sums if their_sums is not None else quarters_of(theirs)).items():
+                    kept = sums.get(key)
+                    if kept is None:
+                        sums[key] = acc
+                    else:
+                        for i, v in enumerate(acc):
+                            kept[i] += v
+                writer.quarters(quarters_of(removed, -1, sums))
+            else:
+                theirs.sort()
+                writer.entries(theirs)
+            hits = _account(stats, jobs, summaries, file_rows)
+            writer.files(file_rows)
+            writer.key_hits(hits)
+            writer.mark_missing(gone, now_ms)
+            stats.entries_written = len(own) + len(theirs)
+            written = file_rows
+    except BaseException:
+        if memo is not None:
+            memo.data_version = None  # the transaction rolled back: read the files again next time
+        raise
+    finally:
         if child is not None:
-            result = child.result()
-            their_summaries, theirs = (
-                _read_jobs(jobs[split:]) if result is None else (result[0], _unpack(result[1]))
-            )
-            summaries = summaries + their_summaries
-        _account(stats, jobs, summaries, rewritten, file_updates)
-        stats.entries_written = len(own.keys() | theirs.keys()) if theirs else len(own)
-        return list(theirs.values()), file_updates
-
-    if child is None:
-        later = rest()
-        if not own and not later[1] and not gone:
-            return stats
-        _write(conn, own.values(), lambda: later, rewritten, gone)
-    else:
-        _write(conn, own.values(), rest, rewritten, gone)
+            child.kill()
+    _remember(memo, written, gone, now_ms)
+    stats.files_missing = sum(1 for s in known.values() if s.missing) + len(gone)
     return stats
 
 
+def _tail_matches(name: str, state: store.FileState) -> bool:
+    """Are the bytes just before the stored offset still the ones read? (Not: rewritten in place.)"""
+    if not state.tail:  # nothing to compare (read from the start, or a ledger from before tails)
+        return True
+    try:
+        fd = os.open(name, _OPEN_FLAGS)  # no blocking on a FIFO swapped in after the stat
+    except OSError:
+        return False
+    try:
+        got = os.pread(fd, len(state.tail), state.offset - len(state.tail))
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return got == state.tail
+
+
+def _account(
+    stats: ScanStats, jobs: list[_Job], summaries: list[_Outcome], file_rows: list[store.FileRow]
+) -> list[store.KeyHitRow]:
+    hits: list[store.KeyHitRow] = []
+    for job, outcome in zip(jobs, summaries, strict=True):
+        if isinstance(outcome, str):
+            if outcome:  # "" means the file vanished (Claude Code's cleanup) between stat and read
+                stats.problems.append(FileProblem(job.name, outcome))
+            continue
+        stats.files_read += 1
+        stats.bytes_read += outcome.bytes_read
+        stats.usage_lines += outcome.usage_lines
+        stats.bad_lines += outcome.bad_lines
+        if outcome.bad_lines:
+            stats.bad_line_files[job.name] = outcome.bad_lines
+        hits += outcome.hits
+        usage, bad = job.carry
+        file_rows.append(
+            (
+                job.file_id,
+                job.name,
+                job.project,
+                job.st.st_dev,
+                job.st.st_ino,
+                job.st.st_size,
+                job.st.st_mtime_ns,
+                outcome.offset,
+                outcome.tail,
+                outcome.offset if job.search_keys else job.keys_from,
+                usage + outcome.usage_lines,
+                bad + outcome.bad_lines,
+            )
+        )
+    stats.key_hits = len(hits)
+    return hits
+
+
 def _file_row(
+    file_id: int,
     name: str,
-    tf: TranscriptFile,
+    project: str,
     st: os.stat_result,
     offset: int,
-    state: _FileState | None,
-    usage_lines: int,
-    bad_lines: int,
-    rewritten: list[str],
-) -> tuple[object, ...]:
-    carry = state is not None and name not in rewritten
-    prev_usage = state.usage_lines if carry and state else 0
-    prev_bad = state.bad_lines if carry and state else 0
+    tail: bytes,
+    keys_offset: int,
+    state: store.FileState | None,
+    carry: tuple[int, int] = (0, 0),
+) -> store.FileRow:
+    usage, bad = (state.usage_lines, state.bad_lines) if state is not None else carry
     return (
+        file_id,
         name,
-        tf.project,
+        project,
         st.st_dev,
         st.st_ino,
         st.st_size,
         st.st_mtime_ns,
         offset,
-        prev_usage + usage_lines,
-        prev_bad + bad_lines,
+        tail,
+        keys_offset,
+        usage,
+        bad,
     )
-
-
-_UPSERT = """
-INSERT INTO usage_entries
-    (key, msg_id, ts, model, project, session, file, sidechain, speed,
-     input, output, cc5m, cc1h, cc, cread, total)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (key) DO UPDATE SET
-    ts = excluded.ts, model = excluded.model, project = excluded.project,
-    session = excluded.session, file = excluded.file, sidechain = excluded.sidechain,
-    speed = excluded.speed, input = excluded.input, output = excluded.output,
-    cc5m = excluded.cc5m, cc1h = excluded.cc1h, cc = excluded.cc, cread = excluded.cread,
-    total = excluded.total
-WHERE excluded.sidechain < usage_entries.sidechain
-   OR (excluded.sidechain = usage_entries.sidechain AND (
-        excluded.total > usage_entries.total
-        OR (excluded.total = usage_entries.total AND excluded.speed != '' AND usage_entries.speed = '')))
-"""
-
-# A sidechain copy of a response (same message.id, another requestId) loses to the main chain,
-# and among sidechain copies only the largest survives (ccusage v20's message-id index).
-_DROP_REPLAYS = """
-DELETE FROM usage_entries
-WHERE sidechain = 1 AND msg_id IN (SELECT msg_id FROM temp.usage_touched) AND (
-    EXISTS (SELECT 1 FROM usage_entries m WHERE m.msg_id = usage_entries.msg_id AND m.sidechain = 0)
-    OR EXISTS (SELECT 1 FROM usage_entries o WHERE o.msg_id = usage_entries.msg_id AND o.sidechain = 1
-               AND o.key != usage_entries.key
-               AND (o.total > usage_entries.total
-                    OR (o.total = usage_entries.total AND o.key < usage_entries.key))))
-"""
-
-
-def _rows(entries: Iterable[Entry]) -> Iterator[tuple[object, ...]]:
-    # In key order: the primary-key B-tree then grows at its right edge instead of splitting
-    # pages all over (and the msg_id index, which the key starts with, too). A generator, not a
-    # list: on a first scan of a large history the rows would double memory.
-    for e in sorted(entries, key=_KEY):
-        yield (
-            e.key,
-            e.msg_id,
-            e.ts_ms,
-            e.model,
-            e.project,
-            e.session,
-            e.file,
-            int(e.sidechain),
-            e.speed,
-            e.input_tokens,
-            e.output_tokens,
-            e.cache_creation_5m,
-            e.cache_creation_1h,
-            e.cache_creation,
-            e.cache_read,
-            e.total,
-        )
-
-
-_KEY = attrgetter("key")
-
-
-def _write(
-    conn: sqlite3.Connection,
-    first: Iterable[Entry],
-    later: Callable[[], tuple[list[Entry], list[tuple[object, ...]]]],
-    rewritten: list[str],
-    gone: list[str],
-) -> None:
-    """Store ``first``, then what ``later`` returns (the forked reader's entries, file rows).
-
-    Entries are upserted keeping the better copy, ties going to the one stored first.
-    """
-    first = list(first)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        had_rows = conn.execute("SELECT 1 FROM usage_entries LIMIT 1").fetchone() is not None
-        for name in rewritten:
-            conn.execute("DELETE FROM usage_entries WHERE file = ?", (name,))
-        if not had_rows:  # first scan: bulk insert, then derive the quarter-hour totals in one pass
-            store.drop_triggers(conn)
-            # Secondary indexes are built once after the load (a sort) rather than row by row.
-            conn.execute("DROP INDEX IF EXISTS usage_entries_ts")
-            conn.execute("DROP INDEX IF EXISTS usage_entries_msg")
-        conn.executemany(_UPSERT, _rows(first))
-        second, file_updates = later()
-        conn.executemany(_UPSERT, _rows(second))
-        if not had_rows:
-            store.create_indexes(conn)
-            store.rebuild_quarters(conn)
-            store.create_triggers(conn)
-            block_cache.invalidate(conn)
-        # Replays can only collide through a sidechain copy: in this batch, or (for a main-chain
-        # entry) one already stored by an earlier run.
-        touched = {(e.msg_id,) for e in (*first, *second) if e.msg_id and (e.sidechain or had_rows)}
-        if touched:
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_touched (msg_id TEXT PRIMARY KEY)")
-            conn.execute("DELETE FROM temp.usage_touched")
-            conn.executemany("INSERT OR IGNORE INTO temp.usage_touched (msg_id) VALUES (?)", touched)
-            conn.execute(_DROP_REPLAYS)
-        conn.executemany(
-            "INSERT OR REPLACE INTO usage_files (path, project, dev, ino, size, mtime_ns, offset,"
-            " usage_lines, bad_lines, missing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            file_updates,
-        )
-        conn.executemany("UPDATE usage_files SET missing = 1 WHERE path = ?", [(p,) for p in gone])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise

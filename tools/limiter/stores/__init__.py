@@ -1,4 +1,5 @@
-"""Limiter stores chosen by URL: ``memory://``, ``sqlite:///PATH``, ``redis://HOST:PORT/DB``."""
+"""Limiter stores chosen by URL: ``memory://``, ``sqlite:///PATH``, ``redis://HOST:PORT/DB``,
+``redis+cluster://HOST:PORT[,HOST:PORT...]``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Event", "Store", "StoreError", "Sync", "open_store", "sqlite_path", "sqlite_url"]
 
-SCHEMES = ("memory://", "sqlite://", "redis://", "rediss://", "unix://")
+SCHEMES: tuple[str, ...] = ("memory://", "sqlite://", "redis://", "rediss://", "unix://")
+SCHEMES += ("redis+cluster://", "rediss+cluster://")
 
 
 def sqlite_path(url: str) -> Path:
@@ -47,11 +49,16 @@ def open_store(url: str, clock: ClockLike | None = None) -> Store:
 
         path = sqlite_path(text)
         return SQLiteStore(path, url=f"sqlite:///{path}".replace("////", "///"), clock=clock)
+    if text.startswith(("redis+cluster://", "rediss+cluster://")):
+        from claude_health.tools.limiter.stores.redis_cluster import RedisClusterStore
+
+        return RedisClusterStore(text)
     if text.startswith(("redis://", "rediss://", "unix://")):
         from claude_health.tools.limiter.stores.redis_store import RedisStore
 
         return RedisStore(text)
     shown = text.split("@")[-1][:100]
     raise StoreError(
-        f"unknown limiter store URL {shown!r}: use memory://, sqlite:///PATH or redis://HOST:PORT/DB"
+        f"unknown limiter store URL {shown!r}: use memory://, sqlite:///PATH, redis://HOST:PORT/DB "
+        "or redis+cluster://HOST:PORT[,HOST:PORT...]"
     )

@@ -236,16 +236,32 @@ def _unpack(raw: bytes) -> tuple[float, ...] | None:
     return None
 
 
+def _single_host_urls(url: str) -> list[str]:
+    """A ``redis+cluster://`` URL lists several ``host:port`` pairs: each is checked as a URL of
+    its own (a list is no valid port); any other URL is checked as it is."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.endswith("+cluster"):
+        return [url]
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    return [f"{scheme}://{userinfo}{at}{host}{slash}{tail}" for host in hosts.split(",")]
+
+
 def safe_url(url: str) -> str:
     """The URL without a password, fit for messages and status output.
 
     Raises :class:`StoreError` for a URL that cannot be parsed (e.g. ``redis://[::1``).
     """
     try:
-        parse_url(url)
+        for one in _single_host_urls(url):
+            parse_url(one)
         parts = urlsplit(url)
     except ValueError as exc:
         raise StoreError(f"the limiter store URL {shown_url(url)!r} is not a valid URL: {exc}") from None
+    if parts.scheme.endswith("+cluster"):
+        _userinfo, at, hosts = parts.netloc.rpartition("@")
+        netloc = f"***@{hosts}" if at else hosts
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     if parts.password is None and parts.username is None:
         return url
     host = parts.hostname or ""
@@ -336,6 +352,11 @@ class _Script:
 
 
 class RedisStore:
+    # Key naming; the cluster store (redis_cluster.py) puts every key of a namespace in one slot.
+    _split = staticmethod(split)
+    _class_key = staticmethod(class_key)
+    _hold_class = staticmethod(hold_class)
+
     def __init__(self, url: str, connect_timeout: float = 2.0) -> None:
         self.url = safe_url(url)
         self.warnings: list[str] = []
@@ -346,12 +367,15 @@ class RedisStore:
             raise StoreError(
                 "the redis:// limiter store needs the redis client: pip install 'claude-health[redis]'"
             ) from None
-        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        # RedisClusterException is the cluster client's (redis+cluster://) error that is no RedisError.
+        self._errors: tuple[type[BaseException], ...] = (
+            redis.RedisError,
+            redis.exceptions.RedisClusterException,
+            OSError,
+        )
         self._no_script = NoScriptError
         try:
-            self._client: Any = redis.Redis.from_url(
-                url, socket_timeout=connect_timeout, socket_connect_timeout=connect_timeout
-            )
+            self._client: Any = self._connect(url, connect_timeout)
             self._client.ping()
         except TypeError as exc:  # redis-py passes unknown query parameters on as keyword arguments
             unknown = re.search(r"keyword argument '([^']+)'", str(exc))
@@ -369,6 +393,13 @@ class RedisStore:
         # hold_key -> (keys, caps, the EVALSHA command up to ARGV, the ARGV[1] packer, and the
         # index in ``keys`` of each slot the script may name).
         self._prepared: dict[str, _Prepared] = {}
+
+    def _connect(self, url: str, connect_timeout: float) -> Any:
+        import redis
+
+        return redis.Redis.from_url(
+            url, socket_timeout=connect_timeout, socket_connect_timeout=connect_timeout
+        )
 
     @property
     def client(self) -> Any:
@@ -392,8 +423,8 @@ class RedisStore:
             raise self._failed(exc, keys) from None
 
     def _prepare(self, keys: Sequence[str], caps: Sequence[float], hold_key: str) -> _Prepared:
-        key, slots = split(keys)
-        if hold_class(hold_key) != key:
+        key, slots = self._split(keys)
+        if self._hold_class(hold_key) != key:
             raise ValueError(f"the hold {hold_key!r} must belong to the class of {keys[0]!r}")
         command = ("EVALSHA", self._acquire.sha, 1, key.encode())
         index = {slot + 1: i for i, slot in enumerate(slots)}
@@ -425,19 +456,19 @@ class RedisStore:
     def adjust(self, keys: Sequence[str], caps: Sequence[float], deltas: Sequence[float]) -> None:
         if not keys:
             return
-        key, slots = split(keys)
+        key, slots = self._split(keys)
         self._call(self._adjust, [key], [_packer(slots, caps)(deltas)])
 
     def sync(self, items: Sequence[Sync], hold: tuple[str, float] | None = None) -> None:
         keys: list[str] = []
         args: list[Any] = [0, 0]
         for item in items:
-            key, slot = class_key(item.key)
+            key, slot = self._class_key(item.key)
             if key not in keys:
                 keys.append(key)
             args += [keys.index(key) + 1, slot, repr(float(item.capacity)), repr(float(item.tokens))]
         if hold is not None and hold[1] > 0:
-            key = hold_class(hold[0])
+            key = self._hold_class(hold[0])
             if key not in keys:
                 keys.append(key)
             args[0], args[1] = keys.index(key) + 1, repr(float(hold[1]))
@@ -445,8 +476,8 @@ class RedisStore:
             self._call(self._sync, keys, args)
 
     def snapshot(self, keys: Sequence[str], hold_key: str) -> tuple[list[State | None], float, float]:
-        key, slots = split(keys)
-        secs, micros, raw, hold_raw = self._call(self._snapshot, [key, hold_class(hold_key)], [])
+        key, slots = self._split(keys)
+        secs, micros, raw, hold_raw = self._call(self._snapshot, [key, self._hold_class(hold_key)], [])
         now = int(secs) + int(micros) / 1_000_000
         values = _unpack(raw)
         hold_values = _unpack(hold_raw)
