@@ -253,7 +253,7 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Ru
 
 IN_PROCESS = """
 import json, resource, sys, time
-from claude_health.tools.keys import ScanOptions, scan_keys
+from claude_health.tools.keys.report import ScanOptions, scan_keys
 from claude_health.tools.paths import Workspace
 ws = Workspace.discover(sys.argv[1])
 walls, report = [], None

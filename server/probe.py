@@ -23,9 +23,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from claude_health.tools import causes
-from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.literals import scrub_line
+from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
 from claude_health.tools.redact import redact_text
 from claude_health.tools.runtime import rules

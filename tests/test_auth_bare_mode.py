@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from claude_health.tools.auth import auth_route
+from claude_health.tools.auth.check import auth_route
 from tests.conftest import Sandbox
 from tests.fakes import fake_key
 from tests.test_auth_route import codes, max_login

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from claude_health.tools.auth import auth_route
+from claude_health.tools.auth.check import auth_route
 from claude_health.tools.auth.route import is_truthy
 from claude_health.tools.redact import suffix20
 from tests.conftest import Sandbox

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from claude_health.tools.auth import auth_route
+from claude_health.tools.auth.check import auth_route
 from claude_health.tools.files import MAX_JSON_VALUES, SAFETY_LIMIT, read_json_object
 from claude_health.tools.redact import suffix20
 from claude_health.tools.registration import plan as registration_plan

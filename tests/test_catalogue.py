@@ -31,3 +31,16 @@ def test_docs_rules_md_is_current() -> None:
     expected = markdown(list(all_rules().values()))
     actual = (REPO / "docs" / "rules.md").read_text()
     assert actual == expected, "docs/rules.md is stale: run `claude-health rules --markdown > docs/rules.md`"
+
+
+def test_every_rules_module_is_in_the_catalogue() -> None:
+    """The catalogue lists its modules by hand (mypy checks each has RULES): none may be missed."""
+    from claude_health.tools.catalogue import RULE_MODULES
+
+    listed = {module.__name__ for module in RULE_MODULES}
+    found = {
+        "claude_health.tools." + ".".join(path.relative_to(REPO / "tools").with_suffix("").parts)
+        for path in (REPO / "tools").rglob("rules.py")
+    }
+    assert found <= listed, sorted(found - listed)
+    assert "claude_health.tools.outcome" in listed  # the doctor's own H001

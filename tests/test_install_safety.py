@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 import tomli_w
 
-from claude_health.tools.registration import CLIENTS, RegistrationError, apply, atomic, plan_install
+from claude_health.tools.registration import atomic
 from claude_health.tools.registration.atomic import ConcurrentChangeError, DamagedError, Hooks
-from claude_health.tools.registration.clients import config_path, load_template
+from claude_health.tools.registration.clients import CLIENTS, RegistrationError, config_path, load_template
 from claude_health.tools.registration.launch import Launch
-from claude_health.tools.registration.plan import ATTEMPTS, apply_fresh, backup_dir
+from claude_health.tools.registration.plan import ATTEMPTS, apply, apply_fresh, backup_dir, plan_install
 from tests.conftest import Sandbox
 from tests.mcp_helpers import cli_path
 

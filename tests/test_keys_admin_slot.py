@@ -8,7 +8,7 @@ import pytest
 
 from claude_health.server.cli import main
 from claude_health.tools.findings import Finding, Severity
-from claude_health.tools.keys import scan_keys
+from claude_health.tools.keys.report import scan_keys
 from tests.conftest import Sandbox
 from tests.fakes import fake_key
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_health.tools.keys import KeysUsageError, ScanOptions, scan_keys
+from claude_health.tools.keys.report import KeysUsageError, ScanOptions, scan_keys
 from claude_health.tools.keys.tree import list_files, scan_files
 from tests.conftest import Sandbox
 from tests.fakes import fake_key

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from claude_health.tools.findings import Finding, Severity
-from claude_health.tools.keys import scan_keys
+from claude_health.tools.keys.report import scan_keys
 from tests.conftest import Sandbox
 from tests.fakes import fake_key
 
@@ -276,7 +276,7 @@ def test_oauth_account_alone_is_not_a_plan(sandbox: Sandbox) -> None:
 
 def test_setup_token_plan_is_overridden_by_an_api_key(sandbox: Sandbox) -> None:
     sandbox.env.update(CLAUDE_CODE_OAUTH_TOKEN=fake_key("oauth_access_token"), ANTHROPIC_API_KEY=fake_key())
-    from claude_health.tools.auth import auth_route
+    from claude_health.tools.auth.check import auth_route
 
     a001 = [f for f in auth_route(sandbox.workspace()).findings if f.code == "A001"]
     [k005] = by_code(sandbox, "K005")

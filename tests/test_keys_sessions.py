@@ -19,7 +19,7 @@ import pytest
 from mcp import Client
 
 from claude_health.server.app import build_server
-from claude_health.tools.keys import ScanOptions, scan_keys
+from claude_health.tools.keys.report import ScanOptions, scan_keys
 from claude_health.tools.redact import fingerprint, redact
 from claude_health.tools.usage.synthetic import assistant_record, iso, line, user_record
 from tests.conftest import Sandbox

@@ -305,9 +305,9 @@ async def test_mcp_tool_errors_never_quote_the_failure(
     def explode(*args: object, **kwargs: object) -> None:
         raise ValueError(f"boom near {key}")
 
-    import claude_health.tools.keys as keys_pkg
+    import claude_health.tools.keys.report as keys_report
 
-    monkeypatch.setattr(keys_pkg, "scan_keys", explode)
+    monkeypatch.setattr(keys_report, "scan_keys", explode)
     async with Client(build_server()) as client:
         result = await client.call_tool("check_key_hygiene", {"project_dir": str(sandbox.project)})
     assert result.is_error is True

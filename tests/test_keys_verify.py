@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import socket
 
-from claude_health.tools.keys import ScanOptions, scan_keys
+from claude_health.tools.keys.report import ScanOptions, scan_keys
 from claude_health.tools.keys.verify import OFFICIAL_BASE_URL, base_url
 from tests.conftest import Sandbox
 from tests.fake_anthropic import FakeAnthropic, Reply

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from claude_health.tools.auth import auth_route
 from claude_health.tools.auth import keychain as kc
+from claude_health.tools.auth.check import auth_route
 from claude_health.tools.auth.inputs import gather
 from claude_health.tools.auth.route import AuthResult
 from claude_health.tools.paths import Workspace

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from claude_health.tools.auth import auth_route
+from claude_health.tools.auth.check import auth_route
 from claude_health.tools.findings import Finding
 from claude_health.tools.paths import Workspace
 from claude_health.tools.runtime.check import managed_version_bounds

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claude_health.tools.paths import Workspace
-from claude_health.tools.registration import apply, plan_install, plan_uninstall
 from claude_health.tools.registration.launch import Launch
+from claude_health.tools.registration.plan import apply, plan_install, plan_uninstall
 
 LAUNCH = Launch("/opt/claude-health", ["serve"])
 SETTINGS = settings(

@@ -465,7 +465,7 @@ def test_a_gateway_echo_never_reaches_the_error_message(sandbox: Sandbox) -> Non
 
 
 def test_token_counts_show_file_names_redacted(sandbox: Sandbox) -> None:
-    from claude_health.tools.tokens import count_files
+    from claude_health.tools.tokens.counter import count_files
 
     planted = Planted()
     sandbox.write(sandbox.project / f"notes-{planted.new('file')}.md", "hello\n")

@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claude_health.tools.findings import Finding, Severity
+from claude_health.tools.jsonspan import loads
 from claude_health.tools.settings import permissions as P
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import MAX_PER_RULE, did_you_mean
 from claude_health.tools.settings.explain import explain_permission
-from claude_health.tools.settings.jsonpos import loads
 from claude_health.tools.settings.mcp import url_pattern_matches
 from claude_health.tools.settings.validate import Validation, validate_workspace
 from tests.conftest import Sandbox

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_health.tools.settings.jsonpos import JsonSyntaxError, loads
+from claude_health.tools.jsonspan import JsonSyntaxError, loads
 
 TEXT = """{
   "permissions": {

@@ -353,7 +353,7 @@ def test_windows_legacy_programdata_is_listed_only_when_present(sandbox: Sandbox
 
 
 def test_doctor_check(sandbox: Sandbox) -> None:
-    from claude_health.tools.doctor import CheckOutcome
+    from claude_health.tools.outcome import CheckOutcome
     from claude_health.tools.settings.check import run_check
 
     path = sandbox.project_settings({"model": 5})

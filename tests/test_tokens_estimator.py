@@ -230,7 +230,7 @@ def test_fit() -> None:
 
 
 def test_count_text_says_when_it_sampled() -> None:
-    from claude_health.tools.tokens import count_text
+    from claude_health.tools.tokens.counter import count_text
 
     big = count_text(PROSE * 3000, model="claude-opus-4-7")
     assert big.method == "estimate" and any("samples" in n for n in big.notes)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from claude_health.tools.anthropic import AuthenticationFailed, RateLimited, SpendLimitReached
-from claude_health.tools.tokens import ExactUnavailable, count_files, count_request, count_text
 from claude_health.tools.tokens.cache import TABLE, ExactCache, request_key
-from claude_health.tools.tokens.exact import LimiterHook
+from claude_health.tools.tokens.counter import count_files, count_request, count_text
+from claude_health.tools.tokens.exact import ExactUnavailable, LimiterHook
 from tests.conftest import Sandbox
 from tests.fake_anthropic import FakeAnthropic, Reply, fake_count
 from tests.fakes import fake_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from claude_health.tools.tokens import count_files
+from claude_health.tools.tokens.counter import count_files
 from claude_health.tools.tokens.inputs import _read, collect
 from tests.conftest import Sandbox
 from tests.test_tokens_estimator import png

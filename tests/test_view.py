@@ -210,7 +210,7 @@ def test_an_ignored_file_without_auth_settings_leaves_auth_alone(sandbox: Sandbo
 def test_unreadable_settings_is_a_note_for_auth(sandbox: Sandbox) -> None:
     max_login(sandbox)
     sandbox.user_settings('{"env": {"ANTHROPIC_API_KEY": "x"},}')  # invalid JSON: content unknown
-    from claude_health.tools.auth import auth_route
+    from claude_health.tools.auth.check import auth_route
 
     [a004] = [f for f in auth_route(sandbox.workspace()).findings if f.code == "A004"]
     assert a004.severity.value == "info" and "if it sets credentials" in a004.message

@@ -1,39 +1,61 @@
 """The rule catalogue: every finding code, documented once.
 
-Each check keeps its rules beside it in a module named ``rules`` exposing ``RULES`` (plus the
-doctor's own); this module only collects them, so a new check documents itself by existing.
+Each check keeps its rules beside it in a module named ``rules`` exposing ``RULES`` (the doctor's
+own H001 is in :mod:`claude_health.tools.outcome`); this module only collects them. A new check
+adds its ``rules`` module to :data:`RULE_MODULES` (tests/test_catalogue.py fails until it does).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import pkgutil
+from collections.abc import Sequence
 from functools import cache
+from typing import Protocol
 
+from claude_health.tools import outcome
+from claude_health.tools.admin import rules as admin_rules
+from claude_health.tools.auth import rules as auth_rules
 from claude_health.tools.findings import Rule
+from claude_health.tools.guard import rules as guard_rules
+from claude_health.tools.keys import rules as keys_rules
+from claude_health.tools.limiter import rules as limiter_rules
+from claude_health.tools.runtime import rules as runtime_rules
+from claude_health.tools.settings import rules as settings_rules
+from claude_health.tools.tokens import rules as tokens_rules
+from claude_health.tools.usage import rules as usage_rules
 
 
-def rule_modules() -> list[str]:
-    """``claude_health.tools.doctor`` and every ``claude_health.tools.<check>.rules`` module."""
-    from claude_health import tools
+class RuleModule(Protocol):
+    """A module that documents its codes: it exposes ``RULES``."""
 
-    names = ["claude_health.tools.doctor"]
-    for info in pkgutil.iter_modules(tools.__path__):
-        if info.ispkg and importlib.util.find_spec(f"claude_health.tools.{info.name}.rules") is not None:
-            names.append(f"claude_health.tools.{info.name}.rules")
-    return names
+    @property
+    def __name__(self) -> str: ...
+
+    @property
+    def RULES(self) -> Sequence[Rule]: ...  # read-only: each module has its own tuple type
+
+
+RULE_MODULES: tuple[RuleModule, ...] = (
+    outcome,
+    admin_rules,
+    auth_rules,
+    guard_rules,
+    keys_rules,
+    limiter_rules,
+    runtime_rules,
+    settings_rules,
+    tokens_rules,
+    usage_rules,
+)
 
 
 @cache
 def all_rules() -> dict[str, Rule]:
     """Every documented rule by code, in code order. Duplicate codes are a programming error."""
     rules: dict[str, Rule] = {}
-    for name in rule_modules():
-        module = importlib.import_module(name)
+    for module in RULE_MODULES:
         for rule in module.RULES:
             if rule.code in rules:
-                raise RuntimeError(f"rule code {rule.code} is defined twice ({name})")
+                raise RuntimeError(f"rule code {rule.code} is defined twice ({module.__name__})")
             rules[rule.code] = rule
     return dict(sorted(rules.items()))
 

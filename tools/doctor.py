@@ -1,59 +1,55 @@
 """The doctor: run every check against one workspace and bundle their findings in one report.
 
-Checks register here by name and dotted path (``module:function``) and are imported only when
-run. A check that raises becomes a finding, so one broken check never hides the others.
+A check that raises becomes a finding, so one broken check never hides the others. Importing
+this module imports every check: it is imported when a report is made (the CLI's ``doctor`` and
+the MCP ``health_report`` import it inside the command), never at start-up.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from claude_health.tools.findings import Finding, Rule, Severity, Summary, sort_findings
+from claude_health.tools.auth.check import run_check as auth_check
+from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
+from claude_health.tools.guard.check import run_check as guard_check
+from claude_health.tools.keys.check import run_check as keys_check
+from claude_health.tools.outcome import CHECK_FAILED, CheckFunction
+from claude_health.tools.outcome import CheckOutcome as CheckOutcome  # re-exported: see limits_check
 from claude_health.tools.paths import Workspace
 from claude_health.tools.problems import Problem, group_problems
+from claude_health.tools.runtime.check import run_check as runtime_check
+from claude_health.tools.settings.check import run_check as settings_check
+from claude_health.tools.tokens.check import run_check as tokens_check
+from claude_health.tools.usage.check import run_check as usage_check
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class CheckOutcome:
-    """What one check returns: findings plus a JSON-ready section for the report."""
+def limits_check(ws: Workspace) -> CheckOutcome:
+    """The limiter's check, imported when it runs: the one import cycle left. ``limiter/check.py``
+    still takes ``CheckOutcome`` from this module (re-exported above); once it imports
+    :mod:`claude_health.tools.outcome` instead, import its ``run_check`` at the top like the others."""
+    from claude_health.tools.limiter.check import run_check
 
-    findings: list[Finding] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
+    return run_check(ws)
 
 
-CheckFunction = Callable[[Workspace], CheckOutcome]
-
-# name -> "module:function"; order is the report's section order.
-CHECKS: dict[str, str] = {
-    "auth": "claude_health.tools.auth.check:run_check",
-    "runtime": "claude_health.tools.runtime.check:run_check",
-    "settings": "claude_health.tools.settings.check:run_check",
-    "keys": "claude_health.tools.keys.check:run_check",
-    "limits": "claude_health.tools.limiter.check:run_check",
-    "usage": "claude_health.tools.usage.check:run_check",
-    "tokens": "claude_health.tools.tokens.check:run_check",
-    "guard": "claude_health.tools.guard.check:run_check",
+# The doctor's checks by name; the order is the report's section order.
+CHECKS: dict[str, CheckFunction] = {
+    "auth": auth_check,
+    "runtime": runtime_check,
+    "settings": settings_check,
+    "keys": keys_check,
+    "limits": limits_check,
+    "usage": usage_check,
+    "tokens": tokens_check,
+    "guard": guard_check,
 }
-
-CHECK_FAILED = Rule(
-    code="H001",
-    title="A check could not run",
-    severity=Severity.WARNING,
-    what="One of the doctor's checks stopped with an unexpected error, so its part of the report is missing.",
-    why="The rest of the report is still valid, but the missing check may hide a real problem.",
-    fix="Run the check's own command with -vv and report the message as a claude-health bug.",
-    check="doctor",
-)
-RULES = (CHECK_FAILED,)
 
 
 CheckStatus = Literal["ok", "info", "warning", "error", "failed"]
@@ -108,12 +104,6 @@ class DoctorReport(BaseModel):
         return payload
 
 
-def load_check(name: str) -> CheckFunction:
-    module_name, _, func = CHECKS[name].partition(":")
-    fn: CheckFunction = getattr(importlib.import_module(module_name), func)
-    return fn
-
-
 def run_doctor(
     workspace: Workspace,
     only: Iterable[str] | None = None,
@@ -134,7 +124,7 @@ def run_doctor(
         started = time.perf_counter()
         logger.info("check %s", name)  # with -v, the files each check reads follow this line
         try:
-            check = extra[name] if name in extra else load_check(name)
+            check = extra[name] if name in extra else CHECKS[name]
             outcome = check(workspace)
             ok = True
         except Exception as exc:  # one broken check must not take the report down

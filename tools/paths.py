@@ -137,6 +137,8 @@ class Workspace:
         Cached like ``git_root``: every check of one doctor run, MCP call or watcher event gets the
         same view, so settings are read and validated once. A new snapshot is a new Workspace.
         """
+        # Imported here: the view is built from a Workspace (a cycle), and every command imports
+        # this module while only checks build a view (it loads the settings validator).
         from claude_health.tools.view.model import View
 
         return View(self)

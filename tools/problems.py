@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from claude_health.tools import causes
 from claude_health.tools.findings import Finding, Severity, sort_findings
+from claude_health.tools.keys.formats import label
 
 if TYPE_CHECKING:
     from claude_health.tools.view import View
@@ -287,7 +288,6 @@ def _leaked_key(members: list[Finding], view: View) -> tuple[str, str]:
             if where not in places:
                 places.append(where)
     shown_key = f" ({lead.redacted})" if lead.redacted else ""
-    from claude_health.tools.keys.formats import label
 
     what = f"An Anthropic {label(lead.kind)}" if lead.kind else "An Anthropic credential"
     summary = f"{what}{shown_key} is exposed in {_join(places) if places else 'several places'}"

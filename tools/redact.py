@@ -51,7 +51,7 @@ def is_redacted(value: str) -> bool:
 
 def fingerprint(secret: str) -> str:
     """A short, stable hash so the same key can be recognised in several places."""
-    import hashlib
+    import hashlib  # not at the top: every CLI run imports this module (see the docstring)
 
     return hashlib.sha256(secret.strip().encode("utf-8")).hexdigest()[:12]
 
@@ -191,7 +191,7 @@ _TOKENISH = re.compile(
 
 def redact_url(url: str) -> str:
     """A URL safe to show: the userinfo password and secret-looking query values redacted."""
-    from urllib.parse import unquote, urlsplit, urlunsplit
+    from urllib.parse import unquote, urlsplit, urlunsplit  # as hashlib above
 
     try:
         parts = urlsplit(url.strip())

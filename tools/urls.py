@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from claude_health.tools.redact import redact_url
+
 MAX_URL_CHARS = 8192  # far above any real endpoint; a longer "URL" is data, not an address
 # Schemes whose URLs must name a host (the others, e.g. unix:// or sqlite://, carry a path).
 HOST_SCHEMES = frozenset({"http", "https", "ws", "wss", "redis", "rediss"})
@@ -88,7 +90,5 @@ def try_url(text: str) -> Url | None:
 
 def shown_url(text: str, limit: int = 200) -> str:
     """``text`` fit for a message: passwords and key-like values redacted, length capped."""
-    from claude_health.tools.redact import redact_url
-
     shown = redact_url(text) if isinstance(text, str) else repr(text)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"

@@ -24,7 +24,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from claude_health.tools.auth import auth_route
+    from claude_health.tools.auth.check import auth_route
 
     ws = workspace(args)
     result = auth_route(ws)

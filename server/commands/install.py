@@ -94,9 +94,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from claude_health.server.commands.common import UsageError, workspace
-    from claude_health.tools.registration import plan_install
     from claude_health.tools.registration.launch import SERVE_ARGS, Launch
-    from claude_health.tools.registration.plan import DEFAULT_URL
+    from claude_health.tools.registration.plan import DEFAULT_URL, plan_install
 
     if args.url and args.transport != "http":
         raise UsageError("--url only applies with --transport http")
@@ -189,8 +188,8 @@ def execute(args: argparse.Namespace, verb: str, plan: Callable[[], Any]) -> int
     """Plan, write unless --dry-run, report; refusals are one line on stderr and exit 1.
 
     A file another program saves meanwhile is planned again on its new content (a few times)."""
-    from claude_health.tools.registration import RegistrationError
     from claude_health.tools.registration.atomic import ConcurrentChangeError
+    from claude_health.tools.registration.clients import RegistrationError
     from claude_health.tools.registration.plan import apply_fresh
 
     try:

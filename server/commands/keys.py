@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.staged and args.history:
         raise UsageError("--staged scans the index only; it cannot be combined with --history")
     from claude_health.server.output import dump_json, findings_payload, print_findings
-    from claude_health.tools.keys import KeysUsageError, ScanOptions, scan_keys
+    from claude_health.tools.keys.report import KeysUsageError, ScanOptions, scan_keys
 
     ws = workspace(args)
     options = ScanOptions(

@@ -50,14 +50,10 @@ def _read_stdin() -> str:
 
 def run(args: argparse.Namespace) -> int:
     from claude_health.tools.anthropic import AnthropicError
-    from claude_health.tools.tokens import (
-        ExactUnavailable,
-        RequestError,
-        context_budget,
-        count_files,
-        count_request,
-        count_text,
-    )
+    from claude_health.tools.tokens.budget import context_budget
+    from claude_health.tools.tokens.counter import count_files, count_request, count_text
+    from claude_health.tools.tokens.exact import ExactUnavailable
+    from claude_health.tools.tokens.request import RequestError
 
     ws = workspace(args)
     st = style(args)

@@ -25,7 +25,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from claude_health.server.commands.common import workspace
     from claude_health.server.commands.install import execute, hooks, require_target, statusline
-    from claude_health.tools.registration import plan_uninstall
+    from claude_health.tools.registration.plan import plan_uninstall
 
     require_target(args)
     ws = workspace(args)

@@ -32,7 +32,7 @@ def register(server: MCPServer) -> None:
         plan, API credits or a cloud account. Call it when the user asks about billing, unexpected
         API charges, which key or login is active, or before changing credentials. Flags the trap
         of an API key silently overriding a subscription. Keys are shown redacted only."""
-        from claude_health.tools.auth import auth_route
+        from claude_health.tools.auth.check import auth_route
 
         result = auth_route(workspace_for(project_dir))
         return lean(

@@ -60,7 +60,7 @@ def register(server: MCPServer) -> None:
         import anyio
         import anyio.from_thread
 
-        from claude_health.tools.keys import KeysUsageError, ScanOptions, scan_keys
+        from claude_health.tools.keys.report import KeysUsageError, ScanOptions, scan_keys
 
         if transcripts:
             from claude_health.tools.usage.session import keep_ledgers_open

@@ -72,13 +72,9 @@ def register(server: MCPServer) -> None:
         error band (`error_band`); `method` says estimate or exact. Give exactly one of text, paths,
         request."""
         from claude_health.tools.anthropic import AnthropicError
-        from claude_health.tools.tokens import (
-            ExactUnavailable,
-            RequestError,
-            count_files,
-            count_request,
-            count_text,
-        )
+        from claude_health.tools.tokens.counter import count_files, count_request, count_text
+        from claude_health.tools.tokens.exact import ExactUnavailable
+        from claude_health.tools.tokens.request import RequestError
 
         given = [
             name for name, v in (("text", text), ("paths", paths), ("request", request)) if v is not None
@@ -121,6 +117,6 @@ def register(server: MCPServer) -> None:
         memory MEMORY.md, largest first; configured MCP servers are listed (not launched, so their tool
         definitions are not counted). Call it when the user asks what eats their context, why sessions
         compact early, or why every turn is expensive. Offline; never sends anything."""
-        from claude_health.tools.tokens import context_budget as budget
+        from claude_health.tools.tokens.budget import context_budget as budget
 
         return lean(budget(workspace_for(project_dir), model))

@@ -41,6 +41,7 @@ from claude_health.tools.anthropic.retry import (
     should_retry,
 )
 from claude_health.tools.redact import redact_text, redact_url, register_secret, scrub
+from claude_health.tools.urls import BadUrl, parse_url, shown_url
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
@@ -157,8 +158,6 @@ class AnthropicClient:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
-            from claude_health.tools.urls import BadUrl, parse_url, shown_url
-
             try:
                 parse_url(self.base_url)
                 self._http = httpx.Client(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from claude_health.tools.auth.inputs import gather
 from claude_health.tools.auth.route import AuthResult, resolve
-from claude_health.tools.doctor import CheckOutcome
+from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
 
 

@@ -84,7 +84,7 @@ def read_login(ws: Workspace) -> LoginRead:
     from_file = _file_login(ws.credentials_file)
     if ws.os_name != "darwin":
         return from_file
-    from claude_health.tools.auth.keychain import read_keychain_login
+    from claude_health.tools.auth.keychain import read_keychain_login  # a cycle: it builds on OAuthLogin
 
     keychain = read_keychain_login(ws)
     if keychain.state == "found":

@@ -15,12 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.findings import Finding
 from claude_health.tools.guard import rules as R
 from claude_health.tools.guard import state
 from claude_health.tools.guard.dispatch import EVENTS
+from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
+from claude_health.tools.registration.hooks import is_ours
 from claude_health.tools.usage.statusline import heartbeat_name
 
 
@@ -46,8 +47,6 @@ def _executable(command: str) -> str | None:
 
 def installed_hooks(ws: Workspace) -> tuple[dict[str, dict[str, str]], bool]:
     """event -> {scope, path, command} of claude-health's hooks; and whether any file disables all hooks."""
-    from claude_health.tools.registration.hooks import is_ours
-
     found: dict[str, dict[str, str]] = {}
     disabled = False
     for scope, path in (

@@ -14,21 +14,21 @@ import os
 import sqlite3
 from typing import Any
 
+from claude_health.tools.findings import Severity
+from claude_health.tools.guard.facts import shown_path
+from claude_health.tools.guard.lost_rules import applied, lost_rules, settings_results
 from claude_health.tools.guard.payload import project_dir, text
+from claude_health.tools.guard.session_start import load_verdict, store_verdict
 from claude_health.tools.guard.state import queue_pending
 from claude_health.tools.paths import Workspace
+from claude_health.tools.settings.scrub import scrub_text
+from claude_health.tools.view import view_of
 
 
 def handle(payload: dict[str, Any], env: dict[str, str], now: float, guard: sqlite3.Connection) -> None:
     changed = text(payload, "file_path")
     if not changed or not os.path.isabs(changed) or not os.path.isfile(changed):
         return  # a deleted file loses its rules on purpose; skills changes carry no settings
-    from claude_health.tools.findings import Severity
-    from claude_health.tools.guard.facts import shown_path
-    from claude_health.tools.guard.lost_rules import applied, lost_rules, settings_results
-    from claude_health.tools.guard.session_start import load_verdict, store_verdict
-    from claude_health.tools.settings.scrub import scrub_text
-    from claude_health.tools.view import view_of
 
     project = project_dir(payload, env)
     ws = Workspace.discover(project=project, env=env)

@@ -26,6 +26,7 @@ def handle(event: str, raw: bytes, env: Mapping[str, str], home: str, now: float
     out: dict[str, Any] | None = None
     guard = connect(env, home)
     try:
+        # The hook's boundary: each event imports its own module, and nothing else is loaded.
         if event == "SessionStart":
             from claude_health.tools.guard.payload import project_dir
             from claude_health.tools.guard.session_start import output_for

@@ -18,8 +18,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from claude_health.tools.auth.inputs import gather
+from claude_health.tools.auth.keychain import login_keychain
+from claude_health.tools.auth.route import PROVIDER_SWITCHES, build_env, is_truthy, resolve
+from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
 from claude_health.tools.findings import Finding, Severity
+from claude_health.tools.gitsafe import is_work_tree
+from claude_health.tools.guard.lost_rules import applied, lost_rules, settings_results
+from claude_health.tools.keys import report as key_scan
+from claude_health.tools.keys.tree import list_files
 from claude_health.tools.paths import Workspace
+from claude_health.tools.settings.discovery import mcp_json_chain
+from claude_health.tools.view import view_of
 
 if TYPE_CHECKING:
     from claude_health.tools.settings.validate import Validation
@@ -78,8 +88,6 @@ class SessionFacts:
 
 def session_facts(ws: Workspace, *, scan_keys: bool = True) -> SessionFacts:
     """Everything SessionStart needs to know about this workspace, computed now."""
-    from claude_health.tools.view import view_of
-
     billing = billing_fact(ws)
     validation = view_of(ws).validation  # the one judgement every check reads
     problems = settings_problems(ws, validation)
@@ -87,7 +95,6 @@ def session_facts(ws: Workspace, *, scan_keys: bool = True) -> SessionFacts:
     if scan_keys:
         leaks, keys_note = key_problems(ws)
         problems += leaks
-    from claude_health.tools.guard.lost_rules import applied, settings_results
 
     rules = {str(r.file.path): applied(r) for r in settings_results(validation)}
     return SessionFacts(
@@ -104,10 +111,6 @@ def session_facts(ws: Workspace, *, scan_keys: bool = True) -> SessionFacts:
 
 
 def billing_fact(ws: Workspace) -> BillingFact:
-    from claude_health.tools.auth.inputs import gather
-    from claude_health.tools.auth.route import PROVIDER_SWITCHES, build_env, is_truthy, resolve
-    from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
-
     inputs = gather(ws)
     result = resolve(inputs)
     status = result.status
@@ -161,8 +164,6 @@ def shown_path(path: str, ws: Workspace) -> str:
 
 def settings_problems(ws: Workspace, validation: Validation) -> list[Problem]:
     """Settings files Claude Code ignores, and deny/ask rules it drops from the others."""
-    from claude_health.tools.guard.lost_rules import lost_rules, settings_results
-
     problems: list[Problem] = []
     by_path: dict[str, list[Finding]] = {}
     for f in validation.findings:
@@ -196,9 +197,8 @@ def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
             [],
             f"more than {KEY_SCAN_MAX_FILES} files: run `claude-health keys` for the project's key scan",
         )
-    from claude_health.tools.keys.report import scan_keys
 
-    report = scan_keys(ws)
+    report = key_scan.scan_keys(ws)
     problems = [
         Problem(f.code, f.message, f.path)
         for f in report.findings
@@ -209,11 +209,7 @@ def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
 
 def _tree_size(project: Path, cap: int) -> int:
     """Files the key scan would read, counted up to ``cap + 1`` (git's list in a work tree)."""
-    from claude_health.tools.gitsafe import is_work_tree
-
     if is_work_tree(project):
-        from claude_health.tools.keys.tree import list_files
-
         return len(list_files(project).files)
     seen = 0
     stack = [str(project)]
@@ -237,14 +233,9 @@ def _tree_size(project: Path, cap: int) -> int:
 
 def dependencies(ws: Workspace) -> list[Path]:
     """Every file and directory whose change can change :func:`session_facts`."""
-    from claude_health.tools.settings.discovery import mcp_json_chain
-    from claude_health.tools.view import view_of
-
     # The view's files (discovered once, MDM profiles included), not a second discovery.
     paths: list[Path] = [f.path for f in view_of(ws).files]
     if ws.os_name == "darwin":  # the Keychain holds the login there
-        from claude_health.tools.auth.keychain import login_keychain
-
         paths.append(login_keychain(ws))
     paths += [
         ws.credentials_file,

@@ -16,6 +16,7 @@ import json
 import sqlite3
 
 from claude_health.tools import __version__
+from claude_health.tools.guard.fingerprint import fingerprint
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ def store_verdict(
 
 
 def current_fingerprint(env: Mapping[str, str], verdict: Mapping[str, Any]) -> str:
-    from claude_health.tools.guard.fingerprint import fingerprint
-
     paths = verdict.get("depends_on") or []
     return fingerprint(
         env, [p for p in paths if isinstance(p, str)], verdict.get("global_config"), CACHE_VERSION
@@ -65,6 +64,7 @@ def verdict_for(conn: sqlite3.Connection, env: Mapping[str, str], project: str, 
         stored_fp, at, verdict = cached
         if 0 <= now - at < TTL_S and current_fingerprint(env, verdict) == stored_fp:
             return verdict
+    # A cache miss only: the hit path must not load the checks (tests/test_guard_hooks.py).
     from claude_health.tools.guard.facts import session_facts
     from claude_health.tools.paths import Workspace
 
@@ -131,7 +131,8 @@ def render(verdict: Mapping[str, Any]) -> dict[str, Any] | None:
         user_parts.append(" ".join(shown) + tail + " Run `claude-health doctor` for the fixes.")
     if not model_parts:
         return None
-    from claude_health.tools.settings.scrub import scrub_text  # the last word on secrets in output
+    # The last word on secrets in output; only when there is something to say (a cache miss).
+    from claude_health.tools.settings.scrub import scrub_text
 
     return {
         "systemMessage": scrub_text("claude-health: " + " ".join(user_parts)),

@@ -144,7 +144,7 @@ def take_pending(
 def log_problem(env: Mapping[str, str], home: str, event: str, text: str) -> None:
     """Append one line to ``guard.log`` (secrets redacted, file size capped); never raises."""
     try:
-        from claude_health.tools.redact import redact_text
+        from claude_health.tools.redact import redact_text  # only when something went wrong
 
         path = log_name(env, home)
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

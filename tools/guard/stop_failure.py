@@ -13,6 +13,7 @@ import os
 import sqlite3
 
 from claude_health.tools.guard.payload import text
+from claude_health.tools.guard.thresholds import estimate
 from claude_health.tools.state import state_db_name
 from claude_health.tools.usage.limit_hits import LimitHit, open_hits, record
 from claude_health.tools.usage.snapshot import latest
@@ -94,8 +95,6 @@ def handle(payload: Mapping[str, Any], env: Mapping[str, str], home: str, now: f
         resets_at = None
         snap = latest(conn)
         if snap is not None and window in ("five_hour", "seven_day"):
-            from claude_health.tools.guard.thresholds import estimate
-
             try:
                 est = estimate(conn, snap, window, now)
             except sqlite3.Error:

@@ -17,6 +17,8 @@ from typing import Any
 
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.formats import find_in_text
+from claude_health.tools.keys.ignored import is_env_file
+from claude_health.tools.keys.places import effective_env
 from claude_health.tools.keys.rules import ADMIN_KEY_AS_API_KEY
 from claude_health.tools.keys.vault import remember
 from claude_health.tools.paths import Workspace
@@ -45,8 +47,6 @@ def _finding(secret: str, where: str, *, path: str | None = None, line: int | No
 
 
 def _claude_code_env(ws: Workspace) -> list[Finding]:
-    from claude_health.tools.keys.places import effective_env
-
     values, origin = effective_env(ws)
     found: list[Finding] = []
     for name in API_KEY_VARS:
@@ -101,8 +101,6 @@ def _mcp(ws: Workspace) -> list[Finding]:
 
 
 def _env_files(ws: Workspace) -> list[Finding]:
-    from claude_health.tools.keys.ignored import is_env_file
-
     found: list[Finding] = []
     try:
         candidates = sorted(p for p in ws.project.iterdir() if is_env_file(p.name))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.keys.report import scan_keys
+from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
 
 

@@ -7,6 +7,10 @@ import stat
 from typing import Any
 
 from claude_health.tools import causes
+from claude_health.tools.auth.inputs import gather
+from claude_health.tools.auth.route import resolve
+from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
+from claude_health.tools.files import log_read
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.keys.formats import find_in_text, label
 from claude_health.tools.keys.locations import settings_files, shell_startup_files
@@ -54,10 +58,6 @@ def _overridden_plan(ws: Workspace) -> str | None:
     the user:inference scope, or a CLAUDE_CODE_OAUTH_TOKEN). A cloud provider (Bedrock, Vertex)
     or an unusable stored login is not a plan being overridden.
     """
-    from claude_health.tools.auth.inputs import gather
-    from claude_health.tools.auth.route import resolve
-    from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
-
     result = resolve(gather(ws))
     if not any(f.code == API_KEY_OVERRIDES_SUBSCRIPTION.code for f in result.findings):
         return None
@@ -155,8 +155,6 @@ def settings_findings(ws: Workspace) -> list[Finding]:
 def shell_findings(ws: Workspace) -> list[Finding]:
     """K007 for every key in a shell start-up file. A key the environment holds under a name is
     about that variable (one problem with the variable's own findings); any other is about the key."""
-    from claude_health.tools.files import log_read
-
     findings: list[Finding] = []
     exported = {fingerprint(value): name for name, value in sorted(ws.env.items()) if value.strip()}
     for path in shell_startup_files(ws):

@@ -9,20 +9,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from claude_health.tools import causes
+from claude_health.tools.files import log_read
 from claude_health.tools.findings import Finding, sort_findings
 from claude_health.tools.gitsafe import HISTORY_TIMEOUT
+from claude_health.tools.keys.config import config_findings, key_findings
 from claude_health.tools.keys.formats import label
+from claude_health.tools.keys.history import history_findings
+from claude_health.tools.keys.ignored import LOCAL_SETTINGS, ignore_findings, is_env_file
 from claude_health.tools.keys.literals import displayable
 from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
 from claude_health.tools.keys.models import KeyReport, ScanStats
-from claude_health.tools.keys.rules import FILE_NOT_SCANNED, KEY_IN_TREE
+from claude_health.tools.keys.rules import (
+    ENV_FILE_NOT_IGNORED,
+    FILE_NOT_SCANNED,
+    KEY_IN_TREE,
+    LOCAL_SETTINGS_NOT_IGNORED,
+)
 from claude_health.tools.keys.scanner import Hit
+from claude_health.tools.keys.staged import scan_staged
 from claude_health.tools.keys.tree import list_files, start_scan
 from claude_health.tools.keys.vault import collecting, hit_fields
 from claude_health.tools.paths import Workspace
 
-# The other checks (config, places, history, ...) are imported where they run: on a large tree
-# they load while forked children scan it.
 Progress = Callable[[int, int], None]
 
 
@@ -77,7 +85,7 @@ def _own_check_places(ws: Workspace, options: ScanOptions) -> tuple[tuple[str, .
     """Folders and files the tree scan leaves to the transcript and shell-history checks."""
     dirs: tuple[str, ...] = ()
     files: set[str] = set()
-    if options.transcripts:
+    if options.transcripts:  # (both imported when asked for, like the checks in _tree)
         from claude_health.tools.usage.discovery import transcript_roots
 
         dirs = tuple(str(root) + os.sep for root in transcript_roots(ws.env, ws.home))
@@ -105,14 +113,13 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
     own_dirs, own_files = _own_check_places(ws, options)
     dedicated |= own_files
     files = [p for p in listing.files if p not in dedicated and not p.startswith(own_dirs)]
-    from claude_health.tools.files import log_read
 
     how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
     log_read(ws.project, f"{len(files):,} file(s) to scan for keys ({how}; config files are read apart)")
     # The tree scan runs in worker processes on large trees; meanwhile this process does the rest.
     with start_scan(files, progress=progress, workers=options.workers) as pending:
-        from claude_health.tools.keys.config import config_findings
-        from claude_health.tools.keys.ignored import ignore_findings
+        # The checks below are imported here, not at the top: they load the auth route, the view
+        # (the settings validator) and the transcript scanner while the forked children scan.
         from claude_health.tools.keys.places import (
             environment_findings,
             permission_findings,
@@ -169,8 +176,6 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         where = _rel(path, ws.project)
         findings.append(FILE_NOT_SCANNED.finding(f"{where}: {reason}; nothing in it was scanned.", path=path))
     if options.history and listing.in_git:
-        from claude_health.tools.keys.history import history_findings
-
         present = {f.fingerprint for f in findings if f.fingerprint}
         found, commits = history_findings(ws.project, present, timeout=options.history_timeout)
         findings += found
@@ -179,11 +184,6 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
 
 
 def _staged(ws: Workspace) -> tuple[list[Finding], ScanStats]:
-    from claude_health.tools.keys.config import key_findings
-    from claude_health.tools.keys.ignored import LOCAL_SETTINGS, is_env_file
-    from claude_health.tools.keys.rules import ENV_FILE_NOT_IGNORED, LOCAL_SETTINGS_NOT_IGNORED
-    from claude_health.tools.keys.staged import scan_staged
-
     staged = scan_staged(ws.project)
     if staged.root is None or staged.problem:
         raise KeysUsageError(staged.problem or "--staged needs a git repository")
@@ -223,7 +223,7 @@ def scan_keys(
         else:
             findings, stats = _tree(ws, options, progress)
         if options.verify and vault:
-            from claude_health.tools.keys.verify import verify_keys
+            from claude_health.tools.keys.verify import verify_keys  # opt-in; loads httpx
 
             verified = verify_keys(ws, vault, timeout=options.verify_timeout)
             findings += verified

@@ -19,6 +19,11 @@ from claude_health.tools.keys.rules import KEY_IN_TRANSCRIPT
 from claude_health.tools.keys.vault import remember
 from claude_health.tools.paths import Workspace
 from claude_health.tools.redact import fingerprint
+from claude_health.tools.usage import store
+from claude_health.tools.usage.discovery import transcript_roots
+from claude_health.tools.usage.scan import scan
+from claude_health.tools.usage.session import open_session
+from claude_health.tools.usage.transcript_keys import catch_up
 
 if TYPE_CHECKING:
     from claude_health.tools.usage.store import StoredKeyHit
@@ -33,15 +38,9 @@ class TranscriptStats:
 
 def transcript_findings(ws: Workspace) -> tuple[list[Finding], TranscriptStats]:
     """K015 for every credential in a transcript still on disk (one finding per key and file)."""
-    from claude_health.tools.usage.discovery import transcript_roots
-
     stats = TranscriptStats()
     if not transcript_roots(ws.env, ws.home):
         return [], stats
-    from claude_health.tools.usage import store
-    from claude_health.tools.usage.scan import scan
-    from claude_health.tools.usage.session import open_session
-    from claude_health.tools.usage.transcript_keys import catch_up
 
     session = open_session(ws.env, ws.home)
     try:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from claude_health.tools import causes
+from claude_health.tools.files import log_read
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.keys import scan_state
 from claude_health.tools.keys.formats import PATTERN, PREFILTER, classify, iter_matches, label
@@ -278,8 +279,6 @@ _FIX = {
 
 def shell_history_findings(ws: Workspace) -> tuple[list[Finding], HistoryStats]:
     """K016 for every credential in a shell history file (one finding per key and file)."""
-    from claude_health.tools.files import log_read
-
     stats = HistoryStats()
     files = history_files(ws)
     if not files:

@@ -24,6 +24,7 @@ from claude_health.tools.anthropic.client import AnthropicClient, Credential
 from claude_health.tools.anthropic.errors import AnthropicError, LimiterRefused
 from claude_health.tools.findings import Finding, Rule
 from claude_health.tools.keys.formats import label
+from claude_health.tools.keys.places import effective_env
 from claude_health.tools.keys.rules import KEY_LIVE, KEY_REJECTED, KEY_UNVERIFIED
 from claude_health.tools.limiter.hook import LimiterHook, open_limiter
 from claude_health.tools.paths import Workspace
@@ -44,8 +45,6 @@ DEAD = {401: "rejected: invalid, revoked or expired", 404: "rejected: disabled o
 
 def base_url(ws: Workspace) -> str:
     """The official API, or the user's own ANTHROPIC_BASE_URL (never project-scoped settings)."""
-    from claude_health.tools.keys.places import effective_env
-
     values, _ = effective_env(ws)
     configured = (values.get("ANTHROPIC_BASE_URL") or "").strip().rstrip("/")
     parsed = try_url(configured) if configured else None

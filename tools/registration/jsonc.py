@@ -1,255 +1,33 @@
-"""A JSON / JSONC reader that remembers where every value sits, and edits text in place.
+"""JSON / JSONC config files edited in place: every byte outside the edited member survives.
 
 Client configuration files are edited by hand and by other programs; rewriting them through
-``json.dumps`` would reorder nothing but still reformat everything and drop JSONC comments.
-Instead the file is parsed into nodes carrying their character spans, and an edit splices new
-text into exactly one place, so every byte outside the edited member survives.
+``json.dumps`` would reformat everything and drop JSONC comments. Instead the file is parsed by
+:mod:`claude_health.tools.jsonspan` (the one JSON reader, shared with settings validation) into
+nodes carrying their character spans, and an edit splices new text into exactly one place.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
+from claude_health.tools.jsonspan import Document, JsonSyntaxError, Member, Node
+from claude_health.tools.jsonspan import parse as parse_json
 
-class JsoncError(ValueError):
-    """The text is not a JSON(C) document; carries a 1-based line and column."""
+__all__ = [
+    "Document",
+    "JsoncError",
+    "Member",
+    "Node",
+    "detect_indent_unit",
+    "parse",
+    "remove_path",
+    "render_value",
+    "set_path",
+]
 
-    def __init__(self, message: str, text: str, pos: int) -> None:
-        line = text.count("\n", 0, pos) + 1
-        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
-        super().__init__(f"{message} (line {line}, column {column})")
-        self.reason = message
-        self.line = line
-        self.column = column
-
-
-@dataclass
-class Member:
-    """One ``"key": value`` pair of an object; ``start`` is where the key's quote begins."""
-
-    key: str
-    start: int
-    value: Node
-
-
-@dataclass
-class Node:
-    """A parsed value and its span ``text[start:end]``."""
-
-    kind: str  # object, array, string, number, true, false, null
-    start: int
-    end: int
-    members: list[Member] = field(default_factory=list)
-    items: list[Node] = field(default_factory=list)
-    scalar: Any = None
-    duplicate_keys: list[str] = field(default_factory=list)
-    opaque: bool = False
-    """An object or array below the parse's ``expand`` depth: ``scalar`` holds its value, and it
-    has no members or items (it can be replaced or removed whole, never edited inside)."""
-
-    def get(self, key: str) -> Node | None:
-        for member in self.members:
-            if member.key == key:
-                return member.value
-        return None
-
-    def to_python(self) -> Any:
-        if self.opaque:
-            return self.scalar
-        if self.kind == "object":
-            return {m.key: m.value.to_python() for m in self.members}
-        if self.kind == "array":
-            return [i.to_python() for i in self.items]
-        return self.scalar
-
-
-@dataclass
-class Document:
-    text: str
-    root: Node
-    has_comments: bool
-    has_trailing_commas: bool
-
-
-_MAX_DEPTH = 200
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# Decodes a whole value below the expand depth at C speed; strict like the walk (no NaN).
-_OPAQUE = json.JSONDecoder(parse_constant=_no_constants)
-
-
-class _Parser:
-    def __init__(self, text: str, *, allow_comments: bool, expand: int | None = None) -> None:
-        self.text = text
-        self.pos = 0
-        self.allow_comments = allow_comments
-        self.expand = expand
-        self.has_comments = False
-        self.has_trailing_commas = False
-
-    def fail(self, message: str, pos: int | None = None) -> JsoncError:
-        return JsoncError(message, self.text, self.pos if pos is None else pos)
-
-    def skip(self) -> None:
-        text, n = self.text, len(self.text)
-        while self.pos < n:
-            ch = text[self.pos]
-            if ch in " \t\r\n\ufeff":
-                self.pos += 1
-            elif ch == "/" and self.pos + 1 < n and text[self.pos + 1] in "/*":
-                if not self.allow_comments:
-                    raise self.fail("comments are not allowed in this JSON file")
-                self.has_comments = True
-                if text[self.pos + 1] == "/":
-                    end = text.find("\n", self.pos)
-                    self.pos = n if end < 0 else end
-                else:
-                    end = text.find("*/", self.pos + 2)
-                    if end < 0:
-                        raise self.fail("unterminated /* comment")
-                    self.pos = end + 2
-            else:
-                return
-
-    def value(self, depth: int) -> Node:
-        if depth > _MAX_DEPTH:
-            raise self.fail("nested too deeply")
-        self.skip()
-        if self.pos >= len(self.text):
-            raise self.fail("unexpected end of file")
-        ch = self.text[self.pos]
-        if ch in "{[" and self.expand is not None and depth >= self.expand:
-            opaque = self.opaque(ch)
-            if opaque is not None:
-                return opaque
-        if ch == "{":
-            return self.obj(depth)
-        if ch == "[":
-            return self.arr(depth)
-        if ch == '"':
-            start = self.pos
-            s = self.string()
-            return Node("string", start, self.pos, scalar=s)
-        return self.literal()
-
-    def opaque(self, ch: str) -> Node | None:
-        """The value at ``pos`` decoded whole (a ``~/.claude.json`` holds tens of MiB of project
-        history that no edit looks inside); None when it has comments or trailing commas (or
-        anything else the C decoder refuses): the walk then parses it, and reports what is wrong."""
-        start = self.pos
-        try:
-            value, end = _OPAQUE.raw_decode(self.text, start)
-        except (ValueError, RecursionError):
-            return None
-        self.pos = end
-        return Node("object" if ch == "{" else "array", start, end, scalar=value, opaque=True)
-
-    def string(self) -> str:
-        start = self.pos
-        decoder = json.JSONDecoder()
-        try:
-            value, end = decoder.raw_decode(self.text, start)
-        except json.JSONDecodeError as exc:
-            raise self.fail(f"bad string: {exc.msg}", exc.pos) from None
-        self.pos = end
-        if not isinstance(value, str):
-            raise self.fail("expected a string", start)
-        return value
-
-    def literal(self) -> Node:
-        start = self.pos
-        for word, val in (("true", True), ("false", False), ("null", None)):
-            if self.text.startswith(word, start):
-                self.pos = start + len(word)
-                return Node(word, start, self.pos, scalar=val)
-        decoder = json.JSONDecoder()
-        ch = self.text[start]
-        if ch == "-" or ch.isdigit():
-            try:
-                value, end = decoder.raw_decode(self.text, start)
-            except json.JSONDecodeError:
-                raise self.fail("bad number") from None
-            except ValueError:  # an integer longer than Python converts (4,300 digits)
-                raise self.fail("a number too long to read (over 4,300 digits)") from None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                self.pos = end
-                return Node("number", start, end, scalar=value)
-        raise self.fail(f"unexpected character {ch!r}")
-
-    def obj(self, depth: int) -> Node:
-        node = Node("object", self.pos, self.pos)
-        self.pos += 1
-        seen: set[str] = set()
-        self.skip()
-        if self.text.startswith("}", self.pos):
-            self.pos += 1
-            node.end = self.pos
-            return node
-        while True:
-            self.skip()
-            if self.text.startswith("}", self.pos) and node.members:
-                if not self.allow_comments:
-                    raise self.fail("trailing comma before }")
-                self.has_trailing_commas = True
-                self.pos += 1
-                node.end = self.pos
-                return node
-            if not self.text.startswith('"', self.pos):
-                raise self.fail("expected a quoted key")
-            key_start = self.pos
-            key = self.string()
-            if key in seen:
-                node.duplicate_keys.append(key)
-            seen.add(key)
-            self.skip()
-            if not self.text.startswith(":", self.pos):
-                raise self.fail("expected ':' after key")
-            self.pos += 1
-            value = self.value(depth + 1)
-            node.members.append(Member(key, key_start, value))
-            self.skip()
-            if self.text.startswith(",", self.pos):
-                self.pos += 1
-                continue
-            if self.text.startswith("}", self.pos):
-                self.pos += 1
-                node.end = self.pos
-                return node
-            raise self.fail("expected ',' or '}'")
-
-    def arr(self, depth: int) -> Node:
-        node = Node("array", self.pos, self.pos)
-        self.pos += 1
-        self.skip()
-        if self.text.startswith("]", self.pos):
-            self.pos += 1
-            node.end = self.pos
-            return node
-        while True:
-            self.skip()
-            if self.text.startswith("]", self.pos) and node.items:
-                if not self.allow_comments:
-                    raise self.fail("trailing comma before ]")
-                self.has_trailing_commas = True
-                self.pos += 1
-                node.end = self.pos
-                return node
-            node.items.append(self.value(depth + 1))
-            self.skip()
-            if self.text.startswith(",", self.pos):
-                self.pos += 1
-                continue
-            if self.text.startswith("]", self.pos):
-                self.pos += 1
-                node.end = self.pos
-                return node
-            raise self.fail("expected ',' or ']'")
+JsoncError = JsonSyntaxError
+"""Not a JSON(C) document; carries ``reason`` and a 1-based ``line`` and ``column``."""
 
 
 def parse(text: str, *, allow_comments: bool, expand: int | None = None) -> Document:
@@ -257,14 +35,9 @@ def parse(text: str, *, allow_comments: bool, expand: int | None = None) -> Docu
 
     ``expand``: objects and arrays nested that deep or deeper are decoded whole, without spans
     for their insides (:attr:`Node.opaque`) -- an edit of ``a.b.c`` needs ``expand=3`` at most.
-    None walks everything.
+    None walks everything (up to :data:`~claude_health.tools.jsonspan.MAX_DEPTH`).
     """
-    parser = _Parser(text, allow_comments=allow_comments, expand=expand)
-    root = parser.value(0)
-    parser.skip()
-    if parser.pos != len(text):
-        raise parser.fail("unexpected text after the JSON value")
-    return Document(text, root, parser.has_comments, parser.has_trailing_commas)
+    return parse_json(text, comments=allow_comments, expand=expand)
 
 
 # -- editing -------------------------------------------------------------------------------------

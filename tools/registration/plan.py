@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from claude_health.tools.keys.literals import scrub_line
 from claude_health.tools.paths import Workspace
 from claude_health.tools.registration import jsonc, tomlfile
 from claude_health.tools.registration.atomic import (
@@ -41,6 +42,7 @@ from claude_health.tools.registration.clients import (
     load_template,
 )
 from claude_health.tools.registration.launch import SERVE_ARGS, Launch, detect_launch, portable_launch
+from claude_health.tools.state import backup_dir_name
 
 ATTEMPTS = 5
 """Plans made before giving up on a file another program keeps saving."""
@@ -134,8 +136,6 @@ def _window_diff(before: list[str], after: list[str], *, fromfile: str, tofile: 
 
 def scrub(text: str) -> str:
     """Hide credential values in diff lines (config files can hold keys of any provider)."""
-    from claude_health.tools.keys.literals import scrub_line
-
     return scrub_line(text)
 
 
@@ -235,8 +235,6 @@ def _verify(
 
 def backup_dir(ws: Workspace) -> Path:
     """Where backups of the files claude-health edits go: never beside them (see tools/state.py)."""
-    from claude_health.tools.state import backup_dir_name
-
     return Path(backup_dir_name(ws.env, ws.home))
 
 

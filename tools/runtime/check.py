@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from claude_health.tools import causes
-from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.findings import Finding
+from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
 from claude_health.tools.runtime import rules
 from claude_health.tools.runtime.machine import (

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 from claude_health.tools import causes
 from claude_health.tools.findings import Finding, Rule, Severity
+from claude_health.tools.jsonspan import Document
+from claude_health.tools.jsonspan import JsonPath as Path
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings.discovery import ConfigFile
-from claude_health.tools.settings.jsonpos import Document, Path
 from claude_health.tools.settings.scrub import scrub_text
 
 # A file with 20,000 unknown keys needs one line saying so, not 20,000: past this many findings of

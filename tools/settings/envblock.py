@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from claude_health.tools import causes
+from claude_health.tools.jsonspan import JsonPath as Path
 from claude_health.tools.redact import redact
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
-from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import json_type
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -45,7 +45,7 @@ def coerce(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if math.isinf(value):  # a literal past Python's int digit limit (see jsonpos)
+        if math.isinf(value):  # a literal past Python's int digit limit (see tools/jsonspan.py)
             return "Infinity" if value > 0 else "-Infinity"
         return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
     if isinstance(value, list):

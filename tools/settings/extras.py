@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from claude_health.tools.jsonspan import JsonPath as Path
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
-from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import json_type
 
 USER_ONLY_SCOPES = ("user", "managed")

@@ -16,10 +16,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from claude_health.tools.findings import Rule, Severity
+from claude_health.tools.jsonspan import JsonPath as Path
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext, did_you_mean
 from claude_health.tools.settings.guards import GUARD_EVENTS, hides_guard, holds_matchers, looks_like_matcher
-from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import json_type
 
 EVENTS = (

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from claude_health.tools import causes
+from claude_health.tools.jsonspan import JsonPath as Path
 from claude_health.tools.runtime.commands import check_command
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext
-from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import json_type
 from claude_health.tools.settings.managed import fallback as managed_fallback
+from claude_health.tools.settings.permissions import wildcard_matches
+from claude_health.tools.settings.scrub import scrub_text
 from claude_health.tools.urls import BadUrl, parse_url, shown_url
 
 REMOTE_TYPES = frozenset({"sse", "http", "streamable-http", "ws", "sse-ide", "ws-ide"})
@@ -40,8 +42,6 @@ class Server:
         return self.locate() if self.locate else (None, None)
 
     def to_json(self) -> dict[str, Any]:
-        from claude_health.tools.settings.scrub import scrub_text
-
         return {
             "name": scrub_text(self.name),
             "scope": self.scope,
@@ -270,6 +270,4 @@ def filter_matches(entry: dict[str, Any], server: Server, raw: Any) -> bool:
 
 def url_pattern_matches(pattern: str, url: str) -> bool:
     """``serverUrl`` wildcards: ``*`` matches any run of characters, everything else is literal."""
-    from claude_health.tools.settings.permissions import wildcard_matches
-
     return wildcard_matches(pattern, url)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from claude_health.tools.findings import Severity
+from claude_health.tools.jsonspan import JsonPath as Path
 from claude_health.tools.settings import permissions as P
 from claude_health.tools.settings import rules as R
 from claude_health.tools.settings.context import FileContext, did_you_mean, dotted
@@ -21,8 +22,8 @@ from claude_health.tools.settings.extras import (
 )
 from claude_health.tools.settings.guards import misplaced_guard_key
 from claude_health.tools.settings.hooks import EVENT_SET, validate_hooks
-from claude_health.tools.settings.jsonpos import Path
 from claude_health.tools.settings.keys import (
+    CLAUDE_CODE_VERSION,
     DEPRECATED,
     MANAGED_ONLY,
     PERMISSIONS,
@@ -332,8 +333,6 @@ def _rule_semantics(ctx: FileContext, behavior: str, rule: P.ParsedRule, at: Pat
 
 
 def ctx_version() -> str:
-    from claude_health.tools.settings.keys import CLAUDE_CODE_VERSION
-
     return CLAUDE_CODE_VERSION
 
 

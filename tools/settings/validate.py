@@ -8,6 +8,7 @@ from typing import Any
 from claude_health.tools import causes
 from claude_health.tools.files import value_count_problem
 from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
+from claude_health.tools.jsonspan import Document, JsonSyntaxError, loads
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings import permissions as P
 from claude_health.tools.settings import rules as R
@@ -22,7 +23,6 @@ from claude_health.tools.settings.discovery import (
     ConfigFile,
     discover,
 )
-from claude_health.tools.settings.jsonpos import Document, JsonSyntaxError, loads
 from claude_health.tools.settings.keys import CLAUDE_CODE_VERSION, json_type
 from claude_health.tools.settings.managed_verdicts import managed_verdicts, source_text
 from claude_health.tools.settings.mcp import Server, filter_matches, validate_servers

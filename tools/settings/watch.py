@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+from watchfiles import awatch, watch
+
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings.discovery import discover, watch_targets
 
@@ -55,8 +57,6 @@ class WatchPlan:
 
 def watch_changes(ws: Workspace, stop: threading.Event | None = None) -> Iterator[set[Path]]:
     """Blocking stream of sets of changed paths (debounced) until ``stop`` is set."""
-    from watchfiles import watch
-
     while stop is None or not stop.is_set():
         plan = WatchPlan(ws)
         if not plan.dirs:
@@ -78,8 +78,6 @@ def watch_changes(ws: Workspace, stop: threading.Event | None = None) -> Iterato
 
 async def awatch_changes(ws: Workspace, stop: Any = None) -> AsyncIterator[set[Path]]:
     """Async stream of changed paths; ``stop`` is an ``anyio.Event``/``asyncio.Event``."""
-    from watchfiles import awatch
-
     while stop is None or not stop.is_set():
         plan = WatchPlan(ws)
         if not plan.dirs:

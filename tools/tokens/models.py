@@ -8,12 +8,15 @@ change. Model IDs are resolved the way people write them: dated snapshots
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
+
+from claude_health.tools.tokens.rules import UNKNOWN_MODEL
 
 if TYPE_CHECKING:
     from claude_health.tools.findings import Finding
@@ -167,8 +170,6 @@ def known_models() -> list[str]:
 
 def closest_models(model: str, n: int = 3) -> list[str]:
     """The known IDs that look most like ``model`` (for "did you mean")."""
-    import difflib
-
     return difflib.get_close_matches(canonical_id(model), known_models(), n=n, cutoff=0.6)
 
 
@@ -176,7 +177,6 @@ def model_findings(info: ModelInfo) -> list[Finding]:
     """T006 when ``info`` was not in the table: the model is called unknown, not given a window."""
     if info.known:
         return []
-    from claude_health.tools.tokens.rules import UNKNOWN_MODEL
 
     close = closest_models(info.id)
     options = ", ".join(close[:-1]) + f" or {close[-1]}" if len(close) > 1 else "".join(close)

@@ -540,7 +540,7 @@ def load_blocks(
     """Blocks over the whole history (from the block cache), or segmented afresh from ``since_ms``
     (or over a narrowed ``source``, which the cache does not cover)."""
     if since_ms <= 0 and source == ENTRIES:
-        from claude_health.tools.usage.block_cache import cached_blocks
+        from claude_health.tools.usage.block_cache import cached_blocks  # a cycle: it builds on this module
 
         return price_blocks(cached_blocks(conn), lookup, now_ms)
     rows = conn.execute(

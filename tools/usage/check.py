@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from claude_health.tools.doctor import CheckOutcome
+from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
 from claude_health.tools.usage.plan_usage import plan_usage
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from claude_health.tools.files import read_text
+from claude_health.tools.keys.locations import shell_startup_files
 from claude_health.tools.paths import Workspace
 
 MAX_SHELL_FILE = 1024 * 1024  # a start-up file larger than this is not one a person wrote
@@ -89,8 +90,6 @@ def find_shell_origin(ws: Workspace, name: str, value: str) -> ShellOrigin | Non
     of the user's own ``$SHELL`` win over the others; a line with the exact value wins over a
     computed one, and a line with another literal value is not the origin at all.
     """
-    from claude_health.tools.keys.locations import shell_startup_files
-
     pattern = _assignment(name)
     family = _family(ws)
     best: tuple[tuple[int, int, int, int], ShellOrigin] | None = None

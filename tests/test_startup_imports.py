@@ -1,0 +1,159 @@
+"""What start-up imports: `claude-health serve` before its first request, and `claude-health --help`.
+
+Laziness lives at the server and CLI boundary (a command imports its domain code when it runs, an
+MCP tool when it is called); these allow-lists are where that shows. A module added to start-up
+fails here until it is added to the list, on purpose: say in the commit why start-up needs it.
+Measured by module presence (``PYTHONPROFILEIMPORTTIME``), not by timing (bench/cold_start.py
+times it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+from tests.conftest import Sandbox
+from tests.mcp_helpers import cli_path
+
+# claude_health modules loaded by `serve` before it reads its first request: the adapters and the
+# result models that are the tools' output schemas, never the checks behind them.
+SERVE_MODULES = {
+    "claude_health",
+    "claude_health.server",
+    "claude_health.server.app",
+    "claude_health.server.cli",
+    "claude_health.server.commands.common",
+    "claude_health.server.mcp_tools",
+    "claude_health.server.mcp_tools._common",
+    "claude_health.server.redacting",
+    "claude_health.server.safe_results",  # results cleaned of lone surrogates before they are sent
+    "claude_health.server.stdio",  # the stdio transport
+    "claude_health.server.watcher",
+    "claude_health.tools",
+    "claude_health.tools._lazy",  # tools/limiter/__init__.py's exports, until that package is plain
+    "claude_health.tools.admin",
+    "claude_health.tools.admin.models",
+    "claude_health.tools.auth",
+    "claude_health.tools.auth.models",
+    "claude_health.tools.findings",
+    "claude_health.tools.keys",
+    "claude_health.tools.keys.models",
+    "claude_health.tools.limiter",
+    "claude_health.tools.limiter.models",
+    "claude_health.tools.paths",
+    "claude_health.tools.platform",  # which OS's rules the workspace follows
+    "claude_health.tools.records",
+    "claude_health.tools.redact",
+    "claude_health.tools.terminal",
+    "claude_health.tools.tokens",
+    "claude_health.tools.tokens.results",
+    "claude_health.tools.usage",
+    "claude_health.tools.usage.models",
+}
+# Third-party packages `serve` imports beyond what a minimal one-tool MCPServer imports.
+SERVE_EXTRA_PACKAGES: set[str] = set()
+
+# `--help` builds every subcommand's parser: their options, not their code.
+HELP_MODULES = {
+    "claude_health",
+    "claude_health.server",
+    "claude_health.server.cli",
+    "claude_health.server.commands.common",
+    "claude_health.server.output",
+    "claude_health.server.redacting",
+    "claude_health.tools",
+    "claude_health.tools.findings",
+    "claude_health.tools.guard",
+    "claude_health.tools.guard.dispatch",  # the hook events `hook` accepts
+    "claude_health.tools.guard.payload",
+    "claude_health.tools.guard.state",
+    "claude_health.tools.paths",
+    "claude_health.tools.platform",  # which OS's rules the workspace follows
+    "claude_health.tools.records",
+    "claude_health.tools.redact",
+    "claude_health.tools.registration",
+    "claude_health.tools.registration.clients",  # the clients `install` accepts
+    "claude_health.tools.state",
+    "claude_health.tools.tokens",
+    "claude_health.tools.tokens.models",  # the default model `tokens --model` shows
+    "claude_health.tools.tokens.rules",
+}
+# Third-party packages `--help` imports beyond what the bare interpreter imports at start-up.
+HELP_EXTRA_PACKAGES: set[str] = set()
+
+MINIMAL_SERVER = '''
+from mcp.server import MCPServer
+
+server = MCPServer("minimal")
+
+
+@server.tool()
+def ping() -> str:
+    """Answer pong."""
+    return "pong"
+
+
+server.run()
+'''
+
+
+def imported(argv: list[str], env: dict[str, str]) -> set[str]:
+    """Every module ``argv`` imports, run to its end with stdin closed (no request ever arrives)."""
+    done = subprocess.run(
+        argv,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env={**env, "PYTHONPROFILEIMPORTTIME": "1"},
+        timeout=120,
+        check=False,
+    )
+    lines = done.stderr.decode(errors="replace").splitlines()
+    assert done.returncode == 0, "\n".join(line for line in lines if not line.startswith("import time:"))
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in lines
+        if line.startswith("import time:") and not line.endswith("imported package")
+    }
+
+
+def packages(modules: set[str]) -> set[str]:
+    """The installed third-party distributions' top-level packages among ``modules``."""
+    installed = set(packages_distributions())
+    return {m.split(".")[0] for m in modules if m.split(".")[0] in installed} - {"claude_health"}
+
+
+def environment(sandbox: Sandbox) -> dict[str, str]:
+    # The settings watcher (on by default) validates the project in a worker thread once the
+    # server is serving, racing the first request: off here, so the set is exact.
+    return {**sandbox.env, "PATH": os.environ.get("PATH", ""), "CLAUDE_HEALTH_WATCH": "0"}
+
+
+def test_serve_imports_only_the_adapters_before_the_first_request(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = environment(sandbox)
+    serve = imported([cli_path(), "serve"], env)
+    mine = {m for m in serve if m.startswith("claude_health")}
+    assert mine == SERVE_MODULES, {
+        "unexpected": sorted(mine - SERVE_MODULES),
+        "gone": sorted(SERVE_MODULES - mine),
+    }
+    script = tmp_path / "minimal_server.py"
+    script.write_text(MINIMAL_SERVER)
+    floor = imported([sys.executable, str(script)], env)
+    assert "mcp" in packages(floor)  # the comparison means something
+    assert packages(serve) - packages(floor) == SERVE_EXTRA_PACKAGES
+
+
+def test_help_imports_only_the_parsers(sandbox: Sandbox) -> None:
+    env = environment(sandbox)
+    help_run = imported([cli_path(), "--help"], env)
+    mine = {m for m in help_run if m.startswith("claude_health")}
+    assert mine == HELP_MODULES, {
+        "unexpected": sorted(mine - HELP_MODULES),
+        "gone": sorted(HELP_MODULES - mine),
+    }
+    bare = imported([sys.executable, "-c", "pass"], env)
+    assert packages(help_run) - packages(bare) == HELP_EXTRA_PACKAGES
+    assert not {"pydantic", "mcp", "httpx", "anyio"} & packages(help_run)
