@@ -31,26 +31,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-HUGE = {"bench-model": {"rpm": 10**11, "itpm": 10**11, "otpm": 10**11}}
+# One timing method for every limiter benchmark: batches interleaved under the same load.
+from limiter_decisions import HUGE, interleaved
+
 RESULTS = Path(__file__).parent / "results" / "redis_cluster.json"
 SLOT_KEY = "claude-health:limiter:v2:{org}|bench"
-
-
-def interleaved(steps: dict[str, Callable[[], object]], seconds: float, batch: int) -> dict[str, float]:
-    spent = dict.fromkeys(steps, 0.0)
-    for step in steps.values():
-        for _ in range(batch):
-            step()
-    rounds = 0
-    deadline = time.perf_counter() + seconds * len(steps)
-    while time.perf_counter() < deadline:
-        for name, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(batch):
-                step()
-            spent[name] += time.perf_counter() - start
-        rounds += 1
-    return {name: rounds * batch / spent[name] for name in steps}
 
 
 def free_ports(n: int) -> list[int]:

@@ -27,8 +27,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.local_server import LocalServer
 
 COUNT_TOKENS = "/v1/messages/count_tokens"
 MODELS = "/v1/models"
@@ -107,45 +109,19 @@ class Recorded:
     body: bytes
 
 
-class FakeAnthropic:
+class FakeAnthropic(LocalServer):
     """``with FakeAnthropic(key) as api:`` then point the client at ``api.base_url``."""
 
     def __init__(self, api_key: str, *, max_body_bytes: int = DEFAULT_MAX_BODY) -> None:
+        super().__init__()
         self.api_key = api_key
         self.max_body_bytes = max_body_bytes
         self.requests: list[Recorded] = []
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle --------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeAnthropic:
-        handler = _handler_for(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="fake-anthropic",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "use FakeAnthropic as a context manager"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     # -- scripting --------------------------------------------------------------------------
 

@@ -25,8 +25,10 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.local_server import LocalServer
 
 MESSAGES = "/v1/messages"
 _ids = itertools.count(1)
@@ -184,38 +186,19 @@ def unified_headers(
     return headers
 
 
-class FakeMessages:
+class FakeMessages(LocalServer):
     """``with FakeMessages(model) as api:`` then ``ANTHROPIC_BASE_URL=api.base_url``."""
 
     def __init__(self, model: Model | None = None) -> None:
+        super().__init__()
         self.model: Model = model or say("ok")
         self.requests: list[Request] = []
         self.headers: dict[str, str] = {}  # sent with every response (e.g. unified_headers(...))
         self.failures: list[Failure] = []  # served, in order, instead of the next streams
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> FakeMessages:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "use FakeMessages as a context manager"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def answered(self) -> list[Request]:
         with self._lock:

@@ -15,6 +15,20 @@ from pathlib import Path
 MODES = ("legacy", "auto")
 ERA = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
+# A raw 2025-11-25 ``initialize`` (what opens a legacy-era session) and the headers streamable
+# HTTP requires, for tests that speak the wire protocol without the SDK's client.
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": ERA["legacy"],
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
 
 def cli_path() -> str:
     """The installed ``claude-health`` console script of this interpreter's environment."""

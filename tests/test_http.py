@@ -16,21 +16,10 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from claude_health.server.http import HttpConfigError, HttpSettings, is_loopback
 from tests.conftest import Sandbox
-from tests.mcp_helpers import ERA, MODES, cli_path, free_port, http_server
+from tests.mcp_helpers import ERA, INITIALIZE, MCP_HEADERS, MODES, cli_path, free_port, http_server
 
 TOKEN = "t0k3n-" + "x" * 26
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - the tests check that such a bind is refused
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 # -- configuration -------------------------------------------------------------------------------
@@ -111,7 +100,9 @@ def secured(sandbox: Sandbox) -> Iterator[str]:
 
 
 def post(url: str, headers: dict[str, str], body: bytes | None = None) -> httpx.Response:
-    return httpx.post(url, headers={**MCP_HEADERS, **headers}, content=body or json.dumps(INIT).encode())
+    return httpx.post(
+        url, headers={**MCP_HEADERS, **headers}, content=body or json.dumps(INITIALIZE).encode()
+    )
 
 
 def test_healthz_answers_without_a_token(secured: str) -> None:

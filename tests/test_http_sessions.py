@@ -17,29 +17,18 @@ from claude_health.server.http import (
     HttpSettings,
 )
 from tests.conftest import Sandbox
-from tests.mcp_helpers import cli_path, free_port, http_server
+from tests.mcp_helpers import INITIALIZE, MCP_HEADERS, cli_path, free_port, http_server
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 PING = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"}).encode()
 
 
 def open_session(url: str) -> httpx.Response:
     """A legacy-era initialize without a session id: what opens a session."""
-    return httpx.post(url, headers=HEADERS, content=json.dumps(INIT).encode(), timeout=30)
+    return httpx.post(url, headers=MCP_HEADERS, content=json.dumps(INITIALIZE).encode(), timeout=30)
 
 
 def ping(url: str, session: str) -> int:
-    headers = {**HEADERS, "Mcp-Session-Id": session, "Mcp-Protocol-Version": "2025-11-25"}
+    headers = {**MCP_HEADERS, "Mcp-Session-Id": session, "Mcp-Protocol-Version": "2025-11-25"}
     return httpx.post(url, headers=headers, content=PING, timeout=30).status_code
 
 
@@ -83,7 +72,7 @@ def test_sessions_are_capped(sandbox: Sandbox) -> None:
         # ending one (DELETE, as a polite client does) makes room
         first = opened[0].headers["mcp-session-id"]
         gone = httpx.delete(
-            url, headers={**HEADERS, "Mcp-Session-Id": first, "Mcp-Protocol-Version": "2025-11-25"}
+            url, headers={**MCP_HEADERS, "Mcp-Session-Id": first, "Mcp-Protocol-Version": "2025-11-25"}
         )
         assert gone.status_code == 200
         assert open_session(url).status_code == 200
