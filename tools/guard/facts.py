@@ -192,7 +192,7 @@ def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
     The findings are the key scan's own K001 and K002 (:mod:`claude_health.tools.keys.leaks`),
     from one listing of the tree: the doctor's `keys` check says the same about the same files.
     """
-    too_many = (
+    too_many: tuple[list[Problem], str | None] = (
         [],
         f"more than {KEY_SCAN_MAX_FILES} files: run `claude-health keys` for the project's key scan",
     )
