@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import sqlite3
 import statistics
@@ -77,12 +78,17 @@ def setup(work: Path) -> dict[str, str]:
     return env
 
 
-def run(argv: list[str], data: bytes, env: dict[str, str]) -> float:
+def run(argv: list[str], data: bytes, env: dict[str, str]) -> tuple[float, float]:
+    """Wall time, and the CPU time (user + system) the hook's process used: the CPU time barely
+    moves with the machine's load, so it tells a real difference between variants from a spike."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(
         argv, input=data, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
     )
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -138,13 +144,17 @@ def main() -> int:
     for argv, data, env_for in variants.values():  # warm-up: page cache, state files, cached verdicts
         run(argv, data, env_for())
     samples: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.runs):
         for name, (argv, data, env_for) in variants.items():
-            samples[name].append(run(argv, data, env_for()))
+            wall, used = run(argv, data, env_for())
+            samples[name].append(wall)
+            cpu[name].append(used)
     results = {
         name: {
             "median_ms": statistics.median(values) * 1000,
             "p90_ms": sorted(values)[int(len(values) * 0.9) - 1] * 1000,
+            "cpu_median_ms": statistics.median(cpu[name]) * 1000,
         }
         for name, values in samples.items()
     }
@@ -153,10 +163,11 @@ def main() -> int:
     conn.close()
     floor = results["python -c pass (interpreter floor)"]["median_ms"]
     print(f"\nhooks, {args.runs} runs each, round-robin\n")
-    print(f"{'command':<44} {'median ms':>10} {'p90 ms':>8} {'over floor':>11}")
+    print(f"{'command':<44} {'median ms':>10} {'p90 ms':>8} {'over floor':>11} {'CPU ms':>7}")
     for name, row in results.items():
         print(
-            f"{name:<44} {row['median_ms']:>10.1f} {row['p90_ms']:>8.1f} {row['median_ms'] - floor:>+11.1f}"
+            f"{name:<44} {row['median_ms']:>10.1f} {row['p90_ms']:>8.1f} "
+            f"{row['median_ms'] - floor:>+11.1f} {row['cpu_median_ms']:>7.1f}"
         )
     load = os.getloadavg()[0]
     print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -351,3 +352,53 @@ def test_unreadable_directory_is_reported_outside_git(
     [f] = [f for f in report.findings if f.code == "K013"]
     assert f.path == str(locked) and "locked: Permission denied" in f.message
     assert [Path(f.path or "").name for f in report.findings if f.code == "K001"] == ["a.txt"]
+
+
+@pytest.mark.parametrize("in_git", [True, False])
+def test_the_hooks_leak_scan_says_what_the_full_scan_says(sandbox: Sandbox, in_git: bool) -> None:
+    """K001 and K002 from keys.leaks (the SessionStart hook's scan) are the full scan's, to the byte."""
+    from claude_health.tools.keys.leaks import LEAK_CODES, leak_findings
+
+    if in_git:
+        init(sandbox)
+        sandbox.write(sandbox.project / ".gitignore", "ignored.txt\n")
+        sandbox.write(sandbox.project / "ignored.txt", fake_key())  # git does not list it
+    sandbox.write(sandbox.project / "notes.txt", f"token: {fake_key()}\n")
+    sandbox.write(sandbox.project / "src" / "app.py", f'KEY = "{fake_key("admin_key")}"\n')
+    sandbox.write(sandbox.project / ".env", f"ANTHROPIC_API_KEY={fake_key()}\n")
+    sandbox.write(sandbox.project / ".claude" / "settings.json", {"env": {"ANTHROPIC_API_KEY": fake_key()}})
+    sandbox.write(sandbox.project / "clean.py", "x = 1\n")
+    ws = sandbox.workspace()
+    full = [f for f in scan_keys(ws).findings if f.code in LEAK_CODES]
+    lean = leak_findings(ws, list_files(ws.project, tracked=False))
+    assert sorted(json.dumps(f.to_json(), sort_keys=True) for f in lean) == sorted(
+        json.dumps(f.to_json(), sort_keys=True) for f in full
+    )
+    assert {f.code for f in full} == {"K001", "K002"} and len(full) == 4
+
+
+def test_no_git_started_where_no_git_work_tree_can_be(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_health.tools.keys import tree
+
+    sandbox.write(sandbox.project / "sub" / "a.py", "x = 1\n")
+    assert not tree.may_be_in_git(sandbox.project / "sub")
+
+    def no_git(*args: object, **kwargs: object) -> object:
+        raise AssertionError("git started outside any work tree")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tree, "is_work_tree", no_git)
+        patch.setattr(tree, "git", no_git)
+        listing = list_files(sandbox.project)
+    assert not listing.in_git and listing.relative() == ["sub/a.py"]
+    init(sandbox)
+    assert tree.may_be_in_git(sandbox.project / "sub")
+    monkeypatch.setenv("GIT_DIR", str(sandbox.project / ".git"))
+    assert tree.may_be_in_git(sandbox.home)  # GIT_DIR names a repository: git decides
+    monkeypatch.delenv("GIT_DIR")
+    git(sandbox.project, "add", "sub/a.py")
+    lean = list_files(sandbox.project, tracked=False)
+    assert lean.in_git and lean.relative() == ["sub/a.py"] and lean.tracked == set()
+    assert list_files(sandbox.project).tracked == {"sub/a.py"}

@@ -9,9 +9,12 @@ times it).
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -157,3 +160,137 @@ def test_help_imports_only_the_parsers(sandbox: Sandbox) -> None:
     bare = imported([sys.executable, "-c", "pass"], env)
     assert packages(help_run) - packages(bare) == HELP_EXTRA_PACKAGES
     assert not {"pydantic", "mcp", "httpx", "anyio"} & packages(help_run)
+
+
+# The guard's hooks run before every session and every prompt (`claude-health hook EVENT` skips
+# the CLI parser). The usual SessionStart (its cached verdict, inputs re-checked) and every
+# UserPromptSubmit load the guard's state and nothing of the checks:
+HOOK_COMMON_MODULES = {
+    "claude_health",
+    "claude_health.server",
+    "claude_health.server.cli",
+    "claude_health.server.commands",
+    "claude_health.server.commands.hook",
+    "claude_health.tools",
+    "claude_health.tools.guard",
+    "claude_health.tools.guard.dispatch",
+    "claude_health.tools.guard.payload",
+    "claude_health.tools.guard.state",
+    "claude_health.tools.state",
+}
+SESSION_START_CACHED_MODULES = HOOK_COMMON_MODULES | {
+    "claude_health.tools.guard.fingerprint",
+    "claude_health.tools.guard.session_start",
+}
+USER_PROMPT_MODULES = HOOK_COMMON_MODULES | {
+    "claude_health.tools.guard.prompt",
+    "claude_health.tools.guard.thresholds",
+    "claude_health.tools.terminal",  # alert text cleaned of control characters
+    "claude_health.tools.usage",
+    "claude_health.tools.usage.snapshot",  # the status line's official percentages
+}
+# A SessionStart whose inputs changed recomputes the verdict: the auth route, the view and its
+# settings validation (what the doctor reads), and the key scan's K001/K002 only (keys.leaks),
+# never the transcript, shell-history, permission or history checks, the usage scanner or a model.
+SESSION_START_RECOMPUTE_MODULES = SESSION_START_CACHED_MODULES | {
+    "claude_health.tools.auth",
+    "claude_health.tools.auth.inputs",
+    "claude_health.tools.auth.keychain_report",
+    "claude_health.tools.auth.login",
+    "claude_health.tools.auth.models",
+    "claude_health.tools.auth.route",
+    "claude_health.tools.auth.rules",
+    "claude_health.tools.causes",
+    "claude_health.tools.files",
+    "claude_health.tools.findings",
+    "claude_health.tools.forked",
+    "claude_health.tools.gitsafe",
+    "claude_health.tools.guard.facts",
+    "claude_health.tools.guard.lost_rules",
+    "claude_health.tools.jsonspan",
+    "claude_health.tools.keys",
+    "claude_health.tools.keys.config",
+    "claude_health.tools.keys.formats",
+    "claude_health.tools.keys.leaks",
+    "claude_health.tools.keys.literals",
+    "claude_health.tools.keys.locations",
+    "claude_health.tools.keys.rules",
+    "claude_health.tools.keys.scan_state",  # (shell_history's) the history files' paths
+    "claude_health.tools.keys.scanner",
+    "claude_health.tools.keys.shell_history",  # which files the tree scan leaves to K016
+    "claude_health.tools.keys.tree",
+    "claude_health.tools.keys.vault",
+    "claude_health.tools.paths",
+    "claude_health.tools.platform",
+    "claude_health.tools.records",
+    "claude_health.tools.redact",
+    "claude_health.tools.runtime",
+    "claude_health.tools.runtime.commands",
+    "claude_health.tools.settings",
+    "claude_health.tools.settings.context",
+    "claude_health.tools.settings.discovery",
+    "claude_health.tools.settings.effective",
+    "claude_health.tools.settings.envblock",
+    "claude_health.tools.settings.extras",
+    "claude_health.tools.settings.guards",
+    "claude_health.tools.settings.hooks",
+    "claude_health.tools.settings.keys",
+    "claude_health.tools.settings.managed",
+    "claude_health.tools.settings.managed_sources",
+    "claude_health.tools.settings.managed_verdicts",
+    "claude_health.tools.settings.mcp",
+    "claude_health.tools.settings.permissions",
+    "claude_health.tools.settings.rules",
+    "claude_health.tools.settings.scrub",
+    "claude_health.tools.settings.settingsfile",
+    "claude_health.tools.settings.validate",
+    "claude_health.tools.urls",
+    "claude_health.tools.usage",
+    "claude_health.tools.usage.discovery",  # which folders the tree scan leaves to K015
+    "claude_health.tools.view",
+    "claude_health.tools.view.env",
+    "claude_health.tools.view.files",
+    "claude_health.tools.view.model",
+    "claude_health.tools.view.shell",
+}
+# Standard-library modules the recompute must not load: archive codecs (shutil), pickle (forked
+# children only), TOML, difflib (only for an unknown name), logging (the macOS Keychain only).
+HOOK_NEVER = {"bz2", "lzma", "pickle", "tomllib", "difflib", "logging", "msgspec"}
+
+
+def test_hooks_import_only_what_their_event_needs(sandbox: Sandbox) -> None:
+    sandbox.credentials(
+        {
+            "claudeAiOauth": {
+                "accessToken": "test-not-a-token",
+                "expiresAt": int((time.time() + 86400) * 1000),
+                "scopes": ["user:inference"],
+                "subscriptionType": "max",
+            }
+        }
+    )
+    sandbox.write(sandbox.project / ".claude" / "settings.json", {"permissions": {"deny": ["Bash(rm *)"]}})
+    sandbox.write(sandbox.project / "app.py", "x = 1\n")
+    env = {**environment(sandbox), "CLAUDE_PROJECT_DIR": str(sandbox.project)}
+    bare = packages(imported([sys.executable, "-c", "pass"], env))
+    runs = [
+        ("SessionStart", SESSION_START_RECOMPUTE_MODULES),  # the first start computes the verdict
+        ("SessionStart", SESSION_START_CACHED_MODULES),  # the next one reads it
+        ("UserPromptSubmit", USER_PROMPT_MODULES),
+    ]
+    for event, expected in runs:
+        loaded = imported([cli_path(), "hook", event], env)
+        mine = {m for m in loaded if m.startswith("claude_health")}
+        assert mine == expected, (
+            event,
+            {"unexpected": sorted(mine - expected), "gone": sorted(expected - mine)},
+        )
+        assert packages(loaded) == bare, event
+        assert not HOOK_NEVER & loaded, (event, sorted(HOOK_NEVER & loaded))
+    guard = sandbox.home / ".cache" / "claude-health" / "guard.db"
+    conn = sqlite3.connect(guard)
+    try:
+        assert json.loads(conn.execute("SELECT verdict FROM guard_facts").fetchone()[0])["depends_on"]
+        assert conn.execute("SELECT COUNT(*) FROM guard_runs WHERE ok = 0").fetchone()[0] == 0
+    finally:
+        conn.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import signal
 import threading
 from collections.abc import Callable
@@ -43,6 +42,8 @@ class Forked(Generic[T]):
 
     def result(self) -> T | None:
         """The child's return value, or None if it failed in any way."""
+        import pickle  # loaded by start() already
+
         if self._fd is None:
             return None
         fd, self._fd = self._fd, None
@@ -73,6 +74,9 @@ def start(work: Callable[[], T]) -> Forked[T] | None:
     """Run ``work`` in a forked child; None when forking is not possible."""
     if not can_fork():
         return None
+    import pickle  # before the fork, for both sides; not at the top: the SessionStart hook imports
+    # this module (through the key scan) and forks nothing on a small tree
+
     read_fd, write_fd = os.pipe()
     try:
         pid = os.fork()

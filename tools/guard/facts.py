@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from claude_health.tools.auth.inputs import gather
-from claude_health.tools.auth.keychain import login_keychain
 from claude_health.tools.auth.route import PROVIDER_SWITCHES, build_env, is_truthy, resolve
 from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
 from claude_health.tools.findings import Finding, Severity
-from claude_health.tools.gitsafe import is_work_tree
 from claude_health.tools.guard.lost_rules import applied, lost_rules, settings_results
-from claude_health.tools.keys import report as key_scan
-from claude_health.tools.keys.tree import list_files
+from claude_health.tools.keys.leaks import LEAK_CODES, leak_findings
+from claude_health.tools.keys.tree import list_files, may_be_in_git
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings.discovery import mcp_json_chain
 from claude_health.tools.view import view_of
@@ -37,7 +35,6 @@ if TYPE_CHECKING:
 # A key scan runs inside the SessionStart hook only on trees this small; the doctor and
 # `claude-health keys` cover larger ones.
 KEY_SCAN_MAX_FILES = 2000
-LEAK_CODES = frozenset({"K001", "K002"})
 
 
 @dataclass(frozen=True)
@@ -190,27 +187,32 @@ def settings_problems(ws: Workspace, validation: Validation) -> list[Problem]:
 
 
 def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
-    """Anthropic keys leaked in the project tree or its shared config (small trees only)."""
-    count = _tree_size(ws.project, KEY_SCAN_MAX_FILES)
-    if count > KEY_SCAN_MAX_FILES:
-        return (
-            [],
-            f"more than {KEY_SCAN_MAX_FILES} files: run `claude-health keys` for the project's key scan",
-        )
+    """Anthropic keys leaked in the project tree or its shared config (small trees only).
 
-    report = key_scan.scan_keys(ws)
+    The findings are the key scan's own K001 and K002 (:mod:`claude_health.tools.keys.leaks`),
+    from one listing of the tree: the doctor's `keys` check says the same about the same files.
+    """
+    too_many: tuple[list[Problem], str | None] = (
+        [],
+        f"more than {KEY_SCAN_MAX_FILES} files: run `claude-health keys` for the project's key scan",
+    )
+    # Outside git the walk is counted first, up to the cap (the project may be a home folder);
+    # inside, git's list is the count (ignored folders such as node_modules are not in it).
+    if not may_be_in_git(ws.project) and _tree_size(ws.project, KEY_SCAN_MAX_FILES) > KEY_SCAN_MAX_FILES:
+        return too_many
+    listing = list_files(ws.project, tracked=False)
+    if len(listing.files) > KEY_SCAN_MAX_FILES:
+        return too_many
     problems = [
         Problem(f.code, f.message, f.path)
-        for f in report.findings
+        for f in leak_findings(ws, listing)
         if f.code in LEAK_CODES and f.severity == Severity.ERROR
     ]
     return problems, None
 
 
 def _tree_size(project: Path, cap: int) -> int:
-    """Files the key scan would read, counted up to ``cap + 1`` (git's list in a work tree)."""
-    if is_work_tree(project):
-        return len(list_files(project).files)
+    """Regular files under ``project`` (no git), counted up to ``cap + 1``."""
     seen = 0
     stack = [str(project)]
     while stack:
@@ -236,6 +238,8 @@ def dependencies(ws: Workspace) -> list[Path]:
     # The view's files (discovered once, MDM profiles included), not a second discovery.
     paths: list[Path] = [f.path for f in view_of(ws).files]
     if ws.os_name == "darwin":  # the Keychain holds the login there
+        from claude_health.tools.auth.keychain import login_keychain  # macOS only: it loads logging
+
         paths.append(login_keychain(ws))
     paths += [
         ws.credentials_file,

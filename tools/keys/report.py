@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from claude_health.tools import causes
 from claude_health.tools.files import log_read
 from claude_health.tools.findings import Finding, sort_findings
 from claude_health.tools.gitsafe import HISTORY_TIMEOUT
 from claude_health.tools.keys.config import config_findings, key_findings
-from claude_health.tools.keys.formats import label
 from claude_health.tools.keys.history import history_findings
 from claude_health.tools.keys.ignored import LOCAL_SETTINGS, ignore_findings, is_env_file
+from claude_health.tools.keys.leaks import relative, shown, tree_files, tree_finding
 from claude_health.tools.keys.literals import displayable
-from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
+from claude_health.tools.keys.locations import committed_config_files
 from claude_health.tools.keys.models import KeyReport, ScanStats
 from claude_health.tools.keys.rules import (
     ENV_FILE_NOT_IGNORED,
     FILE_NOT_SCANNED,
-    KEY_IN_TREE,
     LOCAL_SETTINGS_NOT_IGNORED,
 )
-from claude_health.tools.keys.scanner import Hit
 from claude_health.tools.keys.staged import scan_staged
 from claude_health.tools.keys.tree import list_files, start_scan
-from claude_health.tools.keys.vault import collecting, hit_fields
+from claude_health.tools.keys.vault import collecting
 from claude_health.tools.paths import Workspace
 
 Progress = Callable[[int, int], None]
@@ -50,69 +45,9 @@ class ScanOptions:
     verify_timeout: float = 10.0
 
 
-def _tree_finding(path: str, rel: str, hit: Hit) -> Finding:
-    return KEY_IN_TREE.finding(
-        f"{rel} holds an Anthropic {label(hit.kind)}.",
-        path=path,
-        cause=causes.key(hit.fingerprint),
-        **hit_fields(hit),
-    )
-
-
-def _displayable(f: Finding) -> Finding:
-    """Every path, name and message made safe to show and to serialise.
-
-    File names and JSON keys come from the user's disk: a key can be part of a file name
-    (``notes-sk-ant-….txt``) or of an ``mcpServers`` key, and a name that is not UTF-8 would
-    make the JSON, SARIF and MCP encoders fail. Done once here so that no finding escapes it.
-    """
-    update: dict[str, str] = {}
-    for name in ("message", "path", "hint"):
-        value = getattr(f, name)
-        if isinstance(value, str) and (shown := displayable(value)) != value:
-            update[name] = shown
-    return f.replace(**update) if update else f
-
-
-def _rel(path: str, root: Path) -> str:
-    try:
-        return Path(path).relative_to(root).as_posix()
-    except ValueError:
-        return path
-
-
-def _own_check_places(ws: Workspace, options: ScanOptions) -> tuple[tuple[str, ...], set[str]]:
-    """Folders and files the tree scan leaves to the transcript and shell-history checks."""
-    dirs: tuple[str, ...] = ()
-    files: set[str] = set()
-    if options.transcripts:  # (both imported when asked for, like the checks in _tree)
-        from claude_health.tools.usage.discovery import transcript_roots
-
-        dirs = tuple(str(root) + os.sep for root in transcript_roots(ws.env, ws.home))
-    if options.shell_history:
-        from claude_health.tools.keys.shell_history import history_files
-
-        files = {str(h.path) for h in history_files(ws)}
-    return dirs, files
-
-
 def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tuple[list[Finding], ScanStats]:
     listing = list_files(ws.project)
-    # Files with their own, more specific checks (K002/K003, K006, K007), and Claude Code's own
-    # credential store, which is where OAuth tokens belong (when the project is the home folder).
-    dedicated = {
-        str(p)
-        for p in (
-            *committed_config_files(ws),
-            *(path for _, path in settings_files(ws)),
-            *shell_startup_files(ws),
-            ws.credentials_file,
-        )
-    }
-    # Transcripts and shell histories have their own incremental checks (K015, K016).
-    own_dirs, own_files = _own_check_places(ws, options)
-    dedicated |= own_files
-    files = [p for p in listing.files if p not in dedicated and not p.startswith(own_dirs)]
+    files = tree_files(ws, listing, transcripts=options.transcripts, shell_history=options.shell_history)
 
     how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
     log_read(ws.project, f"{len(files):,} file(s) to scan for keys ({how}; config files are read apart)")
@@ -166,14 +101,14 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         for path, reason in histories.problems:
             findings.append(FILE_NOT_SCANNED.finding(f"{path}: {reason}.", path=path))
     for scan in sorted(scanned.notable, key=lambda s: s.path):
-        rel = _rel(scan.path, ws.project)
-        findings.extend(_tree_finding(scan.path, rel, hit) for hit in scan.hits)
+        rel = relative(scan.path, ws.project)
+        findings.extend(tree_finding(scan.path, rel, hit) for hit in scan.hits)
         if scan.skipped:
             findings.append(FILE_NOT_SCANNED.finding(f"{rel}: {scan.skipped}.", path=scan.path))
     if listing.problem:
         findings.append(FILE_NOT_SCANNED.finding(listing.problem))
     for path, reason in listing.unreadable_dirs:
-        where = _rel(path, ws.project)
+        where = relative(path, ws.project)
         findings.append(FILE_NOT_SCANNED.finding(f"{where}: {reason}; nothing in it was scanned.", path=path))
     if options.history and listing.in_git:
         present = {f.fingerprint for f in findings if f.fingerprint}
@@ -201,7 +136,7 @@ def _staged(ws: Workspace) -> tuple[list[Finding], ScanStats]:
         if path in committed:
             findings += key_findings(path, f.hits)
         else:
-            findings.extend(_tree_finding(str(path), f.rel, hit) for hit in f.hits)
+            findings.extend(tree_finding(str(path), f.rel, hit) for hit in f.hits)
         if is_env_file(f.rel):
             findings.append(ENV_FILE_NOT_IGNORED.finding(f"{f.rel} is staged for commit.", path=str(path)))
         elif f.rel.endswith(LOCAL_SETTINGS):
@@ -230,6 +165,6 @@ def scan_keys(
             stats.verified = len(verified)
     stats.keys_found = len({f.fingerprint for f in findings if f.kind and f.fingerprint})
     stats.project = displayable(stats.project)
-    findings = [_displayable(f) for f in findings]
+    findings = [shown(f) for f in findings]
     stats.duration_ms = round((time.perf_counter() - started) * 1000, 1)
     return KeyReport(stats=stats, findings=sort_findings(findings))

@@ -75,23 +75,38 @@ class TreeScan:
         self.unreadable += other.unreadable
 
 
-def list_files(project: Path) -> FileList:
+def list_files(project: Path, *, tracked: bool = True) -> FileList:
+    """The files to scan; ``tracked=False`` leaves :attr:`FileList.tracked` empty (one git run
+    fewer: only the ignore check reads it)."""
     base = str(project)
-    if is_work_tree(project):
+    if may_be_in_git(project) and is_work_tree(project):
         listed = git(["ls-files", "-z", "-co", "--exclude-standard"], project)
-        tracked = git(["ls-files", "-z", "--cached"], project)
+        cached = git(["ls-files", "-z", "--cached"], project) if tracked else None
         if listed.ok:
             rel = sorted(set(split_z(listed.stdout)))
             return FileList(
                 project,
                 [base + os.sep + r for r in rel],
                 in_git=True,
-                tracked=set(split_z(tracked.stdout)) if tracked.ok else set(),
+                tracked=set(split_z(cached.stdout)) if cached is not None and cached.ok else set(),
             )
         walked = _walk(project)
         walked.problem = f"git ls-files failed ({listed.error}); every file was scanned"
         return walked
     return _walk(project)
+
+
+def may_be_in_git(project: Path) -> bool:
+    """False only when git cannot see a work tree here: no ``.git`` in ``project`` or above, and
+    no ``GIT_DIR`` naming one. Stats a few paths instead of starting git (the SessionStart hook
+    lists small trees before every session)."""
+    if os.environ.get("GIT_DIR"):
+        return True
+    try:
+        starts = {project.absolute(), project.resolve()}  # git sees the real path
+    except (OSError, RuntimeError):
+        return True
+    return any(os.path.lexists(d / ".git") for here in starts for d in (here, *here.parents))
 
 
 def _walk(project: Path) -> FileList:

@@ -9,7 +9,6 @@ The settings check (S306) and the server probe (P001) both read this, so they sa
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,8 @@ def check_command(command: str, path_var: str | None, cwd: Path, home: Path | No
     ``home`` only serves to show what a ``~/...`` command should have been written as.
     """
     if not _has_separator(command):
+        import shutil  # it loads bz2, lzma and zlib; the SessionStart hook imports this module
+
         found = shutil.which(command, path=os.defpath if path_var is None else path_var)
         if found:
             return CommandCheck(found)

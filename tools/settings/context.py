@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -169,5 +168,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     lowered = {c.lower(): c for c in options}
     if name.lower() in lowered and lowered[name.lower()] != name:
         return lowered[name.lower()]
+    import difflib  # only for an unknown name; the SessionStart hook imports this module
+
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.75)
     return close[0] if close else None
