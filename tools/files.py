@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,6 +225,8 @@ def parse_toml(text: str) -> dict[str, Any]:
     plain ``ValueError`` for an integer longer than Python converts (4,300 digits): a hostile
     config file must get the same clear answer as a typo.
     """
+    import tomllib  # not at module level: usage reports read no TOML
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
