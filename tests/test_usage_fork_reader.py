@@ -101,6 +101,7 @@ def test_forked_first_scan_equals_a_single_reader(tmp_path: Path, monkeypatch: p
 
     monkeypatch.setattr(forking, "start", counting_start)
     monkeypatch.setattr(fork_reader, "MIN_BYTES", 0)
+    monkeypatch.setattr(scan, "TYPED_DECODE_BYTES", 0)  # the typed reader, as a long first load uses
     forked = _scan(tmp_path / "forked.db", tmp_path)
     assert started == [1]
     monkeypatch.setattr(fork_reader, "MIN_BYTES", 1 << 62)

@@ -225,7 +225,7 @@ def parse_toml(text: str) -> dict[str, Any]:
     plain ``ValueError`` for an integer longer than Python converts (4,300 digits): a hostile
     config file must get the same clear answer as a typo.
     """
-    import tomllib  # TOML is rare; the SessionStart hook imports this module
+    import tomllib  # TOML is rare: hooks and usage reports read none, so it loads when asked
 
     try:
         return tomllib.loads(text)

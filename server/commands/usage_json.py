@@ -56,10 +56,20 @@ def payload(
 
 
 def dump(data: dict[str, Any]) -> None:
-    """The JSON on stdout in one write (msgspec: already loaded by the scan, and C-fast)."""
-    import msgspec
+    """The JSON on stdout in one write.
 
-    raw = msgspec.json.format(msgspec.json.encode(data), indent=2) + b"\n"
+    msgspec when a long scan has loaded it already (C-fast on a long report); otherwise the
+    standard library, since importing msgspec costs a warm run more than encoding the report.
+    The two differ only in how a float's exponent is spelled (``1e-05`` / ``0.00001``).
+    """
+    if "msgspec" in sys.modules:
+        import msgspec
+
+        raw = msgspec.json.format(msgspec.json.encode(data), indent=2) + b"\n"
+    else:
+        import json
+
+        raw = json.dumps(data, indent=2, ensure_ascii=False).encode() + b"\n"
     out = getattr(sys.stdout, "buffer", None)
     if out is None:  # a text-only stream (tests redirecting stdout)
         sys.stdout.write(raw.decode())

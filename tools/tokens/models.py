@@ -8,12 +8,11 @@ change. Model IDs are resolved the way people write them: dated snapshots
 
 from __future__ import annotations
 
-import difflib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
 from claude_health.tools.tokens.rules import UNKNOWN_MODEL
@@ -101,11 +100,23 @@ def _model(model_id: str, raw: dict[str, Any], mult: dict[str, float]) -> ModelI
     )
 
 
+def _pricing_text() -> str:
+    # Read beside this package when it is installed as files (importlib.resources costs a usage
+    # report's new process a few milliseconds to import); through resources when zipped.
+    here = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", PRICING_RESOURCE)  # noqa: PTH118, PTH120
+    try:
+        with open(here, encoding="utf-8") as fh:  # noqa: PTH123
+            return fh.read()
+    except OSError:
+        from importlib import resources
+
+        return resources.files("claude_health.tools.data").joinpath(PRICING_RESOURCE).read_text("utf-8")
+
+
 @lru_cache(maxsize=1)
 def pricing_table() -> PricingTable:
     """The shipped table, parsed once per process."""
-    text = resources.files("claude_health.tools.data").joinpath(PRICING_RESOURCE).read_text("utf-8")
-    data = json.loads(text)
+    data = json.loads(_pricing_text())
     mult = {k: float(v) for k, v in data["multipliers"].items()}
     image = data["image"]
     return PricingTable(
@@ -170,6 +181,8 @@ def known_models() -> list[str]:
 
 def closest_models(model: str, n: int = 3) -> list[str]:
     """The known IDs that look most like ``model`` (for "did you mean")."""
+    import difflib  # only for a model nobody knows
+
     return difflib.get_close_matches(canonical_id(model), known_models(), n=n, cutoff=0.6)
 
 

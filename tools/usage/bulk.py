@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from claude_health.tools.usage.lines import Key, Row, better, total
+from claude_health.tools.usage.rows import Key, Row, better, total
 
 QUARTER_MS = 900_000
 # (quarter, model, project, speed, price tier) -> [input, output, cc5m, cc1h, cc, cread, n]

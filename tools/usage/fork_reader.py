@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from claude_health.tools.forked import can_fork
-
 # Below this many bytes to read, a fork costs more than it saves (warm runs read ~1 MiB).
 MIN_BYTES = 16 * 1024 * 1024
 
@@ -17,7 +15,11 @@ MIN_BYTES = 16 * 1024 * 1024
 def split_point(sizes: Sequence[int]) -> int:
     """How many leading items (of these byte sizes) to hand to the child; 0 for no fork."""
     total = sum(sizes)
-    if total < MIN_BYTES or len(sizes) < 2 or not can_fork():
+    if total < MIN_BYTES or len(sizes) < 2:
+        return 0
+    from claude_health.tools.forked import can_fork  # pickle and threads: only for a long read
+
+    if not can_fork():
         return 0
     running = 0
     for i, size in enumerate(sizes):

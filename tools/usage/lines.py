@@ -17,22 +17,22 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
 from claude_health.tools.usage.parse import (
-    ASSISTANT_MARKER,
     FUTURE_SLACK_MS,
     MAX_TOKENS,
     MIN_TS_MS,
     SYNTHETIC_MODEL,
-    USAGE_MARKER,
     LineError,
     TimestampParser,
     datetime_ms,
-    parse_line,
 )
+from claude_health.tools.usage.rows import Key, LineReader, NeedsLines, Row, better, parsed_row, total
+
+__all__ = ["BlockReader", "Key", "NeedsLines", "Row", "better", "total"]
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 
@@ -73,16 +73,6 @@ class _Line(msgspec.Struct, gc=False):
 
 _DECODER = msgspec.json.Decoder(_Line)
 _TYPED_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
-
-# A ledger row: (msg, req, ts, model, project, session, file, sidechain, speed,
-#                input, output, cc5m, cc1h, cc, cread)
-Row = tuple[str, str, int, str, str, str, int, int, str, int, int, int, int, int, int]
-Key = tuple[str, str]
-
-
-class NeedsLines(Exception):
-    """The block must be read line by line (a typed decode failed, or a line needs its offset)."""
-
 
 _intern = sys.intern
 
@@ -143,16 +133,15 @@ def _line_better(new: _Line, old: _Line) -> bool:
     return bool(new.message.usage.speed) and not old.message.usage.speed  # type: ignore[union-attr]
 
 
-class BlockReader:
+class BlockReader(LineReader):
     """Turns blocks of one scan into deduplicated rows (``batch``), counting usage and bad lines."""
 
     def __init__(self, parse_ts: TimestampParser, now_ms: int) -> None:
-        self.parse_ts = parse_ts
-        self.now_ms = now_ms
+        super().__init__(parse_ts, now_ms)
         # Decoded lines of the block path, folded before any row is built: most usage lines are
         # streaming snapshots that lose to a later copy of the same response.
         self.pending: dict[Key, _Line] = {}
-        self.rows: dict[Key, Row] = {}  # from the line path, and the pending lines once built
+        # self.rows: from the line path, and the pending lines once built
         self._lo = datetime.fromtimestamp(MIN_TS_MS / 1000, UTC)
         self._hi = datetime.fromtimestamp((now_ms + FUTURE_SLACK_MS) / 1000, UTC)
 
@@ -227,31 +216,6 @@ class BlockReader:
             self.pending = {}
         return self.rows
 
-    def lines(self, data: bytes, base: int, name: str, project: str, file_id: int) -> tuple[int, int]:
-        """The same as :meth:`block`, one line at a time; ``base`` is the file offset of data[0]."""
-        found: list[Row] = []
-        bad = 0
-        pos = 0
-        end = len(data)
-        find = data.find
-        while pos < end:
-            nl = find(b"\n", pos)
-            stop = end if nl < 0 else nl
-            line = data[pos:stop]
-            at = base + pos
-            pos = stop + 1
-            if USAGE_MARKER not in line or ASSISTANT_MARKER not in line:
-                continue
-            try:
-                row = self._line(line, f"{name}@{at}", project, file_id)
-            except LineError:
-                bad += 1
-                continue
-            if row is not None:
-                found.append(row)
-        self.fold(found)
-        return len(found), bad
-
     def _line(self, line: bytes, fallback_req: str, project: str, file_id: int) -> Row | None:
         try:
             ln = _DECODER.decode(line)
@@ -271,31 +235,9 @@ class BlockReader:
             return _row(ln, ts, m.id, ln.requestId or "")
         return _row(ln, ts, "", fallback_req)
 
-    @staticmethod
-    def _careful(line: bytes, fallback_req: str, project: str, file_id: int) -> Row | None:
+    def _careful(self, line: bytes, fallback_req: str, project: str, file_id: int) -> Row | None:
         """A line whose fields have unexpected types: the dict-based parser's judgement."""
-        entry = parse_line(line, fallback_req)
-        if entry is None:
-            return None
-        msg = entry.msg_id
-        req = entry.key[len(msg) + 1 :] if msg else entry.key
-        return (
-            msg,
-            req,
-            entry.ts_ms,
-            entry.model,
-            project,
-            entry.session,
-            file_id,
-            int(entry.sidechain),
-            entry.speed,
-            entry.input_tokens,
-            entry.output_tokens,
-            entry.cache_creation_5m,
-            entry.cache_creation_1h,
-            entry.cache_creation,
-            entry.cache_read,
-        )
+        return parsed_row(line, fallback_req, project, file_id, self.parse_ts)
 
     def fold(self, found: list[Row]) -> None:
         """Rows into the batch, keeping the better copy of each response (the first of equals)."""
@@ -308,21 +250,3 @@ class BlockReader:
             kept = get(key)
             if kept is None or better(row, kept):
                 rows[key] = row
-
-
-def total(row: Row | tuple[Any, ...]) -> int:
-    return int(row[9] + row[10] + row[13] + row[14])
-
-
-def better(new: Row, old: Row) -> bool:
-    """The copy to keep between two records of one response (ccusage v20's rule).
-
-    Main-chain beats a sidechain replay; then the larger token total (the final streaming
-    snapshot); then the copy that knows its speed. Equal copies keep the first seen.
-    """
-    if new[7] != old[7]:
-        return not new[7]
-    tn, to = new[9] + new[10] + new[13] + new[14], old[9] + old[10] + old[13] + old[14]
-    if tn != to:
-        return tn > to
-    return bool(new[8]) and not old[8]

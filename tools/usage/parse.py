@@ -153,11 +153,12 @@ class LineError(Exception):
 _intern = sys.intern
 
 
-def parse_line(line: bytes, fallback_key: str) -> Entry | None:
+def parse_line(line: bytes, fallback_key: str, parse_ts: TimestampParser | None = None) -> Entry | None:
     """The usage entry in ``line``, None for lines that carry none (most lines).
 
     Raises :class:`LineError` for a malformed line that mentions usage. ``fallback_key`` keys
-    responses without ``message.id``: those are never deduplicated (as in ccusage).
+    responses without ``message.id``: those are never deduplicated (as in ccusage). ``parse_ts``:
+    a scan's :func:`timestamp_parser` ("now" fixed once), else :func:`parse_timestamp_ms`.
     """
     if USAGE_MARKER not in line or ASSISTANT_MARKER not in line:
         return None
@@ -176,7 +177,7 @@ def parse_line(line: bytes, fallback_key: str) -> Entry | None:
     model = message.get("model")
     if model == SYNTHETIC_MODEL:
         return None
-    ts_ms = parse_timestamp_ms(record.get("timestamp"))
+    ts_ms = (parse_ts or parse_timestamp_ms)(record.get("timestamp"))
     if ts_ms is None:
         raise LineError("assistant usage line without a valid timestamp")
     msg_id = message.get("id")

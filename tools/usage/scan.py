@@ -24,17 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from claude_health.tools import forked
 from claude_health.tools.files import NotRegularFile
 from claude_health.tools.usage import fork_reader, store
 from claude_health.tools.usage.discovery import DirCache, iter_transcripts, transcript_roots
 from claude_health.tools.usage.parse import timestamp_parser
 
-# The typed decoder (msgspec) and the first-load merge are imported where bytes are read: a run
-# with nothing new to read (the key check, most status checks) does not pay for them.
+# The typed decoder (msgspec), the forked reader and the first-load merge are imported where a
+# long read needs them: a warm run (a megabyte or so) or one with nothing new does not pay for them.
 if TYPE_CHECKING:
     from claude_health.tools.usage.bulk import Quarters
-    from claude_health.tools.usage.lines import BlockReader, Key, Row
+    from claude_health.tools.usage.rows import Key, LineReader, Row
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -44,6 +43,9 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 TAIL_BYTES = 64
 KEY_PREFIX = b"sk-ant-"
 KEYS_INLINE_BYTES = 16 * 1024 * 1024
+# Up to this many bytes to read, lines are judged one by one with the standard library's JSON
+# (about 10 ms a MiB here); above it the typed block decode pays for importing msgspec (~25 ms).
+TYPED_DECODE_BYTES = 2 * 1024 * 1024
 
 
 @dataclass
@@ -94,7 +96,7 @@ class _Read:
 _Outcome = _Read | str
 
 
-def _read_job(job: _Job, reader: BlockReader) -> _Outcome:
+def _read_job(job: _Job, reader: LineReader) -> _Outcome:
     """One file's new lines into ``reader``; a problem becomes its message ("" if it vanished)."""
     try:
         return _read(job, reader)
@@ -104,7 +106,7 @@ def _read_job(job: _Job, reader: BlockReader) -> _Outcome:
         return f"cannot be read: {exc.strerror or exc}"
 
 
-def _read(job: _Job, reader: BlockReader) -> _Read:
+def _read(job: _Job, reader: LineReader) -> _Read:
     usage = bad = 0
     offset = job.start  # file offset of data[0]
     hits: list[store.KeyHitRow] = []
@@ -160,8 +162,8 @@ def _read(job: _Job, reader: BlockReader) -> _Read:
     return _Read(offset, tail, usage, bad, job.end - job.start, hits)
 
 
-def _block(reader: BlockReader, data: bytes, start: int, end: int, base: int, job: _Job) -> tuple[int, int]:
-    from claude_health.tools.usage.lines import NeedsLines
+def _block(reader: LineReader, data: bytes, start: int, end: int, base: int, job: _Job) -> tuple[int, int]:
+    from claude_health.tools.usage.rows import NeedsLines
 
     view = memoryview(data)[start:end] if start or end != len(data) else data
     try:
@@ -184,9 +186,15 @@ def _read_jobs(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], dict[Key,
     """
     if not jobs:
         return [], {}
-    from claude_health.tools.usage.lines import BlockReader
+    reader: LineReader
+    if sum(job.end - job.start for job in jobs) > TYPED_DECODE_BYTES:
+        from claude_health.tools.usage.lines import BlockReader
 
-    reader = BlockReader(timestamp_parser(now_ms), now_ms)
+        reader = BlockReader(timestamp_parser(now_ms), now_ms)
+    else:
+        from claude_health.tools.usage.rows import LineReader
+
+        reader = LineReader(timestamp_parser(now_ms), now_ms)
     return [_read_job(job, reader) for job in jobs], reader.batch
 
 
@@ -310,7 +318,11 @@ def scan(
     # half; the reader's rows are upserted after them, so the copy kept of a response seen by
     # both is the one a single reader would keep (the first of equals).
     split = fork_reader.split_point([job.end - job.start for job in jobs])
-    child = forked.start(lambda: _child_work(jobs[split:], now_ms)) if split else None
+    child = None
+    if split:
+        from claude_health.tools import forked
+
+        child = forked.start(lambda: _child_work(jobs[split:], now_ms))
     mine = jobs[:split] if child else jobs
     own_summaries, own = _read_jobs(mine, now_ms)
     if child is None and not own and not forget and not gone and not jobs and not file_rows:
@@ -320,11 +332,13 @@ def scan(
     try:
         with store.Writer(conn) as writer:
             writer.forget_files(forget)
-            from claude_health.tools.usage.bulk import quarters_of, settle
-
             own_rows = sorted(own.values())
             writer.entries(own_rows)
-            sums = quarters_of(own_rows) if writer.bulk else None
+            sums: Quarters | None = None
+            if writer.bulk:
+                from claude_health.tools.usage.bulk import quarters_of, settle
+
+                sums = quarters_of(own_rows)
             summaries = own_summaries
             theirs: list[Row] = []
             their_sums: Quarters | None = None
