@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from claude_health.tools.limiter import Limiter
 from claude_health.tools.limiter.config import LimitsConfigError, config_path, load_config, write_config
+from claude_health.tools.limiter.core import Limiter
 from claude_health.tools.limiter.headers import parse
 from claude_health.tools.limiter.table import LimitsDataError, class_of, clean_model, load_table, parse_table
 

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from claude_health.tools import causes
-from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.limiter import rules
 from claude_health.tools.limiter.config import LimitsConfigError, config_path, load_config
 from claude_health.tools.limiter.core import URL_ENV, Limiter, LimiterUnavailable
+from claude_health.tools.limiter.orglimits import STALE_DAYS
 from claude_health.tools.limiter.stores import StoreError, sqlite_url
+from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
 from claude_health.tools.state import state_db_path
 
@@ -78,8 +79,6 @@ def run_check(ws: Workspace) -> CheckOutcome:
 
 def _org_limits_findings(lim: Limiter) -> list[Finding]:
     """L007: the Admin API limits seeding the limiter are old, or their file was ignored."""
-    from claude_health.tools.limiter.orglimits import STALE_DAYS
-
     found = [
         rules.ORG_LIMITS_STALE.finding(w, severity=Severity.WARNING)
         for w in lim.warnings

@@ -25,7 +25,7 @@ from typing import Any
 
 import tomli_w
 
-from claude_health.tools.files import TomlProblem, parse_toml, read_capped
+from claude_health.tools.files import TomlProblem, log_read, parse_toml, read_capped
 from claude_health.tools.limiter.table import (
     BucketLimits,
     LimitsDataError,
@@ -57,8 +57,6 @@ def config_path(env: Mapping[str, str], home: Path) -> Path:
 
 
 def _read_raw(path: Path) -> dict[str, Any] | None:
-    from claude_health.tools.files import log_read
-
     try:
         if not path.is_file():
             if path.exists() or path.is_symlink():  # a FIFO, a directory, a dangling link...

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from claude_health.tools.files import log_read
 from claude_health.tools.limiter.table import (
     BucketLimits,
     LimitsDataError,
@@ -131,8 +132,6 @@ def to_lookup(
 
 def load_org_limits(env: Mapping[str, str], home: Path, table: LimitTable) -> OrgLimits | None:
     """The fetched limits, or None when ``limits --sync`` never ran. Raises :class:`OrgLimitsError`."""
-    from claude_health.tools.files import log_read
-
     path = org_limits_path(env, home)
     try:
         if not path.is_file():
