@@ -81,7 +81,7 @@ def repeat(
 
 
 def ours(url: str) -> Callable[[], Callable[[], object]]:
-    from claude_health.tools.limiter import Limiter
+    from claude_health.tools.limiter.core import Limiter
 
     def make() -> Callable[[], object]:
         lim = Limiter.open(url, limits=HUGE, read_config=False, env={}, home=Path(tempfile.gettempdir()))
@@ -135,7 +135,7 @@ def aiolimiter_rate(seconds: float) -> float:
 
 
 def _worker(url: str, seconds: float, barrier: Any, queue: Any) -> None:
-    from claude_health.tools.limiter import Limiter
+    from claude_health.tools.limiter.core import Limiter
 
     lim = Limiter.open(url, limits=HUGE, read_config=False, env={}, home=Path(tempfile.gettempdir()))
     for _ in range(200):
@@ -186,7 +186,7 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str] | None:
 
 def raw_incr(url: str) -> Callable[[], Callable[[], object]]:
     """INCR on the very client (and connection pool) the limiter's Redis store uses."""
-    from claude_health.tools.limiter import Limiter
+    from claude_health.tools.limiter.core import Limiter
 
     def make() -> Callable[[], object]:
         lim = Limiter.open(url, limits=HUGE, read_config=False, env={}, home=Path(tempfile.gettempdir()))

@@ -110,7 +110,7 @@ def start_cluster(workdir: Path) -> tuple[list[subprocess.Popen[bytes]], list[in
 
 
 def ours(url: str) -> Callable[[], object]:
-    from claude_health.tools.limiter import Limiter
+    from claude_health.tools.limiter.core import Limiter
 
     lim = Limiter.open(url, limits=HUGE, read_config=False, env={}, home=Path(tempfile.gettempdir()))
 

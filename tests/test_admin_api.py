@@ -16,7 +16,7 @@ import pytest
 
 from claude_health.tools.admin.credential import AdminKeyError, find_admin_key
 from claude_health.tools.admin.service import organisation_usage, sync_limits
-from claude_health.tools.limiter import Limiter
+from claude_health.tools.limiter.core import Limiter
 from claude_health.tools.limiter.orglimits import org_limits_path
 from tests.conftest import Sandbox
 from tests.fake_admin import CLAUDE_CODE, COST, RATE_LIMITS, USAGE, WORKSPACES, FakeAdmin, sample_org

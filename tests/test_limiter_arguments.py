@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from claude_health.tools.limiter import Limiter
+from claude_health.tools.limiter.core import Limiter
 from claude_health.tools.limiter.models import Decision
 
 MODEL = "claude-sonnet-4-5"

@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from claude_health.tools.limiter import Limiter
+from claude_health.tools.limiter.core import Limiter
 from claude_health.tools.limiter.stores import redis_store
 from tests import test_limiter_support as support
 
@@ -321,7 +321,7 @@ def _stretch(events: list[tuple[str, float]]) -> float:
 _PROCESS = """
 import json, sys
 from pathlib import Path
-from claude_health.tools.limiter import Limiter
+from claude_health.tools.limiter.core import Limiter
 
 url, home, wall, mono, action = sys.argv[1:6]
 

@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from claude_health.tools.limiter import Limiter
-from claude_health.tools.limiter.core import LimiterUnavailable
+from claude_health.tools.limiter.core import Limiter, LimiterUnavailable
 from claude_health.tools.limiter.stores import StoreError
 from claude_health.tools.limiter.stores.redis_cluster import parse_cluster_url, tagged
 from claude_health.tools.limiter.stores.redis_store import PREFIX

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_health.tools.limiter import Limiter
+from claude_health.tools.limiter.core import Limiter
 from tests import test_limiter_support as support
 
 redis_server = support.redis_server  # the shared fixture

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from claude_health.tools.limiter import Limiter
 from claude_health.tools.limiter.config import LimitsConfigError, config_path, load_config, write_config
+from claude_health.tools.limiter.core import Limiter
 from claude_health.tools.limiter.headers import parse
+from claude_health.tools.limiter.resolve import URL_ENV, resolve_config
 from claude_health.tools.limiter.table import LimitsDataError, class_of, clean_model, load_table, parse_table
 
 
@@ -167,3 +168,43 @@ def test_explicit_limits_override_the_tables(tmp_path: Path) -> None:
     assert lim.try_acquire(model="my-model", input_tokens=1_200, max_output_tokens=512).allowed
     with pytest.raises(ValueError, match="unknown limit"):
         Limiter.open("memory://", limits={"m": {"rpd": 5}}, env={"HOME": str(tmp_path)}, home=tmp_path)
+
+
+def test_configuration_is_resolved_before_any_store_is_opened(tmp_path: Path) -> None:
+    """Store URL, tier and limits each come from the first of argument, environment, limits.toml,
+    default; resolving touches no store (a Redis URL that nothing listens on resolves fine)."""
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    default = resolve_config(None, tier=None, limits=None, env=env, home=tmp_path)
+    assert (default.url, default.url_source) == (default.default_sqlite, "default")
+    assert default.tier == "start" and default.tier_source.startswith("default")
+    assert not Path(default.default_sqlite.removeprefix("sqlite://")).exists()  # nothing created
+
+    write_config(env, tmp_path, tier="build", store="redis://127.0.0.1:1/0")
+    write_config(env, tmp_path, model="claude-opus-4-8", limits={"rpm": 500})
+    from_file = resolve_config(None, tier=None, limits=None, env=env, home=tmp_path)
+    assert (from_file.url, from_file.url_source) == ("redis://127.0.0.1:1/0", "config file")
+    assert from_file.tier == "build" and from_file.overrides["claude-opus-4-8"].rpm == 500
+
+    env[URL_ENV] = "  memory://  "
+    from_env = resolve_config(None, tier=None, limits=None, env=env, home=tmp_path)
+    assert (from_env.url, from_env.url_source) == ("memory://", "environment")
+
+    argued = resolve_config(
+        "sqlite:///x.db", tier="scale", limits={"Claude-Opus-4-8": {"rpm": 7}}, env=env, home=tmp_path
+    )
+    assert (argued.url, argued.url_source, argued.tier, argued.tier_source) == (
+        "sqlite:///x.db",
+        "argument",
+        "scale",
+        "argument",
+    )
+    assert argued.overrides["claude-opus-4-8"].rpm == 7  # the argument wins over the file, key lower-cased
+
+    with pytest.raises(ValueError, match="unknown tier"):
+        resolve_config(None, tier="platinum", limits=None, env=env, home=tmp_path)
+    with pytest.raises(ValueError, match="limits"):
+        resolve_config(None, tier=None, limits={"x": {"rpm": 0}}, env=env, home=tmp_path)
+    # The store is opened from the resolved configuration alone.
+    lim = Limiter.for_config(from_env)
+    assert lim.store.url == "memory://" and lim.tier.id == "build"
+    lim.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_health.tools.limiter import Limiter, LimiterUnavailable
+from claude_health.tools.limiter.core import Limiter, LimiterUnavailable
 from tests.test_limiter_support import free_port
 
 
@@ -142,7 +142,7 @@ def test_redis_going_away_mid_run_is_a_clear_store_error(tmp_path: Path) -> None
     import subprocess
     import time
 
-    from claude_health.tools.limiter import StoreError
+    from claude_health.tools.limiter.stores import StoreError
     from tests.test_limiter_support import redis_binary
 
     port = free_port()

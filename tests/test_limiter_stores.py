@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_health.tools.limiter import Limiter
+from claude_health.tools.limiter.core import Limiter
 from tests import test_limiter_support as support
 
 # Fixtures shared with the other limiter tests (pytest finds them as module attributes).

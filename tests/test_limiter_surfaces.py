@@ -10,8 +10,8 @@ from mcp import Client
 
 from claude_health.server.app import build_server
 from claude_health.server.cli import main
-from claude_health.tools.limiter import Limiter
 from claude_health.tools.limiter.check import run_check
+from claude_health.tools.limiter.core import Limiter
 from tests.conftest import Sandbox
 from tests.mcp_helpers import MODES
 

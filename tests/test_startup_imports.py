@@ -36,7 +36,6 @@ SERVE_MODULES = {
     "claude_health.server.stdio",  # the stdio transport
     "claude_health.server.watcher",
     "claude_health.tools",
-    "claude_health.tools._lazy",  # tools/limiter/__init__.py's exports, until that package is plain
     "claude_health.tools.admin",
     "claude_health.tools.admin.models",
     "claude_health.tools.auth",

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from claude_health.tools.limiter import Limiter
+from claude_health.tools.limiter.core import Limiter
 from claude_health.tools.limiter.stores import Event, StoreError, open_store
 from claude_health.tools.limiter.stores.redis_store import EVENTS_KEY, PREFIX
 from claude_health.tools.state import state_db_path

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from claude_health.tools.usage import aggregate, period_cache, store
-from claude_health.tools.usage.pricing import builtin_lookup
+from claude_health.tools.usage.pricing import table_lookup
 
 H = 3_600_000
 MODELS = ["claude-sonnet-4-5", "claude-opus-4-1"]
@@ -23,9 +23,9 @@ INSERT = (
 def _report(conn: sqlite3.Connection, tz: ZoneInfo, fmt: str, *, cached: bool) -> dict[str, object]:
     if not cached:  # a narrowed source takes the uncached path over the same entries
         source = "(SELECT * FROM usage_entries)"
-        report = aggregate.by_period(conn, builtin_lookup, tz, fmt, source=source)
+        report = aggregate.by_period(conn, table_lookup, tz, fmt, source=source)
     else:
-        report = aggregate.by_period(conn, builtin_lookup, tz, fmt)
+        report = aggregate.by_period(conn, table_lookup, tz, fmt)
     return {label: bucket.to_json() for label, bucket in report.periods.items()} | {
         "totals": report.totals.to_json()
     }

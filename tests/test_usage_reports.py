@@ -12,7 +12,7 @@ import pytest
 from claude_health.tools.usage import aggregate, service
 from claude_health.tools.usage.check import run_check
 from claude_health.tools.usage.plan import plan_of
-from claude_health.tools.usage.pricing import ModelPrices, builtin_lookup, cost_usd, normalise_model
+from claude_health.tools.usage.pricing import ModelPrices, cost_usd, table_lookup
 from claude_health.tools.usage.projection import LocalWindow, project
 from claude_health.tools.usage.snapshot import Snapshot, WindowUsage, open_db, parse_payload, store
 from claude_health.tools.usage.synthetic import assistant_record, line
@@ -45,7 +45,7 @@ def env_for(sandbox: Sandbox) -> dict[str, str]:
 
 
 def session(sandbox: Sandbox, now: datetime) -> service.UsageSession:
-    return service.open_session(env_for(sandbox), sandbox.home, now=now.timestamp(), lookup=builtin_lookup)
+    return service.open_session(env_for(sandbox), sandbox.home, now=now.timestamp(), lookup=table_lookup)
 
 
 def test_blocks_floor_to_the_hour_split_after_five_hours_and_mark_gaps(sandbox: Sandbox) -> None:
@@ -59,7 +59,7 @@ def test_blocks_floor_to_the_hour_split_after_five_hours_and_mark_gaps(sandbox: 
         ],
     )
     s = session(sandbox, at("2026-11-20T21:00:00"))
-    blocks = aggregate.load_blocks(s.conn, builtin_lookup, s.now_ms)
+    blocks = aggregate.load_blocks(s.conn, table_lookup, s.now_ms)
     s.close()
     shape = [(aggregate._iso(b.start_ms), aggregate._iso(b.end_ms), b.is_gap, b.is_active) for b in blocks]
     assert shape == [
@@ -132,7 +132,7 @@ def test_unknown_time_zone_is_a_clear_error() -> None:
 
 
 def test_cost_uses_cache_ttl_split_and_fast_mode() -> None:
-    sonnet = builtin_lookup("claude-sonnet-4-5-20250929")
+    sonnet = table_lookup("claude-sonnet-4-5-20250929")
     assert sonnet == ModelPrices(
         3, 15, 3.75, 6, 0.3, long_threshold=200_000, long_input_multiplier=2, long_output_multiplier=1.5
     )
@@ -154,10 +154,30 @@ def test_cost_uses_cache_ttl_split_and_fast_mode() -> None:
         cache_read=0,
         fast=True,
     ) == pytest.approx(6)
-    assert normalise_model("us.anthropic.claude-opus-4-6-v1:0") == "opus-4-6"
-    assert builtin_lookup("claude-opus-4-1-20250805") == ModelPrices.standard(15, 75)
-    assert builtin_lookup("claude-3-5-haiku-20241022") == ModelPrices.standard(0.8, 4)
-    assert builtin_lookup("gpt-4o") is None
+    assert table_lookup("claude-opus-4-1-20250805") == ModelPrices.standard(15, 75)
+    assert table_lookup("claude-3-5-haiku-20241022") == ModelPrices.standard(0.8, 4)
+    assert table_lookup("gpt-4o") is None
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "us.anthropic.claude-opus-4-6-v1:0",  # Bedrock, cross-region
+        "anthropic.claude-opus-4-6-v1:0",
+        "claude-opus-4-6@20260205",  # Vertex
+        "claude-opus-4-6[1m]",  # Claude Code's 1M-context model setting
+        "anthropic/claude-opus-4-6",  # a gateway's provider prefix
+        " Claude-Opus-4-6 ",
+    ],
+)
+def test_every_spelling_of_a_model_gets_its_price(spelling: str) -> None:
+    assert table_lookup(spelling) == table_lookup("claude-opus-4-6") == ModelPrices.standard(5, 25)
+
+
+@pytest.mark.parametrize("model", ["", "   ", "glm-4.6", "claude-future-9", "<synthetic>"])
+def test_models_without_a_row_are_unpriced(model: str) -> None:
+    # "" must not fall through to the default model: an entry without a model has no price.
+    assert table_lookup(model) is None
 
 
 def test_unpriced_models_are_listed_not_silently_zero(sandbox: Sandbox) -> None:
@@ -309,35 +329,31 @@ def test_malformed_lines_become_an_info_finding_naming_the_file(sandbox: Sandbox
     assert usage.findings[0].severity == "info"
 
 
-def test_shared_price_table_is_used_and_agrees_with_the_builtin_defaults() -> None:
+def test_usage_and_token_counting_read_one_price_table() -> None:
+    """The prices usage charges are the ones ``tokens`` quotes, row for row of pricing.json, and
+    every long-context step of the table is one the usage store groups requests by."""
+    from claude_health.tools.tokens.cost import cost_of
+    from claude_health.tools.tokens.models import known_models, resolve_model
+    from claude_health.tools.usage.aggregate import _TIER_OF
     from claude_health.tools.usage.pricing import default_lookup
 
-    lookup = default_lookup()
-    assert lookup is not builtin_lookup  # claude_health.tools.tokens ships tools/data/pricing.json
-    for model in (
-        "claude-sonnet-4-5-20250929",
-        "claude-opus-4-6",
-        "claude-haiku-4-5-20251001",
-        "claude-opus-4-1-20250805",
-        "claude-3-5-haiku-20241022",
-    ):
-        shared, builtin = lookup(model), builtin_lookup(model)
-        assert shared is not None and builtin is not None
-        assert (
-            shared.input,
-            shared.output,
-            shared.cache_write_5m,
-            shared.cache_write_1h,
-            shared.cache_read,
-        ) == (
-            builtin.input,
-            builtin.output,
-            builtin.cache_write_5m,
-            builtin.cache_write_1h,
-            builtin.cache_read,
+    assert default_lookup() is table_lookup
+    assert len(known_models()) > 20
+    for model in known_models():
+        usage = table_lookup(model)
+        quoted = cost_of(resolve_model(model), 1).prices_per_mtok
+        assert usage is not None, model
+        assert (usage.input, usage.output, usage.cache_write_5m, usage.cache_write_1h, usage.cache_read) == (
+            quoted["input"],
+            quoted["output"],
+            quoted["cache_write_5m"],
+            quoted["cache_write_1h"],
+            quoted["cache_read"],
         ), model
-        assert shared.long_threshold == builtin.long_threshold, model
-    assert lookup("glm-4.6") is None
+        assert usage.fast_multiplier == 2.0  # pricing page: fast mode is 2x
+        if usage.long_threshold is not None:
+            assert usage.long_threshold in _TIER_OF, model
+    assert table_lookup("glm-4.6") is None
 
 
 def test_long_context_requests_are_billed_at_the_higher_card(sandbox: Sandbox) -> None:
@@ -346,7 +362,7 @@ def test_long_context_requests_are_billed_at_the_higher_card(sandbox: Sandbox) -
     seed(sandbox, [at("2026-11-20T10:05:00")], output_tokens=1000, cache_read=1000)
     s = session(sandbox, at("2026-11-20T11:00:00"))
     day = service.daily(s, resolve_tz("UTC"))["totals"]
-    block = aggregate.load_blocks(s.conn, builtin_lookup, s.now_ms)[0]
+    block = aggregate.load_blocks(s.conn, table_lookup, s.now_ms)[0]
     s.close()
     big = ((3 * 3 + 250_000 * 0.3) * 2 + 1000 * 15 * 1.5) / 1e6
     small = (3 * 3 + 1000 * 0.3 + 1000 * 15) / 1e6
@@ -370,7 +386,7 @@ def test_a_locked_state_db_falls_back_to_memory_with_a_finding(
     holder.execute("BEGIN EXCLUSIVE")  # another process is writing
     try:
         s = service.open_session(
-            dict(sandbox.env, CLAUDE_HEALTH_STATE_DB=str(db)), sandbox.home, lookup=builtin_lookup
+            dict(sandbox.env, CLAUDE_HEALTH_STATE_DB=str(db)), sandbox.home, lookup=table_lookup
         )
     finally:
         holder.execute("ROLLBACK")
@@ -464,7 +480,7 @@ def test_a_scan_that_fails_again_in_memory_is_a_finding_not_an_exception(
     from claude_health.tools.usage import session as usage_session
 
     monkeypatch.setattr(usage_session, "scan", failing_scan)
-    s = service.open_session(env_for(sandbox), sandbox.home, lookup=builtin_lookup)
+    s = service.open_session(env_for(sandbox), sandbox.home, lookup=table_lookup)
     try:
         assert [f.code for f in s.findings] == ["U006"]
         assert "integer overflow" in s.findings[0].message

@@ -18,8 +18,8 @@ from claude_health.tools.auth.check import run_check as auth_check
 from claude_health.tools.findings import Finding, Severity, Summary, sort_findings
 from claude_health.tools.guard.check import run_check as guard_check
 from claude_health.tools.keys.check import run_check as keys_check
-from claude_health.tools.outcome import CHECK_FAILED, CheckFunction
-from claude_health.tools.outcome import CheckOutcome as CheckOutcome  # re-exported: see limits_check
+from claude_health.tools.limiter.check import run_check as limits_check
+from claude_health.tools.outcome import CHECK_FAILED, CheckFunction, CheckOutcome
 from claude_health.tools.paths import Workspace
 from claude_health.tools.problems import Problem, group_problems
 from claude_health.tools.runtime.check import run_check as runtime_check
@@ -28,15 +28,6 @@ from claude_health.tools.tokens.check import run_check as tokens_check
 from claude_health.tools.usage.check import run_check as usage_check
 
 logger = logging.getLogger(__name__)
-
-
-def limits_check(ws: Workspace) -> CheckOutcome:
-    """The limiter's check, imported when it runs: the one import cycle left. ``limiter/check.py``
-    still takes ``CheckOutcome`` from this module (re-exported above); once it imports
-    :mod:`claude_health.tools.outcome` instead, import its ``run_check`` at the top like the others."""
-    from claude_health.tools.limiter.check import run_check
-
-    return run_check(ws)
 
 
 # The doctor's checks by name; the order is the report's section order.

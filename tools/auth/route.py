@@ -9,6 +9,7 @@ slots (bearer token and API key).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from claude_health.tools import causes
@@ -263,10 +264,8 @@ def resolve(inputs: AuthInputs, *, now_ms: int | None = None) -> AuthResult:
             inputs, env, method, api_key_source, token_source, present_helper, oauth_ok, bare
         ),
     )
-    findings = _findings(inputs, env, status, helper, selected, now)
-    if bare and provider == "firstParty":
-        findings.extend(_bare_mode(inputs, env, present_helper))
-    return AuthResult(status, findings)
+    facts = _Facts(inputs, env, status, helper, present_helper, tuple(selected), now, bare)
+    return AuthResult(status, _findings(facts))
 
 
 def _text(value: object) -> str | None:
@@ -366,164 +365,202 @@ def _credentials(
     return creds
 
 
-def _findings(
-    inputs: AuthInputs,
-    env: EffectiveEnv,
-    status: AuthStatus,
-    helper: SettingsLayer | None,
-    selected: list[str],
-    now_ms: int,
-) -> list[Finding]:
-    findings: list[Finding] = []
-    login = inputs.oauth
+@dataclass(frozen=True)
+class _Facts:
+    """What the auth rules look at: one resolved route and the inputs it came from."""
+
+    inputs: AuthInputs
+    env: EffectiveEnv
+    status: AuthStatus
+    helper: SettingsLayer | None  # the apiKeyHelper Claude Code runs (None in bare mode)
+    present_helper: SettingsLayer | None  # the apiKeyHelper configured, run or not
+    selected: tuple[str, ...]  # the provider switches that are set
+    now_ms: int
+    bare: bool
+
+
+def _api_key_overrides_subscription(f: _Facts) -> Finding | None:
+    """A001: a plan login is present, but an API credential wins and API credits are billed."""
+    inputs, status, login = f.inputs, f.status, f.inputs.oauth
+    has_plan_login = _oauth_usable(inputs) or bool(f.env.get("CLAUDE_CODE_OAUTH_TOKEN"))
+    if status.billing != "api" or not has_plan_login:
+        return None
     plan = login.subscription_type if login else None
-    setup_token = env.get("CLAUDE_CODE_OAUTH_TOKEN")
-    has_plan_login = _oauth_usable(inputs) or bool(setup_token)
-    if status.billing == "api" and has_plan_login:
-        culprit = status.tokenSource or status.apiKeySource or status.authMethod
-        where = inputs.env.described(culprit) if culprit in inputs.env else ""
-        plan_name = f"Claude {plan.capitalize()}" if plan else "Claude subscription"
-        cause = causes.env(culprit) if culprit in inputs.env else None
-        if culprit == "apiKeyHelper" and helper is not None:
-            cause = causes.setting(helper.path, "apiKeyHelper")
-        findings.append(
-            API_KEY_OVERRIDES_SUBSCRIPTION.finding(
-                f"You have a {plan_name} login, but Claude Code will use {culprit}"
-                + (f" ({where})" if where else "")
-                + " and bill API credits instead of your plan.",
-                path=str(login.path) if login else None,
-                cause=cause,
-            )
-        )
-    # An unreadable Keychain may hold a login: A020 says so instead of "no credentials".
-    unknown = keychain_unreadable(inputs) or bool(inputs.unjudged)
-    if not status.loggedIn and status.apiProvider == "firstParty" and not unknown:
-        bare = is_truthy(env.get(BARE_MODE_VAR))
-        findings.append(
-            NO_CREDENTIALS.finding(
-                f"No credential that Claude Code reads in bare mode ({BARE_MODE_VAR}) was found."
-                if bare
-                else "No credential for Claude Code was found in this environment."
-            )
-        )
-    if status.baseUrl and _is_gateway(status.baseUrl):
-        findings.append(
-            GATEWAY.finding(
-                f"ANTHROPIC_BASE_URL={status.baseUrl} ({inputs.env.described('ANTHROPIC_BASE_URL')}).",
-                cause=causes.env("ANTHROPIC_BASE_URL"),
-            )
-        )
-    findings.extend(_base_url_findings(env, status))
-    findings.extend(_ignored_layer_findings(inputs))
-    for scope in ("project", "local"):
-        for layer in inputs.layer(scope):
-            for key in PROJECT_IGNORED_CREDENTIALS:
-                if layer.loaded and layer.env.get(key):
-                    findings.append(
-                        PROJECT_CREDENTIAL_IGNORED.finding(
-                            f"{key} in the {scope} settings `env` has no effect on the credential "
-                            "Claude Code uses.",
-                            path=str(layer.path),
-                            cause=causes.setting_env(layer.path, key),
-                        )
-                    )
-    if len(selected) > 1:
-        findings.append(
-            SEVERAL_PROVIDERS.finding(
-                f"{', '.join(selected)} are all set; Claude Code uses {status.apiProvider}."
-            )
-        )
-    if helper and helper.scope in {"project", "local"} and status.apiProvider == "firstParty":
-        findings.append(
-            PROJECT_API_KEY_HELPER.finding(
-                f"apiKeyHelper `{_shorten(redact_text(helper.api_key_helper or ''))}` is defined in "
-                f"{helper.scope} settings.",
-                path=str(helper.path),
-                cause=causes.setting(helper.path, "apiKeyHelper"),
-            )
-        )
-    api_key = env.get("ANTHROPIC_API_KEY")
-    if api_key and suffix20(api_key) in inputs.rejected_suffixes:
-        findings.append(
-            API_KEY_REJECTED.finding(
-                f"ANTHROPIC_API_KEY {redact(api_key)} was declined for interactive use.",
-                path=str(inputs.global_config_path),
-                cause=causes.env("ANTHROPIC_API_KEY"),
-            )
-        )
-    expired = login is not None and login.expires_at_ms is not None and login.expires_at_ms <= now_ms
-    if login and expired and login.has_access_token and not login.has_refresh_token:
-        findings.append(
-            OAUTH_EXPIRED.finding("The stored claude.ai token has expired.", path=str(login.path))
-        )
-    key_source, token_source = status.apiKeySource, status.tokenSource
-    if status.apiProvider == "firstParty" and key_source and token_source and key_source != token_source:
-        findings.append(
-            BOTH_SLOTS.finding(f"API key from {key_source} and bearer token from {token_source}.")
-        )
-    credentials = inputs.config_dir / ".credentials.json"
-    if inputs.credentials_problem and credentials in inputs.unjudged:
-        findings.append(
-            TOO_LARGE_TO_JUDGE.finding(f"{credentials} {inputs.credentials_problem}.", path=str(credentials))
-        )
-    elif inputs.credentials_problem:
-        findings.append(
-            CREDENTIALS_UNREADABLE.finding(
-                f"{inputs.config_dir / '.credentials.json'} {inputs.credentials_problem}.",
-                path=str(inputs.config_dir / ".credentials.json"),
-            )
-        )
-    findings.extend(keychain_findings(inputs, status))
-    return findings
+    culprit = status.tokenSource or status.apiKeySource or status.authMethod
+    where = inputs.env.described(culprit) if culprit in inputs.env else ""
+    plan_name = f"Claude {plan.capitalize()}" if plan else "Claude subscription"
+    cause = causes.env(culprit) if culprit in inputs.env else None
+    if culprit == "apiKeyHelper" and f.helper is not None:
+        cause = causes.setting(f.helper.path, "apiKeyHelper")
+    return API_KEY_OVERRIDES_SUBSCRIPTION.finding(
+        f"You have a {plan_name} login, but Claude Code will use {culprit}"
+        + (f" ({where})" if where else "")
+        + " and bill API credits instead of your plan.",
+        path=str(login.path) if login else None,
+        cause=cause,
+    )
 
 
-def _ignored_layer_findings(inputs: AuthInputs) -> list[Finding]:
+def _no_credentials(f: _Facts) -> Finding | None:
+    """No credential at all; not said when an unreadable Keychain may hold a login (A020 says so)."""
+    unknown = keychain_unreadable(f.inputs) or bool(f.inputs.unjudged)
+    if f.status.loggedIn or f.status.apiProvider != "firstParty" or unknown:
+        return None
+    return NO_CREDENTIALS.finding(
+        f"No credential that Claude Code reads in bare mode ({BARE_MODE_VAR}) was found."
+        if f.bare
+        else "No credential for Claude Code was found in this environment."
+    )
+
+
+def _gateway(f: _Facts) -> Finding | None:
+    base_url = f.status.baseUrl
+    if not (base_url and _is_gateway(base_url)):
+        return None
+    return GATEWAY.finding(
+        f"ANTHROPIC_BASE_URL={base_url} ({f.inputs.env.described('ANTHROPIC_BASE_URL')}).",
+        cause=causes.env("ANTHROPIC_BASE_URL"),
+    )
+
+
+def _base_url_invalid(f: _Facts) -> Finding | None:
+    base_url = f.env.get("ANTHROPIC_BASE_URL")
+    if not base_url or f.status.apiProvider != "firstParty":
+        return None
+    try:
+        parse_url(base_url)
+    except BadUrl as exc:
+        where = f.env.origin.get("ANTHROPIC_BASE_URL", "environment")
+        return BASE_URL_INVALID.finding(
+            f"ANTHROPIC_BASE_URL={shown_url(base_url)} (from {where}) is not a valid URL: {exc}."
+        )
+    return None
+
+
+def _project_credentials_ignored(f: _Facts) -> list[Finding]:
+    """A credential variable in a project or local settings `env`: Claude Code does not use it."""
+    return [
+        PROJECT_CREDENTIAL_IGNORED.finding(
+            f"{key} in the {scope} settings `env` has no effect on the credential Claude Code uses.",
+            path=str(layer.path),
+            cause=causes.setting_env(layer.path, key),
+        )
+        for scope in ("project", "local")
+        for layer in f.inputs.layer(scope)
+        for key in PROJECT_IGNORED_CREDENTIALS
+        if layer.loaded and layer.env.get(key)
+    ]
+
+
+def _several_providers(f: _Facts) -> Finding | None:
+    if len(f.selected) <= 1:
+        return None
+    return SEVERAL_PROVIDERS.finding(
+        f"{', '.join(f.selected)} are all set; Claude Code uses {f.status.apiProvider}."
+    )
+
+
+def _project_api_key_helper(f: _Facts) -> Finding | None:
+    helper = f.helper
+    if not (helper and helper.scope in {"project", "local"} and f.status.apiProvider == "firstParty"):
+        return None
+    return PROJECT_API_KEY_HELPER.finding(
+        f"apiKeyHelper `{_shorten(redact_text(helper.api_key_helper or ''))}` is defined in "
+        f"{helper.scope} settings.",
+        path=str(helper.path),
+        cause=causes.setting(helper.path, "apiKeyHelper"),
+    )
+
+
+def _api_key_rejected(f: _Facts) -> Finding | None:
+    api_key = f.env.get("ANTHROPIC_API_KEY")
+    if not (api_key and suffix20(api_key) in f.inputs.rejected_suffixes):
+        return None
+    return API_KEY_REJECTED.finding(
+        f"ANTHROPIC_API_KEY {redact(api_key)} was declined for interactive use.",
+        path=str(f.inputs.global_config_path),
+        cause=causes.env("ANTHROPIC_API_KEY"),
+    )
+
+
+def _oauth_expired(f: _Facts) -> Finding | None:
+    """An expired claude.ai token that cannot be refreshed (with a refresh token it renews itself)."""
+    login = f.inputs.oauth
+    if login is None or login.expires_at_ms is None or login.expires_at_ms > f.now_ms:
+        return None
+    if not login.has_access_token or login.has_refresh_token:
+        return None
+    return OAUTH_EXPIRED.finding("The stored claude.ai token has expired.", path=str(login.path))
+
+
+def _both_slots(f: _Facts) -> Finding | None:
+    key_source, token_source = f.status.apiKeySource, f.status.tokenSource
+    if (
+        f.status.apiProvider != "firstParty"
+        or not (key_source and token_source)
+        or key_source == token_source
+    ):
+        return None
+    return BOTH_SLOTS.finding(f"API key from {key_source} and bearer token from {token_source}.")
+
+
+def _credentials_file(f: _Facts) -> Finding | None:
+    """.credentials.json too large to judge (A013), or unreadable for another reason."""
+    problem = f.inputs.credentials_problem
+    if not problem:
+        return None
+    credentials = f.inputs.config_dir / ".credentials.json"
+    rule = TOO_LARGE_TO_JUDGE if credentials in f.inputs.unjudged else CREDENTIALS_UNREADABLE
+    return rule.finding(f"{credentials} {problem}.", path=str(credentials))
+
+
+def _keychain(f: _Facts) -> list[Finding]:
+    return keychain_findings(f.inputs, f.status)
+
+
+def _ignored_layers(f: _Facts) -> list[Finding]:
+    return [found for layer in f.inputs.layers if (found := _ignored_layer(layer)) is not None]
+
+
+def _ignored_layer(layer: SettingsLayer) -> Finding | None:
     """A013 for a file too large to judge; A012 for managed settings Claude Code cannot parse (it
     refuses to start); A004 for another ignored file, only when it holds auth settings (a warning)
     or cannot be read at all, so what it holds is unknown (a note)."""
-    findings: list[Finding] = []
-    for layer in inputs.layers:
-        if not (layer.exists and layer.problem):
-            continue
-        cause = causes.ignored_file(layer.path)
-        if layer.unjudged:  # too large to judge: unknown, never called ignored
-            findings.append(
-                TOO_LARGE_TO_JUDGE.finding(
-                    f"{layer.scope} file {layer.path} {layer.problem}.", path=str(layer.path), cause=cause
-                )
-            )
-            continue
-        if layer.scope == "managed":
-            findings.append(
-                MANAGED_SETTINGS_INVALID.finding(
-                    f"{layer.path} {layer.problem}.", path=str(layer.path), cause=cause
-                )
-            )
-            continue
-        what = layer.auth_settings()
-        if not layer.parsed:
-            message = (
-                f"{layer.scope} file {layer.path} {layer.problem}; if it sets credentials (`env`, "
-                "apiKeyHelper), they do not apply."
-            )
-            findings.append(
-                SETTINGS_IGNORED.finding(message, path=str(layer.path), severity=Severity.INFO, cause=cause)
-            )
-        elif what:
-            names = ", ".join(what)
-            findings.append(
-                SETTINGS_IGNORED.finding(
-                    f"{names} in {layer.path} {'does' if len(what) == 1 else 'do'} not apply: the file "
-                    f"{layer.problem}",
-                    path=str(layer.path),
-                    cause=cause,
-                )
-            )
-    return findings
+    if not (layer.exists and layer.problem):
+        return None
+    cause = causes.ignored_file(layer.path)
+    if layer.unjudged:  # too large to judge: unknown, never called ignored
+        return TOO_LARGE_TO_JUDGE.finding(
+            f"{layer.scope} file {layer.path} {layer.problem}.", path=str(layer.path), cause=cause
+        )
+    if layer.scope == "managed":
+        return MANAGED_SETTINGS_INVALID.finding(
+            f"{layer.path} {layer.problem}.", path=str(layer.path), cause=cause
+        )
+    if not layer.parsed:
+        return SETTINGS_IGNORED.finding(
+            f"{layer.scope} file {layer.path} {layer.problem}; if it sets credentials (`env`, "
+            "apiKeyHelper), they do not apply.",
+            path=str(layer.path),
+            severity=Severity.INFO,
+            cause=cause,
+        )
+    what = layer.auth_settings()
+    if not what:
+        return None
+    return SETTINGS_IGNORED.finding(
+        f"{', '.join(what)} in {layer.path} {'does' if len(what) == 1 else 'do'} not apply: the file "
+        f"{layer.problem}",
+        path=str(layer.path),
+        cause=cause,
+    )
 
 
-def _bare_mode(inputs: AuthInputs, env: EffectiveEnv, helper: SettingsLayer | None) -> list[Finding]:
+def _bare_mode(f: _Facts) -> Finding | None:
     """What CLAUDE_CODE_SIMPLE makes Claude Code ignore, if anything it ignores is configured."""
+    if not f.bare or f.status.apiProvider != "firstParty":
+        return None
+    inputs, env, helper = f.inputs, f.env, f.present_helper
     ignored = [
         name
         for name, present in (
@@ -536,31 +573,46 @@ def _bare_mode(inputs: AuthInputs, env: EffectiveEnv, helper: SettingsLayer | No
         if present
     ]
     if not ignored:
-        return []
+        return None
     origin = env.origin.get(BARE_MODE_VAR, "environment")
     login = inputs.oauth
-    return [
-        BARE_MODE.finding(
-            f"{BARE_MODE_VAR} is set (from {origin}), so Claude Code ignores {', '.join(ignored)}.",
-            path=str(login.path) if login and _oauth_usable(inputs) else None,
-        )
-    ]
+    return BARE_MODE.finding(
+        f"{BARE_MODE_VAR} is set (from {origin}), so Claude Code ignores {', '.join(ignored)}.",
+        path=str(login.path) if login and _oauth_usable(inputs) else None,
+    )
 
 
-def _base_url_findings(env: EffectiveEnv, status: AuthStatus) -> list[Finding]:
-    base_url = env.get("ANTHROPIC_BASE_URL")
-    if not base_url or status.apiProvider != "firstParty":
-        return []
-    try:
-        parse_url(base_url)
-    except BadUrl as exc:
-        where = env.origin.get("ANTHROPIC_BASE_URL", "environment")
-        return [
-            BASE_URL_INVALID.finding(
-                f"ANTHROPIC_BASE_URL={shown_url(base_url)} (from {where}) is not a valid URL: {exc}."
-            )
-        ]
-    return []
+_Rule = Callable[[_Facts], "Finding | list[Finding] | None"]
+
+# Each rule returns its finding (a list for a rule that applies per file) or None; this order
+# is the order of the route's findings.
+_RULES: tuple[_Rule, ...] = (
+    _api_key_overrides_subscription,
+    _no_credentials,
+    _gateway,
+    _base_url_invalid,
+    _ignored_layers,
+    _project_credentials_ignored,
+    _several_providers,
+    _project_api_key_helper,
+    _api_key_rejected,
+    _oauth_expired,
+    _both_slots,
+    _credentials_file,
+    _keychain,
+    _bare_mode,
+)
+
+
+def _findings(facts: _Facts) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in _RULES:
+        found = rule(facts)
+        if isinstance(found, Finding):
+            findings.append(found)
+        elif found:
+            findings.extend(found)
+    return findings
 
 
 def _shorten(command: str, limit: int = 60) -> str:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from claude_health.tools import causes
-from claude_health.tools.doctor import CheckOutcome
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.limiter import rules
 from claude_health.tools.limiter.config import LimitsConfigError, config_path, load_config
-from claude_health.tools.limiter.core import URL_ENV, Limiter, LimiterUnavailable
-from claude_health.tools.limiter.stores import StoreError, sqlite_url
+from claude_health.tools.limiter.core import Limiter, LimiterUnavailable
+from claude_health.tools.limiter.orglimits import STALE_DAYS
+from claude_health.tools.limiter.resolve import resolve_config
+from claude_health.tools.limiter.stores import StoreError
+from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
 from claude_health.tools.state import state_db_path
 
@@ -22,18 +25,12 @@ MAX_OUTPUT_ENV = "CLAUDE_CODE_MAX_OUTPUT_TOKENS"
 
 def open_for_report(ws: Workspace) -> Limiter:
     """The limiter as this user's sessions see it, without creating a database just to look."""
-    url = None  # the configured store
-    if not ws.env.get(URL_ENV, "").strip():
-        try:
-            configured = load_config(ws.env, ws.home).store
-        except LimitsConfigError:
-            configured = None
-        path = state_db_path(ws.env, ws.home)
-        if not configured and not path.exists():
-            lim = Limiter.open("memory://", env=ws.env, home=ws.home)
-            lim.store.url = f"{sqlite_url(path)} (not created yet: no session has used the limiter)"
-            return lim
-    return Limiter.open(url, env=ws.env, home=ws.home, fallback="sqlite")
+    config = resolve_config(None, tier=None, limits=None, env=ws.env, home=ws.home)
+    if config.url_source == "default" and not state_db_path(ws.env, ws.home).exists():
+        lim = Limiter.for_config(replace(config, url="memory://"))
+        lim.store.url = f"{config.default_sqlite} (not created yet: no session has used the limiter)"
+        return lim
+    return Limiter.for_config(config, fallback="sqlite")
 
 
 def run_check(ws: Workspace) -> CheckOutcome:
@@ -78,8 +75,6 @@ def run_check(ws: Workspace) -> CheckOutcome:
 
 def _org_limits_findings(lim: Limiter) -> list[Finding]:
     """L007: the Admin API limits seeding the limiter are old, or their file was ignored."""
-    from claude_health.tools.limiter.orglimits import STALE_DAYS
-
     found = [
         rules.ORG_LIMITS_STALE.finding(w, severity=Severity.WARNING)
         for w in lim.warnings

@@ -25,7 +25,7 @@ from typing import Any
 
 import tomli_w
 
-from claude_health.tools.files import TomlProblem, parse_toml, read_capped
+from claude_health.tools.files import TomlProblem, log_read, parse_toml, read_capped
 from claude_health.tools.limiter.table import (
     BucketLimits,
     LimitsDataError,
@@ -57,8 +57,6 @@ def config_path(env: Mapping[str, str], home: Path) -> Path:
 
 
 def _read_raw(path: Path) -> dict[str, Any] | None:
-    from claude_health.tools.files import log_read
-
     try:
         if not path.is_file():
             if path.exists() or path.is_symlink():  # a FIFO, a directory, a dangling link...
@@ -154,15 +152,21 @@ def _atomic_write(path: Path, data: bytes) -> None:
             if path.read_bytes() == data:
                 return
             shutil.copy2(path, path.with_name(path.name + ".bak"))
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, data)
     except OSError as exc:
         raise LimitsConfigError(f"{path}: cannot be written: {exc.strerror or exc}") from None
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` through a temporary file in its folder: a reader sees the
+    old file or the new one, never part of one, and a failure leaves no temporary file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -19,7 +19,6 @@ from typing import Any
 from claude_health.tools.limiter import headers as header_parsing
 from claude_health.tools.limiter.bucket import ALLOW, ALLOWED, IMPOSSIBLE, State, Verdict, decide, level
 from claude_health.tools.limiter.clock import ClockLike
-from claude_health.tools.limiter.config import LimitsConfig, LimitsConfigError, load_config
 from claude_health.tools.limiter.models import (
     BucketStatus,
     ClassStatus,
@@ -27,8 +26,9 @@ from claude_health.tools.limiter.models import (
     EventInfo,
     LimiterStatus,
 )
-from claude_health.tools.limiter.orglimits import OrgLimits, OrgLimitsError, load_org_limits
-from claude_health.tools.limiter.stores import Event, Store, StoreError, Sync, open_store, sqlite_url
+from claude_health.tools.limiter.orglimits import OrgLimits
+from claude_health.tools.limiter.resolve import URL_ENV, LimiterConfig, resolve_config
+from claude_health.tools.limiter.stores import Event, Store, StoreError, Sync, open_store
 from claude_health.tools.limiter.table import (
     DIMENSIONS,
     BucketLimits,
@@ -38,16 +38,13 @@ from claude_health.tools.limiter.table import (
     class_of,
     clean_model,
     load_table,
-    parse_limits,
 )
-from claude_health.tools.state import state_db_path
 
 logger = logging.getLogger(__name__)
 
 Bound = Callable[[Sequence[float]], Verdict | None]
 """A store's decision over one plan's buckets: ``amounts -> verdict``, ``None`` when stale."""
 
-URL_ENV = "CLAUDE_HEALTH_LIMITER_URL"
 MAX_TOKENS_ARG = 10**9
 ENDPOINTS = ("messages", "count_tokens", "batches", "other")
 # "other": the Models and Admin APIs (key liveness checks). No per-minute limit is published for
@@ -115,6 +112,43 @@ def _usage_value(usage: Mapping[str, Any], name: str) -> int:
     return int(value)
 
 
+def open_store_for(
+    config: LimiterConfig, *, fallback: str | None = "auto", clock: ClockLike | None = None
+) -> tuple[Store, list[str]]:
+    """The store ``config`` names, or its fallback, with every warning the limiter should carry.
+
+    ``fallback``: ``"memory"``, ``"sqlite"`` or ``None`` (raise :class:`LimiterUnavailable`);
+    ``"auto"`` falls back to memory for SQLite problems and raises for Redis (a team store
+    silently going local would hide the problem).
+    """
+    warnings = list(config.warnings)
+    target = config.url
+    try:
+        store = open_store(target, clock=clock)
+    except StoreError as exc:
+        mode = fallback
+        if mode == "auto":
+            mode = None if target.startswith(("redis", "rediss", "unix")) else "memory"
+        if mode is None:
+            raise LimiterUnavailable(
+                f"{exc}. Fix the store, or open the limiter with fallback='sqlite' (this machine "
+                f"only) or fallback='memory' (this process only), or set {URL_ENV}."
+            ) from None
+        alt = config.default_sqlite if mode == "sqlite" else "memory://"
+        try:
+            store = open_store(alt, clock=clock)
+        except StoreError as again:
+            store = open_store("memory://", clock=clock)
+            warnings.append(f"{again}; using memory:// instead")
+        message = f"{exc}; falling back to {store.url}: buckets are not shared with other processes"
+        if store.url.startswith("sqlite"):
+            message = f"{exc}; falling back to {store.url}: buckets are shared on this machine only"
+        logger.warning(message)
+        warnings.append(message)
+    warnings.extend(store.warnings)
+    return store, warnings
+
+
 class Limiter:
     """One organization's rate-limit buckets in one store. Thread-safe; share one per process."""
 
@@ -173,7 +207,8 @@ class Limiter:
         clock: ClockLike | None = None,
         read_config: bool = True,
     ) -> Limiter:
-        """Open the limiter.
+        """Open the limiter: resolve its configuration (:func:`.resolve.resolve_config`), then open
+        a store for it (:func:`open_store_for`).
 
         ``url``: ``memory://``, ``sqlite:///PATH`` or ``redis://HOST:PORT/DB``; default
         ``$CLAUDE_HEALTH_LIMITER_URL``, then ``store`` in limits.toml, then the shared SQLite
@@ -186,74 +221,33 @@ class Limiter:
         """
         env = dict(os.environ) if env is None else dict(env)
         home = home if home is not None else Path(env.get("HOME") or Path.home())
-        warnings: list[str] = []
-        config = LimitsConfig(path=Path())
-        table = load_table()
-        org: OrgLimits | None = None
-        if read_config:
-            try:
-                config = load_config(env, home)
-            except LimitsConfigError as exc:
-                warnings.append(f"ignored the limits override file: {exc}")
-            try:
-                org = load_org_limits(env, home, table)
-            except OrgLimitsError as exc:
-                warnings.append(f"ignored the organisation limits (run `claude-health limits --sync`): {exc}")
-        overrides: dict[str, BucketLimits] = dict(config.models)
-        for name, values in (limits or {}).items():
-            try:
-                overrides[str(name).strip().lower()] = parse_limits(values, f"limits[{name!r}]")
-            except LimitsDataError as exc:
-                raise ValueError(str(exc)) from None
-        if tier is not None:
-            tier_name, source = tier, "argument"
-        elif config.tier is not None:
-            tier_name, source = config.tier, f"config file {config.path}"
-        else:
-            tier_name, source = (
-                table.default_tier,
-                "default (set yours: claude-health limits set --tier build)",
-            )
-        try:
-            table.tier(tier_name)
-        except LimitsDataError as exc:
-            raise ValueError(str(exc)) from None
-        chosen = url or env.get(URL_ENV, "").strip() or config.store or None
-        default_sqlite = sqlite_url(state_db_path(env, home))
-        target = chosen or default_sqlite
-        try:
-            store = open_store(target, clock=clock)
-        except StoreError as exc:
-            mode = fallback
-            if mode == "auto":
-                mode = None if target.startswith(("redis", "rediss", "unix")) else "memory"
-            if mode is None:
-                raise LimiterUnavailable(
-                    f"{exc}. Fix the store, or open the limiter with fallback='sqlite' (this machine "
-                    f"only) or fallback='memory' (this process only), or set {URL_ENV}."
-                ) from None
-            alt = default_sqlite if mode == "sqlite" else "memory://"
-            try:
-                store = open_store(alt, clock=clock)
-            except StoreError as again:
-                store = open_store("memory://", clock=clock)
-                warnings.append(f"{again}; using memory:// instead")
-            message = f"{exc}; falling back to {store.url}: buckets are not shared with other processes"
-            if store.url.startswith("sqlite"):
-                message = f"{exc}; falling back to {store.url}: buckets are shared on this machine only"
-            logger.warning(message)
-            warnings.append(message)
-        warnings.extend(store.warnings)
+        config = resolve_config(url, tier=tier, limits=limits, env=env, home=home, read_config=read_config)
+        return cls.for_config(
+            config, namespace=namespace, fallback=fallback, output_reservation=output_reservation, clock=clock
+        )
+
+    @classmethod
+    def for_config(
+        cls,
+        config: LimiterConfig,
+        *,
+        namespace: str = "org",
+        fallback: str | None = "auto",
+        output_reservation: bool = True,
+        clock: ClockLike | None = None,
+    ) -> Limiter:
+        """The limiter of a resolved configuration, on the store it names (or its fallback)."""
+        store, warnings = open_store_for(config, fallback=fallback, clock=clock)
         return cls(
             store,
-            tier=tier_name,
-            tier_source=source,
-            overrides=overrides,
-            table=table,
+            tier=config.tier,
+            tier_source=config.tier_source,
+            overrides=config.overrides,
+            table=config.table,
             namespace=namespace,
             output_reservation=output_reservation,
             warnings=warnings,
-            org_limits=org,
+            org_limits=config.org_limits,
         )
 
     def close(self) -> None:

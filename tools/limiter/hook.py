@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from claude_health.tools.anthropic import LimiterRefused
+from claude_health.tools.limiter.core import Limiter
 
 # Longest the local limiter may make a call wait before we give up and say so.
 LIMITER_MAX_WAIT = 10.0
@@ -74,12 +75,8 @@ class LimiterHook:
 
 def open_limiter(
     env: Mapping[str, str], home: Path, *, namespace: str = "org"
-) -> tuple[Any | None, str | None]:
+) -> tuple[Limiter | None, str | None]:
     """The core limiter if it opens; otherwise None and why (calls then go unlimited locally)."""
-    try:
-        from claude_health.tools.limiter import Limiter
-    except ImportError:
-        return None, "the core limiter is not installed: calls are not rate-limited locally"
     try:
         return Limiter.open(env=env, home=home, namespace=namespace, fallback="memory"), None
     except Exception as exc:  # a broken limiter config must not block the call

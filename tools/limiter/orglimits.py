@@ -22,14 +22,14 @@ ignored with a warning, never fatal.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from claude_health.tools.files import log_read
+from claude_health.tools.limiter.config import write_atomically
 from claude_health.tools.limiter.table import (
     BucketLimits,
     LimitsDataError,
@@ -131,8 +131,6 @@ def to_lookup(
 
 def load_org_limits(env: Mapping[str, str], home: Path, table: LimitTable) -> OrgLimits | None:
     """The fetched limits, or None when ``limits --sync`` never ran. Raises :class:`OrgLimitsError`."""
-    from claude_health.tools.files import log_read
-
     path = org_limits_path(env, home)
     try:
         if not path.is_file():
@@ -175,14 +173,5 @@ def save_org_limits(env: Mapping[str, str], home: Path, payload: Mapping[str, An
     path = org_limits_path(env, home)
     data = json.dumps({"version": VERSION, **payload}, indent=2, sort_keys=False).encode("utf-8") + b"\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data)
     return path

@@ -29,7 +29,7 @@ from claude_health.tools.paths import Workspace
 from claude_health.tools.registration import jsonc
 from claude_health.tools.registration.clients import RegistrationError, Scope
 from claude_health.tools.registration.launch import EXECUTABLE, Launch, detect_launch
-from claude_health.tools.registration.plan import Action, Change, _read
+from claude_health.tools.registration.plan import Action, Change, read_settings
 
 HookScope = Scope
 TITLE = "Claude Code hooks"
@@ -264,19 +264,7 @@ def plan_hooks(
     """Plan adding (or removing) claude-health's hooks in one Claude Code settings file."""
     path = settings_file(ws, scope)
     launch = launch or detect_launch(env=ws.env)
-    text = _read(path)
-    data: dict[str, Any] = {}
-    if text is not None and text.strip():
-        try:
-            doc = jsonc.parse(text, allow_comments=False)
-        except jsonc.JsoncError as exc:
-            raise RegistrationError(
-                f"{path}:{exc.line}:{exc.column}: not valid JSON: {exc.reason} (Claude Code ignores this "
-                "file too). Fix it first; nothing was changed."
-            ) from None
-        if doc.root.kind != "object":
-            raise RegistrationError(f"{path} must hold a JSON object; nothing was changed")
-        data = doc.root.to_python()
+    text, _, data = read_settings(path)
     _check_shape(path, data)
     commands = {event: hook_command(launch, event) for event in EVENTS}
     summary: dict[str, Any] = {"events": commands, "timeout": HOOK_TIMEOUT_S}

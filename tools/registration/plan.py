@@ -155,6 +155,24 @@ def _read(path: Path) -> str | None:
         raise RegistrationError(f"{path} is not valid UTF-8 (byte {exc.start}); not touching it") from None
 
 
+def read_settings(path: Path) -> tuple[str | None, jsonc.Document | None, dict[str, Any]]:
+    """A Claude Code settings file to edit: its text (None when absent), its document and value
+    (None and {} when absent or blank). Anything but a JSON object is a RegistrationError."""
+    text = _read(path)
+    if text is None or not text.strip():
+        return text, None, {}
+    try:
+        doc = jsonc.parse(text, allow_comments=False)
+    except jsonc.JsoncError as exc:
+        raise RegistrationError(
+            f"{path}:{exc.line}:{exc.column}: not valid JSON: {exc.reason} (Claude Code ignores this "
+            "file too). Fix it first; nothing was changed."
+        ) from None
+    if doc.root.kind != "object":
+        raise RegistrationError(f"{path} must hold a JSON object; nothing was changed")
+    return text, doc, doc.root.to_python()
+
+
 def _parse_json(path: Path, text: str, template: ClientTemplate) -> jsonc.Document:
     allow = template.format == "jsonc"
     try:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
-from typing import Any
 
 from claude_health.tools.paths import Workspace
 from claude_health.tools.registration import jsonc
 from claude_health.tools.registration.clients import RegistrationError
 from claude_health.tools.registration.launch import Launch, detect_launch
-from claude_health.tools.registration.plan import Action, Change, _read, backup_dir
+from claude_health.tools.registration.plan import Action, Change, backup_dir, read_settings
 from claude_health.tools.usage.statusline_install import install_statusline, uninstall_statusline
 
 TITLE = "Claude Code status line"
@@ -40,20 +39,7 @@ def plan_statusline(ws: Workspace, *, remove: bool = False, launch: Launch | Non
 def _plan(ws: Workspace, remove: bool, launch: Launch | None) -> Change:
     path = ws.user_settings
     command = statusline_command(launch or detect_launch(env=ws.env))
-    text = _read(path)
-    data: dict[str, Any] = {}
-    doc = None
-    if text is not None and text.strip():
-        try:
-            doc = jsonc.parse(text, allow_comments=False)
-        except jsonc.JsoncError as exc:
-            raise RegistrationError(
-                f"{path}:{exc.line}:{exc.column}: not valid JSON: {exc.reason} (Claude Code ignores this "
-                "file too). Fix it first; nothing was changed."
-            ) from None
-        if doc.root.kind != "object":
-            raise RegistrationError(f"{path} must hold a JSON object; nothing was changed")
-        data = doc.root.to_python()
+    text, doc, data = read_settings(path)
     change = uninstall_statusline(data, command) if remove else install_statusline(data, command)
     entry = change.settings.get("statusLine")
     notes = (change.message,) if change.message else ()

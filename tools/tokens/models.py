@@ -1,9 +1,11 @@
 """The shipped, dated model table: tokenizer family, context window, output cap, prices.
 
-Everything comes from ``claude_health.tools.data/pricing.json`` so that a price change is a data
-change. Model IDs are resolved the way people write them: dated snapshots
-(``claude-sonnet-4-5-20250929``), ``-latest`` aliases, Bedrock/Vertex spellings
-(``anthropic.claude-opus-4-7-v1:0``, ``claude-opus-4-7@20260416``).
+The one price table: token counting (:mod:`.cost`) and plan usage
+(:mod:`claude_health.tools.usage.pricing`) both read it. Everything comes from
+``claude_health.tools.data/pricing.json`` so that a price change is a data change. Model IDs are
+resolved the way people write them: dated snapshots (``claude-sonnet-4-5-20250929``), ``-latest``
+aliases, Bedrock/Vertex spellings (``anthropic.claude-opus-4-7-v1:0``,
+``claude-opus-4-7@20260416``) and Claude Code's ``[1m]`` marker.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ Family = Literal["legacy", "v2"]
 
 PRICING_RESOURCE = "pricing.json"
 
-_DATE_SUFFIX = re.compile(r"(?:-|@)(?:\d{8}|latest)$")
 _BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,4}\.)?anthropic\.")
-_BEDROCK_SUFFIX = re.compile(r"-v\d+(?::\d+)?$")
+# Snapshot dates (-20250929, @20260416), -latest, Bedrock versions (-v1:0) and Claude Code's 1M
+# context marker ([1m]), in any order at the end.
+_SUFFIXES = re.compile(r"(?:[-@](?:\d{8}|latest)|-v\d+(?::\d+)?|\[1m\])+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +140,15 @@ def default_model() -> str:
 
 
 def canonical_id(model: str) -> str:
-    """Strip provider prefixes, snapshot dates and ``-latest`` so the table key can be found."""
+    """Strip provider prefixes, snapshot dates and ``-latest`` so the table key can be found.
+
+    ``us.anthropic.claude-sonnet-4-5-20250929-v1:0`` -> ``claude-sonnet-4-5``. Everything before
+    ``claude-`` is a provider's prefix (Bedrock regions, gateway paths such as ``anthropic/``).
+    """
     name = model.strip().lower()
-    name = _BEDROCK_PREFIX.sub("", name)
-    name = _BEDROCK_SUFFIX.sub("", name)
-    name = _DATE_SUFFIX.sub("", name)
-    return name
+    at = name.find("claude-")
+    name = name[at:] if at >= 0 else _BEDROCK_PREFIX.sub("", name)
+    return _SUFFIXES.sub("", name)
 
 
 def resolve_model(model: str | None) -> ModelInfo:

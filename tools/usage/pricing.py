@@ -1,19 +1,17 @@
-"""Cost of usage: a small price interface (model -> USD per million tokens) and its default.
+"""Cost of usage: a small price interface (model -> USD per million tokens) over the one table.
 
-The usage code depends only on :data:`PriceLookup`. :func:`default_lookup` prefers the shared
-pricing data of :mod:`claude_health.tools.tokens` when that module offers it, and otherwise uses
-the built-in table below (Anthropic pricing page of 2026-09-24, read from the reference notes).
-Cost for Pro/Max users is API-equivalent: what the same tokens would cost on the API.
+The usage code depends only on :data:`PriceLookup`. :func:`default_lookup` reads the shipped,
+dated model table of :mod:`claude_health.tools.tokens.models` (tools/data/pricing.json), the one
+place prices live; token counting reads the same rows. Cost for Pro/Max users is API-equivalent:
+what the same tokens would cost on the API.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
-PRICES_AS_OF = "2026-09-24"
+from claude_health.tools.tokens.models import ModelInfo, pricing_table, resolve_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,87 +45,37 @@ class ModelPrices:
 
 PriceLookup = Callable[[str], "ModelPrices | None"]
 
-# (pattern on the normalised model name, prices); first match wins, so specific before general.
-_TABLE: tuple[tuple[re.Pattern[str], ModelPrices], ...] = tuple(
-    (re.compile(pattern), prices)
-    for pattern, prices in (
-        (r"^(fable|mythos)-5-1", ModelPrices.standard(10, 50, 0.025)),
-        (r"^(fable|mythos)-5", ModelPrices.standard(10, 50)),
-        (r"^opus-5-5", ModelPrices.standard(4, 20, 0.05)),
-        (r"^opus-5", ModelPrices.standard(5, 25)),
-        (r"^opus-4-[5-9]", ModelPrices.standard(5, 25)),
-        (r"^opus-4", ModelPrices.standard(15, 75)),  # Opus 4 and 4.1
-        (r"^(3-opus|opus-3)", ModelPrices.standard(15, 75)),
-        (r"^sonnet-5", ModelPrices.standard(2, 10)),
-        (
-            r"^sonnet-4-[5-9]|^sonnet-4$",
-            ModelPrices(
-                3,
-                15,
-                3.75,
-                6,
-                0.3,
-                long_threshold=200_000,
-                long_input_multiplier=2,
-                long_output_multiplier=1.5,
-            ),
-        ),
-        (r"^(sonnet-4|3-7-sonnet|sonnet-3-7|3-5-sonnet|sonnet-3-5)", ModelPrices.standard(3, 15)),
-        (
-            r"^haiku-5-5",
-            ModelPrices(
-                0.10,
-                0.50,
-                0.125,
-                0.20,
-                0.01,
-                long_threshold=100_000,
-                long_input_multiplier=5,
-                long_output_multiplier=5,
-            ),
-        ),
-        (r"^haiku-4", ModelPrices.standard(1, 5)),
-        (r"^(3-5-haiku|haiku-3-5)", ModelPrices.standard(0.80, 4)),
-        (r"^(3-haiku|haiku-3)", ModelPrices(0.25, 1.25, 0.30, 0.50, 0.03)),
+
+def prices_of(info: ModelInfo) -> ModelPrices | None:
+    """A row of the model table as :class:`ModelPrices`; None for a model the table does not know."""
+    if not info.known:
+        return None
+    lc = info.long_context
+    return ModelPrices(
+        input=info.input,
+        output=info.output,
+        # Rounded so that 3 * 0.1 is 0.3 dollars, as on the pricing page.
+        cache_write_5m=round(info.cache_write_5m, 6),
+        cache_write_1h=round(info.cache_write_1h, 6),
+        cache_read=round(info.cache_read, 6),
+        fast_multiplier=pricing_table().multipliers["fast"],
+        long_threshold=lc.threshold if lc is not None else None,
+        long_input_multiplier=lc.input_multiplier if lc is not None else 1.0,
+        long_output_multiplier=lc.output_multiplier if lc is not None else 1.0,
     )
-)
-
-_DATE_SUFFIX = re.compile(r"(-\d{8}|-v\d+(:\d+)?|@\d{8}|\[1m\])+$")
 
 
-def normalise_model(model: str) -> str:
-    """``us.anthropic.claude-sonnet-4-5-20250929-v1:0`` -> ``sonnet-4-5``."""
-    name = model.strip().lower()
-    at = name.find("claude-")
-    if at >= 0:
-        name = name[at + len("claude-") :]
-    return _DATE_SUFFIX.sub("", name)
+def table_lookup(model: str) -> ModelPrices | None:
+    """The prices of ``model`` (any spelling :func:`~claude_health.tools.tokens.models.canonical_id`
+    knows), or None when the table has no row for it: such usage is listed as unpriced."""
+    if not model.strip():  # resolve_model reads "no model" as the default model: not a price here
+        return None
+    return prices_of(resolve_model(model))
 
 
-def builtin_lookup(model: str) -> ModelPrices | None:
-    name = normalise_model(model)
-    for pattern, prices in _TABLE:
-        if pattern.search(name):
-            return prices
-    return None
-
-
-@cache
 def default_lookup() -> PriceLookup:
-    """The shared pricing module's lookup when it exists, else the built-in table."""
-    try:
-        from claude_health.tools.usage.pricing_bridge import shared_lookup
-
-        shared = shared_lookup()
-    except Exception:  # the shared module is optional here; any failure means "not available"
-        shared = None
-    if shared is None:
-        return builtin_lookup
-
-    def lookup(model: str) -> ModelPrices | None:
-        return shared(model) or builtin_lookup(model)
-
-    return lookup
+    """The lookup every report uses unless a test passes its own."""
+    return table_lookup
 
 
 def cost_usd(
