@@ -212,11 +212,9 @@ SESSION_START_RECOMPUTE_MODULES = SESSION_START_CACHED_MODULES | {
     "claude_health.tools.keys.formats",
     "claude_health.tools.keys.leaks",
     "claude_health.tools.keys.literals",
-    "claude_health.tools.keys.locations",
+    "claude_health.tools.keys.locations",  # which files the tree scan leaves to K002-K007, K016
     "claude_health.tools.keys.rules",
-    "claude_health.tools.keys.scan_state",  # (shell_history's) the history files' paths
     "claude_health.tools.keys.scanner",
-    "claude_health.tools.keys.shell_history",  # which files the tree scan leaves to K016
     "claude_health.tools.keys.tree",
     "claude_health.tools.keys.vault",
     "claude_health.tools.paths",
@@ -253,8 +251,9 @@ SESSION_START_RECOMPUTE_MODULES = SESSION_START_CACHED_MODULES | {
     "claude_health.tools.view.shell",
 }
 # Standard-library modules the recompute must not load: archive codecs (shutil), pickle (forked
-# children only), TOML, difflib (only for an unknown name), logging (the macOS Keychain only).
-HOOK_NEVER = {"bz2", "lzma", "pickle", "tomllib", "difflib", "logging", "msgspec"}
+# children only), TOML, difflib (only for an unknown name), logging (the macOS Keychain only),
+# OpenSSL (_hashlib: the verdict's fingerprint is blake2b; only a key found needs a sha256).
+HOOK_NEVER = {"bz2", "lzma", "pickle", "tomllib", "difflib", "logging", "msgspec", "_hashlib"}
 
 
 def test_hooks_import_only_what_their_event_needs(sandbox: Sandbox) -> None:

@@ -9,9 +9,15 @@ Values are hashed, never stored: the environment holds credentials.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+
+try:
+    # hashlib's own blake2b, without the OpenSSL library ``import hashlib`` loads first (a few
+    # milliseconds of every hook run); blake2 is always CPython's built-in _blake2.
+    from _blake2 import blake2b
+except ImportError:  # another Python implementation
+    from hashlib import blake2b
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 if TYPE_CHECKING:
@@ -60,7 +66,7 @@ def _global_subset(path: str) -> bytes:
 
 
 def fingerprint(env: Mapping[str, str], paths: Iterable[str], global_config: str | None, version: str) -> str:
-    digest = hashlib.blake2b(digest_size=16)
+    digest = blake2b(digest_size=16)
     digest.update(version.encode())
     for name in sorted(env):
         if name.startswith(ENV_PREFIXES) or name in ENV_NAMES:

@@ -17,7 +17,12 @@ from claude_health.tools.findings import Finding
 from claude_health.tools.keys.config import config_findings
 from claude_health.tools.keys.formats import label
 from claude_health.tools.keys.literals import displayable
-from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
+from claude_health.tools.keys.locations import (
+    committed_config_files,
+    history_files,
+    settings_files,
+    shell_startup_files,
+)
 from claude_health.tools.keys.rules import KEY_IN_COMMITTED_CONFIG, KEY_IN_TREE
 from claude_health.tools.keys.scanner import Hit
 from claude_health.tools.keys.tree import FileList, start_scan
@@ -38,8 +43,6 @@ def own_check_places(
 
         dirs = tuple(str(root) + os.sep for root in transcript_roots(ws.env, ws.home))
     if shell_history:
-        from claude_health.tools.keys.shell_history import history_files
-
         files = {str(h.path) for h in history_files(ws)}
     return dirs, files
 
