@@ -246,6 +246,7 @@ SESSION_START_RECOMPUTE_MODULES = SESSION_START_REJUDGE_MODULES | {
     "claude_health.tools.guard.keyscan",
     "claude_health.tools.keys.config",
     "claude_health.tools.keys.formats",
+    "claude_health.tools.keys.history_files",  # which files the tree scan leaves to K016
     "claude_health.tools.keys.leaks",
     "claude_health.tools.keys.literals",
     "claude_health.tools.keys.rules",

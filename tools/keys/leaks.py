@@ -16,13 +16,9 @@ from claude_health.tools import causes
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.config import config_findings
 from claude_health.tools.keys.formats import label
+from claude_health.tools.keys.history_files import history_files
 from claude_health.tools.keys.literals import displayable
-from claude_health.tools.keys.locations import (
-    committed_config_files,
-    history_files,
-    settings_files,
-    shell_startup_files,
-)
+from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
 from claude_health.tools.keys.rules import KEY_IN_COMMITTED_CONFIG, KEY_IN_TREE
 from claude_health.tools.keys.scanner import Hit
 from claude_health.tools.keys.tree import FileList, start_scan
