@@ -230,6 +230,13 @@ def test_a_new_variable_reuses_the_key_scan_and_its_own_inputs_renew_it(sandbox:
     assert "[K001] notes.txt holds" in later and "CACHED KEY SCAN" not in later
 
 
+def test_a_key_pasted_into_the_projects_env_file_is_reported_at_the_next_start(sandbox: Sandbox) -> None:
+    assert hook(sandbox, "SessionStart", start_payload(sandbox)).stdout == ""
+    sandbox.write(sandbox.project / ".env", f"ANTHROPIC_API_KEY={fake_key()}\n")
+    for_model, _ = output(hook(sandbox, "SessionStart", start_payload(sandbox)), "SessionStart")
+    assert "[K001] .env holds an Anthropic API key" in for_model
+
+
 # -- UserPromptSubmit: plan thresholds -----------------------------------------------------------
 
 NOW = time.time()

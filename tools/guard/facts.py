@@ -216,7 +216,6 @@ def dependencies(ws: Workspace) -> list[Path]:
         ws.managed_dropin_dir,
         *mcp_json_chain(ws.project),
         ws.project / ".claude" / "managed-settings.json",
-        ws.project / ".env",
     ]
     root = ws.git_root
     if root is not None:

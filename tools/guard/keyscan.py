@@ -77,9 +77,10 @@ def _tree_size(project: Path, cap: int) -> int:
 
 
 def dependencies(ws: Workspace) -> list[Path]:
-    """Files whose change can change :func:`scan`: the committed config it reads, and git's index
-    and HEAD (what is tracked). An untracked file changes none of them: the verdict's hour covers it."""
-    paths = committed_config_files(ws)
+    """Files whose change can change :func:`scan`: the committed config it reads, the project's
+    ``.env`` (where a pasted key most often lands), and git's index and HEAD (what is tracked).
+    Another untracked file changes none of them: the verdict's hour covers it."""
+    paths = [*committed_config_files(ws), ws.project / ".env"]
     root = ws.git_root
     if root is not None:
         paths += [root / ".git" / "index", root / ".git" / "HEAD"]
