@@ -75,6 +75,8 @@ class KeyScan:
 
 @dataclass
 class SessionFacts:
+    """The SessionStart verdict: who pays, the problems to say, and what it depends on."""
+
     billing: BillingFact
     problems: list[Problem] = field(default_factory=list)
     # path -> {"deny": [...], "ask": [...]}: what each settings file applies (ConfigChange compares).
