@@ -315,8 +315,8 @@ def test_workers_are_reaped_when_the_caller_fails(sandbox: Sandbox) -> None:
     from claude_health.tools.keys.tree import start_scan
 
     files = _tree_of(sandbox, 600, 100)
-    pending = start_scan(files, workers=2)
-    pids = [child.pid for _, child in pending._children if child is not None]
+    pending = start_scan(files, workers=3)  # this process and two children
+    pids = [child.pid for child in pending._children]
     assert len(pids) == 2
     with pytest.raises(RuntimeError), pending:
         raise RuntimeError("a check failed while the tree was being scanned")

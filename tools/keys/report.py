@@ -7,29 +7,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from claude_health.tools import causes
-from claude_health.tools.files import log_read
-from claude_health.tools.findings import Finding, sort_findings
 from claude_health.tools.gitsafe import HISTORY_TIMEOUT
-from claude_health.tools.keys.config import config_findings, key_findings
-from claude_health.tools.keys.formats import label
-from claude_health.tools.keys.history import history_findings
-from claude_health.tools.keys.ignored import LOCAL_SETTINGS, ignore_findings, is_env_file
-from claude_health.tools.keys.literals import displayable
-from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
-from claude_health.tools.keys.models import KeyReport, ScanStats
-from claude_health.tools.keys.rules import (
-    ENV_FILE_NOT_IGNORED,
-    FILE_NOT_SCANNED,
-    KEY_IN_TREE,
-    LOCAL_SETTINGS_NOT_IGNORED,
+from claude_health.tools.keys.locations import (
+    committed_config_files,
+    history_files,
+    settings_files,
+    shell_startup_files,
 )
-from claude_health.tools.keys.scanner import Hit
-from claude_health.tools.keys.staged import scan_staged
+from claude_health.tools.keys.models import KeyReport, ScanStats
 from claude_health.tools.keys.tree import list_files, start_scan
-from claude_health.tools.keys.vault import collecting, hit_fields
 from claude_health.tools.paths import Workspace
+
+# Only what the tree scan needs before its workers start is imported above: on a large tree the
+# CLI forks them as soon as the file list is known, and the modules of the other checks (the
+# settings view, the auth route, findings and rules) load in this process while they read.
+if TYPE_CHECKING:
+    from claude_health.tools.findings import Finding
+    from claude_health.tools.keys.scanner import Hit
 
 Progress = Callable[[int, int], None]
 
@@ -51,6 +47,11 @@ class ScanOptions:
 
 
 def _tree_finding(path: str, rel: str, hit: Hit) -> Finding:
+    from claude_health.tools import causes
+    from claude_health.tools.keys.formats import label
+    from claude_health.tools.keys.rules import KEY_IN_TREE
+    from claude_health.tools.keys.vault import hit_fields
+
     return KEY_IN_TREE.finding(
         f"{rel} holds an Anthropic {label(hit.kind)}.",
         path=path,
@@ -66,6 +67,8 @@ def _displayable(f: Finding) -> Finding:
     (``notes-sk-ant-….txt``) or of an ``mcpServers`` key, and a name that is not UTF-8 would
     make the JSON, SARIF and MCP encoders fail. Done once here so that no finding escapes it.
     """
+    from claude_health.tools.keys.literals import displayable
+
     update: dict[str, str] = {}
     for name in ("message", "path", "hint"):
         value = getattr(f, name)
@@ -90,8 +93,6 @@ def _own_check_places(ws: Workspace, options: ScanOptions) -> tuple[tuple[str, .
 
         dirs = tuple(str(root) + os.sep for root in transcript_roots(ws.env, ws.home))
     if options.shell_history:
-        from claude_health.tools.keys.shell_history import history_files
-
         files = {str(h.path) for h in history_files(ws)}
     return dirs, files
 
@@ -114,19 +115,22 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
     dedicated |= own_files
     files = [p for p in listing.files if p not in dedicated and not p.startswith(own_dirs)]
 
-    how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
-    log_read(ws.project, f"{len(files):,} file(s) to scan for keys ({how}; config files are read apart)")
-    # The tree scan runs in worker processes on large trees; meanwhile this process does the rest.
+    # On large trees worker processes start on the files now; this process runs the other checks
+    # (importing them meanwhile), then takes its part of the files still waiting.
     with start_scan(files, progress=progress, workers=options.workers) as pending:
-        # The checks below are imported here, not at the top: they load the auth route, the view
-        # (the settings validator) and the transcript scanner while the forked children scan.
+        from claude_health.tools.files import log_read
+        from claude_health.tools.keys.config import config_findings
+        from claude_health.tools.keys.ignored import ignore_findings
         from claude_health.tools.keys.places import (
             environment_findings,
             permission_findings,
             settings_findings,
             shell_findings,
         )
+        from claude_health.tools.keys.rules import FILE_NOT_SCANNED
 
+        how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
+        log_read(ws.project, f"{len(files):,} file(s) to scan for keys ({how}; config files are read apart)")
         findings = config_findings(ws)
         findings += settings_findings(ws)
         findings += environment_findings(ws)
@@ -176,6 +180,8 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         where = _rel(path, ws.project)
         findings.append(FILE_NOT_SCANNED.finding(f"{where}: {reason}; nothing in it was scanned.", path=path))
     if options.history and listing.in_git:
+        from claude_health.tools.keys.history import history_findings
+
         present = {f.fingerprint for f in findings if f.fingerprint}
         found, commits = history_findings(ws.project, present, timeout=options.history_timeout)
         findings += found
@@ -184,6 +190,11 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
 
 
 def _staged(ws: Workspace) -> tuple[list[Finding], ScanStats]:
+    from claude_health.tools.keys.config import key_findings
+    from claude_health.tools.keys.ignored import LOCAL_SETTINGS, is_env_file
+    from claude_health.tools.keys.rules import ENV_FILE_NOT_IGNORED, LOCAL_SETTINGS_NOT_IGNORED
+    from claude_health.tools.keys.staged import scan_staged
+
     staged = scan_staged(ws.project)
     if staged.root is None or staged.problem:
         raise KeysUsageError(staged.problem or "--staged needs a git repository")
@@ -215,6 +226,8 @@ def scan_keys(
     ws: Workspace, options: ScanOptions | None = None, *, progress: Progress | None = None
 ) -> KeyReport:
     """Run the key-hygiene scan. Never returns or logs a secret unredacted."""
+    from claude_health.tools.keys.vault import collecting
+
     options = options or ScanOptions()
     started = time.perf_counter()
     with collecting() as vault:
@@ -228,6 +241,9 @@ def scan_keys(
             verified = verify_keys(ws, vault, timeout=options.verify_timeout)
             findings += verified
             stats.verified = len(verified)
+    from claude_health.tools.findings import sort_findings
+    from claude_health.tools.keys.literals import displayable
+
     stats.keys_found = len({f.fingerprint for f in findings if f.kind and f.fingerprint})
     stats.project = displayable(stats.project)
     findings = [_displayable(f) for f in findings]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from claude_health.tools.keys.formats import PREFILTER, decodes_escapes, find_all, may_hide_escaped
+from claude_health.tools.keys.formats import decodes_escapes, find_all, holds_prefix, may_hide_escaped
 from claude_health.tools.redact import fingerprint, redact
 
 # Git's own binary heuristic: a NUL byte in the first 8000 bytes.
@@ -98,7 +98,7 @@ def _chars(raw: bytes) -> int:
 def scan_bytes(data: bytes, *, escapes: bool = True) -> list[Hit]:
     """Every credential in ``data`` (a whole file or a whole string); with ``escapes`` also those
     written with ``\\u`` / ``\\x`` / ``\\U`` escapes."""
-    if PREFILTER not in data and not (escapes and may_hide_escaped(data)):
+    if not holds_prefix(data) and not (escapes and may_hide_escaped(data)):
         return []
     counter = _LineCounter()
     hits: list[Hit] = []
@@ -120,7 +120,7 @@ def _scan_stream(fh: _Readable, first: bytes, escapes: bool) -> list[Hit]:
         buf += more
         # A match starting before `limit` lies wholly inside buf (OVERLAP > longest match).
         limit = len(buf) if at_eof else max(len(buf) - OVERLAP, 0)
-        if PREFILTER in buf or (escapes and may_hide_escaped(buf)):
+        if holds_prefix(buf) or (escapes and may_hide_escaped(buf)):
             for offset, kind, secret in find_all(buf, escapes=escapes):
                 start = base + offset
                 if offset >= limit:
@@ -186,7 +186,7 @@ def scan_file(path: str | os.PathLike[str], *, escapes: bool | None = None) -> F
                 data += b"".join(iter(lambda: os.read(fd, CHUNK), b""))
             if data.find(b"\0", 0, BINARY_SNIFF) >= 0:
                 return FileScan(name, size=len(data), skipped="binary")
-            if PREFILTER not in data and not (escapes and may_hide_escaped(data)):
+            if not holds_prefix(data) and not (escapes and may_hide_escaped(data)):
                 return FileScan(name, size=len(data))
             return FileScan(name, tuple(scan_bytes(data, escapes=escapes)), size=len(data))
         reader = _FdReader(fd)

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import msgspec
 
-from claude_health.tools.keys.formats import classify, iter_matches
+from claude_health.tools.keys.formats import classify, holds_prefix, iter_matches
 from claude_health.tools.redact import fingerprint, redact
 
 COUNT_CHUNK = 8 * 1024 * 1024
@@ -115,7 +115,7 @@ def catch_up(conn: sqlite3.Connection) -> int:
                         cut = len(chunk)
                     data = chunk[:cut]
                     read += len(data)
-                    if b"sk-ant-" in data:
+                    if holds_prefix(data):
                         rows += hits_in_block(fh, data, 0, len(data), pos, file_id, path)
                     pos += len(data)
         except OSError:
