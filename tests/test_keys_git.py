@@ -325,6 +325,31 @@ def test_workers_are_reaped_when_the_caller_fails(sandbox: Sandbox) -> None:
             os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
 
 
+def test_this_process_takes_the_batches_the_children_leave(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that takes batches and dies: they are scanned again; the queue is shared, so the
+    parent's and the child's batches never overlap and together cover every file."""
+    from claude_health.tools.keys import tree
+
+    files = _tree_of(sandbox, 900, 30)
+    parent = os.getpid()
+    real_batch = tree._scan_batch
+    taken: list[int] = []
+
+    def dies_after_two(paths: list[str]) -> tree.TreeScan:
+        if os.getpid() != parent:
+            taken.append(1)
+            if len(taken) > 2:
+                os._exit(3)  # killed mid-scan, after two batches
+        return real_batch(paths)
+
+    monkeypatch.setattr(tree, "_scan_batch", dies_after_two)
+    result = scan_files(files, workers=2)
+    assert result.files_scanned == 900 and sum(len(s.hits) for s in result.notable) == 30
+    assert len({s.path for s in result.notable}) == 30  # nothing scanned twice into the result
+
+
 def test_progress_reaches_the_total_with_workers(sandbox: Sandbox) -> None:
     files = _tree_of(sandbox, 600, 100)
     seen: list[tuple[int, int]] = []
@@ -351,3 +376,33 @@ def test_unreadable_directory_is_reported_outside_git(
     [f] = [f for f in report.findings if f.code == "K013"]
     assert f.path == str(locked) and "locked: Permission denied" in f.message
     assert [Path(f.path or "").name for f in report.findings if f.code == "K001"] == ["a.txt"]
+
+
+def test_no_git_process_outside_a_repository(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Git is asked only where it could find a repository (a `.git` above the folder, by its own
+    path or its resolved one, or GIT_DIR): a scan outside git starts no process."""
+    from claude_health.tools import gitsafe
+
+    calls: list[list[str]] = []
+    real_git = gitsafe.git
+
+    def counting(args: list[str], cwd: Path, **kw: object) -> gitsafe.GitResult:
+        calls.append(list(args))
+        return real_git(args, cwd, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gitsafe, "git", counting)
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    plain = sandbox.root / "plain"
+    plain.mkdir()
+    assert not gitsafe.is_work_tree(plain) and calls == []
+    repo = sandbox.root / "repo"
+    (repo / "sub").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    link = plain / "link"
+    link.symlink_to(repo / "sub")  # a path with no .git above it that resolves into a repository
+    assert gitsafe.is_work_tree(repo / "sub") and gitsafe.is_work_tree(link)
+    assert not gitsafe.is_work_tree(repo / ".git")  # inside the git folder: git says no
+    assert len(calls) == 3
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    gitsafe.is_work_tree(plain)
+    assert len(calls) == 4  # GIT_DIR names a repository: git decides

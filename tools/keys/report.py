@@ -78,10 +78,11 @@ def _displayable(f: Finding) -> Finding:
 
 
 def _rel(path: str, root: Path) -> str:
-    try:
-        return Path(path).relative_to(root).as_posix()
-    except ValueError:
-        return path
+    """``path`` relative to ``root`` as POSIX (tree paths are ``str(root) + os.sep + rel``)."""
+    base = str(root).rstrip(os.sep) + os.sep
+    if path.startswith(base):
+        return path[len(base) :].replace(os.sep, "/")
+    return "." if path == str(root) else path
 
 
 def _own_check_places(ws: Workspace, options: ScanOptions) -> tuple[tuple[str, ...], set[str]]:

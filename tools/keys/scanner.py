@@ -160,13 +160,20 @@ def scan_file(path: str | os.PathLike[str], *, escapes: bool | None = None) -> F
     """Scan one regular file; symbolic links, devices, FIFOs and binary files are skipped.
 
     Escaped keys are looked for when ``escapes`` says so, by default in the formats whose
-    readers decode escapes (JSON, TOML, YAML, notebooks). This runs once per file of the tree,
-    so it uses bare file descriptors (one open, one fstat, one read for most files) rather than
-    Python file objects.
+    readers decode escapes (JSON, TOML, YAML, notebooks).
     """
     name = os.fspath(path)
-    if escapes is None:
-        escapes = decodes_escapes(name)
+    scan = scan_path(name, decodes_escapes(name) if escapes is None else escapes)
+    return FileScan(name, size=scan) if isinstance(scan, int) else scan
+
+
+def scan_path(name: str, escapes: bool) -> int | FileScan:
+    """:func:`scan_file` for the tree scan: a file with nothing to report is just its size.
+
+    This runs once per file of the tree, so it uses bare file descriptors (one open, one fstat,
+    one read for most files) rather than Python file objects, and builds no object for the
+    files (nearly all of them) that hold no credential.
+    """
     try:
         fd = os.open(name, _OPEN_FLAGS)
     except FileNotFoundError:
@@ -187,8 +194,9 @@ def scan_file(path: str | os.PathLike[str], *, escapes: bool | None = None) -> F
             if data.find(b"\0", 0, BINARY_SNIFF) >= 0:
                 return FileScan(name, size=len(data), skipped="binary")
             if not holds_prefix(data) and not (escapes and may_hide_escaped(data)):
-                return FileScan(name, size=len(data))
-            return FileScan(name, tuple(scan_bytes(data, escapes=escapes)), size=len(data))
+                return len(data)
+            hits = scan_bytes(data, escapes=escapes)
+            return FileScan(name, tuple(hits), size=len(data)) if hits else len(data)
         reader = _FdReader(fd)
         first = reader.read(CHUNK)
         if first.find(b"\0", 0, BINARY_SNIFF) >= 0:

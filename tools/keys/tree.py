@@ -17,7 +17,8 @@ from pathlib import Path
 
 from claude_health.tools import forked
 from claude_health.tools.gitsafe import git, is_work_tree, split_z
-from claude_health.tools.keys.scanner import FileScan, scan_file
+from claude_health.tools.keys.formats import decodes_escapes
+from claude_health.tools.keys.scanner import FileScan, scan_path
 
 Progress = Callable[[int, int], None]
 
@@ -134,8 +135,16 @@ def _walk(project: Path) -> FileList:
 
 def _scan_batch(paths: list[str]) -> TreeScan:
     result = TreeScan()
+    files = size = 0
     for p in paths:
-        result.add(scan_file(p))
+        scan = scan_path(p, decodes_escapes(p))
+        if isinstance(scan, int):  # nothing to report: counted, no object built
+            files += 1
+            size += scan
+        else:
+            result.add(scan)
+    result.files_scanned += files
+    result.bytes_scanned += size
     return result
 
 
