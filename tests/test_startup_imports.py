@@ -9,6 +9,7 @@ times it).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -84,6 +85,55 @@ HELP_MODULES = {
 # Third-party packages `--help` imports beyond what the bare interpreter imports at start-up.
 HELP_EXTRA_PACKAGES: set[str] = set()
 
+# `keys` forks its tree-scan workers as soon as the file list is known: what is loaded by then
+# delays them. The other checks (settings view, auth route, transcripts, findings and rules) and
+# the output load afterwards, in this process, while the workers read the tree.
+KEYS_BEFORE_THE_SCAN = {
+    "claude_health",
+    "claude_health.server",
+    "claude_health.server.cli",
+    "claude_health.server.commands",
+    "claude_health.server.commands.common",
+    "claude_health.server.commands.keys",
+    "claude_health.server.redacting",
+    "claude_health.tools",
+    "claude_health.tools.forked",
+    "claude_health.tools.gitsafe",
+    "claude_health.tools.keys",
+    "claude_health.tools.keys.formats",
+    "claude_health.tools.keys.locations",
+    "claude_health.tools.keys.report",
+    "claude_health.tools.keys.scanner",
+    "claude_health.tools.keys.tree",
+    "claude_health.tools.keys.vault",
+    "claude_health.tools.paths",
+    "claude_health.tools.platform",
+    "claude_health.tools.redact",
+    "claude_health.tools.usage",
+    "claude_health.tools.usage.discovery",  # where the transcripts are: the tree scan leaves them
+}
+KEYS_DRIVER = """
+import json, sys
+from claude_health.tools.keys import tree
+
+real_start = tree.start_scan
+
+
+def start_scan(*args, **kwargs):
+    loaded = sorted(m for m in sys.modules if m.startswith("claude_health"))
+    sys.stderr.write("LOADED " + json.dumps(loaded) + "\\n")
+    return real_start(*args, **kwargs)
+
+
+tree.start_scan = start_scan
+from claude_health.tools.keys import report
+
+report.start_scan = start_scan
+from claude_health.server.cli import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
 MINIMAL_SERVER = '''
 from mcp.server import MCPServer
 
@@ -157,3 +207,24 @@ def test_help_imports_only_the_parsers(sandbox: Sandbox) -> None:
     bare = imported([sys.executable, "-c", "pass"], env)
     assert packages(help_run) - packages(bare) == HELP_EXTRA_PACKAGES
     assert not {"pydantic", "mcp", "httpx", "anyio"} & packages(help_run)
+
+
+def test_keys_starts_its_scan_before_the_other_checks_load(sandbox: Sandbox) -> None:
+    sandbox.write(sandbox.project / "app.py", "print('hello')\n")
+    env = {**environment(sandbox), "PYTHONPATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", KEYS_DRIVER, "keys", "--project", str(sandbox.project), "--json"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in done.stderr.decode().splitlines() if line.startswith("LOADED ")]
+    assert done.returncode in (0, 1) and len(lines) == 1, done.stderr.decode()[-2000:]
+    loaded = set(json.loads(lines[0].removeprefix("LOADED ")))
+    # (An editable install's import finder is not part of the package.)
+    mine = {m for m in loaded if not m.startswith("__editable__")}
+    assert mine == KEYS_BEFORE_THE_SCAN, {
+        "unexpected": sorted(mine - KEYS_BEFORE_THE_SCAN),
+        "gone": sorted(KEYS_BEFORE_THE_SCAN - mine),
+    }

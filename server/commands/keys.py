@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be between 1 and 64")
     if args.staged and args.history:
         raise UsageError("--staged scans the index only; it cannot be combined with --history")
-    from claude_health.server.output import dump_json, findings_payload, print_findings
+    # Only the scan before it runs: on a large tree it forks its workers once the file list is
+    # known, and every module imported before that delays them (the output's come after).
     from claude_health.tools.keys.report import KeysUsageError, ScanOptions, scan_keys
 
     ws = workspace(args)
@@ -78,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         report = scan_keys(ws, options)
     except KeysUsageError as exc:
         raise UsageError(str(exc)) from None
+    from claude_health.server.output import dump_json, findings_payload, print_findings
+
     stats = report.stats
     if args.sarif:
         from claude_health.server.sarif import to_sarif

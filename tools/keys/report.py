@@ -16,7 +16,6 @@ from claude_health.tools.keys.locations import (
     settings_files,
     shell_startup_files,
 )
-from claude_health.tools.keys.models import KeyReport, ScanStats
 from claude_health.tools.keys.tree import list_files, start_scan
 from claude_health.tools.paths import Workspace
 
@@ -25,6 +24,7 @@ from claude_health.tools.paths import Workspace
 # settings view, the auth route, findings and rules) load in this process while they read.
 if TYPE_CHECKING:
     from claude_health.tools.findings import Finding
+    from claude_health.tools.keys.models import KeyReport, ScanStats
     from claude_health.tools.keys.scanner import Hit
 
 Progress = Callable[[int, int], None]
@@ -122,6 +122,7 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         from claude_health.tools.files import log_read
         from claude_health.tools.keys.config import config_findings
         from claude_health.tools.keys.ignored import ignore_findings
+        from claude_health.tools.keys.models import ScanStats
         from claude_health.tools.keys.places import (
             environment_findings,
             permission_findings,
@@ -193,6 +194,7 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
 def _staged(ws: Workspace) -> tuple[list[Finding], ScanStats]:
     from claude_health.tools.keys.config import key_findings
     from claude_health.tools.keys.ignored import LOCAL_SETTINGS, is_env_file
+    from claude_health.tools.keys.models import ScanStats
     from claude_health.tools.keys.rules import ENV_FILE_NOT_IGNORED, LOCAL_SETTINGS_NOT_IGNORED
     from claude_health.tools.keys.staged import scan_staged
 
@@ -244,6 +246,7 @@ def scan_keys(
             stats.verified = len(verified)
     from claude_health.tools.findings import sort_findings
     from claude_health.tools.keys.literals import displayable
+    from claude_health.tools.keys.models import KeyReport
 
     stats.keys_found = len({f.fingerprint for f in findings if f.kind and f.fingerprint})
     stats.project = displayable(stats.project)
