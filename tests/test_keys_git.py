@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -12,6 +13,7 @@ from claude_health.tools.keys.report import KeysUsageError, ScanOptions, scan_ke
 from claude_health.tools.keys.tree import list_files, scan_files
 from tests.conftest import Sandbox
 from tests.fakes import fake_key
+from tests.mcp_helpers import cli_path
 
 
 @pytest.fixture(autouse=True)
@@ -406,3 +408,19 @@ def test_no_git_process_outside_a_repository(sandbox: Sandbox, monkeypatch: pyte
     monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
     gitsafe.is_work_tree(plain)
     assert len(calls) == 4  # GIT_DIR names a repository: git decides
+
+
+def test_the_console_script_writes_everything_before_it_skips_the_teardown(sandbox: Sandbox) -> None:
+    """`keys` ends without the interpreter's teardown: its whole output (here 300 findings,
+    a JSON document over 100 kB, through a pipe) and its exit code must still arrive."""
+    for i in range(300):
+        sandbox.write(sandbox.project / f"d{i % 9}" / f"f{i}.py", f"KEY = '{fake_key()}'\n")
+    argv = [cli_path(), "keys", "--project", str(sandbox.project), "--no-transcripts", "--no-shell-history"]
+    done = subprocess.run([*argv, "--json"], env=sandbox.env, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr.decode()[-2000:]
+    assert len(done.stdout) > 100_000
+    payload = json.loads(done.stdout)
+    assert sum(f["code"] == "K001" for f in payload["findings"]) == 300
+    human = subprocess.run(argv, env=sandbox.env, capture_output=True, timeout=120, check=False)
+    assert human.returncode == 1 and human.stdout.decode().count("K001") >= 300
+    assert human.stdout.endswith(b"\n")

@@ -51,7 +51,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--history-timeout", type=float, default=300.0, metavar="SECONDS", help=argparse.SUPPRESS
     )
-    parser.set_defaults(func=run)
+    # Nothing stays open after a scan (state databases closed, workers reaped, output flushed).
+    parser.set_defaults(func=run, skip_teardown=True)
 
 
 def run(args: argparse.Namespace) -> int:
