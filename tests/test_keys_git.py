@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -424,3 +425,79 @@ def test_the_console_script_writes_everything_before_it_skips_the_teardown(sandb
     human = subprocess.run(argv, env=sandbox.env, capture_output=True, timeout=120, check=False)
     assert human.returncode == 1 and human.stdout.decode().count("K001") >= 300
     assert human.stdout.endswith(b"\n")
+
+
+def _record_early_starts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The early scans started (None where the child could not be forked)."""
+    from claude_health.tools.keys import early
+
+    started: list[object] = []
+    real = early.start
+
+    def start(*args: Any) -> Any:
+        started.append(real(*args))
+        return started[-1]
+
+    monkeypatch.setattr(early, "start", start)
+    return started
+
+
+def _summary(report: object) -> tuple[object, ...]:
+    stats = report.stats  # type: ignore[attr-defined]
+    found = sorted((f.code, f.path, f.line, f.fingerprint) for f in report.findings)  # type: ignore[attr-defined]
+    return (stats.files_scanned, stats.bytes_scanned, stats.files_skipped_binary, stats.in_git, found)
+
+
+@pytest.mark.parametrize(("in_git", "workers"), [(False, None), (True, None), (False, 3)])
+def test_the_early_forked_scan_reports_what_the_usual_one_does(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, in_git: bool, workers: int | None
+) -> None:
+    """The CLI forks the child that lists and scans the tree before anything else (fork_early):
+    same files, same counts, same findings, in and out of git (ignored files left out)."""
+    _tree_of(sandbox, 700, 35)
+    sandbox.write(sandbox.project / "bin.dat", b"\x00" * 10)
+    sandbox.write(sandbox.project / ".env", f"ANTHROPIC_API_KEY={fake_key()}\n")
+    if in_git:
+        sandbox.write(sandbox.project / ".gitignore", "d0/\n")  # every planted key but .env's
+        subprocess.run(["git", "init", "-q", str(sandbox.project)], check=True)
+    ws = sandbox.workspace()
+    started = _record_early_starts(monkeypatch)
+    usual = scan_keys(ws, ScanOptions(transcripts=False, shell_history=False))
+    early = scan_keys(
+        ws, ScanOptions(transcripts=False, shell_history=False, fork_early=True, workers=workers)
+    )  # workers=3: the listing child forks a helper
+    assert len(started) == 1 and started[0] is not None  # the child was forked
+    assert _summary(early) == _summary(usual)
+    assert early.stats.in_git is in_git and early.stats.files_scanned > 0
+    assert sum(f.code == "K001" for f in early.findings) == (1 if in_git else 21)
+
+
+@pytest.mark.parametrize("dies", ["before its list", "while it scans"])
+def test_an_early_child_that_dies_costs_no_finding(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, dies: str
+) -> None:
+    from claude_health.tools.keys import report, tree
+
+    _tree_of(sandbox, 900, 30)
+    parent = os.getpid()
+    real_listing, real_batch = report._listing, tree._scan_batch
+
+    def listing(*args: object) -> object:
+        if os.getpid() != parent and dies == "before its list":
+            os._exit(3)
+        return real_listing(*args)  # type: ignore[arg-type]
+
+    def batch(paths: list[str]) -> tree.TreeScan:
+        if os.getpid() != parent and dies == "while it scans":
+            os._exit(3)  # after the list and the queue were written
+        return real_batch(paths)
+
+    monkeypatch.setattr(report, "_listing", listing)
+    monkeypatch.setattr(tree, "_scan_batch", batch)
+    started = _record_early_starts(monkeypatch)
+    done = scan_keys(
+        sandbox.workspace(), ScanOptions(transcripts=False, shell_history=False, fork_early=True)
+    )
+    assert len(started) == 1 and started[0] is not None
+    assert done.stats.files_scanned == 900
+    assert sum(f.code == "K001" for f in done.findings) == 30

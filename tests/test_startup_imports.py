@@ -85,9 +85,9 @@ HELP_MODULES = {
 # Third-party packages `--help` imports beyond what the bare interpreter imports at start-up.
 HELP_EXTRA_PACKAGES: set[str] = set()
 
-# `keys` forks its tree-scan workers as soon as the file list is known: what is loaded by then
-# delays them. The other checks (settings view, auth route, transcripts, findings and rules) and
-# the output load afterwards, in this process, while the workers read the tree.
+# `keys` forks the child that lists and scans the tree before anything else: what is loaded by
+# then delays it. The scanner loads in the child; the other checks (settings view, auth route,
+# transcripts, findings and rules) and the output load in this process while the child reads.
 KEYS_BEFORE_THE_SCAN = {
     "claude_health",
     "claude_health.server",
@@ -98,41 +98,33 @@ KEYS_BEFORE_THE_SCAN = {
     "claude_health.server.redacting",
     "claude_health.tools",
     "claude_health.tools.forked",
-    "claude_health.tools.gitsafe",
+    "claude_health.tools.gitsafe",  # the history scan's default timeout
     "claude_health.tools.keys",
-    "claude_health.tools.keys.formats",
-    "claude_health.tools.keys.locations",
+    "claude_health.tools.keys.early",
     "claude_health.tools.keys.report",
-    "claude_health.tools.keys.scanner",
-    "claude_health.tools.keys.tree",
     "claude_health.tools.keys.vault",
     "claude_health.tools.paths",
     "claude_health.tools.platform",
     "claude_health.tools.redact",
-    "claude_health.tools.usage",
-    "claude_health.tools.usage.discovery",  # where the transcripts are: the tree scan leaves them
 }
-KEYS_DRIVER = """
+KEYS_DRIVER = '''
 import json, sys
-from claude_health.tools.keys import tree
+from claude_health.tools.keys import early
 
-real_start = tree.start_scan
+real_start = early.start
 
 
-def start_scan(*args, **kwargs):
+def start(*args, **kwargs):
     loaded = sorted(m for m in sys.modules if m.startswith("claude_health"))
     sys.stderr.write("LOADED " + json.dumps(loaded) + "\\n")
     return real_start(*args, **kwargs)
 
 
-tree.start_scan = start_scan
-from claude_health.tools.keys import report
-
-report.start_scan = start_scan
+early.start = start
 from claude_health.server.cli import main
 
 sys.exit(main(sys.argv[1:]))
-"""
+'''
 
 MINIMAL_SERVER = '''
 from mcp.server import MCPServer

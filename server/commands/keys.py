@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         transcripts=not args.no_transcripts,
         shell_history=not args.no_shell_history,
         workers=args.jobs,
+        fork_early=args.jobs != 1,
         history_timeout=max(args.history_timeout, 1.0),
     )
     try:

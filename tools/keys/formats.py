@@ -29,11 +29,11 @@ def _interpreter_find(data: bytes, needle: bytes) -> int:
 # 45 ms of CPU for a 100 MB tree, over a third of the whole scan. StringZilla's SIMD search
 # does the same in a tenth of that. Without its wheel (a platform it does not build for) the
 # interpreter's search gives the same answers, slower.
-_find: Callable[[bytes, bytes], int]
 try:
-    from stringzilla import find as _find
+    from stringzilla import find as _simd_find
 except ImportError:  # pragma: no cover - the dependency is installed wherever wheels exist
-    _find = _interpreter_find
+    _simd_find = None
+_find: Callable[[bytes, bytes], int] = _interpreter_find if _simd_find is None else _simd_find
 
 
 def holds_prefix(data: bytes) -> bool:

@@ -10,22 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from claude_health.tools.gitsafe import HISTORY_TIMEOUT
-from claude_health.tools.keys.locations import (
-    committed_config_files,
-    history_files,
-    settings_files,
-    shell_startup_files,
-)
-from claude_health.tools.keys.tree import list_files, start_scan
 from claude_health.tools.paths import Workspace
 
-# Only what the tree scan needs before its workers start is imported above: on a large tree the
-# CLI forks them as soon as the file list is known, and the modules of the other checks (the
-# settings view, the auth route, findings and rules) load in this process while they read.
+# Nothing else is imported here: the CLI forks the tree scan's child first (it imports the
+# scanner and lists the tree), and the modules of the other checks (the settings view, the auth
+# route, findings and rules) load in this process while it reads. See _tree.
 if TYPE_CHECKING:
     from claude_health.tools.findings import Finding
+    from claude_health.tools.keys.early import EarlyScan, Listing
     from claude_health.tools.keys.models import KeyReport, ScanStats
     from claude_health.tools.keys.scanner import Hit
+    from claude_health.tools.keys.tree import PendingScan, TreeScan
 
 Progress = Callable[[int, int], None]
 
@@ -42,6 +37,9 @@ class ScanOptions:
     transcripts: bool = True
     shell_history: bool = True
     workers: int | None = None
+    # Fork the tree scan's child before anything else is imported (the CLI; see early.py). In a
+    # long-lived process the modules are loaded already and the usual start is as fast.
+    fork_early: bool = False
     history_timeout: float = HISTORY_TIMEOUT
     verify_timeout: float = 10.0
 
@@ -94,11 +92,21 @@ def _own_check_places(ws: Workspace, options: ScanOptions) -> tuple[tuple[str, .
 
         dirs = tuple(str(root) + os.sep for root in transcript_roots(ws.env, ws.home))
     if options.shell_history:
+        from claude_health.tools.keys.locations import history_files
+
         files = {str(h.path) for h in history_files(ws)}
     return dirs, files
 
 
-def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tuple[list[Finding], ScanStats]:
+def _listing(ws: Workspace, options: ScanOptions) -> Listing:
+    """The project's files (git's list inside a work tree), and those the tree scan reads."""
+    from claude_health.tools.keys.locations import (
+        committed_config_files,
+        settings_files,
+        shell_startup_files,
+    )
+    from claude_health.tools.keys.tree import list_files
+
     listing = list_files(ws.project)
     # Files with their own, more specific checks (K002/K003, K006, K007), and Claude Code's own
     # credential store, which is where OAuth tokens belong (when the project is the home folder).
@@ -114,11 +122,28 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
     # Transcripts and shell histories have their own incremental checks (K015, K016).
     own_dirs, own_files = _own_check_places(ws, options)
     dedicated |= own_files
-    files = [p for p in listing.files if p not in dedicated and not p.startswith(own_dirs)]
+    return listing, [p for p in listing.files if p not in dedicated and not p.startswith(own_dirs)]
 
-    # On large trees worker processes start on the files now; this process runs the other checks
-    # (importing them meanwhile), then takes its part of the files still waiting.
-    with start_scan(files, progress=progress, workers=options.workers) as pending:
+
+def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tuple[list[Finding], ScanStats]:
+    from functools import partial
+
+    from claude_health.tools.keys import early
+
+    started = early.start(partial(_listing, ws, options), options.workers) if options.fork_early else None
+    pending: PendingScan | None = None
+    guard: EarlyScan | PendingScan
+    if started is None:
+        from claude_health.tools.keys.tree import start_scan
+
+        listing, files = _listing(ws, options)
+        # On large trees worker processes start on the files now.
+        guard = pending = start_scan(files, progress=progress, workers=options.workers)
+    else:
+        guard = started
+    # Meanwhile this process runs the other checks (importing them), then takes its part of
+    # the files still waiting.
+    with guard:
         from claude_health.tools.files import log_read
         from claude_health.tools.keys.config import config_findings
         from claude_health.tools.keys.ignored import ignore_findings
@@ -131,13 +156,10 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         )
         from claude_health.tools.keys.rules import FILE_NOT_SCANNED
 
-        how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
-        log_read(ws.project, f"{len(files):,} file(s) to scan for keys ({how}; config files are read apart)")
         findings = config_findings(ws)
         findings += settings_findings(ws)
         findings += environment_findings(ws)
         findings += shell_findings(ws)
-        findings += ignore_findings(listing)
         findings += permission_findings(ws)
         from claude_health.tools.keys.admin_slot import admin_key_as_api_key_findings
 
@@ -153,7 +175,15 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
 
             found, histories = shell_history_findings(ws)
             findings += found
-        scanned = pending.result()
+        scanned: TreeScan
+        if started is not None:
+            listing, files, scanned = started.finish(progress)
+        else:
+            assert pending is not None
+            scanned = pending.result()
+        findings += ignore_findings(listing)
+        how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
+        log_read(ws.project, f"{len(files):,} file(s) scanned for keys ({how}; config files are read apart)")
     stats = ScanStats(
         project=str(ws.project),
         mode="tree",
@@ -194,6 +224,7 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
 def _staged(ws: Workspace) -> tuple[list[Finding], ScanStats]:
     from claude_health.tools.keys.config import key_findings
     from claude_health.tools.keys.ignored import LOCAL_SETTINGS, is_env_file
+    from claude_health.tools.keys.locations import committed_config_files
     from claude_health.tools.keys.models import ScanStats
     from claude_health.tools.keys.rules import ENV_FILE_NOT_IGNORED, LOCAL_SETTINGS_NOT_IGNORED
     from claude_health.tools.keys.staged import scan_staged

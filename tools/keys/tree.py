@@ -167,38 +167,51 @@ class _BatchQueue:
 
     MAX_BATCHES = 1024  # 4 KiB of numbers
 
-    def __init__(self, files: list[str]) -> None:
+    def __init__(self, files: list[str], read_fd: int | None = None) -> None:
+        """``read_fd``: the read end of a pipe another process fills (:meth:`fill`); without
+        it, a new pipe filled here."""
         self.files = files
         self.size = max(BATCH_MIN_FILES, -(-len(files) // self.MAX_BATCHES))
         self.count = -(-len(files) // self.size)
-        self.fd: int | None = None
-        read_fd, write_fd = os.pipe()
+        self.fd: int | None = read_fd
+        if read_fd is None:
+            read_fd, write_fd = os.pipe()
+            if self.fill(write_fd):
+                self.fd = read_fd
+            else:  # a pipe smaller than a page: no queue, the caller scans serially
+                os.close(read_fd)
+
+    def fill(self, write_fd: int) -> bool:
+        """Write every batch number into the pipe and close its write end."""
         try:
             os.set_blocking(write_fd, False)
             payload = b"".join(i.to_bytes(4, "little") for i in range(self.count))
-            if os.write(write_fd, payload) != len(payload):
-                raise BlockingIOError
-        except OSError:  # a pipe smaller than a page: no queue, the caller scans serially
-            os.close(read_fd)
-            return
+            return os.write(write_fd, payload) == len(payload)
+        except OSError:
+            return False
         finally:
             os.close(write_fd)
-        self.fd = read_fd
 
     def batch(self, number: int) -> list[str]:
         return self.files[number * self.size : (number + 1) * self.size]
 
-    def drain(self, progress: Callable[[int], None] | None = None) -> _Share:
-        """Scan batches until the queue is empty."""
+    def drain(self, progress: Callable[[int], None] | None = None, first: int | None = None) -> _Share:
+        """Scan batches until the queue is empty (``first``: a number already taken from it)."""
         share = _Share()
-        while self.fd is not None and len(token := os.read(self.fd, 4)) == 4:
-            number = int.from_bytes(token, "little")
+        number = first if first is not None else self.take()
+        while number is not None:
             paths = self.batch(number)
             share.scan.merge(_scan_batch(paths))
             share.batches.append(number)
             if progress:
                 progress(len(paths))
+            number = self.take()
         return share
+
+    def take(self) -> int | None:
+        """One batch number, waiting until one is written; None at end of file."""
+        token = os.read(self.fd, 4) if self.fd is not None else b""
+        return int.from_bytes(token, "little") if len(token) == 4 else None
 
     def close(self) -> None:
         if self.fd is not None:
@@ -244,27 +257,10 @@ class PendingScan:
                 result.merge(_scan_batch(batch))
                 advance(len(batch))
             return result
-        queue = self._queue
         try:
-            mine = queue.drain(advance)
-            result.merge(mine.scan)
-            seen = set(mine.batches)
-            for child in self._children:
-                part = child.result()
-                # A child that failed in any way costs time, never findings: whatever it took
-                # from the queue is scanned again below.
-                if isinstance(part, _Share) and not seen & set(part.batches):
-                    result.merge(part.scan)
-                    seen.update(part.batches)
-                    advance(sum(len(queue.batch(n)) for n in part.batches))
-            for number in range(queue.count):
-                if number not in seen:
-                    paths = queue.batch(number)
-                    result.merge(_scan_batch(paths))
-                    advance(len(paths))
+            return collect(self._queue, self._children, advance)
         finally:
             self.close()
-        return result
 
     def close(self) -> None:
         """Stop and reap children still running (after an error or an interrupt)."""
@@ -278,6 +274,32 @@ class PendingScan:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def collect(
+    queue: _BatchQueue,
+    children: list[forked.Forked[_Share]],
+    advance: Callable[[int], None],
+    first: int | None = None,
+) -> TreeScan:
+    """This process's part of the queue, then every child's; batches no process returned (a
+    child that failed in any way) are scanned here: a child costs time, never findings."""
+    result = TreeScan()
+    mine = queue.drain(advance, first)
+    result.merge(mine.scan)
+    seen = set(mine.batches)
+    for child in children:
+        part = child.result()
+        if isinstance(part, _Share) and not seen & set(part.batches):
+            result.merge(part.scan)
+            seen.update(part.batches)
+            advance(sum(len(queue.batch(n)) for n in part.batches))
+    for number in range(queue.count):
+        if number not in seen:
+            paths = queue.batch(number)
+            result.merge(_scan_batch(paths))
+            advance(len(paths))
+    return result
 
 
 def default_workers(file_count: int) -> int:
