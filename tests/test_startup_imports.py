@@ -107,7 +107,7 @@ KEYS_BEFORE_THE_SCAN = {
     "claude_health.tools.platform",
     "claude_health.tools.redact",
 }
-KEYS_DRIVER = '''
+KEYS_DRIVER = """
 import json, sys
 from claude_health.tools.keys import early
 
@@ -124,7 +124,7 @@ early.start = start
 from claude_health.server.cli import main
 
 sys.exit(main(sys.argv[1:]))
-'''
+"""
 
 MINIMAL_SERVER = '''
 from mcp.server import MCPServer

@@ -46,7 +46,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="processes for the tree scan (default: one per CPU, up to 8, for trees of 2,048 files or more)",
+        help="processes for the tree scan, this one included (default: a child lists and scans the tree "
+        "while this process runs the other checks, one more per CPU up to 8 for trees of 2,048 files or "
+        "more; 1: everything in this process)",
     )
     parser.add_argument(
         "--history-timeout", type=float, default=300.0, metavar="SECONDS", help=argparse.SUPPRESS
