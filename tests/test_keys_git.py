@@ -501,3 +501,20 @@ def test_an_early_child_that_dies_costs_no_finding(
     assert len(started) == 1 and started[0] is not None
     assert done.stats.files_scanned == 900
     assert sum(f.code == "K001" for f in done.findings) == 30
+
+
+def test_an_early_child_is_reaped_when_the_checks_fail(sandbox: Sandbox) -> None:
+    from functools import partial
+
+    from claude_health.tools.keys import early, report
+
+    _tree_of(sandbox, 300, 100)
+    ws = sandbox.workspace()
+    started = early.start(partial(report._listing, ws, report.ScanOptions()))
+    assert started is not None and started._child is not None
+    pid = started._child.pid
+    with pytest.raises(RuntimeError), started:
+        raise RuntimeError("a check failed while the tree was being scanned")
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
+    assert started._listing_fd is None and started._queue_fd is None
