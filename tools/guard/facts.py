@@ -22,9 +22,10 @@ from claude_health.tools.auth.inputs import gather
 from claude_health.tools.auth.route import PROVIDER_SWITCHES, build_env, is_truthy, resolve
 from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
 from claude_health.tools.findings import Finding, Severity
+from claude_health.tools.gitsafe import repository_may_exist
 from claude_health.tools.guard.lost_rules import applied, lost_rules, settings_results
 from claude_health.tools.keys.leaks import LEAK_CODES, leak_findings
-from claude_health.tools.keys.tree import list_files, may_be_in_git
+from claude_health.tools.keys.tree import list_files
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings.discovery import mcp_json_chain
 from claude_health.tools.view import view_of
@@ -198,7 +199,8 @@ def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
     )
     # Outside git the walk is counted first, up to the cap (the project may be a home folder);
     # inside, git's list is the count (ignored folders such as node_modules are not in it).
-    if not may_be_in_git(ws.project) and _tree_size(ws.project, KEY_SCAN_MAX_FILES) > KEY_SCAN_MAX_FILES:
+    outside_git = not repository_may_exist(ws.project)
+    if outside_git and _tree_size(ws.project, KEY_SCAN_MAX_FILES) > KEY_SCAN_MAX_FILES:
         return too_many
     listing = list_files(ws.project, tracked=False)
     if len(listing.files) > KEY_SCAN_MAX_FILES:

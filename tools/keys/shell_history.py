@@ -17,13 +17,15 @@ import sqlite3
 import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from claude_health.tools import causes
 from claude_health.tools.files import log_read
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.keys import scan_state
-from claude_health.tools.keys.formats import PATTERN, PREFILTER, classify, iter_matches, label
+from claude_health.tools.keys.formats import PATTERN, classify, holds_prefix, iter_matches, label
+
+# Where the histories are lives with the other places the tree scan leaves to their own checks.
+from claude_health.tools.keys.locations import HistoryFile, history_files
 from claude_health.tools.keys.rules import KEY_IN_SHELL_HISTORY
 from claude_health.tools.keys.vault import remember
 from claude_health.tools.paths import Workspace
@@ -36,56 +38,11 @@ TAIL_BYTES = 64
 META = 0x83
 
 
-@dataclass(frozen=True)
-class HistoryFile:
-    path: Path
-    shell: str  # bash, zsh or fish
-
-
 @dataclass
 class HistoryStats:
     files: int = 0
     bytes_read: int = 0
     problems: list[tuple[str, str]] = field(default_factory=list)
-
-
-def history_files(ws: Workspace) -> list[HistoryFile]:
-    """The usual history files of bash, zsh and fish, plus ``$HISTFILE``, existing ones only."""
-    env, home = ws.env, ws.home
-    zdot = Path(env["ZDOTDIR"]).expanduser() if env.get("ZDOTDIR") else home
-    data = Path(env["XDG_DATA_HOME"]).expanduser() if env.get("XDG_DATA_HOME") else home / ".local" / "share"
-    candidates: list[HistoryFile] = []
-    if env.get("HISTFILE"):
-        hist = Path(env["HISTFILE"]).expanduser()
-        candidates.append(HistoryFile(hist, _shell_of(hist)))
-    candidates += [
-        HistoryFile(home / ".bash_history", "bash"),
-        HistoryFile(zdot / ".zsh_history", "zsh"),
-        HistoryFile(zdot / ".zhistory", "zsh"),
-        HistoryFile(data / "fish" / "fish_history", "fish"),
-    ]
-    seen: set[str] = set()
-    found: list[HistoryFile] = []
-    for cand in candidates:
-        try:
-            real = os.path.realpath(cand.path)
-            if not cand.path.is_file():
-                continue
-        except OSError:
-            continue
-        if real not in seen:
-            seen.add(real)
-            found.append(cand)
-    return found
-
-
-def _shell_of(path: Path) -> str:
-    name = path.name.lower()
-    if "fish" in name:
-        return "fish"
-    if "zsh" in name or "zhist" in name:
-        return "zsh"
-    return "bash"
 
 
 def unmetafy(data: bytes) -> bytes:
@@ -228,7 +185,7 @@ def _scan_file(
         stats.bytes_read += len(data)
         # The offset stays after the last newline: a command being written is read again whole.
         end = data.rfind(b"\n") + 1
-        found = _scan_new(hf, data, start, lines) if PREFILTER in data else []
+        found = _scan_new(hf, data, start, lines) if holds_prefix(data) else []
         new_offset = start + end
         tail = os.pread(fd, min(TAIL_BYTES, new_offset), new_offset - min(TAIL_BYTES, new_offset))
         new = scan_state.FileMark(
