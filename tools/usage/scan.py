@@ -322,7 +322,7 @@ def scan(
     # reader would keep (the first of equals).
     split = fork_reader.split_point([job.end - job.start for job in jobs])
     child = None
-    if split:
+    if split and hasattr(conn, "deserialize"):  # the image needs SQLite's deserialize (3.36+)
         from claude_health.tools import forked
 
         child = forked.start(lambda: _child_work(jobs[split:], now_ms))
