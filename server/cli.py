@@ -16,8 +16,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from typing import NoReturn
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+# Set when a command that leaves nothing open (files closed, children reaped; it sets
+# ``skip_teardown`` in its parser defaults) has returned: the console script may then exit
+# without the interpreter's teardown.
+_skip_teardown = False
 
 # In the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -163,8 +169,11 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(getattr(args, "verbose", 0))
     from claude_health.server.commands.common import UsageError
 
+    global _skip_teardown
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        _skip_teardown = bool(getattr(args, "skip_teardown", False))
+        return code
     except UsageError as exc:
         sys.stderr.write(f"claude-health {args.command}: {exc}\n")
         return EXIT_USAGE
@@ -187,5 +196,30 @@ def _flush_quietly() -> None:
             pass
 
 
+def console() -> NoReturn:
+    """The ``claude-health`` console script: :func:`main`, then exit with its code.
+
+    After a command that leaves nothing open (``keys``), without the interpreter's teardown:
+    freeing every module and object a 100 MB key scan loaded costs 15-20 ms, a tenth of the
+    whole run. Output is flushed first; nothing else is pending then.
+    """
+    code = main()
+    if _skip_teardown:
+        _flush_quietly()
+        for stream in (sys.__stdout__, sys.__stderr__):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+        logging = sys.modules.get("logging")
+        if logging is not None:
+            logging.shutdown()
+        import os
+
+        os._exit(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    console()

@@ -248,3 +248,33 @@ def test_escaped_keys_are_looked_for_where_readers_decode_escapes(
     path.write_text('{"k": "' + key.replace("-", "\\u002d") + '"}\n')
     assert [h.secret for h in scan_file(path).hits] == ([key] if found else [])
     assert [h.secret for h in scan_file(path, escapes=True).hits] == [key]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    text=st.binary(max_size=300),
+    at=st.integers(min_value=0, max_value=300),
+    planted=st.booleans(),
+)
+def test_the_simd_prefix_search_answers_as_the_interpreter_does(text: bytes, at: int, planted: bool) -> None:
+    """StringZilla is the hot path; bytes.find is the fallback where it has no wheel: same answers."""
+    from claude_health.tools.keys import formats
+
+    data = text[:at] + b"sk-ant-" + text[at:] if planted else text
+    assert formats._find is not formats._interpreter_find  # the dependency is installed here
+    assert formats.holds_prefix(data) == (formats._interpreter_find(data, b"sk-ant-") >= 0)
+    assert formats._find(data, b"sk-ant-") == data.find(b"sk-ant-")
+
+
+def test_the_scan_without_the_simd_search_finds_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_health.tools.keys import formats
+
+    text, expected = _random_document(300)
+    path = tmp_path / "doc.json"
+    path.write_text(text)
+    with_simd = [(h.line, h.column, h.secret) for h in scan_file(path).hits]
+    monkeypatch.setattr(formats, "_find", formats._interpreter_find)
+    without = [(h.line, h.column, h.secret) for h in scan_file(path).hits]
+    assert with_simd == without and [(line, col) for line, col, _ in without] == expected

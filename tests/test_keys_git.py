@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from claude_health.tools.keys.report import KeysUsageError, ScanOptions, scan_ke
 from claude_health.tools.keys.tree import list_files, scan_files
 from tests.conftest import Sandbox
 from tests.fakes import fake_key
+from tests.mcp_helpers import cli_path
 
 
 @pytest.fixture(autouse=True)
@@ -316,14 +318,39 @@ def test_workers_are_reaped_when_the_caller_fails(sandbox: Sandbox) -> None:
     from claude_health.tools.keys.tree import start_scan
 
     files = _tree_of(sandbox, 600, 100)
-    pending = start_scan(files, workers=2)
-    pids = [child.pid for _, child in pending._children if child is not None]
+    pending = start_scan(files, workers=3)  # this process and two children
+    pids = [child.pid for child in pending._children]
     assert len(pids) == 2
     with pytest.raises(RuntimeError), pending:
         raise RuntimeError("a check failed while the tree was being scanned")
     for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
+
+
+def test_this_process_takes_the_batches_the_children_leave(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that takes batches and dies: they are scanned again; the queue is shared, so the
+    parent's and the child's batches never overlap and together cover every file."""
+    from claude_health.tools.keys import tree
+
+    files = _tree_of(sandbox, 900, 30)
+    parent = os.getpid()
+    real_batch = tree._scan_batch
+    taken: list[int] = []
+
+    def dies_after_two(paths: list[str]) -> tree.TreeScan:
+        if os.getpid() != parent:
+            taken.append(1)
+            if len(taken) > 2:
+                os._exit(3)  # killed mid-scan, after two batches
+        return real_batch(paths)
+
+    monkeypatch.setattr(tree, "_scan_batch", dies_after_two)
+    result = scan_files(files, workers=2)
+    assert result.files_scanned == 900 and sum(len(s.hits) for s in result.notable) == 30
+    assert len({s.path for s in result.notable}) == 30  # nothing scanned twice into the result
 
 
 def test_progress_reaches_the_total_with_workers(sandbox: Sandbox) -> None:
@@ -380,25 +407,165 @@ def test_the_hooks_leak_scan_says_what_the_full_scan_says(sandbox: Sandbox, in_g
 def test_no_git_started_where_no_git_work_tree_can_be(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from claude_health.tools import gitsafe
     from claude_health.tools.keys import tree
 
     sandbox.write(sandbox.project / "sub" / "a.py", "x = 1\n")
-    assert not tree.may_be_in_git(sandbox.project / "sub")
+    assert not gitsafe.repository_may_exist(sandbox.project / "sub")
 
     def no_git(*args: object, **kwargs: object) -> object:
         raise AssertionError("git started outside any work tree")
 
     with monkeypatch.context() as patch:
-        patch.setattr(tree, "is_work_tree", no_git)
+        patch.setattr(gitsafe, "git", no_git)
         patch.setattr(tree, "git", no_git)
         listing = list_files(sandbox.project)
     assert not listing.in_git and listing.relative() == ["sub/a.py"]
     init(sandbox)
-    assert tree.may_be_in_git(sandbox.project / "sub")
+    assert gitsafe.repository_may_exist(sandbox.project / "sub")
     monkeypatch.setenv("GIT_DIR", str(sandbox.project / ".git"))
-    assert tree.may_be_in_git(sandbox.home)  # GIT_DIR names a repository: git decides
+    assert gitsafe.repository_may_exist(sandbox.home)  # GIT_DIR names a repository: git decides
     monkeypatch.delenv("GIT_DIR")
     git(sandbox.project, "add", "sub/a.py")
     lean = list_files(sandbox.project, tracked=False)
     assert lean.in_git and lean.relative() == ["sub/a.py"] and lean.tracked == set()
     assert list_files(sandbox.project).tracked == {"sub/a.py"}
+
+
+def test_no_git_process_outside_a_repository(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Git is asked only where it could find a repository (a `.git` above the folder, by its own
+    path or its resolved one, or GIT_DIR): a scan outside git starts no process."""
+    from claude_health.tools import gitsafe
+
+    calls: list[list[str]] = []
+    real_git = gitsafe.git
+
+    def counting(args: list[str], cwd: Path, **kw: object) -> gitsafe.GitResult:
+        calls.append(list(args))
+        return real_git(args, cwd, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gitsafe, "git", counting)
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    plain = sandbox.root / "plain"
+    plain.mkdir()
+    assert not gitsafe.is_work_tree(plain) and calls == []
+    repo = sandbox.root / "repo"
+    (repo / "sub").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    link = plain / "link"
+    link.symlink_to(repo / "sub")  # a path with no .git above it that resolves into a repository
+    assert gitsafe.is_work_tree(repo / "sub") and gitsafe.is_work_tree(link)
+    assert not gitsafe.is_work_tree(repo / ".git")  # inside the git folder: git says no
+    assert len(calls) == 3
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    gitsafe.is_work_tree(plain)
+    assert len(calls) == 4  # GIT_DIR names a repository: git decides
+
+
+def test_the_console_script_writes_everything_before_it_skips_the_teardown(sandbox: Sandbox) -> None:
+    """`keys` ends without the interpreter's teardown: its whole output (here 300 findings,
+    a JSON document over 100 kB, through a pipe) and its exit code must still arrive."""
+    for i in range(300):
+        sandbox.write(sandbox.project / f"d{i % 9}" / f"f{i}.py", f"KEY = '{fake_key()}'\n")
+    argv = [cli_path(), "keys", "--project", str(sandbox.project), "--no-transcripts", "--no-shell-history"]
+    done = subprocess.run([*argv, "--json"], env=sandbox.env, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr.decode()[-2000:]
+    assert len(done.stdout) > 100_000
+    payload = json.loads(done.stdout)
+    assert sum(f["code"] == "K001" for f in payload["findings"]) == 300
+    human = subprocess.run(argv, env=sandbox.env, capture_output=True, timeout=120, check=False)
+    assert human.returncode == 1 and human.stdout.decode().count("K001") >= 300
+    assert human.stdout.endswith(b"\n")
+
+
+def _record_early_starts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The early scans started (None where the child could not be forked)."""
+    from claude_health.tools.keys import early
+
+    started: list[object] = []
+    real = early.start
+
+    def start(*args: Any) -> Any:
+        started.append(real(*args))
+        return started[-1]
+
+    monkeypatch.setattr(early, "start", start)
+    return started
+
+
+def _summary(report: object) -> tuple[object, ...]:
+    stats = report.stats  # type: ignore[attr-defined]
+    found = sorted((f.code, f.path, f.line, f.fingerprint) for f in report.findings)  # type: ignore[attr-defined]
+    return (stats.files_scanned, stats.bytes_scanned, stats.files_skipped_binary, stats.in_git, found)
+
+
+@pytest.mark.parametrize(("in_git", "workers"), [(False, None), (True, None), (False, 3)])
+def test_the_early_forked_scan_reports_what_the_usual_one_does(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, in_git: bool, workers: int | None
+) -> None:
+    """The CLI forks the child that lists and scans the tree before anything else (fork_early):
+    same files, same counts, same findings, in and out of git (ignored files left out)."""
+    _tree_of(sandbox, 700, 35)
+    sandbox.write(sandbox.project / "bin.dat", b"\x00" * 10)
+    sandbox.write(sandbox.project / ".env", f"ANTHROPIC_API_KEY={fake_key()}\n")
+    if in_git:
+        sandbox.write(sandbox.project / ".gitignore", "d0/\n")  # every planted key but .env's
+        subprocess.run(["git", "init", "-q", str(sandbox.project)], check=True)
+    ws = sandbox.workspace()
+    started = _record_early_starts(monkeypatch)
+    usual = scan_keys(ws, ScanOptions(transcripts=False, shell_history=False))
+    early = scan_keys(
+        ws, ScanOptions(transcripts=False, shell_history=False, fork_early=True, workers=workers)
+    )  # workers=3: the listing child forks a helper
+    assert len(started) == 1 and started[0] is not None  # the child was forked
+    assert _summary(early) == _summary(usual)
+    assert early.stats.in_git is in_git and early.stats.files_scanned > 0
+    assert sum(f.code == "K001" for f in early.findings) == (1 if in_git else 21)
+
+
+@pytest.mark.parametrize("dies", ["before its list", "while it scans"])
+def test_an_early_child_that_dies_costs_no_finding(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, dies: str
+) -> None:
+    from claude_health.tools.keys import report, tree
+
+    _tree_of(sandbox, 900, 30)
+    parent = os.getpid()
+    real_listing, real_batch = report._listing, tree._scan_batch
+
+    def listing(*args: object) -> object:
+        if os.getpid() != parent and dies == "before its list":
+            os._exit(3)
+        return real_listing(*args)  # type: ignore[arg-type]
+
+    def batch(paths: list[str]) -> tree.TreeScan:
+        if os.getpid() != parent and dies == "while it scans":
+            os._exit(3)  # after the list and the queue were written
+        return real_batch(paths)
+
+    monkeypatch.setattr(report, "_listing", listing)
+    monkeypatch.setattr(tree, "_scan_batch", batch)
+    started = _record_early_starts(monkeypatch)
+    done = scan_keys(
+        sandbox.workspace(), ScanOptions(transcripts=False, shell_history=False, fork_early=True)
+    )
+    assert len(started) == 1 and started[0] is not None
+    assert done.stats.files_scanned == 900
+    assert sum(f.code == "K001" for f in done.findings) == 30
+
+
+def test_an_early_child_is_reaped_when_the_checks_fail(sandbox: Sandbox) -> None:
+    from functools import partial
+
+    from claude_health.tools.keys import early, report
+
+    _tree_of(sandbox, 300, 100)
+    ws = sandbox.workspace()
+    started = early.start(partial(report._listing, ws, report.ScanOptions()))
+    assert started is not None and started._child is not None
+    pid = started._child.pid
+    with pytest.raises(RuntimeError), started:
+        raise RuntimeError("a check failed while the tree was being scanned")
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
+    assert started._listing_fd is None and started._queue_fd is None

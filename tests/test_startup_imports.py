@@ -86,6 +86,47 @@ HELP_MODULES = {
 # Third-party packages `--help` imports beyond what the bare interpreter imports at start-up.
 HELP_EXTRA_PACKAGES: set[str] = set()
 
+# `keys` forks the child that lists and scans the tree before anything else: what is loaded by
+# then delays it. The scanner loads in the child; the other checks (settings view, auth route,
+# transcripts, findings and rules) and the output load in this process while the child reads.
+KEYS_BEFORE_THE_SCAN = {
+    "claude_health",
+    "claude_health.server",
+    "claude_health.server.cli",
+    "claude_health.server.commands",
+    "claude_health.server.commands.common",
+    "claude_health.server.commands.keys",
+    "claude_health.server.redacting",
+    "claude_health.tools",
+    "claude_health.tools.forked",
+    "claude_health.tools.gitsafe",  # the history scan's default timeout
+    "claude_health.tools.keys",
+    "claude_health.tools.keys.early",
+    "claude_health.tools.keys.report",
+    "claude_health.tools.keys.vault",
+    "claude_health.tools.paths",
+    "claude_health.tools.platform",
+    "claude_health.tools.redact",
+}
+KEYS_DRIVER = """
+import json, sys
+from claude_health.tools.keys import early
+
+real_start = early.start
+
+
+def start(*args, **kwargs):
+    loaded = sorted(m for m in sys.modules if m.startswith("claude_health"))
+    sys.stderr.write("LOADED " + json.dumps(loaded) + "\\n")
+    return real_start(*args, **kwargs)
+
+
+early.start = start
+from claude_health.server.cli import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
 MINIMAL_SERVER = '''
 from mcp.server import MCPServer
 
@@ -277,21 +318,23 @@ def test_hooks_import_only_what_their_event_needs(sandbox: Sandbox) -> None:
     sandbox.write(sandbox.project / "app.py", "x = 1\n")
     env = {**environment(sandbox), "CLAUDE_PROJECT_DIR": str(sandbox.project)}
     bare = packages(imported([sys.executable, "-c", "pass"], env))
+    # The recompute's leak scan searches with the key scan's own search (one scanner): stringzilla's
+    # SIMD find, a 0.5 ms import; nothing else third-party, and nothing at all on the other runs.
     runs = [
-        ("SessionStart", {}, SESSION_START_RECOMPUTE_MODULES),  # the first start computes the verdict
-        ("SessionStart", {}, SESSION_START_CACHED_MODULES),  # the next one reads it
+        ("SessionStart", {}, SESSION_START_RECOMPUTE_MODULES, {"stringzilla"}),  # computes the verdict
+        ("SessionStart", {}, SESSION_START_CACHED_MODULES, set()),  # the next start reads it
         # A new variable: who pays is decided again, the key scan's part is reused.
-        ("SessionStart", {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}, SESSION_START_REJUDGE_MODULES),
-        ("UserPromptSubmit", {}, USER_PROMPT_MODULES),
+        ("SessionStart", {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}, SESSION_START_REJUDGE_MODULES, set()),
+        ("UserPromptSubmit", {}, USER_PROMPT_MODULES, set()),
     ]
-    for event, extra, expected in runs:
+    for event, extra, expected, scanner in runs:
         loaded = imported([cli_path(), "hook", event], {**env, **extra})
         mine = {m for m in loaded if m.startswith("claude_health")}
         assert mine == expected, (
             event,
             {"unexpected": sorted(mine - expected), "gone": sorted(expected - mine)},
         )
-        assert packages(loaded) == bare, event
+        assert packages(loaded) == bare | scanner, event
         assert not HOOK_NEVER & loaded, (event, sorted(HOOK_NEVER & loaded))
     guard = sandbox.home / ".cache" / "claude-health" / "guard.db"
     conn = sqlite3.connect(guard)
@@ -300,3 +343,24 @@ def test_hooks_import_only_what_their_event_needs(sandbox: Sandbox) -> None:
         assert conn.execute("SELECT COUNT(*) FROM guard_runs WHERE ok = 0").fetchone()[0] == 0
     finally:
         conn.close()
+
+
+def test_keys_starts_its_scan_before_the_other_checks_load(sandbox: Sandbox) -> None:
+    sandbox.write(sandbox.project / "app.py", "print('hello')\n")
+    env = {**environment(sandbox), "PYTHONPATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", KEYS_DRIVER, "keys", "--project", str(sandbox.project), "--json"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in done.stderr.decode().splitlines() if line.startswith("LOADED ")]
+    assert done.returncode in (0, 1) and len(lines) == 1, done.stderr.decode()[-2000:]
+    loaded = set(json.loads(lines[0].removeprefix("LOADED ")))
+    # (An editable install's import finder is not part of the package.)
+    mine = {m for m in loaded if not m.startswith("__editable__")}
+    assert mine == KEYS_BEFORE_THE_SCAN, {
+        "unexpected": sorted(mine - KEYS_BEFORE_THE_SCAN),
+        "gone": sorted(KEYS_BEFORE_THE_SCAN - mine),
+    }

@@ -178,3 +178,77 @@ def test_a_first_load_equals_the_same_files_stored_in_two_runs(
 
     assert without_file(_rows(tmp_path / "once.db")) == without_file(_rows(tmp_path / "twice.db"))
     assert _quarters(tmp_path / "once.db") == _quarters(tmp_path / "twice.db")
+
+
+def _counting_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    started: list[int] = []
+    real_start = forking.start
+
+    def counting_start(work):  # type: ignore[no-untyped-def]
+        started.append(1)
+        return real_start(work)
+
+    monkeypatch.setattr(forking, "start", counting_start)
+    return started
+
+
+def test_a_forked_read_into_a_ledger_with_entries_upserts_the_staged_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child's rows arrive as a SQLite image either way; into a ledger that already has
+    entries they go through the upsert and the triggers, not the first-load merge."""
+    _tree(tmp_path)
+    staged = tmp_path / "staged"
+    (staged / "projects" / "-p0").mkdir(parents=True)
+    for f in sorted((tmp_path / "projects" / "-p0").iterdir()):
+        (staged / "projects" / "-p0" / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 1 << 62)
+    _scan(tmp_path / "twice.db", staged)  # a first load, read here
+    (staged / "projects" / "-p1").mkdir()
+    for f in sorted((tmp_path / "projects" / "-p1").iterdir()):
+        (staged / "projects" / "-p1" / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 0)
+    started = _counting_forks(monkeypatch)
+    _scan(tmp_path / "twice.db", staged)  # the second half of -p1 read by a child
+    assert started == [1]
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 1 << 62)
+    _scan(tmp_path / "single.db", staged)
+
+    def without_file(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        return [(*r[:6], *r[7:]) for r in rows]
+
+    assert without_file(_rows(tmp_path / "twice.db")) == without_file(_rows(tmp_path / "single.db"))
+    assert _quarters(tmp_path / "twice.db") == _quarters(tmp_path / "twice.db", rebuilt=True)
+
+
+def test_a_staged_load_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child's rows travel as an in-memory image: no file beside the ledger, nothing left
+    attached to the connection, whether the write commits or fails part-way."""
+    _tree(tmp_path)
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 0)
+    state = tmp_path / "state"
+    state.mkdir()
+    db = state / "ledger.db"
+    conn = store.connect(db)
+    real_merge = store.Writer.staged
+
+    def failing_merge(self: store.Writer, image: bytes) -> None:
+        real_merge(self, image)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.Writer, "staged", failing_merge)
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            scan.scan(conn, {}, tmp_path / "home", roots=[tmp_path / "projects"])
+        assert [r[1] for r in conn.execute("PRAGMA database_list")] == ["main"]
+        assert not store.has_entries(conn)  # rolled back whole
+        monkeypatch.setattr(store.Writer, "staged", real_merge)
+        stats = scan.scan(conn, {}, tmp_path / "home", roots=[tmp_path / "projects"])
+        assert stats.files_read == 8
+        assert [r[1] for r in conn.execute("PRAGMA database_list")] == ["main"]
+    finally:
+        conn.close()
+    assert sorted(p.name for p in state.iterdir()) == ["ledger.db"]  # WAL files go on close
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 1 << 62)
+    _scan(tmp_path / "single.db", tmp_path)
+    assert _rows(db) == _rows(tmp_path / "single.db")

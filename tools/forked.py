@@ -42,8 +42,6 @@ class Forked(Generic[T]):
 
     def result(self) -> T | None:
         """The child's return value, or None if it failed in any way."""
-        import pickle  # loaded by start() already
-
         if self._fd is None:
             return None
         fd, self._fd = self._fd, None
@@ -52,6 +50,8 @@ class Forked(Generic[T]):
         _, status = os.waitpid(self.pid, 0)
         if status != 0 or not data:
             return None
+        import pickle  # here and in the child: importing it before the fork would delay the fork
+
         try:
             value: T = pickle.loads(data)  # noqa: S301 - our own child's output, over our own pipe
         except Exception:  # a torn payload means "read it here instead"
@@ -88,6 +88,8 @@ def start(work: Callable[[], T]) -> Forked[T] | None:
         code = 1
         try:
             os.close(read_fd)
+            import pickle
+
             payload = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as fh:
                 fh.write(payload)

@@ -28,7 +28,6 @@ names a program is overridden anyway.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,6 +159,8 @@ def command(args: Sequence[str]) -> list[str]:
 def _run(
     exe: str, args: list[str], cwd: Path, env: dict[str, str], timeout: float, stdin: bytes | None
 ) -> GitResult:
+    import subprocess  # here: a key scan outside git never starts git (see is_work_tree)
+
     try:
         proc = subprocess.run(
             [exe, *args],
@@ -228,7 +229,26 @@ def git(
     return _run(exe, full, cwd, env, timeout, stdin)
 
 
+def repository_may_exist(directory: Path) -> bool:
+    """False only when git cannot find a repository from ``directory``: the environment names no
+    git directory, and neither ``directory`` nor any folder above it (by its own path or its
+    resolved one, which is what git walks up) holds a ``.git`` folder or file."""
+    if any(os.environ.get(name) for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")):
+        return True
+    for start in {directory.absolute(), directory.resolve()}:
+        for folder in (start, *start.parents):
+            dot_git = folder / ".git"
+            try:
+                if dot_git.is_symlink() or dot_git.exists():
+                    return True
+            except OSError:  # cannot tell (a folder we may not search): git decides
+                return True
+    return False
+
+
 def is_work_tree(directory: Path) -> bool:
+    if not repository_may_exist(directory):
+        return False  # git would look in the same folders and find nothing: no process started
     result = git(["rev-parse", "--is-inside-work-tree"], directory, timeout=10)
     return result.ok and result.stdout.strip() == b"true"
 

@@ -46,12 +46,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="processes for the tree scan (default: one per CPU, up to 8, for trees of 2,048 files or more)",
+        help="processes for the tree scan, this one included (default: a child lists and scans the tree "
+        "while this process runs the other checks, one more per CPU up to 8 for trees of 2,048 files or "
+        "more; 1: everything in this process)",
     )
     parser.add_argument(
         "--history-timeout", type=float, default=300.0, metavar="SECONDS", help=argparse.SUPPRESS
     )
-    parser.set_defaults(func=run)
+    # Nothing stays open after a scan (state databases closed, workers reaped, output flushed).
+    parser.set_defaults(func=run, skip_teardown=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be between 1 and 64")
     if args.staged and args.history:
         raise UsageError("--staged scans the index only; it cannot be combined with --history")
-    from claude_health.server.output import dump_json, findings_payload, print_findings
+    # Only the scan before it runs: on a large tree it forks its workers once the file list is
+    # known, and every module imported before that delays them (the output's come after).
     from claude_health.tools.keys.report import KeysUsageError, ScanOptions, scan_keys
 
     ws = workspace(args)
@@ -72,12 +76,15 @@ def run(args: argparse.Namespace) -> int:
         transcripts=not args.no_transcripts,
         shell_history=not args.no_shell_history,
         workers=args.jobs,
+        fork_early=args.jobs != 1,
         history_timeout=max(args.history_timeout, 1.0),
     )
     try:
         report = scan_keys(ws, options)
     except KeysUsageError as exc:
         raise UsageError(str(exc)) from None
+    from claude_health.server.output import dump_json, findings_payload, print_findings
+
     stats = report.stats
     if args.sarif:
         from claude_health.server.sarif import to_sarif

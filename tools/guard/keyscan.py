@@ -15,10 +15,11 @@ import os
 from pathlib import Path
 
 from claude_health.tools.findings import Severity
+from claude_health.tools.gitsafe import repository_may_exist
 from claude_health.tools.guard.facts import KeyScan, Problem
 from claude_health.tools.keys.leaks import LEAK_CODES, leak_findings
 from claude_health.tools.keys.locations import committed_config_files
-from claude_health.tools.keys.tree import list_files, may_be_in_git
+from claude_health.tools.keys.tree import list_files
 from claude_health.tools.paths import Workspace
 
 # A key scan runs inside the SessionStart hook only on trees this small; the doctor and
@@ -41,7 +42,8 @@ def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
     )
     # Outside git the walk is counted first, up to the cap (the project may be a home folder);
     # inside, git's list is the count (ignored folders such as node_modules are not in it).
-    if not may_be_in_git(ws.project) and _tree_size(ws.project, KEY_SCAN_MAX_FILES) > KEY_SCAN_MAX_FILES:
+    outside_git = not repository_may_exist(ws.project)
+    if outside_git and _tree_size(ws.project, KEY_SCAN_MAX_FILES) > KEY_SCAN_MAX_FILES:
         return too_many
     listing = list_files(ws.project, tracked=False)
     if len(listing.files) > KEY_SCAN_MAX_FILES:

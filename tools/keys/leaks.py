@@ -74,10 +74,12 @@ def tree_finding(path: str, rel: str, hit: Hit) -> Finding:
 
 
 def relative(path: str, root: Path) -> str:
-    try:
-        return Path(path).relative_to(root).as_posix()
-    except ValueError:
-        return path
+    """``path`` relative to ``root`` as POSIX (tree paths are ``str(root) + os.sep + rel``), by
+    string: thousands of findings or unreadable folders need no ``Path`` each."""
+    base = str(root).rstrip(os.sep) + os.sep
+    if path.startswith(base):
+        return path[len(base) :].replace(os.sep, "/")
+    return "." if path == str(root) else path
 
 
 def leak_findings(ws: Workspace, listing: FileList) -> list[Finding]:

@@ -1,6 +1,6 @@
 """Where the dedicated key checks look: committed config, settings with `env` blocks, shell
-start-up files. Paths only, so the tree scan can leave these files to their own checks without
-importing the checks themselves."""
+start-up files, shell histories. Paths only, so the tree scan can leave these files to their
+own checks without importing the checks themselves."""
 
 from __future__ import annotations
 

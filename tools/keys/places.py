@@ -7,9 +7,6 @@ import stat
 from typing import Any
 
 from claude_health.tools import causes
-from claude_health.tools.auth.inputs import gather
-from claude_health.tools.auth.route import resolve
-from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
 from claude_health.tools.files import log_read
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.keys.formats import find_in_text, label
@@ -58,6 +55,14 @@ def _overridden_plan(ws: Workspace) -> str | None:
     the user:inference scope, or a CLAUDE_CODE_OAUTH_TOKEN). A cloud provider (Bedrock, Vertex)
     or an unusable stored login is not a plan being overridden.
     """
+    # The auth route (and its imports, a fifth of the CLI key scan's start) is resolved only when
+    # a billing variable is set: without one no credential overrides a plan.
+    if not any((ws.view.env.get(name) or "").strip() for name in BILLING_VARS):
+        return None
+    from claude_health.tools.auth.inputs import gather
+    from claude_health.tools.auth.route import resolve
+    from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
+
     result = resolve(gather(ws))
     if not any(f.code == API_KEY_OVERRIDES_SUBSCRIPTION.code for f in result.findings):
         return None

@@ -5,26 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from claude_health.tools.files import log_read
-from claude_health.tools.findings import Finding, sort_findings
 from claude_health.tools.gitsafe import HISTORY_TIMEOUT
-from claude_health.tools.keys.config import config_findings, key_findings
-from claude_health.tools.keys.history import history_findings
-from claude_health.tools.keys.ignored import LOCAL_SETTINGS, ignore_findings, is_env_file
-from claude_health.tools.keys.leaks import relative, shown, tree_files, tree_finding
-from claude_health.tools.keys.literals import displayable
-from claude_health.tools.keys.locations import committed_config_files
-from claude_health.tools.keys.models import KeyReport, ScanStats
-from claude_health.tools.keys.rules import (
-    ENV_FILE_NOT_IGNORED,
-    FILE_NOT_SCANNED,
-    LOCAL_SETTINGS_NOT_IGNORED,
-)
-from claude_health.tools.keys.staged import scan_staged
-from claude_health.tools.keys.tree import list_files, start_scan
-from claude_health.tools.keys.vault import collecting
 from claude_health.tools.paths import Workspace
+
+# Nothing else is imported here: the CLI forks the tree scan's child first (it imports the
+# scanner and lists the tree), and the modules of the other checks (the settings view, the auth
+# route, findings and rules) load in this process while it reads. See _tree.
+if TYPE_CHECKING:
+    from claude_health.tools.findings import Finding
+    from claude_health.tools.keys.early import EarlyScan, Listing
+    from claude_health.tools.keys.models import KeyReport, ScanStats
+    from claude_health.tools.keys.tree import PendingScan, TreeScan
 
 Progress = Callable[[int, int], None]
 
@@ -41,32 +34,62 @@ class ScanOptions:
     transcripts: bool = True
     shell_history: bool = True
     workers: int | None = None
+    # Fork the tree scan's child before anything else is imported (the CLI; see early.py). In a
+    # long-lived process the modules are loaded already and the usual start is as fast.
+    fork_early: bool = False
     history_timeout: float = HISTORY_TIMEOUT
     verify_timeout: float = 10.0
 
 
-def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tuple[list[Finding], ScanStats]:
+def _listing(ws: Workspace, options: ScanOptions) -> Listing:
+    """The project's files (git's list inside a work tree), and those the tree scan reads.
+
+    The same selection as the SessionStart hook's leak check (:mod:`~claude_health.tools.keys.leaks`),
+    so both report the same K001s. Runs in the early child when there is one."""
+    from claude_health.tools.keys.leaks import tree_files
+    from claude_health.tools.keys.tree import list_files
+
     listing = list_files(ws.project)
     files = tree_files(ws, listing, transcripts=options.transcripts, shell_history=options.shell_history)
+    return listing, files
 
-    how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
-    log_read(ws.project, f"{len(files):,} file(s) to scan for keys ({how}; config files are read apart)")
-    # The tree scan runs in worker processes on large trees; meanwhile this process does the rest.
-    with start_scan(files, progress=progress, workers=options.workers) as pending:
-        # The checks below are imported here, not at the top: they load the auth route, the view
-        # (the settings validator) and the transcript scanner while the forked children scan.
+
+def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tuple[list[Finding], ScanStats]:
+    from functools import partial
+
+    from claude_health.tools.keys import early
+
+    started = early.start(partial(_listing, ws, options), options.workers) if options.fork_early else None
+    pending: PendingScan | None = None
+    guard: EarlyScan | PendingScan
+    if started is None:
+        from claude_health.tools.keys.tree import start_scan
+
+        listing, files = _listing(ws, options)
+        # On large trees worker processes start on the files now.
+        guard = pending = start_scan(files, progress=progress, workers=options.workers)
+    else:
+        guard = started
+    # Meanwhile this process runs the other checks (importing them), then takes its part of
+    # the files still waiting.
+    with guard:
+        from claude_health.tools.files import log_read
+        from claude_health.tools.keys.config import config_findings
+        from claude_health.tools.keys.ignored import ignore_findings
+        from claude_health.tools.keys.leaks import relative, tree_finding
+        from claude_health.tools.keys.models import ScanStats
         from claude_health.tools.keys.places import (
             environment_findings,
             permission_findings,
             settings_findings,
             shell_findings,
         )
+        from claude_health.tools.keys.rules import FILE_NOT_SCANNED
 
         findings = config_findings(ws)
         findings += settings_findings(ws)
         findings += environment_findings(ws)
         findings += shell_findings(ws)
-        findings += ignore_findings(listing)
         findings += permission_findings(ws)
         from claude_health.tools.keys.admin_slot import admin_key_as_api_key_findings
 
@@ -82,7 +105,15 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
 
             found, histories = shell_history_findings(ws)
             findings += found
-        scanned = pending.result()
+        scanned: TreeScan
+        if started is not None:
+            listing, files, scanned = started.finish(progress)
+        else:
+            assert pending is not None
+            scanned = pending.result()
+        findings += ignore_findings(listing)
+        how = "git's tracked and not-ignored files" if listing.in_git else "every regular file, no git"
+        log_read(ws.project, f"{len(files):,} file(s) scanned for keys ({how}; config files are read apart)")
     stats = ScanStats(
         project=str(ws.project),
         mode="tree",
@@ -111,6 +142,8 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
         where = relative(path, ws.project)
         findings.append(FILE_NOT_SCANNED.finding(f"{where}: {reason}; nothing in it was scanned.", path=path))
     if options.history and listing.in_git:
+        from claude_health.tools.keys.history import history_findings
+
         present = {f.fingerprint for f in findings if f.fingerprint}
         found, commits = history_findings(ws.project, present, timeout=options.history_timeout)
         findings += found
@@ -119,6 +152,14 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
 
 
 def _staged(ws: Workspace) -> tuple[list[Finding], ScanStats]:
+    from claude_health.tools.keys.config import key_findings
+    from claude_health.tools.keys.ignored import LOCAL_SETTINGS, is_env_file
+    from claude_health.tools.keys.leaks import tree_finding
+    from claude_health.tools.keys.locations import committed_config_files
+    from claude_health.tools.keys.models import ScanStats
+    from claude_health.tools.keys.rules import ENV_FILE_NOT_IGNORED, LOCAL_SETTINGS_NOT_IGNORED
+    from claude_health.tools.keys.staged import scan_staged
+
     staged = scan_staged(ws.project)
     if staged.root is None or staged.problem:
         raise KeysUsageError(staged.problem or "--staged needs a git repository")
@@ -150,6 +191,8 @@ def scan_keys(
     ws: Workspace, options: ScanOptions | None = None, *, progress: Progress | None = None
 ) -> KeyReport:
     """Run the key-hygiene scan. Never returns or logs a secret unredacted."""
+    from claude_health.tools.keys.vault import collecting
+
     options = options or ScanOptions()
     started = time.perf_counter()
     with collecting() as vault:
@@ -163,6 +206,11 @@ def scan_keys(
             verified = verify_keys(ws, vault, timeout=options.verify_timeout)
             findings += verified
             stats.verified = len(verified)
+    from claude_health.tools.findings import sort_findings
+    from claude_health.tools.keys.leaks import shown
+    from claude_health.tools.keys.literals import displayable
+    from claude_health.tools.keys.models import KeyReport
+
     stats.keys_found = len({f.fingerprint for f in findings if f.kind and f.fingerprint})
     stats.project = displayable(stats.project)
     findings = [shown(f) for f in findings]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from claude_health.tools.keys.formats import PREFILTER, decodes_escapes, find_all, may_hide_escaped
+from claude_health.tools.keys.formats import decodes_escapes, find_all, holds_prefix, may_hide_escaped
 from claude_health.tools.redact import fingerprint, redact
 
 # Git's own binary heuristic: a NUL byte in the first 8000 bytes.
@@ -98,7 +98,7 @@ def _chars(raw: bytes) -> int:
 def scan_bytes(data: bytes, *, escapes: bool = True) -> list[Hit]:
     """Every credential in ``data`` (a whole file or a whole string); with ``escapes`` also those
     written with ``\\u`` / ``\\x`` / ``\\U`` escapes."""
-    if PREFILTER not in data and not (escapes and may_hide_escaped(data)):
+    if not holds_prefix(data) and not (escapes and may_hide_escaped(data)):
         return []
     counter = _LineCounter()
     hits: list[Hit] = []
@@ -120,7 +120,7 @@ def _scan_stream(fh: _Readable, first: bytes, escapes: bool) -> list[Hit]:
         buf += more
         # A match starting before `limit` lies wholly inside buf (OVERLAP > longest match).
         limit = len(buf) if at_eof else max(len(buf) - OVERLAP, 0)
-        if PREFILTER in buf or (escapes and may_hide_escaped(buf)):
+        if holds_prefix(buf) or (escapes and may_hide_escaped(buf)):
             for offset, kind, secret in find_all(buf, escapes=escapes):
                 start = base + offset
                 if offset >= limit:
@@ -160,13 +160,20 @@ def scan_file(path: str | os.PathLike[str], *, escapes: bool | None = None) -> F
     """Scan one regular file; symbolic links, devices, FIFOs and binary files are skipped.
 
     Escaped keys are looked for when ``escapes`` says so, by default in the formats whose
-    readers decode escapes (JSON, TOML, YAML, notebooks). This runs once per file of the tree,
-    so it uses bare file descriptors (one open, one fstat, one read for most files) rather than
-    Python file objects.
+    readers decode escapes (JSON, TOML, YAML, notebooks).
     """
     name = os.fspath(path)
-    if escapes is None:
-        escapes = decodes_escapes(name)
+    scan = scan_path(name, decodes_escapes(name) if escapes is None else escapes)
+    return FileScan(name, size=scan) if isinstance(scan, int) else scan
+
+
+def scan_path(name: str, escapes: bool) -> int | FileScan:
+    """:func:`scan_file` for the tree scan: a file with nothing to report is just its size.
+
+    This runs once per file of the tree, so it uses bare file descriptors (one open, one fstat,
+    one read for most files) rather than Python file objects, and builds no object for the
+    files (nearly all of them) that hold no credential.
+    """
     try:
         fd = os.open(name, _OPEN_FLAGS)
     except FileNotFoundError:
@@ -186,9 +193,10 @@ def scan_file(path: str | os.PathLike[str], *, escapes: bool | None = None) -> F
                 data += b"".join(iter(lambda: os.read(fd, CHUNK), b""))
             if data.find(b"\0", 0, BINARY_SNIFF) >= 0:
                 return FileScan(name, size=len(data), skipped="binary")
-            if PREFILTER not in data and not (escapes and may_hide_escaped(data)):
-                return FileScan(name, size=len(data))
-            return FileScan(name, tuple(scan_bytes(data, escapes=escapes)), size=len(data))
+            if not holds_prefix(data) and not (escapes and may_hide_escaped(data)):
+                return len(data)
+            hits = scan_bytes(data, escapes=escapes)
+            return FileScan(name, tuple(hits), size=len(data)) if hits else len(data)
         reader = _FdReader(fd)
         first = reader.read(CHUNK)
         if first.find(b"\0", 0, BINARY_SNIFF) >= 0:

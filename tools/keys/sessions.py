@@ -42,7 +42,7 @@ def transcript_findings(ws: Workspace) -> tuple[list[Finding], TranscriptStats]:
     if not transcript_roots(ws.env, ws.home):
         return [], stats
 
-    session = open_session(ws.env, ws.home)
+    session = open_session(ws.env, ws.home, lookup=_prices_nothing)
     try:
         stats.files, stats.bytes_read = session.stats.files_seen, session.stats.bytes_read
         stats.state_problem = session.state_problem
@@ -58,6 +58,12 @@ def transcript_findings(ws: Workspace) -> tuple[list[Finding], TranscriptStats]:
     finally:
         session.close()
     return _findings(hits), stats
+
+
+def _prices_nothing(model: str) -> None:
+    """The key check reads the ledger's key hits, never a cost: loading the price table (the
+    shared one from ccusage's cache when present) would be start-up time for nothing."""
+    return None
 
 
 def _confirm(hit: StoredKeyHit) -> bool:

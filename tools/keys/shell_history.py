@@ -22,7 +22,7 @@ from claude_health.tools import causes
 from claude_health.tools.files import log_read
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.keys import scan_state
-from claude_health.tools.keys.formats import PATTERN, PREFILTER, classify, iter_matches, label
+from claude_health.tools.keys.formats import PATTERN, classify, holds_prefix, iter_matches, label
 from claude_health.tools.keys.history_files import HistoryFile, history_files
 from claude_health.tools.keys.rules import KEY_IN_SHELL_HISTORY
 from claude_health.tools.keys.vault import remember
@@ -183,7 +183,7 @@ def _scan_file(
         stats.bytes_read += len(data)
         # The offset stays after the last newline: a command being written is read again whole.
         end = data.rfind(b"\n") + 1
-        found = _scan_new(hf, data, start, lines) if PREFILTER in data else []
+        found = _scan_new(hf, data, start, lines) if holds_prefix(data) else []
         new_offset = start + end
         tail = os.pread(fd, min(TAIL_BYTES, new_offset), new_offset - min(TAIL_BYTES, new_offset))
         new = scan_state.FileMark(

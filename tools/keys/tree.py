@@ -17,7 +17,8 @@ from pathlib import Path
 
 from claude_health.tools import forked
 from claude_health.tools.gitsafe import git, is_work_tree, split_z
-from claude_health.tools.keys.scanner import FileScan, scan_file
+from claude_health.tools.keys.formats import decodes_escapes
+from claude_health.tools.keys.scanner import FileScan, scan_path
 
 Progress = Callable[[int, int], None]
 
@@ -27,6 +28,8 @@ Progress = Callable[[int, int], None]
 PARALLEL_MIN_FILES = 2048
 MAX_WORKERS = 8
 BATCH_FILES = 256
+# Files per batch a worker takes from the queue: small enough that the processes finish together.
+BATCH_MIN_FILES = 16
 MAX_FILES = 1_000_000
 PSEUDO_FILESYSTEMS = frozenset({"/proc", "/sys", "/dev", "/run"})
 
@@ -79,7 +82,7 @@ def list_files(project: Path, *, tracked: bool = True) -> FileList:
     """The files to scan; ``tracked=False`` leaves :attr:`FileList.tracked` empty (one git run
     fewer: only the ignore check reads it)."""
     base = str(project)
-    if may_be_in_git(project) and is_work_tree(project):
+    if is_work_tree(project):  # (no git started where no repository can be: see gitsafe)
         listed = git(["ls-files", "-z", "-co", "--exclude-standard"], project)
         cached = git(["ls-files", "-z", "--cached"], project) if tracked else None
         if listed.ok:
@@ -94,19 +97,6 @@ def list_files(project: Path, *, tracked: bool = True) -> FileList:
         walked.problem = f"git ls-files failed ({listed.error}); every file was scanned"
         return walked
     return _walk(project)
-
-
-def may_be_in_git(project: Path) -> bool:
-    """False only when git cannot see a work tree here: no ``.git`` in ``project`` or above, and
-    no ``GIT_DIR`` naming one. Stats a few paths instead of starting git (the SessionStart hook
-    lists small trees before every session)."""
-    if os.environ.get("GIT_DIR"):
-        return True
-    try:
-        starts = {project.absolute(), project.resolve()}  # git sees the real path
-    except (OSError, RuntimeError):
-        return True
-    return any(os.path.lexists(d / ".git") for here in starts for d in (here, *here.parents))
 
 
 def _walk(project: Path) -> FileList:
@@ -147,62 +137,171 @@ def _walk(project: Path) -> FileList:
 
 def _scan_batch(paths: list[str]) -> TreeScan:
     result = TreeScan()
+    files = size = 0
     for p in paths:
-        result.add(scan_file(p))
+        scan = scan_path(p, decodes_escapes(p))
+        if isinstance(scan, int):  # nothing to report: counted, no object built
+            files += 1
+            size += scan
+        else:
+            result.add(scan)
+    result.files_scanned += files
+    result.bytes_scanned += size
     return result
 
 
-class PendingScan:
-    """A tree scan under way: in forked children, or (serial) done when the result is asked for.
+@dataclass
+class _Share:
+    """What one process scanned: the batches it took from the queue, and their result."""
 
-    Starting the children first lets the caller run its other checks while they read the tree.
+    batches: list[int] = field(default_factory=list)
+    scan: TreeScan = field(default_factory=TreeScan)
+
+
+class _BatchQueue:
+    """Batch numbers in a pipe, taken by whichever process is free: the parent joins the
+    children once its own checks are done, and a slow process just takes fewer batches.
+
+    Every number is written (4 bytes each, at most one page, the smallest capacity a pipe can
+    have) and the write end closed before any child is forked, so a read never waits: it
+    returns one whole number (a pipe read is atomic for readers) or end of file.
+    """
+
+    MAX_BATCHES = 1024  # 4 KiB of numbers
+
+    def __init__(self, files: list[str], read_fd: int | None = None) -> None:
+        """``read_fd``: the read end of a pipe another process fills (:meth:`fill`); without
+        it, a new pipe filled here."""
+        self.files = files
+        self.size = max(BATCH_MIN_FILES, -(-len(files) // self.MAX_BATCHES))
+        self.count = -(-len(files) // self.size)
+        self.fd: int | None = read_fd
+        if read_fd is None:
+            read_fd, write_fd = os.pipe()
+            if self.fill(write_fd):
+                self.fd = read_fd
+            else:  # a pipe smaller than a page: no queue, the caller scans serially
+                os.close(read_fd)
+
+    def fill(self, write_fd: int) -> bool:
+        """Write every batch number into the pipe and close its write end."""
+        try:
+            os.set_blocking(write_fd, False)
+            payload = b"".join(i.to_bytes(4, "little") for i in range(self.count))
+            return os.write(write_fd, payload) == len(payload)
+        except OSError:
+            return False
+        finally:
+            os.close(write_fd)
+
+    def batch(self, number: int) -> list[str]:
+        return self.files[number * self.size : (number + 1) * self.size]
+
+    def drain(self, progress: Callable[[int], None] | None = None, first: int | None = None) -> _Share:
+        """Scan batches until the queue is empty (``first``: a number already taken from it)."""
+        share = _Share()
+        number = first if first is not None else self.take()
+        while number is not None:
+            paths = self.batch(number)
+            share.scan.merge(_scan_batch(paths))
+            share.batches.append(number)
+            if progress:
+                progress(len(paths))
+            number = self.take()
+        return share
+
+    def take(self) -> int | None:
+        """One batch number, waiting until one is written; None at end of file."""
+        token = os.read(self.fd, 4) if self.fd is not None else b""
+        return int.from_bytes(token, "little") if len(token) == 4 else None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class PendingScan:
+    """A tree scan under way: forked children take batches of files from a queue while this
+    process runs its other checks, then this process takes what is left (or, serial, scans
+    everything when the result is asked for).
     """
 
     def __init__(self, files: list[str], progress: Progress | None, workers: int) -> None:
         self._files = files
         self._progress = progress
-        self._children: list[tuple[list[str], forked.Forked[TreeScan] | None]] = []
+        self._queue: _BatchQueue | None = None
+        self._children: list[forked.Forked[_Share]] = []
         if workers > 1 and len(files) > BATCH_FILES:
-            # Every n-th file of the sorted list: sizes and directories spread evenly.
-            for share in (files[i::workers] for i in range(workers)):
-                # None (the system could not fork): this process scans that share itself.
-                self._children.append((share, forked.start(partial(_scan_batch, share))))
+            queue = _BatchQueue(files)
+            if queue.fd is not None:
+                self._queue = queue
+                # This process is one of the workers: it joins once its own checks are done.
+                for _ in range(workers - 1):
+                    child = forked.start(partial(queue.drain))
+                    if child is not None:
+                        self._children.append(child)
 
     def result(self) -> TreeScan:
         total = len(self._files)
         result = TreeScan()
         done = 0
-        if not self._children:
+
+        def advance(files: int) -> None:
+            nonlocal done
+            done += files
+            if self._progress:
+                self._progress(done, total)
+
+        if self._queue is None:
             for i in range(0, total, BATCH_FILES):
                 batch = self._files[i : i + BATCH_FILES]
                 result.merge(_scan_batch(batch))
-                done += len(batch)
-                if self._progress:
-                    self._progress(done, total)
+                advance(len(batch))
             return result
         try:
-            for share, child in self._children:
-                part = child.result() if child is not None else None
-                # A child that failed in any way costs time, never findings: rescan its share.
-                result.merge(part if isinstance(part, TreeScan) else _scan_batch(share))
-                done += len(share)
-                if self._progress:
-                    self._progress(done, total)
+            return collect(self._queue, self._children, advance)
         finally:
             self.close()
-        return result
 
     def close(self) -> None:
         """Stop and reap children still running (after an error or an interrupt)."""
-        for _, child in self._children:
-            if child is not None:
-                child.kill()
+        for child in self._children:
+            child.kill()
+        if self._queue is not None:
+            self._queue.close()
 
     def __enter__(self) -> PendingScan:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def collect(
+    queue: _BatchQueue,
+    children: list[forked.Forked[_Share]],
+    advance: Callable[[int], None],
+    first: int | None = None,
+) -> TreeScan:
+    """This process's part of the queue, then every child's; batches no process returned (a
+    child that failed in any way) are scanned here: a child costs time, never findings."""
+    result = TreeScan()
+    mine = queue.drain(advance, first)
+    result.merge(mine.scan)
+    seen = set(mine.batches)
+    for child in children:
+        part = child.result()
+        if isinstance(part, _Share) and not seen & set(part.batches):
+            result.merge(part.scan)
+            seen.update(part.batches)
+            advance(sum(len(queue.batch(n)) for n in part.batches))
+    for number in range(queue.count):
+        if number not in seen:
+            paths = queue.batch(number)
+            result.merge(_scan_batch(paths))
+            advance(len(paths))
+    return result
 
 
 def default_workers(file_count: int) -> int:

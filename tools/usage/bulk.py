@@ -1,11 +1,10 @@
-"""A first load of the ledger, settled in Python: which rows stay, and the quarter-hour totals.
+"""The quarter-hour totals of a first load of the ledger, summed in Python.
 
-On an empty ledger the SQL that keeps it exact (per-row triggers for the quarter-hour totals, the
-replay check) would run over every row after the parse. Here each process sums the quarters of
-the rows it read while the other still parses, and the parent merges: the totals of both halves,
-minus every copy that lost (the same response read by both, a sidechain replay of a main-chain
-response). The result equals ``GROUP BY`` over the rows kept, which
-``tests/test_usage_fork_reader.py`` checks against a single reader's ledger.
+On an empty ledger the per-row triggers that keep the quarter-hour totals exact would run over
+every row. Here each process sums the quarters of the rows it read while the other still works,
+and the ledger adds the two and takes out every copy that lost (the same response read by both,
+a sidechain replay of a main-chain response; see :mod:`.staging`). The result equals ``GROUP BY``
+over the rows kept, which ``tests/test_usage_fork_reader.py`` checks against a single reader's.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from claude_health.tools.usage.rows import Key, Row, better, total
+from claude_health.tools.usage.rows import Row
 
 QUARTER_MS = 900_000
 # (quarter, model, project, speed, price tier) -> [input, output, cc5m, cc1h, cc, cread, n]
@@ -43,49 +42,3 @@ def quarters_of(rows: Iterable[Row], sign: int = 1, into: Quarters | None = None
         acc[5] += sign * r[14]
         acc[6] += sign
     return out
-
-
-def settle(own: dict[Key, Row], theirs: list[Row]) -> tuple[list[Row], list[Key], list[Row]]:
-    """Merge the forked reader's rows into this process's, which are already stored.
-
-    Returns the rows to upsert (theirs that are new or better), the stored keys to delete
-    (replays that lose), and every row that is not kept (to take out of the quarter sums).
-    Ties keep this process's copy, as a single reader keeps the first of equals.
-    """
-    final = dict(own)
-    upsert: dict[Key, Row] = {}
-    removed: list[Row] = []
-    for row in theirs:
-        key = (row[0], row[1])
-        old = final.get(key)
-        if old is None:
-            final[key] = upsert[key] = row
-        elif better(row, old):
-            final[key] = upsert[key] = row
-            removed.append(old)
-        else:
-            removed.append(row)
-    # A sidechain copy of a response (same message.id, another requestId) loses to the main
-    # chain; among sidechain copies only the largest survives (ties: the smaller requestId).
-    side_msgs = {r[0] for r in final.values() if r[7] and r[0]}
-    groups: dict[str, list[Row]] = {m: [] for m in side_msgs}
-    for r in final.values():
-        group = groups.get(r[0])
-        if group is not None:
-            group.append(r)
-    delete: list[Key] = []
-    for rows in groups.values():
-        sides = [r for r in rows if r[7]]
-        if any(not r[7] for r in rows):
-            losers = sides
-        else:
-            keep = min(sides, key=lambda r: (-total(r), r[1]))
-            losers = [r for r in sides if r is not keep]
-        for r in losers:
-            key = (r[0], r[1])
-            del final[key]
-            removed.append(r)
-            upsert.pop(key, None)
-            if key in own:  # stored already (this copy, or the one it replaced)
-                delete.append(key)
-    return sorted(upsert.values()), delete, removed

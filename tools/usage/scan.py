@@ -32,7 +32,6 @@ from claude_health.tools.usage.parse import timestamp_parser
 # The typed decoder (msgspec), the forked reader and the first-load merge are imported where a
 # long read needs them: a warm run (a megabyte or so) or one with nothing new does not pay for them.
 if TYPE_CHECKING:
-    from claude_health.tools.usage.bulk import Quarters
     from claude_health.tools.usage.rows import Key, LineReader, Row
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -198,12 +197,15 @@ def _read_jobs(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], dict[Key,
     return [_read_job(job, reader) for job in jobs], reader.batch
 
 
-def _child_work(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], list[Row], Quarters]:
+def _child_work(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], bytes, int]:
+    """The forked reader's share: its files' outcomes, its rows and quarter sums as a SQLite image
+    (stored here while the parent stores its own half, see staging.py), and how many rows."""
+    from claude_health.tools.usage import staging
     from claude_health.tools.usage.bulk import quarters_of
 
     summaries, batch = _read_jobs(jobs, now_ms)
-    rows = list(batch.values())  # tuples pickle fast; the keys are in the rows
-    return summaries, rows, quarters_of(rows)  # summed here, while the parent stores its half
+    rows = sorted(batch.values())
+    return summaries, staging.image(rows, quarters_of(rows)), len(rows)
 
 
 @dataclass
@@ -314,12 +316,13 @@ def scan(
     gone = [s.id for p, s in known.items() if not s.missing and p not in seen and not exists(p)]
     stats.files_gone_now = len(gone)
     # A large first scan hands the second half of the files (by bytes) to a forked reader:
-    # parsing is what costs, and it splits across cores. Meanwhile this process stores its own
-    # half; the reader's rows are upserted after them, so the copy kept of a response seen by
-    # both is the one a single reader would keep (the first of equals).
+    # parsing and storing rows is what costs, and both split across cores. Meanwhile this
+    # process stores its own half; the reader's rows, stored in a SQLite image by the child,
+    # are merged after them, so the copy kept of a response seen by both is the one a single
+    # reader would keep (the first of equals).
     split = fork_reader.split_point([job.end - job.start for job in jobs])
     child = None
-    if split:
+    if split and hasattr(conn, "deserialize"):  # the image needs SQLite's deserialize (3.36+)
         from claude_health.tools import forked
 
         child = forked.start(lambda: _child_work(jobs[split:], now_ms))
@@ -330,50 +333,30 @@ def scan(
         return stats
     written: list[store.FileRow] = []
     try:
-        with store.Writer(conn) as writer:
+        with store.Writer(conn, staged=child is not None) as writer:
             writer.forget_files(forget)
             own_rows = sorted(own.values())
             writer.entries(own_rows)
-            sums: Quarters | None = None
-            if writer.bulk:
-                from claude_health.tools.usage.bulk import quarters_of, settle
+            if writer.bulk:  # a first load: its quarter sums from Python, see bulk.py
+                from claude_health.tools.usage.bulk import quarters_of
 
-                sums = quarters_of(own_rows)
+                writer.quarters(quarters_of(own_rows))
             summaries = own_summaries
-            theirs: list[Row] = []
-            their_sums: Quarters | None = None
+            theirs = 0
             if child is not None:
                 result = child.result()
                 child = None
                 if result is None:  # the child failed: read its share here
-                    their_summaries, their_batch = _read_jobs(jobs[split:], now_ms)
-                    theirs = list(their_batch.values())
+                    their_summaries, image, theirs = _child_work(jobs[split:], now_ms)
                 else:
-                    their_summaries, theirs, their_sums = result
+                    their_summaries, image, theirs = result
+                writer.staged(image)
                 summaries = summaries + their_summaries
-            if sums is not None:  # a first load: settled here, see bulk.py
-                upsert, delete, removed = settle(own, theirs)
-                writer.settled(
-                    [r for r in upsert if (r[0], r[1]) not in own],
-                    [r for r in upsert if (r[0], r[1]) in own],
-                )
-                writer.delete(delete)
-                for key, acc in (their_sums if their_sums is not None else quarters_of(theirs)).items():
-                    kept = sums.get(key)
-                    if kept is None:
-                        sums[key] = acc
-                    else:
-                        for i, v in enumerate(acc):
-                            kept[i] += v
-                writer.quarters(quarters_of(removed, -1, sums))
-            else:
-                theirs.sort()
-                writer.entries(theirs)
             hits = _account(stats, jobs, summaries, file_rows)
             writer.files(file_rows)
             writer.key_hits(hits)
             writer.mark_missing(gone, now_ms)
-            stats.entries_written = len(own) + len(theirs)
+            stats.entries_written = len(own) + theirs
             written = file_rows
     except BaseException:
         if memo is not None:

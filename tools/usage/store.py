@@ -637,10 +637,9 @@ FileRow = tuple[int, str, str, int, int, int, int, int, bytes, int, int, int]
 # (file id, byte offset, 1-based line, session, timestamp of the line, kind, fingerprint, redacted)
 KeyHitRow = tuple[int, int, int, str, str, str, str, str]
 
-_UPSERT = """
-INSERT INTO usage_entries
-    (msg, req, ts, model, project, session, file, sidechain, speed, input, output, cc5m, cc1h, cc, cread)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+# Which copy of a response is kept (rows.better in SQL): main chain, then the larger total, then
+# the copy that knows its speed; equal copies keep the stored one.
+_ON_CONFLICT = """
 ON CONFLICT (msg, req) DO UPDATE SET
     ts = excluded.ts, model = excluded.model, project = excluded.project,
     session = excluded.session, file = excluded.file, sidechain = excluded.sidechain,
@@ -654,6 +653,11 @@ WHERE excluded.sidechain < usage_entries.sidechain
             = usage_entries.input + usage_entries.output + usage_entries.cc + usage_entries.cread
             AND excluded.speed != '' AND usage_entries.speed = '')))
 """
+_UPSERT = (
+    "INSERT INTO usage_entries (msg, req, ts, model, project, session, file, sidechain, speed,"
+    " input, output, cc5m, cc1h, cc, cread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    + _ON_CONFLICT
+)
 _INSERT = (
     "INSERT INTO usage_entries (msg, req, ts, model, project, session, file, sidechain, speed,"
     " input, output, cc5m, cc1h, cc, cread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -661,9 +665,7 @@ _INSERT = (
 
 # A sidechain copy of a response (same message.id, another requestId) loses to the main chain,
 # and among sidechain copies only the largest survives (ccusage v20's message-id index).
-_DROP_REPLAYS = """
-DELETE FROM usage_entries
-WHERE sidechain = 1 AND msg IN (SELECT msg FROM temp.usage_touched) AND (
+_REPLAY_LOSES = """sidechain = 1 AND (
     EXISTS (SELECT 1 FROM usage_entries m WHERE m.msg = usage_entries.msg AND m.sidechain = 0)
     OR EXISTS (SELECT 1 FROM usage_entries o WHERE o.msg = usage_entries.msg AND o.sidechain = 1
                AND o.req != usage_entries.req
@@ -671,26 +673,45 @@ WHERE sidechain = 1 AND msg IN (SELECT msg FROM temp.usage_touched) AND (
                         > usage_entries.input + usage_entries.output + usage_entries.cc + usage_entries.cread
                     OR (o.input + o.output + o.cc + o.cread
                         = usage_entries.input + usage_entries.output + usage_entries.cc + usage_entries.cread
-                        AND o.req < usage_entries.req))))
-"""
+                        AND o.req < usage_entries.req))))"""
+_DROP_REPLAYS = (
+    f"DELETE FROM usage_entries WHERE msg IN (SELECT msg FROM temp.usage_touched) AND {_REPLAY_LOSES}"
+)
+# A first load checks every sidechain row, and hands back what it drops (for the quarter sums).
+_DROP_ALL_REPLAYS = (
+    f"DELETE FROM main.usage_entries WHERE msg != '' AND {_REPLAY_LOSES}"
+    " RETURNING msg, req, ts, model, project, session, file, sidechain, speed,"
+    " input, output, cc5m, cc1h, cc, cread"
+)
 
 
 class Writer:
     """One write transaction of a scan: entries, file rows, key hits, missing marks.
 
     A first load into an empty ledger inserts rows in key order without triggers and derives
-    the secondary index and the quarter-hour totals once at the end (a sort each), instead of
-    maintaining them row by row.
+    the secondary index once at the end (a sort), instead of maintaining it row by row; its
+    quarter-hour totals come summed from Python (:meth:`quarters`), less every copy that lost.
+    ``staged``: a forked reader's rows will arrive as a SQLite image (see :mod:`.staging`).
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, staged: bool = False) -> None:
         self.conn = conn
         self.bulk = False
+        self._staged = staged
         self._touched: set[str] = set()
-        self._settled = False  # a first load whose replays and quarter sums were worked out in Python
+        self._settled = False  # a first load whose quarter sums come from Python
+        self._lost: list[tuple[Any, ...]] = []  # copies a first load dropped (out of those sums)
 
     def __enter__(self) -> Writer:
-        self.conn.execute("BEGIN IMMEDIATE")
+        if self._staged:
+            from claude_health.tools.usage import staging
+
+            staging.attach(self.conn)  # ATTACH cannot run inside a transaction
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._detach()
+            raise
         self.bulk = not has_entries(self.conn)
         if self.bulk:
             drop_triggers(self.conn)
@@ -698,28 +719,48 @@ class Writer:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is not None:
-            self.conn.execute("ROLLBACK")
-            return
         try:
-            if self.bulk:
-                create_indexes(self.conn)
-                if not self._settled:
-                    rebuild_quarters(self.conn)
-                create_triggers(self.conn)
-                invalidate_blocks(self.conn)
-                period_cache.invalidate(self.conn)
-            if self._touched and not self._settled:
-                self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_touched (msg TEXT PRIMARY KEY)")
-                self.conn.execute("DELETE FROM temp.usage_touched")
-                self.conn.executemany(
-                    "INSERT OR IGNORE INTO temp.usage_touched (msg) VALUES (?)", [(m,) for m in self._touched]
-                )
-                self.conn.execute(_DROP_REPLAYS)
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+            if exc_type is not None:
+                self.conn.execute("ROLLBACK")
+                return
+            try:
+                self._finish()
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        finally:
+            self._detach()
+
+    def _finish(self) -> None:
+        if self.bulk and self._settled:
+            # Sidechain replays that lose to another copy, in either half: out of the sums too.
+            lost = self._lost + self.conn.execute(_DROP_ALL_REPLAYS).fetchall()
+            if lost:
+                from claude_health.tools.usage import staging
+                from claude_health.tools.usage.bulk import quarters_of
+
+                staging.subtract(self.conn, quarters_of(lost, -1))
+        if self.bulk:
+            create_indexes(self.conn)
+            if not self._settled:
+                rebuild_quarters(self.conn)
+            create_triggers(self.conn)
+            invalidate_blocks(self.conn)
+            period_cache.invalidate(self.conn)
+        if self._touched and not self._settled:
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_touched (msg TEXT PRIMARY KEY)")
+            self.conn.execute("DELETE FROM temp.usage_touched")
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO temp.usage_touched (msg) VALUES (?)", [(m,) for m in self._touched]
+            )
+            self.conn.execute(_DROP_REPLAYS)
+
+    def _detach(self) -> None:
+        if self._staged:
+            from claude_health.tools.usage import staging
+
+            staging.detach(self.conn)
 
     def forget_files(self, ids: Sequence[int]) -> None:
         """Drop what was derived from these transcripts (rewritten or untrusted: read again)."""
@@ -743,17 +784,19 @@ class Writer:
 
     _loaded = False
 
-    def settled(self, new: Sequence[tuple[Any, ...]], better: Sequence[tuple[Any, ...]]) -> None:
-        """A first load's second half, already settled against the first (see bulk.py): rows
-        with new keys, and rows that replace a stored copy."""
-        self.conn.executemany(_INSERT, new)
-        self.conn.executemany(_INSERT.replace("INSERT", "INSERT OR REPLACE", 1), better)
+    def staged(self, image: bytes) -> None:
+        """A forked reader's rows (a :func:`.staging.image`), after this process's own."""
+        from claude_health.tools.usage import staging
 
-    def delete(self, keys: Sequence[tuple[str, str]]) -> None:
-        self.conn.executemany("DELETE FROM usage_entries WHERE msg = ? AND req = ?", keys)
+        staging.load(self.conn, image)
+        if self.bulk and self._settled:
+            self._lost += staging.merge_first_load(self.conn)
+        else:
+            self._touched.update(staging.upsert_staged(self.conn, _ON_CONFLICT))
+        self._loaded = True
 
     def quarters(self, sums: dict[tuple[int, str, str, str, int], list[int]]) -> None:
-        """The quarter-hour totals of a first load, summed in Python (see bulk.py)."""
+        """The quarter-hour totals of a first load's rows so far, summed in Python (see bulk.py)."""
         self.conn.execute("DELETE FROM usage_quarters")
         self.conn.executemany(
             "INSERT INTO usage_quarters (q, model, project, speed, tier, input, output, cc5m, cc1h, cc,"

@@ -12,11 +12,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from typing import BinaryIO
+from functools import cache
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import msgspec
-
-from claude_health.tools.keys.formats import classify, iter_matches
+from claude_health.tools.keys.formats import classify, holds_prefix, iter_matches
 from claude_health.tools.redact import fingerprint, redact
 
 COUNT_CHUNK = 8 * 1024 * 1024
@@ -24,12 +23,32 @@ COUNT_CHUNK = 8 * 1024 * 1024
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-class _Where(msgspec.Struct, gc=False):
-    sessionId: str | None = None
-    timestamp: str | None = None
+if TYPE_CHECKING:
+    import msgspec
 
 
-_WHERE = msgspec.json.Decoder(_Where)
+@cache
+def _where_decoder() -> msgspec.json.Decoder[Any]:
+    """The decoder of a line's session and time, built on first use: the key check imports this
+    module on every run, and msgspec (a tenth of the CLI key scan's start-up) is needed only for
+    a line that holds a credential."""
+    import msgspec
+
+    class Where(msgspec.Struct, gc=False):
+        sessionId: str | None = None
+        timestamp: str | None = None
+
+    return msgspec.json.Decoder(Where)
+
+
+def _session_and_time(line: bytes) -> tuple[str | None, str | None]:
+    import msgspec  # already loaded by the decoder: a dictionary look-up
+
+    try:
+        where = _where_decoder().decode(line)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None, None
+    return where.sessionId, where.timestamp
 
 
 def hits_in_block(
@@ -75,16 +94,13 @@ def _newlines(fh: BinaryIO, data: bytes, base: int, lo: int, hi: int) -> int:
 
 def _where(line: bytes, name: str) -> tuple[str, str]:
     """The session and timestamp of a transcript line (the file's name if the line has none)."""
-    try:
-        where = _WHERE.decode(line)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-        where = _Where()
+    session, stamp = _session_and_time(line)
     from claude_health.tools.keys.literals import displayable
 
     stem = os.path.basename(name).removesuffix(".jsonl")  # noqa: PTH119 - a str path
     # From the user's file, stored and shown: a credential written into these fields is stored
     # redacted like any other.
-    return displayable((where.sessionId or stem)[:100]), displayable((where.timestamp or "")[:40])
+    return displayable((session or stem)[:100]), displayable((stamp or "")[:40])
 
 
 def catch_up(conn: sqlite3.Connection) -> int:
@@ -115,7 +131,7 @@ def catch_up(conn: sqlite3.Connection) -> int:
                         cut = len(chunk)
                     data = chunk[:cut]
                     read += len(data)
-                    if b"sk-ant-" in data:
+                    if holds_prefix(data):
                         rows += hits_in_block(fh, data, 0, len(data), pos, file_id, path)
                     pos += len(data)
         except OSError:
