@@ -10,8 +10,11 @@ Variants run round-robin, so a load spike on a shared machine hits them all alik
 
 - SessionStart, nothing changed: the usual start (the cached verdict, its inputs re-checked);
 - SessionStart, warning: the same with an API key overriding the plan (the warning is printed);
-- SessionStart, inputs changed: the verdict recomputed (auth route, settings, key scan of a
-  small project), which happens after an edit, a new variable, or an hour;
+- SessionStart, inputs changed: who pays and what the settings lose decided again (auth route,
+  settings), which happens after a new variable or a settings edit; the key scan's part is the
+  cached one (its own inputs did not change);
+- SessionStart, project file changed: the same plus the key scan of a small project, which happens
+  after an edit to a file it reads (.env, committed config), a commit, or an hour;
 - UserPromptSubmit: the official snapshot read, thresholds checked, nothing to say.
 """
 
@@ -102,7 +105,7 @@ def main() -> int:
     cli = str(Path(sys.executable).with_name("claude-health"))
     # One project per SessionStart variant: each project keeps its own cached verdict, as a user's
     # projects do (alternating environments in one project would invalidate it every time).
-    projects = {name: work / name for name in ("healthy", "warning", "changing")}
+    projects = {name: work / name for name in ("healthy", "warning", "changing", "scanning")}
     for project in projects.values():
         make_project(project)
 
@@ -122,6 +125,11 @@ def main() -> int:
         # Any variable the verdict depends on forces a recomputation (a new base URL here).
         return in_project("changing", ANTHROPIC_BASE_URL=f"http://127.0.0.1:{next(counter)}")
 
+    def changed_file() -> dict[str, str]:
+        # A file the key scan reads changed (the project's .env): the scan runs again too.
+        (projects["scanning"] / ".env").write_text(f"# edit {next(counter)}\n")
+        return in_project("scanning")
+
     variants: dict[str, tuple[list[str], bytes, Callable[[], dict[str, str]]]] = {
         "python -c pass (interpreter floor)": ([sys.executable, "-c", "pass"], b"", lambda: env),
         "SessionStart, nothing changed": (
@@ -138,6 +146,11 @@ def main() -> int:
             [cli, "hook", "SessionStart"],
             start["changing"],
             changed_env,
+        ),
+        "SessionStart, project file changed (+ key scan)": (
+            [cli, "hook", "SessionStart"],
+            start["scanning"],
+            changed_file,
         ),
         "UserPromptSubmit": ([cli, "hook", "UserPromptSubmit"], prompt, lambda: in_project("healthy")),
     }
@@ -163,10 +176,10 @@ def main() -> int:
     conn.close()
     floor = results["python -c pass (interpreter floor)"]["median_ms"]
     print(f"\nhooks, {args.runs} runs each, round-robin\n")
-    print(f"{'command':<44} {'median ms':>10} {'p90 ms':>8} {'over floor':>11} {'CPU ms':>7}")
+    print(f"{'command':<48} {'median ms':>10} {'p90 ms':>8} {'over floor':>11} {'CPU ms':>7}")
     for name, row in results.items():
         print(
-            f"{name:<44} {row['median_ms']:>10.1f} {row['p90_ms']:>8.1f} "
+            f"{name:<48} {row['median_ms']:>10.1f} {row['p90_ms']:>8.1f} "
             f"{row['median_ms'] - floor:>+11.1f} {row['cpu_median_ms']:>7.1f}"
         )
     load = os.getloadavg()[0]

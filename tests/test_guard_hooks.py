@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from claude_health.tools.guard.session_start import TTL_S
 from claude_health.tools.paths import Workspace
 from claude_health.tools.usage.snapshot import Snapshot, WindowUsage, open_db, store
 from tests.conftest import Sandbox
@@ -183,6 +184,57 @@ def test_session_start_uses_its_cache_until_an_input_changes(sandbox: Sandbox) -
         in hook(sandbox, "SessionStart", start_payload(sandbox), ANTHROPIC_API_KEY=key).stdout
     )
     assert key.encode() not in db.read_bytes()
+
+
+def test_a_new_variable_reuses_the_key_scan_and_its_own_inputs_renew_it(sandbox: Sandbox) -> None:
+    """The key scan's part is cached apart: a new variable decides who pays again, but the tree is
+    listed and read again only when git's index or HEAD, the committed config or the variables that
+    move the scan change, or after its hour."""
+    subprocess.run(["git", "init", "-q"], cwd=sandbox.project, check=True, capture_output=True)
+    sandbox.write(sandbox.project / "notes.txt", f"token: {fake_key()}\n")
+    first, _ = output(hook(sandbox, "SessionStart", start_payload(sandbox)), "SessionStart")
+    assert "[K001] notes.txt holds an Anthropic API key" in first
+    db = state_dir(sandbox) / "guard.db"
+
+    def mark_key_scan(age: float = 0.0) -> float:
+        """Mark the cached key scan (a reuse prints the mark, a new scan cannot); its time."""
+        conn = sqlite3.connect(db)
+        raw, at = conn.execute("SELECT verdict, at FROM guard_keys").fetchone()
+        scan = json.loads(raw)
+        scan["problems"][0]["text"] = "CACHED KEY SCAN"
+        conn.execute("UPDATE guard_keys SET verdict = ?, at = ?", (json.dumps(scan), at - age))
+        conn.commit()
+        conn.close()
+        return float(at - age)
+
+    scanned_at = mark_key_scan()
+    max_login(sandbox)
+    for_model, _ = output(
+        hook(sandbox, "SessionStart", start_payload(sandbox), ANTHROPIC_API_KEY=fake_key()), "SessionStart"
+    )
+    assert "ANTHROPIC_API_KEY" in for_model and "CACHED KEY SCAN" in for_model
+    # The verdict is as old as the key scan it includes: it expires with it.
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT at FROM guard_facts").fetchone()[0] == scanned_at
+    conn.close()
+    # git's index changed (the file is tracked now): the tree is read again.
+    subprocess.run(["git", "add", "notes.txt"], cwd=sandbox.project, check=True, capture_output=True)
+    again, _ = output(hook(sandbox, "SessionStart", start_payload(sandbox)), "SessionStart")
+    assert "[K001] notes.txt holds" in again and "CACHED KEY SCAN" not in again
+    # After its hour, whatever else changed, it is read again too.
+    mark_key_scan(age=TTL_S + 1)
+    later, _ = output(
+        hook(sandbox, "SessionStart", start_payload(sandbox), ANTHROPIC_BASE_URL="http://127.0.0.1:9"),
+        "SessionStart",
+    )
+    assert "[K001] notes.txt holds" in later and "CACHED KEY SCAN" not in later
+
+
+def test_a_key_pasted_into_the_projects_env_file_is_reported_at_the_next_start(sandbox: Sandbox) -> None:
+    assert hook(sandbox, "SessionStart", start_payload(sandbox)).stdout == ""
+    sandbox.write(sandbox.project / ".env", f"ANTHROPIC_API_KEY={fake_key()}\n")
+    for_model, _ = output(hook(sandbox, "SessionStart", start_payload(sandbox)), "SessionStart")
+    assert "[K001] .env holds an Anthropic API key" in for_model
 
 
 # -- UserPromptSubmit: plan thresholds -----------------------------------------------------------

@@ -229,10 +229,10 @@ USER_PROMPT_MODULES = HOOK_COMMON_MODULES | {
     "claude_health.tools.usage",
     "claude_health.tools.usage.snapshot",  # the status line's official percentages
 }
-# A SessionStart whose inputs changed recomputes the verdict: the auth route, the view and its
-# settings validation (what the doctor reads), and the key scan's K001/K002 only (keys.leaks),
-# never the transcript, shell-history, permission or history checks, the usage scanner or a model.
-SESSION_START_RECOMPUTE_MODULES = SESSION_START_CACHED_MODULES | {
+# A SessionStart whose inputs changed re-judges the auth route and the view with its settings
+# validation (what the doctor reads); the key scan's part is cached apart (its inputs are the
+# project's files), so a new variable or a settings edit loads none of the scan.
+SESSION_START_REJUDGE_MODULES = SESSION_START_CACHED_MODULES | {
     "claude_health.tools.auth",
     "claude_health.tools.auth.inputs",
     "claude_health.tools.auth.keychain_report",
@@ -243,21 +243,11 @@ SESSION_START_RECOMPUTE_MODULES = SESSION_START_CACHED_MODULES | {
     "claude_health.tools.causes",
     "claude_health.tools.files",
     "claude_health.tools.findings",
-    "claude_health.tools.forked",
-    "claude_health.tools.gitsafe",
     "claude_health.tools.guard.facts",
     "claude_health.tools.guard.lost_rules",
     "claude_health.tools.jsonspan",
     "claude_health.tools.keys",
-    "claude_health.tools.keys.config",
-    "claude_health.tools.keys.formats",
-    "claude_health.tools.keys.leaks",
-    "claude_health.tools.keys.literals",
-    "claude_health.tools.keys.locations",
-    "claude_health.tools.keys.rules",
-    "claude_health.tools.keys.scanner",
-    "claude_health.tools.keys.tree",
-    "claude_health.tools.keys.vault",
+    "claude_health.tools.keys.locations",  # (view.shell) where shell start-up files are
     "claude_health.tools.paths",
     "claude_health.tools.platform",
     "claude_health.tools.records",
@@ -283,17 +273,34 @@ SESSION_START_RECOMPUTE_MODULES = SESSION_START_CACHED_MODULES | {
     "claude_health.tools.settings.settingsfile",
     "claude_health.tools.settings.validate",
     "claude_health.tools.urls",
-    "claude_health.tools.usage",
-    "claude_health.tools.usage.discovery",  # which folders the tree scan leaves to K015
     "claude_health.tools.view",
     "claude_health.tools.view.env",
     "claude_health.tools.view.files",
     "claude_health.tools.view.model",
     "claude_health.tools.view.shell",
 }
+# When the key scan's own inputs changed (or its hour is up), its K001/K002 only (keys.leaks),
+# never the transcript, shell-history, permission or history checks, the usage scanner or a model.
+SESSION_START_RECOMPUTE_MODULES = SESSION_START_REJUDGE_MODULES | {
+    "claude_health.tools.forked",
+    "claude_health.tools.gitsafe",
+    "claude_health.tools.guard.keyscan",
+    "claude_health.tools.keys.config",
+    "claude_health.tools.keys.formats",
+    "claude_health.tools.keys.history_files",  # which files the tree scan leaves to K016
+    "claude_health.tools.keys.leaks",
+    "claude_health.tools.keys.literals",
+    "claude_health.tools.keys.rules",
+    "claude_health.tools.keys.scanner",
+    "claude_health.tools.keys.tree",
+    "claude_health.tools.keys.vault",
+    "claude_health.tools.usage",
+    "claude_health.tools.usage.discovery",  # which folders the tree scan leaves to K015
+}
 # Standard-library modules the recompute must not load: archive codecs (shutil), pickle (forked
-# children only), TOML, difflib (only for an unknown name), logging (the macOS Keychain only).
-HOOK_NEVER = {"bz2", "lzma", "pickle", "tomllib", "difflib", "logging", "msgspec"}
+# children only), TOML, difflib (only for an unknown name), logging (the macOS Keychain only),
+# OpenSSL (_hashlib: the verdict's fingerprint is blake2b; only a key found needs a sha256).
+HOOK_NEVER = {"bz2", "lzma", "pickle", "tomllib", "difflib", "logging", "msgspec", "_hashlib"}
 
 
 def test_hooks_import_only_what_their_event_needs(sandbox: Sandbox) -> None:
@@ -314,12 +321,14 @@ def test_hooks_import_only_what_their_event_needs(sandbox: Sandbox) -> None:
     # The recompute's leak scan searches with the key scan's own search (one scanner): stringzilla's
     # SIMD find, a 0.5 ms import; nothing else third-party, and nothing at all on the other runs.
     runs = [
-        ("SessionStart", SESSION_START_RECOMPUTE_MODULES, {"stringzilla"}),  # computes the verdict
-        ("SessionStart", SESSION_START_CACHED_MODULES, set()),  # the next start reads it
-        ("UserPromptSubmit", USER_PROMPT_MODULES, set()),
+        ("SessionStart", {}, SESSION_START_RECOMPUTE_MODULES, {"stringzilla"}),  # computes the verdict
+        ("SessionStart", {}, SESSION_START_CACHED_MODULES, set()),  # the next start reads it
+        # A new variable: who pays is decided again, the key scan's part is reused.
+        ("SessionStart", {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}, SESSION_START_REJUDGE_MODULES, set()),
+        ("UserPromptSubmit", {}, USER_PROMPT_MODULES, set()),
     ]
-    for event, expected, scanner in runs:
-        loaded = imported([cli_path(), "hook", event], env)
+    for event, extra, expected, scanner in runs:
+        loaded = imported([cli_path(), "hook", event], {**env, **extra})
         mine = {m for m in loaded if m.startswith("claude_health")}
         assert mine == expected, (
             event,

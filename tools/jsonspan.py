@@ -43,6 +43,8 @@ class JsonSyntaxError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Pos:
+    """A 1-based line and column."""
+
     line: int
     column: int
 

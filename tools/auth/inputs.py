@@ -82,6 +82,8 @@ class SettingsLayer:
 
 @dataclass(frozen=True)
 class AuthInputs:
+    """Everything the auth route reads: the environment, settings layers and stored logins."""
+
     env: ClaudeEnv
     config_dir: Path
     layers: list[SettingsLayer]

@@ -167,6 +167,8 @@ def _is_gateway(base_url: str | None) -> bool:
 
 @dataclass(frozen=True)
 class AuthResult:
+    """The route Claude Code takes, and the findings about it."""
+
     status: AuthStatus
     findings: list[Finding]
 

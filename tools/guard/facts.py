@@ -1,9 +1,10 @@
 """Who pays and what is broken: the one place the guard asks the rest of claude-health.
 
-:func:`session_facts` is the guard's only adapter to the checks. Today it calls the auth route
-(:mod:`claude_health.tools.auth`), the settings validator and the key scan; everything the hooks
-say at session start comes out of the :class:`SessionFacts` it returns, which is plain JSON so
-that :mod:`.session_start` can cache it.
+:func:`session_facts` is the guard's only adapter to the checks. It calls the auth route
+(:mod:`claude_health.tools.auth`) and the settings validator, and takes the key scan's verdict
+(:func:`.keyscan.scan`, cached apart by :mod:`.session_start`: its inputs are other ones);
+everything the hooks say at session start comes out of the :class:`SessionFacts` it returns,
+which is plain JSON so that :mod:`.session_start` can cache it.
 
 Only what costs the user money or protection now is kept: a credential that makes Claude Code
 bill differently from the user's claude.ai login, settings files Claude Code ignores, deny or ask
@@ -13,7 +14,6 @@ arrive scrubbed, and only variable names, paths and redacted forms are used.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,20 +22,13 @@ from claude_health.tools.auth.inputs import gather
 from claude_health.tools.auth.route import PROVIDER_SWITCHES, build_env, is_truthy, resolve
 from claude_health.tools.auth.rules import API_KEY_OVERRIDES_SUBSCRIPTION
 from claude_health.tools.findings import Finding, Severity
-from claude_health.tools.gitsafe import repository_may_exist
 from claude_health.tools.guard.lost_rules import applied, lost_rules, settings_results
-from claude_health.tools.keys.leaks import LEAK_CODES, leak_findings
-from claude_health.tools.keys.tree import list_files
 from claude_health.tools.paths import Workspace
 from claude_health.tools.settings.discovery import mcp_json_chain
 from claude_health.tools.view import view_of
 
 if TYPE_CHECKING:
     from claude_health.tools.settings.validate import Validation
-
-# A key scan runs inside the SessionStart hook only on trees this small; the doctor and
-# `claude-health keys` cover larger ones.
-KEY_SCAN_MAX_FILES = 2000
 
 
 @dataclass(frozen=True)
@@ -59,8 +52,31 @@ class Problem:
     path: str | None = None
 
 
+@dataclass(frozen=True)
+class KeyScan:
+    """The key scan's part (:func:`.keyscan.scan`): leaked keys, why the scan did not run when it
+    did not, and the files whose change invalidates it."""
+
+    problems: list[Problem] = field(default_factory=list)
+    note: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeyScan:
+        return cls(
+            problems=[Problem(**p) for p in data.get("problems", [])],
+            note=data.get("note"),
+            depends_on=list(data.get("depends_on", [])),
+        )
+
+
 @dataclass
 class SessionFacts:
+    """The SessionStart verdict: who pays, the problems to say, and what it depends on."""
+
     billing: BillingFact
     problems: list[Problem] = field(default_factory=list)
     # path -> {"deny": [...], "ask": [...]}: what each settings file applies (ConfigChange compares).
@@ -84,23 +100,23 @@ class SessionFacts:
         )
 
 
-def session_facts(ws: Workspace, *, scan_keys: bool = True) -> SessionFacts:
-    """Everything SessionStart needs to know about this workspace, computed now."""
+def session_facts(ws: Workspace, keys: KeyScan | None = None) -> SessionFacts:
+    """Everything SessionStart needs to know about this workspace: who pays and what the settings
+    lose computed now, with the key scan's verdict ``keys`` (None: no key scan)."""
     billing = billing_fact(ws)
     validation = view_of(ws).validation  # the one judgement every check reads
     problems = settings_problems(ws, validation)
-    keys_note = None
-    if scan_keys:
-        leaks, keys_note = key_problems(ws)
-        problems += leaks
-
+    depends_on = [str(p) for p in dependencies(ws)]
+    if keys is not None:
+        problems += keys.problems
+        depends_on += [p for p in keys.depends_on if p not in depends_on]
     rules = {str(r.file.path): applied(r) for r in settings_results(validation)}
     return SessionFacts(
         billing=billing,
         problems=problems,
         applied_rules=rules,
-        keys_note=keys_note,
-        depends_on=[str(p) for p in dependencies(ws)],
+        keys_note=keys.note if keys is not None else None,
+        depends_on=depends_on,
         global_config=str(ws.global_config),
     )
 
@@ -187,56 +203,9 @@ def settings_problems(ws: Workspace, validation: Validation) -> list[Problem]:
     return problems
 
 
-def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
-    """Anthropic keys leaked in the project tree or its shared config (small trees only).
-
-    The findings are the key scan's own K001 and K002 (:mod:`claude_health.tools.keys.leaks`),
-    from one listing of the tree: the doctor's `keys` check says the same about the same files.
-    """
-    too_many: tuple[list[Problem], str | None] = (
-        [],
-        f"more than {KEY_SCAN_MAX_FILES} files: run `claude-health keys` for the project's key scan",
-    )
-    # Outside git the walk is counted first, up to the cap (the project may be a home folder);
-    # inside, git's list is the count (ignored folders such as node_modules are not in it).
-    outside_git = not repository_may_exist(ws.project)
-    if outside_git and _tree_size(ws.project, KEY_SCAN_MAX_FILES) > KEY_SCAN_MAX_FILES:
-        return too_many
-    listing = list_files(ws.project, tracked=False)
-    if len(listing.files) > KEY_SCAN_MAX_FILES:
-        return too_many
-    problems = [
-        Problem(f.code, f.message, f.path)
-        for f in leak_findings(ws, listing)
-        if f.code in LEAK_CODES and f.severity == Severity.ERROR
-    ]
-    return problems, None
-
-
-def _tree_size(project: Path, cap: int) -> int:
-    """Regular files under ``project`` (no git), counted up to ``cap + 1``."""
-    seen = 0
-    stack = [str(project)]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.is_file(follow_symlinks=False):
-                    seen += 1
-            except OSError:
-                continue
-        if seen > cap:
-            break
-    return seen
-
-
 def dependencies(ws: Workspace) -> list[Path]:
-    """Every file and directory whose change can change :func:`session_facts`."""
+    """Every file and directory whose change can change who pays or what the settings lose (the
+    key scan names its own: :func:`.keyscan.dependencies`)."""
     # The view's files (discovered once, MDM profiles included), not a second discovery.
     paths: list[Path] = [f.path for f in view_of(ws).files]
     if ws.os_name == "darwin":  # the Keychain holds the login there
@@ -249,12 +218,10 @@ def dependencies(ws: Workspace) -> list[Path]:
         ws.managed_dropin_dir,
         *mcp_json_chain(ws.project),
         ws.project / ".claude" / "managed-settings.json",
-        ws.project / ".env",
     ]
     root = ws.git_root
     if root is not None:
         paths += [root / ".claude" / "settings.local.json", root / ".claude" / "managed-settings.json"]
-        paths += [root / ".git" / "index", root / ".git" / "HEAD"]
     seen: set[str] = set()
     unique: list[Path] = []
     for p in paths:

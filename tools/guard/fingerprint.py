@@ -9,13 +9,19 @@ Values are hashed, never stored: the environment holds credentials.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
+try:
+    # hashlib's own blake2b, without the OpenSSL library ``import hashlib`` loads first (a few
+    # milliseconds of every hook run); blake2 is always CPython's built-in _blake2.
+    from _blake2 import blake2b
+except ImportError:  # another Python implementation
+    from hashlib import blake2b
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 # Variables the auth route and the settings validator's error-level verdicts read (the auth
 # route's PROVIDER_SWITCHES all start with CLAUDE_CODE_USE_).
@@ -28,6 +34,23 @@ ENV_NAMES = frozenset(
         "HOME",
         "USERPROFILE",
         "XDG_CONFIG_HOME",
+    }
+)
+# Variables that move what the key scan reads or leaves to other checks (:mod:`.keyscan`): where
+# home, Claude Code's config, the shell histories and git's repository are.
+KEY_SCAN_ENV_NAMES = frozenset(
+    {
+        "CLAUDE_CONFIG_DIR",
+        "CLAUDE_HEALTH_MANAGED_DIR",
+        "GIT_DIR",
+        "GIT_INDEX_FILE",
+        "GIT_WORK_TREE",
+        "HISTFILE",
+        "HOME",
+        "USERPROFILE",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "ZDOTDIR",
     }
 )
 # What of ~/.claude.json the verdict uses (the rest changes on every start).
@@ -59,11 +82,28 @@ def _global_subset(path: str) -> bytes:
     return json.dumps(subset, sort_keys=True, default=str).encode("utf-8", "replace")
 
 
-def fingerprint(env: Mapping[str, str], paths: Iterable[str], global_config: str | None, version: str) -> str:
-    digest = hashlib.blake2b(digest_size=16)
+def decides_verdict(name: str) -> bool:
+    """A variable the verdict depends on: the auth route's, the validator's or the key scan's."""
+    return name.startswith(ENV_PREFIXES) or name in ENV_NAMES or name in KEY_SCAN_ENV_NAMES
+
+
+def decides_key_scan(name: str) -> bool:
+    return name in KEY_SCAN_ENV_NAMES
+
+
+def fingerprint(
+    env: Mapping[str, str],
+    paths: Iterable[str],
+    global_config: str | None,
+    version: str,
+    decides: Callable[[str], bool] = decides_verdict,
+) -> str:
+    """A hash of the variables ``decides`` names, of the stat of each of ``paths``, and of what
+    matters in ``~/.claude.json``."""
+    digest = blake2b(digest_size=16)
     digest.update(version.encode())
     for name in sorted(env):
-        if name.startswith(ENV_PREFIXES) or name in ENV_NAMES:
+        if decides(name):
             digest.update(f"\0{name}={env[name]}".encode("utf-8", "replace"))
     for path in paths:
         if path == global_config:

@@ -7,7 +7,9 @@ Claude Code 2.1.332 runs the hook in ``claude -p`` too, so scripted runs get the
 The verdict is computed by :func:`claude_health.tools.guard.facts.session_facts`, rendered, and
 cached per project with a fingerprint of its inputs (:mod:`.fingerprint`), for at most
 :data:`TTL_S`: the usual start only stats a few files and prints what it printed last time.
-Standard library only until the cache misses.
+Standard library only until the cache misses. The key scan's part (:mod:`.keyscan`) is cached
+apart with its own inputs, so that a new variable or a settings edit does not list and read the
+project tree again; the verdict is as old as its oldest part.
 """
 
 from __future__ import annotations
@@ -16,22 +18,35 @@ import json
 import sqlite3
 
 from claude_health.tools import __version__
-from claude_health.tools.guard.fingerprint import fingerprint
+from claude_health.tools.guard.fingerprint import decides_key_scan, fingerprint
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from claude_health.tools.guard.facts import KeyScan
+    from claude_health.tools.paths import Workspace
+
 TTL_S = 3600.0  # the key scan's freshness: untracked files change no fingerprint
 MAX_PROBLEMS_SHOWN = 3
-CACHE_VERSION = f"{__version__}/guard-1"
+CACHE_VERSION = f"{__version__}/guard-2"
+VERDICTS = "guard_facts"  # the whole verdict, rendered
+KEY_SCANS = "guard_keys"  # the key scan's part
+_LOAD = {
+    VERDICTS: "SELECT fingerprint, at, verdict FROM guard_facts WHERE project = ?",
+    KEY_SCANS: "SELECT fingerprint, at, verdict FROM guard_keys WHERE project = ?",
+}
+_STORE = {
+    VERDICTS: "INSERT OR REPLACE INTO guard_facts (project, fingerprint, at, verdict) VALUES (?, ?, ?, ?)",
+    KEY_SCANS: "INSERT OR REPLACE INTO guard_keys (project, fingerprint, at, verdict) VALUES (?, ?, ?, ?)",
+}
 
 
-def load_verdict(conn: sqlite3.Connection, project: str) -> tuple[str, float, dict[str, Any]] | None:
-    row = conn.execute(
-        "SELECT fingerprint, at, verdict FROM guard_facts WHERE project = ?", (project,)
-    ).fetchone()
+def load_verdict(
+    conn: sqlite3.Connection, project: str, table: str = VERDICTS
+) -> tuple[str, float, dict[str, Any]] | None:
+    row = conn.execute(_LOAD[table], (project,)).fetchone()
     if row is None:
         return None
     try:
@@ -42,18 +57,27 @@ def load_verdict(conn: sqlite3.Connection, project: str) -> tuple[str, float, di
 
 
 def store_verdict(
-    conn: sqlite3.Connection, project: str, fingerprint: str, at: float, verdict: dict[str, Any]
+    conn: sqlite3.Connection,
+    project: str,
+    fingerprint: str,
+    at: float,
+    verdict: dict[str, Any],
+    table: str = VERDICTS,
 ) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO guard_facts (project, fingerprint, at, verdict) VALUES (?, ?, ?, ?)",
-        (project, fingerprint, at, json.dumps(verdict)),
-    )
+    conn.execute(_STORE[table], (project, fingerprint, at, json.dumps(verdict)))
 
 
 def current_fingerprint(env: Mapping[str, str], verdict: Mapping[str, Any]) -> str:
     paths = verdict.get("depends_on") or []
     return fingerprint(
         env, [p for p in paths if isinstance(p, str)], verdict.get("global_config"), CACHE_VERSION
+    )
+
+
+def key_scan_fingerprint(env: Mapping[str, str], scan: Mapping[str, Any]) -> str:
+    paths = scan.get("depends_on") or []
+    return fingerprint(
+        env, [p for p in paths if isinstance(p, str)], None, CACHE_VERSION + "/keys", decides_key_scan
     )
 
 
@@ -69,12 +93,39 @@ def verdict_for(conn: sqlite3.Connection, env: Mapping[str, str], project: str, 
     from claude_health.tools.paths import Workspace
 
     ws = Workspace.discover(project=project, env=dict(env))
-    verdict = session_facts(ws).to_json()
+    keys, keys_at = key_scan_for(conn, env, ws, project, now)
+    verdict = session_facts(ws, keys).to_json()
     # Rendered (and scrubbed) once here, so that a start with a warning to repeat costs no more
     # than a silent one.
     verdict["output"] = render(verdict)
-    store_verdict(conn, project, current_fingerprint(env, verdict), now, verdict)
+    # As old as its oldest part: a key scan taken from the cache still expires on its own hour.
+    store_verdict(conn, project, current_fingerprint(env, verdict), keys_at, verdict)
     return verdict
+
+
+def key_scan_for(
+    conn: sqlite3.Connection, env: Mapping[str, str], ws: Workspace, project: str, now: float
+) -> tuple[KeyScan, float]:
+    """The key scan's verdict and when it was taken: the cached one unless its own inputs changed
+    or its hour is up, else a fresh one (then cached)."""
+    from claude_health.tools.guard.facts import KeyScan
+
+    cached = load_verdict(conn, project, KEY_SCANS)
+    if cached is not None:
+        stored_fp, at, scan = cached
+        if 0 <= now - at < TTL_S and key_scan_fingerprint(env, scan) == stored_fp:
+            try:
+                return KeyScan.from_json(scan), at
+            except (TypeError, ValueError, KeyError, AttributeError):
+                pass  # not what this version stores: scan again
+    # Only when the scan runs: the tree listing, git and the scanner are most of a recompute's
+    # imports.
+    from claude_health.tools.guard.keyscan import scan as scan_keys
+
+    fresh = scan_keys(ws)
+    data = fresh.to_json()
+    store_verdict(conn, project, key_scan_fingerprint(env, data), now, data, KEY_SCANS)
+    return fresh, now
 
 
 def output_for(

@@ -16,6 +16,7 @@ from claude_health.tools import causes
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.config import config_findings
 from claude_health.tools.keys.formats import label
+from claude_health.tools.keys.history_files import history_files
 from claude_health.tools.keys.literals import displayable
 from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
 from claude_health.tools.keys.rules import KEY_IN_COMMITTED_CONFIG, KEY_IN_TREE
@@ -38,8 +39,6 @@ def own_check_places(
 
         dirs = tuple(str(root) + os.sep for root in transcript_roots(ws.env, ws.home))
     if shell_history:
-        from claude_health.tools.keys.locations import history_files
-
         files = {str(h.path) for h in history_files(ws)}
     return dirs, files
 

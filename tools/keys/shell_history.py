@@ -23,9 +23,7 @@ from claude_health.tools.files import log_read
 from claude_health.tools.findings import Finding, Severity
 from claude_health.tools.keys import scan_state
 from claude_health.tools.keys.formats import PATTERN, classify, holds_prefix, iter_matches, label
-
-# Where the histories are lives with the other places the tree scan leaves to their own checks.
-from claude_health.tools.keys.locations import HistoryFile, history_files
+from claude_health.tools.keys.history_files import HistoryFile, history_files
 from claude_health.tools.keys.rules import KEY_IN_SHELL_HISTORY
 from claude_health.tools.keys.vault import remember
 from claude_health.tools.paths import Workspace

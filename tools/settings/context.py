@@ -23,6 +23,8 @@ MAX_SUGGESTED_NAME = 64
 
 @dataclass
 class _Folded:
+    """Repeated findings of one code folded into one summary finding."""
+
     index: int  # where the summary finding sits in ``findings``
     count: int
     severity: Severity
@@ -32,6 +34,8 @@ class _Folded:
 
 @dataclass
 class FileContext:
+    """One file being validated: its document, the findings so far, and whether it is ignored."""
+
     file: ConfigFile
     doc: Document
     ws: Workspace

@@ -20,6 +20,8 @@ SETTINGS, GLOBAL, MCP, MANAGED_MCP, IGNORED = "settings", "global_config", "mcp"
 
 @dataclass(frozen=True, slots=True)
 class ConfigFile:
+    """One file (or managed source) Claude Code may read, where it sits in the hierarchy."""
+
     scope: str  # user | project | local | managed | global | mcp | ignored
     kind: str
     path: Path

@@ -23,6 +23,8 @@ POLICY_OVERWRITES = ("availableModels", "enforceAvailableModels")
 
 @dataclass
 class Effective:
+    """The merged settings Claude Code applies, and which file each value comes from."""
+
     settings: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)  # dotted path -> file
     sources: list[dict[str, Any]] = field(default_factory=list)

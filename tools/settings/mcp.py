@@ -28,6 +28,8 @@ _NEVER_EXPANDED = re.compile(r"\$\{(?:input|env|config|workspaceFolder)[:}]|\$[A
 
 @dataclass
 class Server:
+    """One MCP server entry, where it is defined, and what Claude Code does with it."""
+
     name: str
     scope: str  # user | local | project | managed
     path: str

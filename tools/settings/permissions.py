@@ -48,6 +48,8 @@ _PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):(.*)$", re.DOTALL)
 
 @dataclass(frozen=True, slots=True)
 class ParsedRule:
+    """A permission rule as written, its tool (aliases resolved) and its specifier."""
+
     raw: str
     written_tool: str
     tool: str  # alias resolved

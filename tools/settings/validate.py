@@ -34,6 +34,8 @@ LEGACY_PROJECT_KEYS = ("allowedTools", "ignorePatterns", "env", "todoFeatureEnab
 
 @dataclass
 class FileResult:
+    """One file's verdict: loaded or ignored, and what Claude Code keeps of it."""
+
     file: ConfigFile
     loaded: bool | None = None  # None: absent, or too large to judge (unknown, not ignored)
     data: dict[str, Any] | None = None  # what Claude Code keeps
@@ -46,6 +48,8 @@ class FileResult:
 
 @dataclass
 class Validation:
+    """Every file's verdict and every finding, as Claude Code would judge this workspace."""
+
     ws: Workspace
     files: list[FileResult]
     findings: list[Finding]
