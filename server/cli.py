@@ -7,6 +7,9 @@ Exit codes: 0 healthy, 1 problems found, 2 usage error, 3 `serve` cannot listen 
 
 from __future__ import annotations
 
+import contextlib  # (the three are loaded by the interpreter before any script: free)
+import errno
+import os
 import sys
 
 from claude_health.tools import __version__
@@ -19,6 +22,12 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OUTPUT_LOST = 120  # what CPython exits with when stdout cannot be flushed at exit
+# Errors of a write to stdout/stderr that mean the output is incomplete (no file name: the
+# stream's own descriptor): a full disk or quota, a file too large, an I/O error.
+_OUTPUT_LOST = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EIO") if hasattr(errno, name)
+)
 
 # Set when a command that leaves nothing open (files closed, children reaped; it sets
 # ``skip_teardown`` in its parser defaults) has returned: the console script may then exit
@@ -182,6 +191,13 @@ def _run(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         # `claude-health doctor | head` closes the pipe early; that is not an error.
         return EXIT_OK
+    except OSError as exc:
+        if exc.filename is not None or exc.errno not in _OUTPUT_LOST:
+            raise
+        # Writing the report failed (a full disk behind `> out.sarif`): one line and the exit
+        # code the interpreter gives an unflushable stdout, never a traceback or a success.
+        _report_lost_output(sys.__stdout__, exc)
+        return EXIT_OUTPUT_LOST
     finally:
         _flush_quietly()
 
@@ -196,29 +212,49 @@ def _flush_quietly() -> None:
             pass
 
 
+def _report_lost_output(stream: object, exc: OSError) -> None:
+    which = "standard output" if stream is sys.__stdout__ else "standard error"
+    with contextlib.suppress(OSError):  # standard error gone too: the exit code says it
+        os.write(2, f"claude-health: could not write {which}: {exc.strerror or exc}\n".encode())
+
+
 def console() -> NoReturn:
     """The ``claude-health`` console script: :func:`main`, then exit with its code.
 
     After a command that leaves nothing open (``keys``), without the interpreter's teardown:
     freeing every module and object a 100 MB key scan loaded costs 15-20 ms, a tenth of the
-    whole run. Output is flushed first; nothing else is pending then.
+    whole run. Output is flushed first; nothing else is pending then. Output that cannot be
+    written (a full disk behind ``> out.sarif``) exits 120 with one line, whatever the command.
     """
     code = main()
-    if _skip_teardown:
-        _flush_quietly()
-        for stream in (sys.__stdout__, sys.__stderr__):
-            try:
-                if stream is not None:
-                    stream.flush()
-            except (OSError, ValueError):
-                pass
+    lost = not _flush_outputs()
+    if lost:
+        code = EXIT_OUTPUT_LOST
+    if _skip_teardown or lost:
+        # (After a failed flush the buffer keeps its bytes, and the teardown would try again
+        # and print a traceback: the line above has said it.)
         logging = sys.modules.get("logging")
         if logging is not None:
             logging.shutdown()
-        import os
-
         os._exit(code)
     raise SystemExit(code)
+
+
+def _flush_outputs() -> bool:
+    """Flush the process's own stdout and stderr; False (and one line said) if output was lost."""
+    _flush_quietly()
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BrokenPipeError:  # `keys | head`: the reader left, as in main()
+            pass
+        except ValueError:  # closed by the command
+            pass
+        except OSError as exc:  # a full disk, an I/O error: the output is incomplete
+            _report_lost_output(stream, exc)
+            return False
+    return True
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import re
 import struct
 import subprocess
 import termios
+from pathlib import Path
 
 from tests.conftest import Sandbox
 from tests.mcp_helpers import cli_path
@@ -132,3 +133,27 @@ def test_help_texts_say_what_each_option_does(sandbox: Sandbox) -> None:
     assert "--project" not in rules and "--verbose" not in rules
     assert run(sandbox, "rules", "--project", str(sandbox.project), "S306").returncode == 0
     assert "list every file read" in _help(sandbox, "keys")
+
+
+def test_a_report_that_cannot_be_written_fails_with_one_line(sandbox: Sandbox) -> None:
+    """`> out.sarif` on a full disk: exit 120 (what the interpreter gives an unflushable stdout)
+    and one line on stderr, never a success with a truncated file, never a traceback. `keys`
+    skips the interpreter's teardown, so it must say it itself."""
+    _messy(sandbox)
+    sandbox.write(sandbox.project / "notes.txt", "nothing secret\n")
+    for command in (["keys"], ["keys", "--json"], ["keys", "--sarif"], ["doctor", "--json"], ["settings"]):
+        with Path("/dev/full").open("w") as full:  # a real device that answers every write with ENOSPC
+            done = subprocess.run(
+                [cli_path(), *command, "--project", str(sandbox.project)],
+                env={**sandbox.env, "PATH": os.environ["PATH"]},
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        assert done.returncode == 120, (command, done.returncode, done.stderr[-1000:])
+        assert "Traceback" not in done.stderr, command
+        assert done.stderr.strip().splitlines()[-1] == (
+            "claude-health: could not write standard output: No space left on device"
+        ), command

@@ -237,6 +237,34 @@ def test_a_key_pasted_into_the_projects_env_file_is_reported_at_the_next_start(s
     assert "[K001] .env holds an Anthropic API key" in for_model
 
 
+@pytest.mark.parametrize("dot_git", [None, "gitdir: /nowhere/at/all\n"])
+def test_the_start_key_scan_stops_walking_past_its_cap(
+    sandbox: Sandbox, dot_git: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big project outside git, or one whose `.git` git cannot use (a broken `gitdir:` file):
+    the walk stops past the cap and the start says to run `keys`; the files are never all listed."""
+    from claude_health.tools.guard import keyscan
+    from claude_health.tools.keys import tree
+
+    if dot_git is not None:
+        sandbox.write(sandbox.project / ".git", dot_git)
+    for i in range(keyscan.KEY_SCAN_MAX_FILES + 300):
+        sandbox.write(sandbox.project / f"d{i % 7}" / f"f{i}.txt", "x\n")
+    sandbox.write(sandbox.project / "zz" / "leak.txt", f"{fake_key()}\n")
+    walked: list[int] = []
+    real_walk = tree._walk
+
+    def counting(project: Path, limit: int = tree.MAX_FILES) -> tree.FileList:
+        listing = real_walk(project, limit)
+        walked.append(len(listing.files))
+        return listing
+
+    monkeypatch.setattr(tree, "_walk", counting)
+    problems, note = keyscan.key_problems(sandbox.workspace())
+    assert problems == [] and note is not None and "run `claude-health keys`" in note
+    assert walked == [keyscan.KEY_SCAN_MAX_FILES]
+
+
 # -- UserPromptSubmit: plan thresholds -----------------------------------------------------------
 
 NOW = time.time()

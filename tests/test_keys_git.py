@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -569,3 +570,61 @@ def test_an_early_child_is_reaped_when_the_checks_fail(sandbox: Sandbox) -> None
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
     assert started._listing_fd is None and started._queue_fd is None
+
+
+def _children_of(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")
+def test_the_early_childs_helpers_stop_with_it(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check fails while the early child and its helpers scan: the helpers stop too, instead of
+    scanning the rest of the tree for a process that has left."""
+    from functools import partial
+
+    from claude_health.tools.keys import early, report, tree
+
+    _tree_of(sandbox, 2400, 100)
+    real_batch = tree._scan_batch
+
+    def slow(paths: list[str]) -> tree.TreeScan:
+        time.sleep(0.2)  # each batch takes a while: the helpers are busy when the parent fails
+        return real_batch(paths)
+
+    monkeypatch.setattr(tree, "_scan_batch", slow)
+    ws = sandbox.workspace()
+    started = early.start(partial(report._listing, ws, report.ScanOptions()), workers=4)
+    assert started is not None and started._child is not None
+    child = started._child.pid
+    deadline = time.monotonic() + 20
+    helpers: list[int] = []
+    while len(helpers) < 2 and time.monotonic() < deadline:
+        helpers = _children_of(child)
+        time.sleep(0.02)
+    assert len(helpers) == 2, helpers  # workers=4: this process, the child and two helpers
+    with pytest.raises(RuntimeError), started:
+        raise RuntimeError("a check failed while the tree was being scanned")
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not [pid for pid in helpers if _alive(pid)]

@@ -1,6 +1,7 @@
 """The doctor: run every check against one workspace and bundle their findings in one report.
 
-A check that raises becomes a finding, so one broken check never hides the others. Importing
+A check that raises while it runs becomes a finding, so one broken check never hides the others
+(a module that fails to import is an installation problem and stops the doctor with it). Importing
 this module imports every check: it is imported when a report is made (the CLI's ``doctor`` and
 the MCP ``health_report`` import it inside the command), never at start-up.
 """

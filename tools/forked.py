@@ -50,7 +50,7 @@ class Forked(Generic[T]):
         _, status = os.waitpid(self.pid, 0)
         if status != 0 or not data:
             return None
-        import pickle  # here and in the child: importing it before the fork would delay the fork
+        import pickle  # (loaded by start() already: a dictionary lookup)
 
         try:
             value: T = pickle.loads(data)  # noqa: S301 - our own child's output, over our own pipe
@@ -88,8 +88,6 @@ def start(work: Callable[[], T]) -> Forked[T] | None:
         code = 1
         try:
             os.close(read_fd)
-            import pickle
-
             payload = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as fh:
                 fh.write(payload)

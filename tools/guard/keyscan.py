@@ -11,11 +11,9 @@ files.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from claude_health.tools.findings import Severity
-from claude_health.tools.gitsafe import repository_may_exist
 from claude_health.tools.guard.facts import KeyScan, Problem
 from claude_health.tools.keys.leaks import LEAK_CODES, leak_findings
 from claude_health.tools.keys.locations import committed_config_files
@@ -40,13 +38,11 @@ def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
         [],
         f"more than {KEY_SCAN_MAX_FILES} files: run `claude-health keys` for the project's key scan",
     )
-    # Outside git the walk is counted first, up to the cap (the project may be a home folder);
-    # inside, git's list is the count (ignored folders such as node_modules are not in it).
-    outside_git = not repository_may_exist(ws.project)
-    if outside_git and _tree_size(ws.project, KEY_SCAN_MAX_FILES) > KEY_SCAN_MAX_FILES:
-        return too_many
-    listing = list_files(ws.project, tracked=False)
-    if len(listing.files) > KEY_SCAN_MAX_FILES:
+    # Outside git (or where git cannot list) the walk stops past the cap: the project may be a
+    # home folder. Inside, git's list is the count (ignored folders such as node_modules are not
+    # in it).
+    listing = list_files(ws.project, tracked=False, limit=KEY_SCAN_MAX_FILES)
+    if listing.truncated or len(listing.files) > KEY_SCAN_MAX_FILES:
         return too_many
     problems = [
         Problem(f.code, f.message, f.path)
@@ -54,28 +50,6 @@ def key_problems(ws: Workspace) -> tuple[list[Problem], str | None]:
         if f.code in LEAK_CODES and f.severity == Severity.ERROR
     ]
     return problems, None
-
-
-def _tree_size(project: Path, cap: int) -> int:
-    """Regular files under ``project`` (no git), counted up to ``cap + 1``."""
-    seen = 0
-    stack = [str(project)]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.is_file(follow_symlinks=False):
-                    seen += 1
-            except OSError:
-                continue
-        if seen > cap:
-            break
-    return seen
 
 
 def dependencies(ws: Workspace) -> list[Path]:

@@ -50,6 +50,8 @@ def _child(
     # memory already) take batches too; what a failed one took, the parent scans again.
     extra = (default_workers(len(files)) if workers is None else workers) - 2
     helpers = [h for h in (forked.start(queue.drain) for _ in range(max(extra, 0))) if h is not None]
+    if helpers:
+        _stop_helpers_with_this_child(helpers)
     share = queue.drain()
     for helper in helpers:
         part = helper.result()
@@ -57,6 +59,21 @@ def _child(
             share.scan.merge(part.scan)
             share.batches.extend(part.batches)
     return share
+
+
+def _stop_helpers_with_this_child(helpers: list[forked.Forked[_Share]]) -> None:
+    """When the parent stops this child (a check failed, see :meth:`EarlyScan.close`), stop the
+    helpers too: they would otherwise scan the rest of the tree for a process that has left."""
+    import contextlib
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        for helper in helpers:
+            with contextlib.suppress(OSError):  # already gone
+                os.kill(helper.pid, signal.SIGTERM)
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 class EarlyScan:
@@ -131,8 +148,15 @@ def start(list_tree: Callable[[], Listing], workers: int | None = None) -> Early
     """
     if not forked.can_fork() or not hasattr(os, "memfd_create") or workers == 1:
         return None
-    listing_fd = os.memfd_create("claude-health-keys-listing", os.MFD_CLOEXEC)
-    read_fd, write_fd = os.pipe()
+    try:
+        listing_fd = os.memfd_create("claude-health-keys-listing", os.MFD_CLOEXEC)
+    except OSError:  # ENOSYS (an old kernel, a seccomp sandbox), EMFILE: the usual scan instead
+        return None
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        os.close(listing_fd)
+        return None
     child = forked.start(partial(_child, list_tree, listing_fd, (read_fd, write_fd), workers))
     os.close(write_fd)  # only the child writes batch numbers: the end of the queue is its close
     if child is None:

@@ -27,8 +27,8 @@ def _interpreter_find(data: bytes, needle: bytes) -> int:
 # The key scan's hot path is one search for PREFILTER in every byte of the tree. CPython's
 # ``bytes.find`` does about 2 GB/s on source code (a skip table that common letters defeat):
 # 45 ms of CPU for a 100 MB tree, over a third of the whole scan. StringZilla's SIMD search
-# does the same in a tenth of that. Without its wheel (a platform it does not build for) the
-# interpreter's search gives the same answers, slower.
+# does the same in a tenth of that. Where it cannot be imported (a bundle built for another
+# platform) the interpreter's search gives the same answers, slower.
 try:
     from stringzilla import find as _simd_find
 except ImportError:  # pragma: no cover - the dependency is installed wherever wheels exist

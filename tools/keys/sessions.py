@@ -61,8 +61,8 @@ def transcript_findings(ws: Workspace) -> tuple[list[Finding], TranscriptStats]:
 
 
 def _prices_nothing(model: str) -> None:
-    """The key check reads the ledger's key hits, never a cost: loading the price table (the
-    shared one from ccusage's cache when present) would be start-up time for nothing."""
+    """The key check reads the ledger's key hits, never a cost: loading the price table would
+    be start-up time for nothing."""
     return None
 
 

@@ -42,6 +42,7 @@ class FileList:
     tracked: set[str] = field(default_factory=set)  # project-relative POSIX paths
     problem: str | None = None
     unreadable_dirs: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), outside git
+    truncated: bool = False  # the walk stopped at its limit: more files exist than are listed
 
     def relative(self) -> list[str]:
         prefix = len(str(self.root)) + 1
@@ -78,9 +79,10 @@ class TreeScan:
         self.unreadable += other.unreadable
 
 
-def list_files(project: Path, *, tracked: bool = True) -> FileList:
+def list_files(project: Path, *, tracked: bool = True, limit: int = MAX_FILES) -> FileList:
     """The files to scan; ``tracked=False`` leaves :attr:`FileList.tracked` empty (one git run
-    fewer: only the ignore check reads it)."""
+    fewer: only the ignore check reads it). A walk (no git, or git failed) stops after ``limit``
+    files (:attr:`FileList.truncated`); git's list is whole, as git gives it."""
     base = str(project)
     if is_work_tree(project):  # (no git started where no repository can be: see gitsafe)
         listed = git(["ls-files", "-z", "-co", "--exclude-standard"], project)
@@ -93,13 +95,13 @@ def list_files(project: Path, *, tracked: bool = True) -> FileList:
                 in_git=True,
                 tracked=set(split_z(cached.stdout)) if cached is not None and cached.ok else set(),
             )
-        walked = _walk(project)
+        walked = _walk(project, limit)
         walked.problem = f"git ls-files failed ({listed.error}); every file was scanned"
         return walked
-    return _walk(project)
+    return _walk(project, limit)
 
 
-def _walk(project: Path) -> FileList:
+def _walk(project: Path, limit: int = MAX_FILES) -> FileList:
     """Every regular file under ``project``: scandir's entry types, so no stat per file.
 
     Symbolic links are not followed nor listed (a link loop or a link to /dev cannot hang the
@@ -126,10 +128,10 @@ def _walk(project: Path) -> FileList:
                         files.append(entry.path)
                 except OSError:
                     unreadable.append((entry.path, "cannot be examined"))
-        if len(files) > MAX_FILES:
+        if len(files) > limit:
             files.sort()
-            listing = FileList(project, files[:MAX_FILES], unreadable_dirs=unreadable)
-            listing.problem = f"more than {MAX_FILES:,} files: only the first {MAX_FILES:,} were scanned"
+            listing = FileList(project, files[:limit], unreadable_dirs=unreadable, truncated=True)
+            listing.problem = f"more than {limit:,} files: only the first {limit:,} were scanned"
             return listing
     files.sort()
     return FileList(project, files, unreadable_dirs=unreadable)
