@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
 from pathlib import Path
@@ -109,3 +110,50 @@ def test_responses_after_the_last_cached_one_extend_the_final_block_without_walk
     _insert(conn, "early", base + 30_000, 1)
     assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
     conn.close()
+
+
+def test_priced_blocks_cost_what_each_key_costs_through_the_price_table() -> None:
+    """Blocks are priced in place; each (model, speed, size tier) sum costs exactly what
+    ``cost_usd`` says, added in first-seen order, fast mode, long context and unpriced models
+    included, and a gap sits wherever more than 5 hours pass between two blocks."""
+    from claude_health.tools.usage.pricing import cost_usd, default_lookup
+
+    lookup = default_lookup()
+    rng = random.Random(11)
+    models = ["claude-sonnet-4-5-20250929", "claude-opus-4-6", "claude-haiku-4-5-20251001", "no-such-model"]
+    raw: list[aggregate.RawBlock] = []
+    start = 1_790_000_000_000 - 1_790_000_000_000 % H
+    for _ in range(40):
+        block = aggregate.RawBlock(start, start + rng.randrange(H), start + 4 * H)
+        for _ in range(rng.randrange(1, 6)):
+            key = (rng.choice(models), rng.choice(["standard", "fast"]), rng.choice([0, 1, 2]))
+            block.sums[key] = [rng.randrange(10**7) for _ in range(6)] + [rng.randrange(1, 99)]
+        raw.append(block)
+        start += rng.choice([5 * H, 6 * H, 30 * H])
+    priced = [b for b in aggregate.price_blocks(raw, lookup, 0) if not b.is_gap]
+    assert len(priced) == len(raw)
+    gaps = sum(1 for a, b in itertools.pairwise(raw) if b.first_ms - a.last_ms > aggregate.BLOCK_MS)
+    assert len(aggregate.price_blocks(raw, lookup, 0)) == len(raw) + gaps > len(raw)
+    for rb, block in zip(raw, priced, strict=True):
+        total, by_model = 0.0, {}
+        for (model, speed, tier), (inp, out, c5, c1, _cc, cr, _n) in rb.sums.items():
+            prices = lookup(model)
+            threshold = prices.long_threshold if prices else None
+            cost = cost_usd(
+                prices,
+                input_tokens=inp,
+                output_tokens=out,
+                cache_write_5m=c5,
+                cache_write_1h=c1,
+                cache_read=cr,
+                fast=speed == "fast",
+                long_context=threshold is not None and tier >= aggregate._TIER_OF.get(threshold, 99),
+            )
+            total += cost
+            by_model[model] = by_model.get(model, 0.0) + cost
+        assert block.tokens.cost_usd == total
+        assert {m: t.cost_usd for m, t in block.models.items()} == by_model
+        assert block.tokens.entries == sum(s[6] for s in rb.sums.values())
+        assert block.tokens.input_tokens == sum(s[0] for s in rb.sums.values())
+        assert block.tokens.cache_creation_input_tokens == sum(s[4] for s in rb.sums.values())
+        assert block.tokens.total_tokens == sum(s[0] + s[1] + s[4] + s[5] for s in rb.sums.values())

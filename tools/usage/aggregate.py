@@ -514,10 +514,20 @@ def price_blocks(raw: Iterable[RawBlock], lookup: PriceLookup, now_ms: int) -> l
         if prev is not None and rb.first_ms - prev.last_ms > BLOCK_MS:
             blocks.append(Block(prev.last_ms + BLOCK_MS, rb.first_ms, rb.first_ms, rb.first_ms, is_gap=True))
         block = Block(rb.start_ms, rb.start_ms + BLOCK_MS, rb.first_ms, rb.last_ms)
+        models = block.models
+        # Added in place, not through a Tokens per row (a warm report prices every cached block).
         for (model, speed, tier), (inp, out, c5, c1, cc, cr, n) in rb.sums.items():
-            tokens = pricer.tokens(model, speed, inp, out, c5, c1, cc, cr, n, tier)
-            block.tokens.add(tokens)
-            block.models.setdefault(model, Tokens()).add(tokens)
+            cost = pricer.cost(model, speed, tier, inp, out, c5, c1, cr)
+            by_model = models.get(model)
+            if by_model is None:
+                by_model = models[model] = Tokens()
+            for acc in (block.tokens, by_model):
+                acc.input_tokens += inp
+                acc.output_tokens += out
+                acc.cache_creation_input_tokens += cc
+                acc.cache_read_input_tokens += cr
+                acc.cost_usd += cost
+                acc.entries += n
         # Both bounds matter: an entry stamped in the future must not make its block look
         # active (a negative distance would pass a one-sided test) and hide the real one.
         block.is_active = block.start_ms <= now_ms < block.end_ms and 0 <= now_ms - block.last_ms < BLOCK_MS
