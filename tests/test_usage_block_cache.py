@@ -6,6 +6,7 @@ import itertools
 import random
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from claude_health.tools.usage import aggregate, block_cache, store
 
@@ -157,3 +158,41 @@ def test_priced_blocks_cost_what_each_key_costs_through_the_price_table() -> Non
         assert block.tokens.input_tokens == sum(s[0] for s in rb.sums.values())
         assert block.tokens.cache_creation_input_tokens == sum(s[4] for s in rb.sums.values())
         assert block.tokens.total_tokens == sum(s[0] + s[1] + s[4] + s[5] for s in rb.sums.values())
+
+
+def _ordered(blocks: list[aggregate.RawBlock]) -> list[tuple[int, int, int, list[Any]]]:
+    """Blocks with their sums in key order (the order costs are added in)."""
+    return [(b.start_ms, b.first_ms, b.last_ms, list(b.sums.items())) for b in blocks]
+
+
+def test_hourly_sums_walk_exactly_as_single_entries_on_the_hour_ties_and_gaps(tmp_path: Path) -> None:
+    """Blocks built from per-hour sums equal a walk over single entries, key order included:
+    entries stamped exactly 5 hours after a block's start (the last ones it takes) and just
+    after, gaps of exactly and just over 5 hours, several keys first seen at one millisecond."""
+    conn = store.connect(tmp_path / "state.db")
+    rng = random.Random(3)
+    base = 1_790_000_000_000 - 1_790_000_000_000 % H
+    moments = [
+        base + 5 * H,  # closes the block started at base
+        base + 5 * H + 1,  # opens the next
+        base + 10 * H,
+        base + 10 * H + 5 * H,  # exactly 5 hours after the previous entry
+        base + 21 * H,  # just over
+        base + 21 * H + 1,
+    ]
+    moments += [base + rng.randrange(40 * H) for _ in range(40)]
+    moments += [base + rng.randrange(40) * H for _ in range(15)]  # on the hour
+    n = 0
+    for at in moments:
+        for _ in range(rng.randrange(1, 5)):  # several entries (and keys) at the same millisecond
+            model = rng.choice([*MODELS, "claude-haiku-4-5"])
+            _insert(conn, f"m{n:03d}{rng.choice('zax')}", at, rng.choice([50, 150_000, 250_000]), model)
+            n += 1
+    block_cache.invalidate(conn)
+    cached = block_cache.cached_blocks(conn)
+    assert _ordered(cached) == _ordered(_full(conn))
+    assert any(b.last_ms == b.start_ms + aggregate.BLOCK_MS for b in cached)
+    # Some cached blocks stay, the rest are walked again from the one holding an old change.
+    _insert(conn, "late", base + 12 * H + 7, 120_000, "claude-opus-4-1")
+    assert _ordered(block_cache.cached_blocks(conn)) == _ordered(_full(conn))
+    conn.close()
