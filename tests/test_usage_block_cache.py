@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from claude_health.tools.usage import aggregate, block_cache, store
 
@@ -108,4 +110,89 @@ def test_responses_after_the_last_cached_one_extend_the_final_block_without_walk
     # An insert before the last cached response is not an append: the block is walked again.
     _insert(conn, "early", base + 30_000, 1)
     assert _shape(block_cache.cached_blocks(conn)) == _shape(_full(conn))
+    conn.close()
+
+
+def test_priced_blocks_cost_what_each_key_costs_through_the_price_table() -> None:
+    """Blocks are priced in place; each (model, speed, size tier) sum costs exactly what
+    ``cost_usd`` says, added in first-seen order, fast mode, long context and unpriced models
+    included, and a gap sits wherever more than 5 hours pass between two blocks."""
+    from claude_health.tools.usage.pricing import cost_usd, default_lookup
+
+    lookup = default_lookup()
+    rng = random.Random(11)
+    models = ["claude-sonnet-4-5-20250929", "claude-opus-4-6", "claude-haiku-4-5-20251001", "no-such-model"]
+    raw: list[aggregate.RawBlock] = []
+    start = 1_790_000_000_000 - 1_790_000_000_000 % H
+    for _ in range(40):
+        block = aggregate.RawBlock(start, start + rng.randrange(H), start + 4 * H)
+        for _ in range(rng.randrange(1, 6)):
+            key = (rng.choice(models), rng.choice(["standard", "fast"]), rng.choice([0, 1, 2]))
+            block.sums[key] = [rng.randrange(10**7) for _ in range(6)] + [rng.randrange(1, 99)]
+        raw.append(block)
+        start += rng.choice([5 * H, 6 * H, 30 * H])
+    priced = [b for b in aggregate.price_blocks(raw, lookup, 0) if not b.is_gap]
+    assert len(priced) == len(raw)
+    gaps = sum(1 for a, b in itertools.pairwise(raw) if b.first_ms - a.last_ms > aggregate.BLOCK_MS)
+    assert len(aggregate.price_blocks(raw, lookup, 0)) == len(raw) + gaps > len(raw)
+    for rb, block in zip(raw, priced, strict=True):
+        total, by_model = 0.0, {}
+        for (model, speed, tier), (inp, out, c5, c1, _cc, cr, _n) in rb.sums.items():
+            prices = lookup(model)
+            threshold = prices.long_threshold if prices else None
+            cost = cost_usd(
+                prices,
+                input_tokens=inp,
+                output_tokens=out,
+                cache_write_5m=c5,
+                cache_write_1h=c1,
+                cache_read=cr,
+                fast=speed == "fast",
+                long_context=threshold is not None and tier >= aggregate._TIER_OF.get(threshold, 99),
+            )
+            total += cost
+            by_model[model] = by_model.get(model, 0.0) + cost
+        assert block.tokens.cost_usd == total
+        assert {m: t.cost_usd for m, t in block.models.items()} == by_model
+        assert block.tokens.entries == sum(s[6] for s in rb.sums.values())
+        assert block.tokens.input_tokens == sum(s[0] for s in rb.sums.values())
+        assert block.tokens.cache_creation_input_tokens == sum(s[4] for s in rb.sums.values())
+        assert block.tokens.total_tokens == sum(s[0] + s[1] + s[4] + s[5] for s in rb.sums.values())
+
+
+def _ordered(blocks: list[aggregate.RawBlock]) -> list[tuple[int, int, int, list[Any]]]:
+    """Blocks with their sums in key order (the order costs are added in)."""
+    return [(b.start_ms, b.first_ms, b.last_ms, list(b.sums.items())) for b in blocks]
+
+
+def test_hourly_sums_walk_exactly_as_single_entries_on_the_hour_ties_and_gaps(tmp_path: Path) -> None:
+    """Blocks built from per-hour sums equal a walk over single entries, key order included:
+    entries stamped exactly 5 hours after a block's start (the last ones it takes) and just
+    after, gaps of exactly and just over 5 hours, several keys first seen at one millisecond."""
+    conn = store.connect(tmp_path / "state.db")
+    rng = random.Random(3)
+    base = 1_790_000_000_000 - 1_790_000_000_000 % H
+    moments = [
+        base + 5 * H,  # closes the block started at base
+        base + 5 * H + 1,  # opens the next
+        base + 10 * H,
+        base + 10 * H + 5 * H,  # exactly 5 hours after the previous entry
+        base + 21 * H,  # just over
+        base + 21 * H + 1,
+    ]
+    moments += [base + rng.randrange(40 * H) for _ in range(40)]
+    moments += [base + rng.randrange(40) * H for _ in range(15)]  # on the hour
+    n = 0
+    for at in moments:
+        for _ in range(rng.randrange(1, 5)):  # several entries (and keys) at the same millisecond
+            model = rng.choice([*MODELS, "claude-haiku-4-5"])
+            _insert(conn, f"m{n:03d}{rng.choice('zax')}", at, rng.choice([50, 150_000, 250_000]), model)
+            n += 1
+    block_cache.invalidate(conn)
+    cached = block_cache.cached_blocks(conn)
+    assert _ordered(cached) == _ordered(_full(conn))
+    assert any(b.last_ms == b.start_ms + aggregate.BLOCK_MS for b in cached)
+    # Some cached blocks stay, the rest are walked again from the one holding an old change.
+    _insert(conn, "late", base + 12 * H + 7, 120_000, "claude-opus-4-1")
+    assert _ordered(block_cache.cached_blocks(conn)) == _ordered(_full(conn))
     conn.close()

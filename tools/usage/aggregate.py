@@ -505,6 +505,45 @@ def segment(rows: Iterable[tuple[Any, ...]], seed: RawBlock | None = None) -> li
     return out
 
 
+def segment_hours(groups: Iterable[tuple[Any, ...]]) -> list[RawBlock]:
+    """:func:`segment` over entries summed per clock hour, with the same result.
+
+    ``groups``: ``(hour, not_on_the_hour, first_ts, last_ts, model, speed, tier, input, output,
+    cc5m, cc1h, cc, cread, n)``, sorted by hour, then ``not_on_the_hour``, then the order in which
+    the walk over single entries first meets each key. Every entry of such a part of an hour
+    falls in one block: a block starts on a clock hour and takes entries up to exactly 5 hours
+    later, so only an entry stamped exactly on the hour can close the block before it, and it is
+    kept apart (``not_on_the_hour`` 0); entries of one hour are less than 5 hours apart. So a
+    part opens a new block exactly when its first entry would.
+    """
+    out: list[RawBlock] = []
+    cur = RawBlock(-(2**62), -(2**62), -(2**62))  # long before any entry: the first opens a block
+    sums: dict[SumKey, list[int]] = {}
+    part = None
+    for hour, later, first, last, model, speed, tier, inp, out_t, c5, c1, cc, cr, n in groups:
+        if (hour, later) != part:
+            part = (hour, later)
+            if first - cur.start_ms > BLOCK_MS or first - cur.last_ms > BLOCK_MS:
+                sums = {}
+                cur = RawBlock(first - first % HOUR_MS, first, first, sums)
+                out.append(cur)
+        if last > cur.last_ms:
+            cur.last_ms = last
+        key = (model, speed, tier)
+        acc = sums.get(key)
+        if acc is None:
+            sums[key] = [inp, out_t, c5, c1, cc, cr, n]
+        else:
+            acc[0] += inp
+            acc[1] += out_t
+            acc[2] += c5
+            acc[3] += c1
+            acc[4] += cc
+            acc[5] += cr
+            acc[6] += n
+    return out
+
+
 def price_blocks(raw: Iterable[RawBlock], lookup: PriceLookup, now_ms: int) -> list[Block]:
     """Priced blocks, with a gap block wherever more than 5 hours pass between two blocks."""
     pricer = _Pricer(lookup)
@@ -514,10 +553,20 @@ def price_blocks(raw: Iterable[RawBlock], lookup: PriceLookup, now_ms: int) -> l
         if prev is not None and rb.first_ms - prev.last_ms > BLOCK_MS:
             blocks.append(Block(prev.last_ms + BLOCK_MS, rb.first_ms, rb.first_ms, rb.first_ms, is_gap=True))
         block = Block(rb.start_ms, rb.start_ms + BLOCK_MS, rb.first_ms, rb.last_ms)
+        models = block.models
+        # Added in place, not through a Tokens per row (a warm report prices every cached block).
         for (model, speed, tier), (inp, out, c5, c1, cc, cr, n) in rb.sums.items():
-            tokens = pricer.tokens(model, speed, inp, out, c5, c1, cc, cr, n, tier)
-            block.tokens.add(tokens)
-            block.models.setdefault(model, Tokens()).add(tokens)
+            cost = pricer.cost(model, speed, tier, inp, out, c5, c1, cr)
+            by_model = models.get(model)
+            if by_model is None:
+                by_model = models[model] = Tokens()
+            for acc in (block.tokens, by_model):
+                acc.input_tokens += inp
+                acc.output_tokens += out
+                acc.cache_creation_input_tokens += cc
+                acc.cache_read_input_tokens += cr
+                acc.cost_usd += cost
+                acc.entries += n
         # Both bounds matter: an entry stamped in the future must not make its block look
         # active (a negative distance would pass a one-sided test) and hide the real one.
         block.is_active = block.start_ms <= now_ms < block.end_ms and 0 <= now_ms - block.last_ms < BLOCK_MS

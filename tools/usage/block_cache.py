@@ -11,6 +11,7 @@ add up in the same order as a full walk.
 from __future__ import annotations
 
 import sqlite3
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 # The aggregates are imported where blocks are walked: the key scan creates this table through
@@ -105,10 +106,36 @@ def _rewalk(conn: sqlite3.Connection, since: int | None) -> None:
         start, from_ms, _last = keep
         conn.execute("DELETE FROM usage_blocks WHERE start >= ?", (start,))
         conn.execute("DELETE FROM usage_block_sums WHERE start >= ?", (start,))
-    fresh = segment(
-        conn.execute(f"SELECT {ENTRY_COLUMNS} FROM usage_entries WHERE ts >= ? ORDER BY ts", (from_ms,))  # noqa: S608
-    )
-    _store(conn, fresh)
+    _store(conn, _walk_hours(conn, from_ms))
+
+
+def _walk_hours(conn: sqlite3.Connection, from_ms: int) -> list[RawBlock]:
+    """The blocks of every entry from ``from_ms`` on, summed per clock hour by SQLite.
+
+    A walk over every entry fetched 65,000 rows into Python on the 200 MiB tree (0.15 s of a cold
+    blocks report); SQLite sums them into 3,000 hour parts in about half that. Keys are ordered
+    as a walk over entries first meets them (their first timestamp; for keys first seen at the
+    same millisecond, the order of the entries stamped then), so costs add up identically.
+    """
+    from claude_health.tools.usage.aggregate import _TIER_SQL, HOUR_MS, segment_hours
+
+    # From the start, one pass over the table; through the ts index its rows are looked up one
+    # by one (105 against 85 ms on the 200 MiB tree).
+    where = "+ts" if from_ms <= 0 else "ts"
+    hourly = f"""SELECT ts / {HOUR_MS}, ts % {HOUR_MS} != 0, MIN(ts), MAX(ts), model, speed, {_TIER_SQL},
+        SUM(input), SUM(output), SUM(cc5m), SUM(cc1h), SUM(cc), SUM(cread), COUNT(*)
+        FROM usage_entries WHERE {where} >= ? GROUP BY 1, 2, model, speed, 7"""  # noqa: S608 - constants
+    groups = sorted(conn.execute(hourly, (from_ms,)), key=lambda g: (g[0], g[1], g[2]))
+    tied = {a[2] for a, b in pairwise(groups) if a[:3] == b[:3]}
+    if tied:
+        rank: dict[tuple[int, str, str, int], int] = {}
+        for ts in tied:
+            # The order a walk over single entries meets the keys stamped then (the ts index's).
+            at = f"SELECT model, speed, {_TIER_SQL} FROM usage_entries WHERE ts = ? ORDER BY ts"  # noqa: S608
+            for i, key in enumerate(dict.fromkeys(conn.execute(at, (ts,)))):
+                rank[(ts, *key)] = i
+        groups.sort(key=lambda g: (g[0], g[1], g[2], rank.get((g[2], g[4], g[5], g[6]), 0)))
+    return segment_hours(groups)
 
 
 def _store(conn: sqlite3.Connection, fresh: list[RawBlock]) -> None:
