@@ -678,11 +678,15 @@ _DROP_REPLAYS = (
     f"DELETE FROM usage_entries WHERE msg IN (SELECT msg FROM temp.usage_touched) AND {_REPLAY_LOSES}"
 )
 # A first load checks every sidechain row, and hands back what it drops (for the quarter sums).
-_DROP_ALL_REPLAYS = (
-    f"DELETE FROM main.usage_entries WHERE msg != '' AND {_REPLAY_LOSES}"
-    " RETURNING msg, req, ts, model, project, session, file, sidechain, speed,"
+# Selected, then deleted by key, not `DELETE ... RETURNING`: that needs SQLite 3.35, and Python
+# 3.11 is still linked against older ones (RHEL 8, Ubuntu 20.04). The same rows either way:
+# SQLite decides a DELETE's rows before removing any when its WHERE reads the same table.
+_ALL_LOSING_REPLAYS = (
+    "SELECT msg, req, ts, model, project, session, file, sidechain, speed,"
     " input, output, cc5m, cc1h, cc, cread"
+    f" FROM main.usage_entries WHERE msg != '' AND {_REPLAY_LOSES}"
 )
+_DELETE_ENTRY = "DELETE FROM main.usage_entries WHERE msg = ? AND req = ?"
 
 
 class Writer:
@@ -735,7 +739,9 @@ class Writer:
     def _finish(self) -> None:
         if self.bulk and self._settled:
             # Sidechain replays that lose to another copy, in either half: out of the sums too.
-            lost = self._lost + self.conn.execute(_DROP_ALL_REPLAYS).fetchall()
+            losing = self.conn.execute(_ALL_LOSING_REPLAYS).fetchall()
+            self.conn.executemany(_DELETE_ENTRY, [(row[0], row[1]) for row in losing])
+            lost = self._lost + losing
             if lost:
                 from claude_health.tools.usage import staging
                 from claude_health.tools.usage.bulk import quarters_of
