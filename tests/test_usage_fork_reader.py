@@ -73,10 +73,18 @@ def _quarters(db: Path, *, rebuilt: bool = False) -> list[tuple[object, ...]]:
         if rebuilt:
             conn.execute("BEGIN")
             store.rebuild_quarters(conn)
-        rows = conn.execute("SELECT * FROM usage_quarters WHERE n > 0 ORDER BY 1, 2, 3, 4, 5").fetchall()
+        rows = conn.execute("SELECT * FROM usage_quarters ORDER BY 1, 2, 3, 4, 5").fetchall()
         if rebuilt:
             conn.execute("ROLLBACK")
-        return rows
+        names = [d[0] for d in conn.execute("SELECT * FROM usage_quarters LIMIT 0").description]
+        counts = [names.index(name) for name in ("input", "output", "cc5m", "cc1h", "cc", "cread", "n")]
+        # A quarter whose every entry was taken back out (a copy that lost) may stay as a row of
+        # zeros; anything negative, or a zero count with tokens left, is a merge that miscounted.
+        for row in rows:
+            assert all(row[i] >= 0 for i in counts), row
+            if row[names.index("n")] == 0:
+                assert all(row[i] == 0 for i in counts), row
+        return [row for row in rows if row[names.index("n")] > 0]
     finally:
         conn.close()
 
