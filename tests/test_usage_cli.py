@@ -70,9 +70,14 @@ def env(sandbox: Sandbox) -> dict[str, str]:
 
 
 def usage(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_usage(sandbox, env(sandbox), *args)
+
+
+def run_usage(sandbox: Sandbox, environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``claude-health usage ARGS`` in the sandbox's project with ``environment``."""
     return subprocess.run(
         [cli_path(), "usage", *args],
-        env=env(sandbox),
+        env=environment,
         capture_output=True,
         text=True,
         timeout=60,

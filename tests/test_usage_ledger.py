@@ -18,7 +18,7 @@ from claude_health.tools.usage import store
 from claude_health.tools.usage.plan_usage import plan_usage
 from claude_health.tools.usage.synthetic import assistant_record, line
 from tests.conftest import Sandbox
-from tests.mcp_helpers import cli_path
+from tests.test_usage_cli import run_usage
 
 OLD = "11111111-2222-4333-8444-555555555555"
 NEW = "66666666-7777-4888-8999-000000000000"
@@ -68,15 +68,7 @@ def env(sandbox: Sandbox) -> dict[str, str]:
 
 
 def usage(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [cli_path(), "usage", *args],
-        env=env(sandbox),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=sandbox.project,
-    )
+    return run_usage(sandbox, env(sandbox), *args)
 
 
 def daily(sandbox: Sandbox, *args: str) -> dict[str, Any]:
