@@ -1,8 +1,10 @@
 """The MCP server: one :class:`MCPServer` with the tools, resources and prompts of every check.
 
-Each domain adapts itself in :mod:`claude_health.server.mcp_tools` with ``register(server)``.
-Start-up imports only the adapters and their result models; the checks behind a tool are
-imported on its first call, which keeps the cold start close to a bare ``MCPServer``.
+Each domain adapts itself in :mod:`claude_health.server.mcp_tools` with ``register(server)``; the
+checks behind a tool are imported on its first call. ``serve`` goes one step further: from the
+second start of an install it answers the list requests from a recorded listing and registers an
+adapter only when one of its tools, resources or prompts is used, which keeps the cold start close
+to a bare ``MCPServer`` (see :mod:`claude_health.server.listing`).
 """
 
 from __future__ import annotations
@@ -10,10 +12,45 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+from collections.abc import Iterable, Iterator
+from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import (
+    CallToolResult,
+    GetPromptResult,
+    InputRequiredResult,
+)
+from mcp.types import (
+    Prompt as MCPPrompt,
+)
+from mcp.types import (
+    Resource as MCPResource,
+)
+from mcp.types import (
+    ResourceTemplate as MCPResourceTemplate,
+)
+from mcp.types import (
+    Tool as MCPTool,
+)
+from pydantic import AnyUrl
 
+from claude_health.server.listing import (
+    PROMPT,
+    RESOURCE,
+    TEMPLATE,
+    TOOL,
+    Listing,
+    fingerprint,
+    load,
+    owner_key,
+    record,
+    save,
+)
 from claude_health.server.redacting import RedactingMiddleware
+from claude_health.server.safe_results import make_results_sendable
+from claude_health.server.watcher import install_watcher
 from claude_health.tools import __version__
 
 logger = logging.getLogger(__name__)
@@ -73,20 +110,123 @@ When to call what:
 """
 
 
-def build_server() -> MCPServer:
-    """A fresh server with every tool, resource and prompt registered."""
-    server = MCPServer(
-        SERVER_NAME,
+class ClaudeHealthServer(MCPServer):
+    """An MCPServer whose adapters register when first needed, once a :class:`Listing` is known.
+
+    Without a listing it is a plain MCPServer with everything registered. With one, the three list
+    requests are answered from it, and a tool call, resource read or prompt first registers the
+    adapter module that owns the name (every module, for a name the listing does not know, so an
+    unknown name gets the SDK's own answer). The listing was recorded from this same code, so what
+    a client was shown is what it gets.
+    """
+
+    def __init__(self, *, listing: Listing | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.listing = listing
+        self.loaded: set[str] = set()
+        self.owners: dict[str, str] = {}
+
+    def load(self, module: str) -> None:
+        """Register one adapter module (once), its results made sendable."""
+        if module in self.loaded:
+            return
+        before = set(_entries(self))
+        importlib.import_module(f"claude_health.server.mcp_tools.{module}").register(self)
+        self.loaded.add(module)
+        for key in _entries(self):
+            if key not in before:
+                self.owners[key] = module
+        make_results_sendable(self)
+
+    def load_all(self) -> None:
+        for name in tool_modules():
+            self.load(name)
+
+    def _load_owner(self, kind: str, name: str) -> None:
+        if self.listing is None:
+            return
+        module = self.listing.owner(kind, name)
+        if module is None:
+            self.load_all()
+        else:
+            self.load(module)
+
+    async def list_tools(self) -> list[MCPTool]:
+        return list(self.listing.tools) if self.listing else await super().list_tools()
+
+    async def list_resources(self) -> list[MCPResource]:
+        return list(self.listing.resources) if self.listing else await super().list_resources()
+
+    async def list_resource_templates(self) -> list[MCPResourceTemplate]:
+        if self.listing:
+            return list(self.listing.templates)
+        return await super().list_resource_templates()
+
+    async def list_prompts(self) -> list[MCPPrompt]:
+        return list(self.listing.prompts) if self.listing else await super().list_prompts()
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        # The low-level server asks for it before middleware and before call_tool.
+        self._load_owner(TOOL, name)
+        return super()._tool_input_schema(name)
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        self._load_owner(TOOL, name)
+        return await super().call_tool(name, arguments, context)
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        self._load_owner(RESOURCE, str(uri))
+        return await super().read_resource(uri, context)
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        self._load_owner(PROMPT, name)
+        return await super().get_prompt(name, arguments, context)
+
+
+def _entries(server: MCPServer) -> Iterator[str]:
+    """The owner keys of everything registered on ``server`` now."""
+    for tool in server._tool_manager.list_tools():
+        yield owner_key(TOOL, tool.name)
+    for resource in server._resource_manager.list_resources():
+        yield owner_key(RESOURCE, str(resource.uri))
+    for template in server._resource_manager.list_templates():
+        yield owner_key(TEMPLATE, template.uri_template)
+    for prompt in server._prompt_manager.list_prompts():
+        yield owner_key(PROMPT, prompt.name)
+
+
+def build_server(*, cache_dir: str | None = None) -> ClaudeHealthServer:
+    """A fresh server with every tool, resource and prompt.
+
+    With ``cache_dir`` (what ``serve`` passes), the listing recorded there for this code stands in
+    for registration until something is used (see :mod:`claude_health.server.listing`); when there
+    is none, everything registers now and the listing is recorded for the next start.
+    """
+    key = fingerprint() if cache_dir is not None else ""
+    listing = load(cache_dir, key) if cache_dir is not None else None
+    server = ClaudeHealthServer(
+        name=SERVER_NAME,
         title="Claude integration health",
         version=__version__,
         instructions=INSTRUCTIONS,
         website_url="https://github.com/claude-health/claude-health",
         middleware=[RedactingMiddleware()],
+        listing=listing,
     )
-    for name in tool_modules():
-        module = importlib.import_module(f"claude_health.server.mcp_tools.{name}")
-        module.register(server)
-    from claude_health.server.safe_results import make_results_sendable
-
-    make_results_sendable(server)  # after every registration: it wraps what is there
+    install_watcher(server)
+    if listing is not None:
+        logger.debug("tools, resources and prompts listed from the record in %s", cache_dir)
+        return server
+    server.load_all()
+    if cache_dir is not None:
+        try:
+            save(cache_dir, key, record(server, server.owners))
+        except RuntimeError as exc:  # an SDK whose list methods suspend: serve without a record
+            logger.info("the server listing is not recorded: %s", exc)
     return server

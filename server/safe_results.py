@@ -49,24 +49,33 @@ def sendable(result: Any) -> Any:
     return result
 
 
+_MARK = "__claude_health_sendable__"  # set on the wrappers made here, so a second pass leaves them alone
+
+
 def _wrap(fn: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
+    if getattr(fn, _MARK, False):
+        return fn
     if is_async:
 
         @functools.wraps(fn)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
             return sendable(await fn(*args, **kwargs))
 
-        return run_async
+        wrapper: Callable[..., Any] = run_async
+    else:
 
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        return sendable(fn(*args, **kwargs))
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return sendable(fn(*args, **kwargs))
 
-    return run
+        wrapper = run
+    setattr(wrapper, _MARK, True)
+    return wrapper
 
 
 def make_results_sendable(server: MCPServer) -> None:
-    """Wrap every registered tool and static resource function of ``server`` (call it last)."""
+    """Wrap every registered tool and static resource function of ``server`` not wrapped yet
+    (call it after each registration: adapters may register one at a time)."""
     import inspect
 
     for tool in server._tool_manager.list_tools():

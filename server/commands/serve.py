@@ -61,11 +61,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
     from claude_health.server.app import build_server
+    from claude_health.tools.state import cache_dir_name
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: must be between 1 and 65535")
-    server = build_server()
+    try:
+        cache_dir: str | None = cache_dir_name(os.environ, Path.home())
+    except RuntimeError:  # no HOME and no passwd entry: serve without recording the listing
+        cache_dir = None
+    server = build_server(cache_dir=cache_dir)
     if args.transport == "stdio":
         import anyio
 

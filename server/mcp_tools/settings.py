@@ -105,8 +105,6 @@ def effective_report(project_dir: str | None) -> EffectiveSettings:
 
 
 def register(server: MCPServer) -> None:
-    from claude_health.server.watcher import install_watcher
-
     @server.tool(
         name="validate_settings",
         title="Validate Claude Code settings files",
@@ -189,5 +187,3 @@ def register(server: MCPServer) -> None:
     def effective_resource() -> str:
         """Merged Claude Code settings of the server's working directory, with provenance."""
         return json.dumps(effective_report(None).model_dump(mode="json"), separators=(",", ":"))
-
-    install_watcher(server)
