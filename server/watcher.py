@@ -11,6 +11,10 @@ Both protocol eras are served (notes mcp-sdk §1.2):
 The watcher runs inside the server's lifespan (wrapped by :func:`install_watcher`), re-validates on
 every debounced change and notifies only when a resource's content actually changed, so a
 half-written file produces at most one extra update and never an exception.
+
+It starts with the first subscription, of either era, and the subscription is acknowledged once
+the first validation (what later changes are compared with) is done. A session that never
+subscribes (Claude Code's) pays nothing for it: no validation racing the client's first requests.
 """
 
 from __future__ import annotations
@@ -80,6 +84,18 @@ class SettingsWatcher:
     legacy: LegacySubscriptions = field(default_factory=LegacySubscriptions)
     last: dict[str, str] = field(default_factory=dict)
     ready: anyio.Event = field(default_factory=anyio.Event)
+    # Set by the lifespan while the server runs: starts :meth:`run` in the lifespan's task group.
+    starter: Callable[[], None] | None = None
+    started: bool = False
+
+    async def ensure_running(self) -> None:
+        """Start watching (once) and wait for the first validation; at once when not watching."""
+        if self.starter is None:  # CLAUDE_HEALTH_WATCH=0, or the server is not running
+            return
+        if not self.started:
+            self.started = True
+            self.starter()
+        await self.ready.wait()
 
     async def publish(self, uri: str) -> None:
         from mcp.server.subscriptions import ResourceUpdated
@@ -124,8 +140,11 @@ class SettingsWatcher:
             logger.exception("settings watcher stopped")
 
 
-def _register_legacy_subscribe(server: MCPServer, legacy: LegacySubscriptions) -> None:
+def _register_legacy_subscribe(server: MCPServer, watcher: SettingsWatcher) -> None:
+    legacy = watcher.legacy
+
     async def subscribe(ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
+        await watcher.ensure_running()
         legacy.add(ctx.session, str(params.uri))
         return EmptyResult()
 
@@ -140,17 +159,34 @@ def _register_legacy_subscribe(server: MCPServer, legacy: LegacySubscriptions) -
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
 
 
+def _start_on_listen(server: MCPServer, watcher: SettingsWatcher) -> None:
+    """2026-07-28 clients subscribe with ``subscriptions/listen``: start the watcher before the
+    SDK's handler acknowledges the stream."""
+    lowlevel = server._lowlevel_server
+    entry = lowlevel.get_request_handler("subscriptions/listen")
+    if entry is None:  # subscriptions switched off: nobody can listen
+        return
+    listen = entry.handler
+
+    async def start_then_listen(ctx: ServerRequestContext[Any, Any], params: Any) -> Any:
+        await watcher.ensure_running()
+        return await listen(ctx, params)
+
+    lowlevel.add_request_handler("subscriptions/listen", entry.params_type, start_then_listen)
+
+
 def install_watcher(server: MCPServer, project: str | None = None) -> SettingsWatcher:
     """Wire live settings into ``server``: legacy subscribe handlers plus a watcher in the lifespan.
 
-    Called by the settings adapter's ``register``; set CLAUDE_HEALTH_WATCH=0 to skip the file
+    Called by ``build_server``; set CLAUDE_HEALTH_WATCH=0 to skip the file
     watcher (the subscribe handlers stay, so clients never see Method not found).
     """
     watcher = SettingsWatcher(server=server, project=project)
-    _register_legacy_subscribe(server, watcher.legacy)
+    _register_legacy_subscribe(server, watcher)
     server.settings_watcher = watcher  # type: ignore[attr-defined]
     if os.environ.get(WATCH_ENV, "1") == "0":
         return watcher
+    _start_on_listen(server, watcher)
     lowlevel = server._lowlevel_server
     inner: Callable[[Any], AbstractAsyncContextManager[Any]] = lowlevel.lifespan
 
@@ -158,10 +194,12 @@ def install_watcher(server: MCPServer, project: str | None = None) -> SettingsWa
     async def lifespan(app: Any) -> AsyncIterator[Any]:
         async with inner(app) as state, anyio.create_task_group() as tg:
             stop = anyio.Event()
-            tg.start_soon(watcher.run, stop)
+            watcher.starter = lambda: tg.start_soon(watcher.run, stop)
             try:
                 yield state
             finally:
+                # A server run again (one in-memory client after another) starts afresh.
+                watcher.starter, watcher.started, watcher.ready = None, False, anyio.Event()
                 stop.set()
                 tg.cancel_scope.cancel()
 

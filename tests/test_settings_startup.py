@@ -4,6 +4,8 @@ watcher outlives a failing first validation."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +46,24 @@ def _hostile(sandbox: Sandbox) -> None:
     sandbox.claude_json({"projects": {str(sandbox.project): {"hasTrustDialogAccepted": True}}})
 
 
+@asynccontextmanager
+async def subscribed(c: Client, mode: str) -> AsyncIterator[None]:
+    """Subscribed to the findings resource in ``mode``'s era; the watcher starts with it."""
+    if mode == "legacy":
+        await c.session.subscribe_resource(W.FINDINGS_URI)
+        yield
+    else:
+        async with c.listen(resource_subscriptions=[W.FINDINGS_URI]):
+            yield
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_server_answers_in_a_project_with_hostile_files(live: Sandbox, mode: str) -> None:
     _hostile(live)
     server = build_server()
     watcher: W.SettingsWatcher = server.settings_watcher  # type: ignore[attr-defined]
-    async with Client(server, mode=mode) as c:
-        with anyio.fail_after(30):
-            await watcher.ready.wait()
+    async with Client(server, mode=mode) as c, subscribed(c, mode):
+        assert watcher.ready.is_set()  # the subscription was acknowledged after the first validation
         names = {t.name for t in (await c.list_tools()).tools}
         result = await c.call_tool("validate_settings", {})
     assert {"validate_settings", "effective_settings", "explain_permission"} <= names
@@ -95,11 +107,36 @@ async def test_watcher_survives_a_failing_first_validation(
     watcher: W.SettingsWatcher = server.settings_watcher  # type: ignore[attr-defined]
     async with Client(server, mode="legacy", message_handler=on_message) as c:
         with anyio.fail_after(30):
-            await watcher.ready.wait()
+            await c.session.subscribe_resource(W.FINDINGS_URI)
         assert watcher.last == {} and calls
         result = await c.call_tool("validate_settings", {})
         assert not result.is_error
-        await c.session.subscribe_resource(W.FINDINGS_URI)
         with anyio.fail_after(30):
             await _edit_until(live.project / ".claude" / "settings.json", got)
     assert got.is_set() and len(calls) >= 2  # still watching: the edit was re-validated and published
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_session_that_never_subscribes_never_validates_in_the_background(
+    live: Sandbox, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claude Code never subscribes: the watcher must not race its first requests for the CPU."""
+    calls: list[str | None] = []
+    real = W.snapshot
+
+    def counted(project: str | None = None) -> dict[str, str]:
+        calls.append(project)
+        return real(project)
+
+    monkeypatch.setattr(W, "snapshot", counted)
+    server = build_server()
+    watcher: W.SettingsWatcher = server.settings_watcher  # type: ignore[attr-defined]
+    async with Client(server, mode=mode) as c:
+        await c.list_tools()
+        await c.call_tool("validate_settings", {})
+        await anyio.sleep(0.5)
+        assert calls == [] and not watcher.started
+        async with subscribed(c, mode):
+            assert watcher.started and len(calls) == 1  # the subscription started it, once
+        async with subscribed(c, mode):
+            assert len(calls) == 1

@@ -176,9 +176,9 @@ def packages(modules: set[str]) -> set[str]:
 
 
 def environment(sandbox: Sandbox) -> dict[str, str]:
-    # The settings watcher (on by default) validates the project in a worker thread once the
-    # server is serving, racing the first request: off here, so the set is exact.
-    return {**sandbox.env, "PATH": os.environ.get("PATH", ""), "CLAUDE_HEALTH_WATCH": "0"}
+    # The settings watcher stays on (the default): it starts with the first subscription, so it
+    # imports nothing before one arrives.
+    return {**sandbox.env, "PATH": os.environ.get("PATH", "")}
 
 
 def test_serve_imports_no_adapter_once_its_listing_is_recorded(sandbox: Sandbox, tmp_path: Path) -> None:
