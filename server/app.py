@@ -13,27 +13,16 @@ import importlib
 import logging
 import pkgutil
 from collections.abc import Iterable, Iterator
+from importlib import metadata
 from typing import Any
 
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import (
-    CallToolResult,
-    GetPromptResult,
-    InputRequiredResult,
-)
-from mcp.types import (
-    Prompt as MCPPrompt,
-)
-from mcp.types import (
-    Resource as MCPResource,
-)
-from mcp.types import (
-    ResourceTemplate as MCPResourceTemplate,
-)
-from mcp.types import (
-    Tool as MCPTool,
-)
+from mcp.types import CallToolResult, GetPromptResult, InputRequiredResult
+from mcp.types import Prompt as MCPPrompt
+from mcp.types import Resource as MCPResource
+from mcp.types import ResourceTemplate as MCPResourceTemplate
+from mcp.types import Tool as MCPTool
 from pydantic import AnyUrl
 
 from claude_health.server.listing import (
@@ -208,7 +197,13 @@ def build_server(*, cache_dir: str | None = None) -> ClaudeHealthServer:
     for registration until something is used (see :mod:`claude_health.server.listing`); when there
     is none, everything registers now and the listing is recorded for the next start.
     """
-    key = fingerprint() if cache_dir is not None else ""
+    key = ""
+    if cache_dir is not None:
+        try:
+            key = fingerprint()
+        except (OSError, metadata.PackageNotFoundError) as exc:  # no way to tell a record fits
+            logger.info("serving without a recorded listing: %s", exc)
+            cache_dir = None
     listing = load(cache_dir, key) if cache_dir is not None else None
     server = ClaudeHealthServer(
         name=SERVER_NAME,

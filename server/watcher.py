@@ -85,7 +85,7 @@ class SettingsWatcher:
     last: dict[str, str] = field(default_factory=dict)
     ready: anyio.Event = field(default_factory=anyio.Event)
     # Set by the lifespan while the server runs: starts :meth:`run` in the lifespan's task group.
-    starter: Callable[[], None] | None = None
+    starter: Callable[[], object] | None = None
     started: bool = False
 
     async def ensure_running(self) -> None:

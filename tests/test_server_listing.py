@@ -177,3 +177,18 @@ async def test_the_console_script_serves_from_its_record(sandbox: Sandbox) -> No
     assert len(records(cache)) == 1
     assert seen[0] == seen[1]
     assert seen[0][1] is not None and seen[0][1]["tokens"] > 0
+
+
+def test_without_the_versions_a_record_depends_on_no_record_is_used_or_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_server(cache_dir=str(tmp_path))
+    assert len(records(tmp_path)) == 1
+
+    def no_metadata(name: str) -> str:
+        raise listing.metadata.PackageNotFoundError(name)  # mcp vendored without its dist-info
+
+    monkeypatch.setattr(listing.metadata, "version", no_metadata)
+    server = build_server(cache_dir=str(tmp_path))
+    assert server.listing is None and server.loaded == set(tool_modules())
+    assert len(records(tmp_path)) == 1
