@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +9,8 @@ from typing import TYPE_CHECKING
 from claude_health.tools.paths import Workspace
 
 if TYPE_CHECKING:  # output imports the findings model (pydantic): only commands that print need it
+    import argparse  # (annotations only: `keys` runs without the parser)
+
     from claude_health.server.output import Style
 
 
