@@ -113,7 +113,6 @@ KEYS_BEFORE_THE_SCAN = {
     "claude_health.tools.keys.tree",
     "claude_health.tools.paths",
     "claude_health.tools.platform",
-    "claude_health.tools.redact",
 }
 # Standard-library modules only this process needs, loaded after the fork (the parser never).
 KEYS_AFTER_THE_SCAN_STARTS = {"argparse", "gettext", "logging", "sqlite3"}

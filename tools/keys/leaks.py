@@ -29,11 +29,12 @@ LEAK_CODES = frozenset({KEY_IN_TREE.code, KEY_IN_COMMITTED_CONFIG.code})
 
 
 def tree_finding(path: str, rel: str, hit: Hit) -> Finding:
+    fields = hit_fields(hit)
     return KEY_IN_TREE.finding(
         f"{rel} holds an Anthropic {label(hit.kind)}.",
         path=path,
-        cause=causes.key(hit.fingerprint),
-        **hit_fields(hit),
+        cause=causes.key(fields["fingerprint"]),
+        **fields,
     )
 
 
