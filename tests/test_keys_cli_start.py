@@ -6,6 +6,7 @@ builds, or step aside; the child it forks must be the one the scan uses, or be s
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -167,6 +168,7 @@ def test_the_scan_uses_the_child_forked_before_the_parser(
     assert len(started) == 1 and started[0] is not None  # one child, the early one, used
     assert json.loads(capsys.readouterr().out)["stats"]["files_scanned"] == 30
     assert early._prestarted is None and not _live_children()
+    assert gc.isenabled()  # (off during the run: on again for whoever called main)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")
