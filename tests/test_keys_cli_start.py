@@ -217,6 +217,7 @@ def test_a_usage_error_after_the_lean_read_exits_2(user: Sandbox, capsys: pytest
     assert main(["keys", "--project", str(user.project), "--json", "--sarif"]) == 2
     assert main(["keys", "--project", str(user.root / "missing")]) == 2
     assert main(["keys", "--project", str(user.project), "--jobs", "0"]) == 2
+    assert main(["keys", "--project", "~no-such-user-here/x", "--json"]) == 2  # (expanduser fails)
     err = capsys.readouterr().err
     assert "--json and --sarif are mutually exclusive" in err and "not a directory" in err
     assert "--jobs must be between 1 and 64" in err

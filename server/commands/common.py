@@ -21,7 +21,10 @@ class UsageError(Exception):
 def workspace(args: argparse.Namespace) -> Workspace:
     project = getattr(args, "project", None)
     if project is not None:
-        path = Path(project).expanduser()
+        try:
+            path = Path(project).expanduser()
+        except RuntimeError:  # ~name of a user that does not exist: a usage error, no traceback
+            raise UsageError(f"--project {project}: not a directory (no such user's home)") from None
         if not path.is_dir():
             raise UsageError(f"--project {project}: not a directory")
     return Workspace.discover(project=project)

@@ -106,8 +106,6 @@ def prestart(args: SimpleNamespace) -> bool:
         return False  # the workspace warns about it: once, when the command builds it
     from pathlib import Path
 
-    if args.project is not None and not Path(args.project).expanduser().is_dir():
-        return False  # the command reports it
     from claude_health.tools.keys import early
     from claude_health.tools.keys.report import ScanOptions
     from claude_health.tools.paths import Workspace
@@ -118,4 +116,10 @@ def prestart(args: SimpleNamespace) -> bool:
         workers=args.jobs,
         fork_early=True,
     )
-    return early.prestart(Workspace.discover(project=args.project), options)
+    try:
+        if args.project is not None and not Path(args.project).expanduser().is_dir():
+            return False  # the command reports it
+        ws = Workspace.discover(project=args.project)
+    except (OSError, RuntimeError, ValueError):  # an unknown ~user, a folder we may not search...
+        return False  # ... the command meets it again, and says so
+    return early.prestart(ws, options)
