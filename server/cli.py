@@ -19,7 +19,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from types import SimpleNamespace
     from typing import NoReturn
+
+    Args = argparse.Namespace | SimpleNamespace  # the parser's, or keys_early's for plain `keys`
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_OUTPUT_LOST = 120  # what CPython exits with when stdout cannot be flushed at exit
@@ -148,19 +151,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         from claude_health.server.commands.hook import main as hook_main
 
         return hook_main(raw[1:])
+    if raw[:1] == ["keys"]:
+        # Compared with ripgrep on large trees: the plain invocations skip the parser, and the
+        # tree scan's child is forked before the output layer, logging and the other checks
+        # load (keys_early.py); a child nothing claimed is stopped when the command ends.
+        import gc
+
+        # A run of a fraction of a second that builds no reference cycles worth collecting:
+        # the collector's passes over what the imports create cost it about 6 ms of CPU.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            from claude_health.server.commands.keys_early import parse, prestart
+
+            plain = parse(raw[1:])
+            if plain is not None:
+                prestarted = prestart(plain)
+                try:
+                    return _protected_run(plain)
+                finally:
+                    if prestarted:
+                        from claude_health.tools.keys import early
+
+                        early.discard()
+        finally:
+            if collecting:
+                gc.enable()
     # Import only the subcommand being run (`serve` start-up time is what hosts wait for);
     # anything else, `--help` included, gets the full parser.
     first = raw[0] if raw else None
-    from claude_health.server.redacting import protect_process_output
-
-    # Every byte printed from here on is scrubbed of keys; `serve` keeps its stdout for the
-    # protocol, whose results the server middleware scrubs.
-    protect_process_output(stdout=first != "serve")
+    _protect_output(stdout=first != "serve")
     parser = build_parser(first if first in COMMAND_MODULES else None)
     args = parser.parse_args(raw)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    return _with_streams(args)
+
+
+def _protect_output(*, stdout: bool) -> None:
+    """Every byte printed from here on is scrubbed of keys; `serve` keeps its stdout for the
+    protocol, whose results the server middleware scrubs."""
+    from claude_health.server.redacting import protect_process_output
+
+    protect_process_output(stdout=stdout)
+
+
+def _protected_run(args: Args) -> int:
+    _protect_output(stdout=True)
+    return _with_streams(args)
+
+
+def _with_streams(args: Args) -> int:
     streams = sys.stdout, sys.stderr
     if not (args.command == "serve" or getattr(args, "json", False) or getattr(args, "sarif", False)):
         # Human output: nothing from a hostile repository may reach the terminal as control.
@@ -174,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = streams
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: Args) -> int:
     configure_logging(getattr(args, "verbose", 0))
     from claude_health.server.commands.common import UsageError
 

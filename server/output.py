@@ -89,8 +89,11 @@ class Style:
 
 
 def dump_json(payload: dict[str, Any], stream: TextIO | None = None) -> None:
+    # (json.dumps(payload, indent=2, ensure_ascii=False), byte for byte, through the C encoder.)
+    from claude_health.server.commands.usage_json import indented
+
     out = stream or sys.stdout
-    text = json.dumps(payload, indent=2, ensure_ascii=False)
+    text = indented(payload)
     try:
         out.write(text + "\n")
     except UnicodeEncodeError:

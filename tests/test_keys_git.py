@@ -628,3 +628,36 @@ def test_the_early_childs_helpers_stop_with_it(sandbox: Sandbox, monkeypatch: py
     while any(_alive(pid) for pid in helpers) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not [pid for pid in helpers if _alive(pid)]
+
+
+def test_one_tagged_listing_gives_the_files_and_the_tracked_ones(sandbox: Sandbox) -> None:
+    """`ls-files -co --exclude-standard -t` in one git run: the same files and the same tracked
+    set as the two listings it replaces, with skip-worktree, unmerged, deleted, ignored and
+    oddly named files among them."""
+    root = init(sandbox)
+    ident = ("-c", "user.email=t@example.com", "-c", "user.name=t")
+    for name in ("a.py", "conflict.txt", "hidden.py", "gone.py", "odd name\twith tab.py", "? q.py"):
+        sandbox.write(root / name, f"{name}\n")
+    sandbox.write(root / ".gitignore", "*.log\n")
+    git(root, "add", "-A")
+    git(root, *ident, "commit", "-qm", "base")
+    git(root, "checkout", "-qb", "other")
+    sandbox.write(root / "conflict.txt", "theirs\n")
+    git(root, *ident, "commit", "-qam", "theirs")
+    git(root, "checkout", "-q", "-")
+    sandbox.write(root / "conflict.txt", "ours\n")
+    git(root, *ident, "commit", "-qam", "ours")
+    subprocess.run(["git", *ident, "merge", "-q", "other"], cwd=root, capture_output=True, check=False)
+    assert "conflict.txt" in git(root, "ls-files", "-u")  # unmerged: one entry per stage
+    git(root, "update-index", "--skip-worktree", "hidden.py")
+    (root / "gone.py").unlink()
+    sandbox.write(root / "new.py", "x\n")
+    sandbox.write(root / "debug.log", "ignored\n")
+    listing = list_files(root)
+    listed = set(git(root, "ls-files", "-z", "-co", "--exclude-standard").split("\0")) - {""}
+    cached = set(git(root, "ls-files", "-z", "--cached").split("\0")) - {""}
+    assert listing.in_git and set(listing.relative()) == listed
+    assert listing.relative() == sorted(listed) and len(listing.files) == len(set(listing.files))
+    assert listing.tracked == cached
+    assert {"conflict.txt", "hidden.py", "gone.py", "odd name\twith tab.py", "? q.py"} <= listing.tracked
+    assert "new.py" in listed - listing.tracked and "debug.log" not in listed

@@ -73,11 +73,22 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         """The finding as JSON-ready data, without the fields that are not set."""
-        data: dict[str, Any] = to_json(self, exclude_none=True)
+        # records.to_json, field by field: its generic walk (a dataclass check and a recursion
+        # per field) cost a key scan's report of 300 findings 3.5 ms, a tenth of its output.
+        data: dict[str, Any] = {}
+        for name in _FINDING_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            kind = type(value)
+            data[name] = value if kind is str or kind is int else to_json(value, exclude_none=True)
         return data
 
     def replace(self, **changes: Any) -> Finding:
         return dataclasses.replace(self, **changes)
+
+
+_FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 
 
 @dataclass(frozen=True, slots=True)

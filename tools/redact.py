@@ -51,9 +51,9 @@ def is_redacted(value: str) -> bool:
 
 def fingerprint(secret: str) -> str:
     """A short, stable hash so the same key can be recognised in several places."""
-    import hashlib  # not at the top: every CLI run imports this module (see the docstring)
+    from claude_health.tools.digest import sha256_hex  # not at the top: see the docstring
 
-    return hashlib.sha256(secret.strip().encode("utf-8")).hexdigest()[:12]
+    return sha256_hex(secret.strip().encode("utf-8"))[:12]
 
 
 def suffix20(secret: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +9,8 @@ from typing import TYPE_CHECKING
 from claude_health.tools.paths import Workspace
 
 if TYPE_CHECKING:  # output imports the findings model (pydantic): only commands that print need it
+    import argparse  # (annotations only: `keys` runs without the parser)
+
     from claude_health.server.output import Style
 
 
@@ -20,7 +21,10 @@ class UsageError(Exception):
 def workspace(args: argparse.Namespace) -> Workspace:
     project = getattr(args, "project", None)
     if project is not None:
-        path = Path(project).expanduser()
+        try:
+            path = Path(project).expanduser()
+        except RuntimeError:  # ~name of a user that does not exist: a usage error, no traceback
+            raise UsageError(f"--project {project}: not a directory (no such user's home)") from None
         if not path.is_dir():
             raise UsageError(f"--project {project}: not a directory")
     return Workspace.discover(project=project)

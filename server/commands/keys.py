@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_health.server.commands.common import UsageError, style, workspace
 
+if TYPE_CHECKING:  # the plain invocations skip the parser (keys_early.py): no argparse loaded
+    import argparse
+
+HISTORY_TIMEOUT = 300.0
+
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    import argparse
+
     parser = sub.add_parser(
         "keys",
         parents=[common],
@@ -51,13 +57,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "more; 1: everything in this process)",
     )
     parser.add_argument(
-        "--history-timeout", type=float, default=300.0, metavar="SECONDS", help=argparse.SUPPRESS
+        "--history-timeout", type=float, default=HISTORY_TIMEOUT, metavar="SECONDS", help=argparse.SUPPRESS
     )
     # Nothing stays open after a scan (state databases closed, workers reaped, output flushed).
     parser.set_defaults(func=run, skip_teardown=True)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:  # (or keys_early.parse's namespace: the same names)
     if args.json and args.sarif:
         raise UsageError("--json and --sarif are mutually exclusive")
     if args.jobs is not None and not 1 <= args.jobs <= 64:

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 from claude_health.tools import forked
 
 if TYPE_CHECKING:
+    from claude_health.tools.keys.report import ScanOptions
     from claude_health.tools.keys.tree import FileList, Progress, TreeScan, _Share
+    from claude_health.tools.paths import Workspace
 
 Listing = tuple["FileList", list[str]]  # what the tree scan lists, and the files it scans
 
@@ -164,3 +166,59 @@ def start(list_tree: Callable[[], Listing], workers: int | None = None) -> Early
         os.close(listing_fd)
         return None
     return EarlyScan(list_tree, child, listing_fd, read_fd)
+
+
+# What a listing depends on besides the workspace: a scan started for one request serves only
+# a scan_keys call that asks for the same files (transcripts, shell histories, workers).
+Request = tuple[bool, bool, "int | None"]
+# The scan the CLI started before it parsed its arguments (:func:`prestart`), until the
+# scan_keys call it was started for takes it (:func:`claim`) or the command ends (:func:`discard`).
+_prestarted: tuple[Workspace, Request, EarlyScan] | None = None
+
+
+def _request(options: ScanOptions) -> Request:
+    return options.transcripts, options.shell_history, options.workers
+
+
+def prestart(ws: Workspace, options: ScanOptions) -> bool:
+    """Fork the child for the scan ``scan_keys(ws, options)`` will run, now; False if not forked.
+
+    The CLI calls this as soon as it has read its arguments, before it imports its output
+    layer, logging and the other checks: the child lists and reads the tree meanwhile. What the
+    child needs (the workspace, the listing and the scanner) is imported first, here, so that
+    both processes share it instead of each importing it.
+    """
+    global _prestarted
+    discard()
+    from claude_health.tools.keys import dedicated, tree  # noqa: F401 - loaded for the child
+    from claude_health.tools.keys.report import _listing
+
+    started = start(partial(_listing, ws, options), options.workers)
+    if started is not None:
+        _prestarted = (ws, _request(options), started)
+    return started is not None
+
+
+def claim(ws: Workspace, options: ScanOptions) -> EarlyScan | None:
+    """The scan :func:`prestart` started for this workspace and these options, if any.
+
+    A scan started for anything else (another folder, environment or option) is stopped: the
+    caller lists and scans again, so a wrong start costs time, never a finding.
+    """
+    global _prestarted
+    if _prestarted is None:
+        return None
+    held, request, started = _prestarted
+    _prestarted = None
+    if held == ws and request == _request(options):
+        return started
+    started.close()
+    return None
+
+
+def discard() -> None:
+    """Stop and reap a prestarted scan nobody claimed (the command failed, or asked for another)."""
+    global _prestarted
+    if _prestarted is not None:
+        started, _prestarted = _prestarted[2], None
+        started.close()

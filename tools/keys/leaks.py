@@ -1,10 +1,11 @@
 """Leaked Anthropic keys only: K001 in the project tree, K002 in committed Claude Code config.
 
-The key-hygiene scan (:func:`claude_health.tools.keys.report.scan_keys`) reads the tree through
-:func:`tree_files` and reports hits with :func:`tree_finding`, so this subset agrees with it on
-every file and every finding. The SessionStart hook (:mod:`claude_health.tools.guard.facts`)
-needs nothing more, and runs before a session may start: it imports this module instead of the
-whole scan (transcripts, shell histories, permissions, ignore rules, history).
+The key-hygiene scan (:func:`claude_health.tools.keys.report.scan_keys`) reads the files
+:func:`~claude_health.tools.keys.dedicated.tree_files` selects and reports hits with
+:func:`tree_finding`, so this subset agrees with it on every file and every finding. The
+SessionStart hook (:mod:`claude_health.tools.guard.facts`) needs nothing more, and runs before
+a session may start: it imports this module instead of the whole scan (transcripts, shell
+histories, permissions, ignore rules, history).
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from pathlib import Path
 from claude_health.tools import causes
 from claude_health.tools.findings import Finding
 from claude_health.tools.keys.config import config_findings
+from claude_health.tools.keys.dedicated import tree_files
 from claude_health.tools.keys.formats import label
-from claude_health.tools.keys.history_files import history_files
 from claude_health.tools.keys.literals import displayable
-from claude_health.tools.keys.locations import committed_config_files, settings_files, shell_startup_files
 from claude_health.tools.keys.rules import KEY_IN_COMMITTED_CONFIG, KEY_IN_TREE
 from claude_health.tools.keys.scanner import Hit
 from claude_health.tools.keys.tree import FileList, start_scan
@@ -28,48 +28,13 @@ from claude_health.tools.paths import Workspace
 LEAK_CODES = frozenset({KEY_IN_TREE.code, KEY_IN_COMMITTED_CONFIG.code})
 
 
-def own_check_places(
-    ws: Workspace, transcripts: bool, shell_history: bool
-) -> tuple[tuple[str, ...], set[str]]:
-    """Folders and files the tree scan leaves to the transcript and shell-history checks."""
-    dirs: tuple[str, ...] = ()
-    files: set[str] = set()
-    if transcripts:  # paths only: the checks themselves are imported by the scan that runs them
-        from claude_health.tools.usage.discovery import transcript_roots
-
-        dirs = tuple(str(root) + os.sep for root in transcript_roots(ws.env, ws.home))
-    if shell_history:
-        files = {str(h.path) for h in history_files(ws)}
-    return dirs, files
-
-
-def tree_files(
-    ws: Workspace, listing: FileList, *, transcripts: bool = True, shell_history: bool = True
-) -> list[str]:
-    """The listed files the tree scan reads: all but those a more specific check covers."""
-    # Files with their own, more specific checks (K002/K003, K006, K007), and Claude Code's own
-    # credential store, which is where OAuth tokens belong (when the project is the home folder).
-    dedicated = {
-        str(p)
-        for p in (
-            *committed_config_files(ws),
-            *(path for _, path in settings_files(ws)),
-            *shell_startup_files(ws),
-            ws.credentials_file,
-        )
-    }
-    # Transcripts and shell histories have their own incremental checks (K015, K016).
-    own_dirs, own_files = own_check_places(ws, transcripts, shell_history)
-    dedicated |= own_files
-    return [p for p in listing.files if p not in dedicated and not p.startswith(own_dirs)]
-
-
 def tree_finding(path: str, rel: str, hit: Hit) -> Finding:
+    fields = hit_fields(hit)
     return KEY_IN_TREE.finding(
         f"{rel} holds an Anthropic {label(hit.kind)}.",
         path=path,
-        cause=causes.key(hit.fingerprint),
-        **hit_fields(hit),
+        cause=causes.key(fields["fingerprint"]),
+        **fields,
     )
 
 

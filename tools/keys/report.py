@@ -46,7 +46,7 @@ def _listing(ws: Workspace, options: ScanOptions) -> Listing:
 
     The same selection as the SessionStart hook's leak check (:mod:`~claude_health.tools.keys.leaks`),
     so both report the same K001s. Runs in the early child when there is one."""
-    from claude_health.tools.keys.leaks import tree_files
+    from claude_health.tools.keys.dedicated import tree_files
     from claude_health.tools.keys.tree import list_files
 
     listing = list_files(ws.project)
@@ -59,7 +59,10 @@ def _tree(ws: Workspace, options: ScanOptions, progress: Progress | None) -> tup
 
     from claude_health.tools.keys import early
 
-    started = early.start(partial(_listing, ws, options), options.workers) if options.fork_early else None
+    started = None
+    if options.fork_early:
+        # The CLI forks it as soon as it has read its arguments (early.prestart), else it is now.
+        started = early.claim(ws, options) or early.start(partial(_listing, ws, options), options.workers)
     pending: PendingScan | None = None
     guard: EarlyScan | PendingScan
     if started is None:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Protocol
 
 from claude_health.tools.keys.formats import decodes_escapes, find_all, holds_prefix, may_hide_escaped
-from claude_health.tools.redact import fingerprint, redact
 
 # Git's own binary heuristic: a NUL byte in the first 8000 bytes.
 BINARY_SNIFF = 8000
@@ -40,12 +39,22 @@ class Hit:
     line: int
     column: int
 
+    def __reduce__(self) -> tuple[type[Hit], tuple[str, str, int, int]]:
+        # Pickled by value (a child's scan goes back to the CLI's process): the generated
+        # __getstate__ of a frozen slots dataclass costs several times more, on the serial path.
+        return Hit, (self.kind, self.secret, self.line, self.column)
+
     @property
     def redacted(self) -> str:
+        # (Imported here: the process that only scans, the CLI's early child, never redacts.)
+        from claude_health.tools.redact import redact
+
         return redact(self.secret)
 
     @property
     def fingerprint(self) -> str:
+        from claude_health.tools.redact import fingerprint
+
         return fingerprint(self.secret)
 
 
@@ -57,6 +66,9 @@ class FileScan:
     hits: tuple[Hit, ...] = ()
     size: int = 0
     skipped: str | None = None  # "binary", "unreadable: ...", "not a regular file"
+
+    def __reduce__(self) -> tuple[type[FileScan], tuple[str, tuple[Hit, ...], int, str | None]]:
+        return FileScan, (self.path, self.hits, self.size, self.skipped)  # (as Hit's)
 
 
 class _LineCounter:

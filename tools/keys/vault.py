@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 _VAULT: ContextVar[dict[str, tuple[str, str]] | None] = ContextVar("claude_health_keys_vault", default=None)
 
 
-def remember(kind: str, secret: str) -> None:
+def remember(kind: str, secret: str, fp: str | None = None) -> None:
+    """Keep ``secret`` for --verify while :func:`collecting` (``fp``: its fingerprint, if known)."""
     vault = _VAULT.get()
     if vault is not None:
-        vault.setdefault(fingerprint(secret), (kind, secret))
+        vault.setdefault(fp or fingerprint(secret), (kind, secret))
 
 
 @contextmanager
@@ -38,11 +39,12 @@ def collecting() -> Iterator[dict[str, tuple[str, str]]]:
 
 def hit_fields(hit: Hit) -> dict[str, Any]:
     """The Finding fields of a hit (the secret only redacted); remembers it for --verify."""
-    remember(hit.kind, hit.secret)
+    fp = hit.fingerprint  # (once: a report of hundreds of keys hashed each three times)
+    remember(hit.kind, hit.secret, fp)
     return {
         "line": hit.line,
         "column": hit.column,
         "kind": hit.kind,
         "redacted": hit.redacted,
-        "fingerprint": hit.fingerprint,
+        "fingerprint": fp,
     }
