@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import sqlite3
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
 
 # The aggregates are imported where blocks are walked: the key scan creates this table through
 # the store without pricing or aggregating anything.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 if TYPE_CHECKING:
+    from typing import Any
+
     from claude_health.tools.usage.aggregate import RawBlock
 
 CLEAN = 2**62  # ``since`` when nothing changed after the cache was written

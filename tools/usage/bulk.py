@@ -10,9 +10,12 @@ over the rows kept, which ``tests/test_usage_fork_reader.py`` checks against a s
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from claude_health.tools.usage.rows import Row
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import Any
 
 QUARTER_MS = 900_000
 # (quarter, model, project, speed, price tier) -> [input, output, cc5m, cc1h, cc, cread, n]

@@ -12,15 +12,22 @@ integer id): a first scan writes one row per response, and row width is most of 
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
 
 from claude_health.tools.usage import period_cache
 from claude_health.tools.usage.block_cache import SCHEMA as BLOCKS_SCHEMA
 from claude_health.tools.usage.block_cache import invalidate as invalidate_blocks
 from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
+
+# No pathlib or typing at run time: a warm usage report is a new process that loads this module,
+# and those imports cost it more than its queries. The records are ``collections.namedtuple``;
+# type checkers read the typed declarations below.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
 
 SCHEMA_VERSION = "4"
 BUSY_TIMEOUT_MS = 5000
@@ -151,7 +158,7 @@ def is_corruption(exc: BaseException) -> bool:
 
 
 def connect(
-    path: Path, *, busy_timeout_ms: int | None = None, any_thread: bool = False
+    path: str | os.PathLike[str], *, busy_timeout_ms: int | None = None, any_thread: bool = False
 ) -> sqlite3.Connection:
     """Open (creating if needed) the state database with the ``usage_*`` schema.
 
@@ -162,7 +169,9 @@ def connect(
     if busy_timeout_ms is None:
         busy_timeout_ms = BUSY_TIMEOUT_MS
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        parent = os.path.dirname(os.fspath(path))
+        if parent:
+            os.makedirs(parent, exist_ok=True)
         conn = sqlite3.connect(
             path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=not any_thread
         )
@@ -429,7 +438,9 @@ def _invalid(table: str) -> str:
     return f"({types} OR {_RANGES[table]})"
 
 
-def check_schema(conn: sqlite3.Connection, path: Path | str, *, before_upgrade: bool = False) -> None:
+def check_schema(
+    conn: sqlite3.Connection, path: str | os.PathLike[str], *, before_upgrade: bool = False
+) -> None:
     """:class:`StateError` when a ``usage_*`` name holds another program's (or version's) table.
 
     ``before_upgrade``: an older version's fact tables (schema 3) are claude-health's too; they
@@ -458,7 +469,7 @@ def check_schema(conn: sqlite3.Connection, path: Path | str, *, before_upgrade: 
             )
 
 
-def repair(conn: sqlite3.Connection, path: Path | str) -> str | None:
+def repair(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> str | None:
     """Set aside rows of the fact tables that claude-health never writes (wrong types, impossible
     values) and rebuild what is derived from them; what was done, or None when nothing was wrong.
 
@@ -576,21 +587,29 @@ def meta_int(conn: sqlite3.Connection, key: str) -> int | None:
 # -- transcript files -----------------------------------------------------------------------------
 
 
-class FileState(NamedTuple):
-    """What the ledger knows about one transcript (every field checked on the way out)."""
+if TYPE_CHECKING:
 
-    id: int
-    project: str
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-    offset: int
-    tail: bytes
-    keys_offset: int
-    usage_lines: int
-    bad_lines: int
-    missing: int
+    class FileState(NamedTuple):
+        """What the ledger knows about one transcript (every field checked on the way out)."""
+
+        id: int
+        project: str
+        dev: int
+        ino: int
+        size: int
+        mtime_ns: int
+        offset: int
+        tail: bytes
+        keys_offset: int
+        usage_lines: int
+        bad_lines: int
+        missing: int
+
+else:
+    FileState = namedtuple(
+        "FileState",
+        "id project dev ino size mtime_ns offset tail keys_offset usage_lines bad_lines missing",
+    )
 
 
 _TRUSTED = (
@@ -859,14 +878,19 @@ def history_start_ms(conn: sqlite3.Connection, *, only_existing: bool = False) -
     return row[0] if row and type(row[0]) is int else None
 
 
-class Gone(NamedTuple):
-    """What the ledger holds from transcripts no longer on disk."""
+if TYPE_CHECKING:
 
-    transcripts: int
-    entries: int
-    total_tokens: int
-    first_ms: int | None
-    last_ms: int | None
+    class Gone(NamedTuple):
+        """What the ledger holds from transcripts no longer on disk."""
+
+        transcripts: int
+        entries: int
+        total_tokens: int
+        first_ms: int | None
+        last_ms: int | None
+
+else:
+    Gone = namedtuple("Gone", "transcripts entries total_tokens first_ms last_ms")
 
 
 def gone(conn: sqlite3.Connection) -> Gone:
@@ -892,16 +916,21 @@ def existing_only_source() -> str:
     return "(SELECT * FROM usage_entries WHERE file NOT IN (SELECT id FROM usage_files WHERE missing != 0))"
 
 
-class StoredKeyHit(NamedTuple):
-    path: str
-    project: str
-    offset: int
-    line: int
-    session: str
-    at: str
-    kind: str
-    fingerprint: str
-    redacted: str
+if TYPE_CHECKING:
+
+    class StoredKeyHit(NamedTuple):
+        path: str
+        project: str
+        offset: int
+        line: int
+        session: str
+        at: str
+        kind: str
+        fingerprint: str
+        redacted: str
+
+else:
+    StoredKeyHit = namedtuple("StoredKeyHit", "path project offset line session at kind fingerprint redacted")
 
 
 def key_hits(conn: sqlite3.Connection) -> list[StoredKeyHit]:
