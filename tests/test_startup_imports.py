@@ -451,7 +451,15 @@ def test_a_warm_json_usage_report_imports_only_what_it_needs(sandbox: Sandbox) -
             with transcript.open("a") as fh:
                 fh.write(response(100 + i, now - timedelta(minutes=5 - i)))
         done = subprocess.run(
-            [sys.executable, "-c", WARM_USAGE_DRIVER, json.dumps(sorted(WARM_USAGE_NEVER)), "usage", report, "--json"],
+            [
+                sys.executable,
+                "-c",
+                WARM_USAGE_DRIVER,
+                json.dumps(sorted(WARM_USAGE_NEVER)),
+                "usage",
+                report,
+                "--json",
+            ],
             capture_output=True,
             env=env,
             timeout=120,

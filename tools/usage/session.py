@@ -296,8 +296,13 @@ def open_session(
     rebuild: Rebuild | None = None
     conn: sqlite3.Connection
     release: Callable[[], None] | None = None
+    building: str | None = None  # a first ledger's build file (see store.build_fresh)
     try:
-        conn, release = _connect(db_path)
+        built = store.build_fresh(db_path) if _POOL is None else None
+        if built is not None:
+            conn, building = built
+        else:
+            conn, release = _connect(db_path)
     except store.StateCorrupt as exc:
         conn, rebuild, problem = _quarantine(db_path, str(exc), stamp, now_ms)
         if rebuild is None:
@@ -313,7 +318,10 @@ def open_session(
     memo = _POOL.memos.get(db_path) if _POOL is not None and release is not None and db_path else None
     wrong_type: TypeError | ValueError | None = None
     try:
-        stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, memo=memo)
+        if building is not None and db_path is not None:
+            conn, stats = _first_build(conn, building, db_path, env, home, root_names, now_ms)
+        else:
+            stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, memo=memo)
     except (TypeError, ValueError) as exc:  # a stored row of the wrong type: repaired below
         stats, wrong_type = ScanStats(), exc
     except SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
@@ -370,6 +378,36 @@ def open_session(
 
         session.findings[:0] = scan_findings(session, bad)
     return session
+
+
+def _first_build(
+    conn: sqlite3.Connection,
+    building: str,
+    db_path: str,
+    env: Mapping[str, str],
+    home: str | os.PathLike[str],
+    roots: list[str] | None,
+    now_ms: int,
+) -> tuple[sqlite3.Connection, ScanStats]:
+    """Scan into a new ledger's build file, publish it as the state database, and reopen it.
+
+    A build that fails or is interrupted is deleted: the state database appears whole or not at
+    all. If another process created the state database meanwhile, that one is brought up to date.
+    """
+    try:
+        stats = scan(conn, env, home, roots=roots, now_ms=now_ms)
+        published = store.publish_build(conn, building, db_path)
+    except BaseException:
+        conn.close()
+        store.discard_build(building)
+        raise
+    try:
+        conn = store.connect(db_path)
+    except store.StateError as exc:  # (as a failed update: answered from memory, with U006)
+        raise sqlite3.OperationalError(str(exc)) from None
+    if not published:
+        stats = scan(conn, env, home, roots=roots, now_ms=now_ms)
+    return conn, stats
 
 
 def _default_lookup() -> PriceLookup:

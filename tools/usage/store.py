@@ -12,8 +12,10 @@ integer id): a first scan writes one row per response, and row width is most of 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import time
 from collections import namedtuple
 from collections.abc import Iterable, Sequence
 
@@ -166,6 +168,13 @@ def connect(
     from its worker threads. Raises :class:`StateCorrupt` for a damaged file, :class:`StateError`
     for any other failure.
     """
+    # WAL + NORMAL: commits do not fsync; a crash can lose the last run, which a re-run redoes.
+    return _open(path, busy_timeout_ms, any_thread, "WAL", "NORMAL")
+
+
+def _open(
+    path: str | os.PathLike[str], busy_timeout_ms: int | None, any_thread: bool, journal: str, sync: str
+) -> sqlite3.Connection:
     if busy_timeout_ms is None:
         busy_timeout_ms = BUSY_TIMEOUT_MS
     try:
@@ -179,9 +188,8 @@ def connect(
         raise StateError(f"cannot open the state database {path}: {exc}") from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        # WAL + NORMAL: commits do not fsync; a crash can lose the last run, which a re-run redoes.
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA journal_mode = {journal}")
+        conn.execute(f"PRAGMA synchronous = {sync}")
         version = _schema_version(conn)
         if version != SCHEMA_VERSION:
             check_schema(conn, path, before_upgrade=True)
@@ -195,6 +203,97 @@ def connect(
         error = StateCorrupt if is_corruption(exc) else StateError
         raise error(f"the state database {path} is unusable: {exc}") from None
     return conn
+
+
+# -- a first build ------------------------------------------------------------------------------
+#
+# When there is no state database yet, the first scan builds it in a file of its own beside it,
+# in rollback-journal mode without syncs, and publishes it under its real name when complete.
+# Through WAL every page of a first load is written twice (to the log at the commit, then into
+# the database by the checkpoint that follows, with its syncs); on a new file SQLite journals
+# only the pages that existed before the transaction (the empty schema's), so each page is
+# written once. The file only gets its name once the build is whole: a run killed half-way
+# leaves no half ledger where the next run looks (only its build file, removed by the next
+# first build), and a build that fails is deleted. Without syncs, a power cut right after the
+# publish can leave a damaged file: it is then set aside and rebuilt from the same transcripts,
+# which are all a first build holds.
+
+BUILD_SUFFIX = ".building-"
+
+
+def build_fresh(path: str | os.PathLike[str]) -> tuple[sqlite3.Connection, str] | None:
+    """A connection to a new ledger being built beside ``path`` and its file's name; None when
+    ``path`` exists already (the usual case: then :func:`connect`)."""
+    name = os.fspath(path)
+    if os.path.lexists(name):
+        return None
+    _remove_stale_builds(name)
+    building = f"{name}{BUILD_SUFFIX}{os.getpid()}"
+    discard_build(building)
+    return _open(building, None, False, "MEMORY", "OFF"), building
+
+
+def publish_build(conn: sqlite3.Connection, building: str, path: str | os.PathLike[str]) -> bool:
+    """Give a completed build its real name (in WAL mode, as :func:`connect` keeps it) and close
+    its connection. False when another process created ``path`` meanwhile: the build is
+    discarded, and ``path`` is to be brought up to date instead."""
+    name = os.fspath(path)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        conn.close()
+    try:
+        os.link(building, name)  # never replaces a database another process has just created
+    except FileExistsError:
+        discard_build(building)
+        return False
+    except (OSError, AttributeError):  # no hard links here: a rename, unless one appeared meanwhile
+        if os.path.lexists(name):
+            discard_build(building)
+            return False
+        os.replace(building, name)
+        return True
+    discard_build(building)
+    return True
+
+
+def discard_build(building: str) -> None:
+    """Delete a build file (and its side files) that will not be published."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        with contextlib.suppress(OSError):  # absent (the usual case), or not ours to delete
+            os.unlink(building + suffix)
+
+
+def _remove_stale_builds(name: str) -> None:
+    """Build files left by runs that were killed (their process is gone)."""
+    folder, base = os.path.split(name)
+    prefix = base + BUILD_SUFFIX
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return
+    for entry in names:
+        pid = entry[len(prefix) :]
+        if entry.startswith(prefix) and pid.isdigit() and _abandoned(os.path.join(folder, entry), int(pid)):
+            discard_build(os.path.join(folder, entry))
+
+
+def _abandoned(building: str, pid: int) -> bool:
+    """Is the process that built this file gone? (Where signals cannot tell: is it an hour old?)"""
+    if pid == os.getpid():
+        return True  # this process starts a new build under the same name
+    if os.name != "posix":  # os.kill(pid, 0) would not just probe there
+        try:
+            return os.stat(building).st_mtime < time.time() - 3600
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):
+        return False  # not ours to signal, or not a pid this system knows: leave it be
+    return False
 
 
 def memory() -> sqlite3.Connection:
