@@ -407,6 +407,11 @@ def _first_build(
         raise sqlite3.OperationalError(str(exc)) from None
     if not published:
         stats = scan(conn, env, home, roots=roots, now_ms=now_ms)
+    else:
+        # What this process writes next (the update marks, the report's caches) is derived from
+        # the same transcripts as the build, which was not synced either: syncing it at the
+        # close's checkpoint would flush the whole new file to disk first (10+ ms on 200 MiB).
+        conn.execute("PRAGMA synchronous = OFF")
     return conn, stats
 
 
