@@ -29,19 +29,42 @@ def tier(row: Row | tuple[Any, ...]) -> int:
 
 
 def quarters_of(rows: Iterable[Row], sign: int = 1, into: Quarters | None = None) -> Quarters:
-    """Quarter-hour sums of ``rows`` added (``sign`` 1) or taken away (-1) from ``into``."""
+    """Quarter-hour sums of ``rows`` added (``sign`` 1) or taken away (-1) from ``into``.
+
+    It runs over every response of a first load in both processes: the tier is worked out
+    inline (as :func:`tier`) and a new quarter starts from the row's own figures.
+    """
     out: Quarters = {} if into is None else into
     get = out.get
+    q = QUARTER_MS
     for r in rows:
-        key = (r[2] // QUARTER_MS, r[3], r[4], r[8], tier(r))
+        whole = r[9] + r[13] + r[14]
+        key = (r[2] // q, r[3], r[4], r[8], 2 if whole > 200_000 else 1 if whole > 100_000 else 0)
         acc = get(key)
         if acc is None:
-            acc = out[key] = [0, 0, 0, 0, 0, 0, 0]
-        acc[0] += sign * r[9]
-        acc[1] += sign * r[10]
-        acc[2] += sign * r[11]
-        acc[3] += sign * r[12]
-        acc[4] += sign * r[13]
-        acc[5] += sign * r[14]
-        acc[6] += sign
+            out[key] = [
+                sign * r[9],
+                sign * r[10],
+                sign * r[11],
+                sign * r[12],
+                sign * r[13],
+                sign * r[14],
+                sign,
+            ]
+        elif sign == 1:
+            acc[0] += r[9]
+            acc[1] += r[10]
+            acc[2] += r[11]
+            acc[3] += r[12]
+            acc[4] += r[13]
+            acc[5] += r[14]
+            acc[6] += 1
+        else:
+            acc[0] -= r[9]
+            acc[1] -= r[10]
+            acc[2] -= r[11]
+            acc[3] -= r[12]
+            acc[4] -= r[13]
+            acc[5] -= r[14]
+            acc[6] -= 1
     return out
