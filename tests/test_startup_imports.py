@@ -377,7 +377,6 @@ WARM_USAGE_MODULES = {
     "claude_health.server.commands.usage_json",
     "claude_health.tools",
     "claude_health.tools.state",
-    "claude_health.tools.terminal",  # (snapshot.py) status line text cleaned of control characters
     "claude_health.tools.tokens",
     "claude_health.tools.tokens.models",  # the one price table
     "claude_health.tools.usage",
@@ -393,7 +392,6 @@ WARM_USAGE_MODULES = {
     "claude_health.tools.usage.rows",
     "claude_health.tools.usage.scan",
     "claude_health.tools.usage.session",
-    "claude_health.tools.usage.snapshot",
     "claude_health.tools.usage.store",
     "claude_health.tools.usage.timezones",
 }

@@ -22,7 +22,6 @@ from collections.abc import Iterable, Sequence
 from claude_health.tools.usage import period_cache
 from claude_health.tools.usage.block_cache import SCHEMA as BLOCKS_SCHEMA
 from claude_health.tools.usage.block_cache import invalidate as invalidate_blocks
-from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
 
 # No pathlib or typing at run time: a warm usage report is a new process that loads this module,
 # and those imports cost it more than its queries. The records are ``collections.namedtuple``;
@@ -305,6 +304,10 @@ def memory() -> sqlite3.Connection:
 
 def _create(conn: sqlite3.Connection) -> None:
     # Statement by statement: executescript would commit the caller's transaction.
+    # The status line's module (and its terminal-text cleaning) only when a schema is created:
+    # a report on an existing ledger does not load it.
+    from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
+
     for script in (SCHEMA, INDEXES, BLOCKS_SCHEMA, period_cache.SCHEMA, SNAPSHOT_SCHEMA):
         for statement in _statements(script):
             conn.execute(statement)
