@@ -9,16 +9,27 @@ is kept and brought up to date instead.
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from claude_health.tools.usage import fork_reader, scan, store
-from claude_health.tools.usage.session import open_session
+from claude_health.tools.usage import aggregate, block_cache, fork_reader, reports, scan, store
+from claude_health.tools.usage.session import close_ledgers, open_session
+from claude_health.tools.usage.synthetic import assistant_record, line, user_record
 from tests.test_usage_fork_reader import _tree
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_ledgers() -> None:
+    """As the CLI runs: an in-process MCP server test earlier in the session keeps ledgers open
+    (its pool), and a server reuses its connection instead of building a first ledger apart."""
+    close_ledgers()
+
 
 NOW = 1_796_000_000.0  # a fixed "now" (2026-11-30), so that the stored update times compare equal
 
@@ -134,7 +145,7 @@ def test_a_first_build_that_fails_or_is_interrupted_leaves_no_state_database(
 KILLED_DRIVER = """
 import os, sys
 from claude_health.tools.usage import fork_reader, scan, store
-from claude_health.tools.usage.session import open_session
+from claude_health.tools.usage.session import close_ledgers, open_session
 fork_reader.MIN_BYTES = 0
 scan.TYPED_DECODE_BYTES = 0
 def killed(self, rows):
@@ -193,3 +204,85 @@ def test_a_state_database_created_during_the_build_is_kept_and_brought_up_to_dat
     assert dumped.pop("limiter_buckets") == [("api", 4.5)]
     assert dumped == _dump(reference)
     assert sorted(_names(db.parent)) == ["state.db", "state.db.ledger"]
+
+
+def _hourly_tree(root: Path) -> None:
+    """Transcripts whose responses fall exactly on hours, share milliseconds across models and
+    price tiers, recur across files (one copy losing to another in the other reader's half) and
+    are replayed on sidechains: what the first walk's hour parts must get exactly right."""
+    rng = random.Random(5)
+    base = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+    moments = [base + timedelta(hours=h) for h in (0, 5, 10, 15, 21)]  # on the hour
+    moments += [base + timedelta(hours=5, milliseconds=1), base + timedelta(hours=21, milliseconds=1)]
+    moments += [base + timedelta(milliseconds=rng.randrange(40 * 3_600_000)) for _ in range(120)]
+    for f in range(6):
+        path = root / "projects" / f"-p{f % 2}" / f"s{f}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fh:
+            for i in range(90):
+                at = rng.choice(moments)
+                n = rng.randrange(150)  # the same response recurs across files: one copy loses
+                fh.write(
+                    line(
+                        assistant_record(
+                            session=f"s{f}",
+                            msg_id=f"msg_{n}",
+                            request_id=f"req_{n}" if rng.random() < 0.8 else f"req_{n}_{f}",
+                            at=at,
+                            model=rng.choice(["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"]),
+                            input_tokens=rng.choice([5, 150_000, 250_000]),
+                            output_tokens=10 + rng.randrange(3),
+                            sidechain=rng.random() < 0.2,
+                        )
+                    )
+                )
+                if i % 7 == 0:
+                    fh.write(line(user_record(f"s{f}", at, "r" * 5000)))
+
+
+@pytest.mark.parametrize("forked", [True, False])
+def test_a_first_load_for_a_blocks_report_stores_the_blocks_a_walk_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
+) -> None:
+    _hourly_tree(tmp_path)
+    monkeypatch.setattr(fork_reader, "MIN_BYTES", 0 if forked else 1 << 62)
+    monkeypatch.setattr(scan, "TYPED_DECODE_BYTES", 0)
+    walks: list[int] = []
+    real_walk = block_cache._walk_hours
+
+    def counted_walk(conn: sqlite3.Connection, from_ms: int) -> list[aggregate.RawBlock]:
+        walks.append(from_ms)
+        return real_walk(conn, from_ms)
+
+    monkeypatch.setattr(block_cache, "_walk_hours", counted_walk)
+    db = tmp_path / "state" / "state.db"
+    session = open_session(_env(tmp_path, db), tmp_path / "home", now=NOW, blocks=True)
+    try:
+        conn = session.conn
+        assert conn.execute("SELECT since FROM usage_blocks_dirty").fetchone()[0] == block_cache.CLEAN
+        stored = block_cache.cached_blocks(conn)
+        assert walks == []  # the report reads what the first load stored
+        entries = aggregate.segment(
+            conn.execute(f"SELECT {aggregate.ENTRY_COLUMNS} FROM usage_entries ORDER BY ts")  # noqa: S608
+        )
+        walked = real_walk(conn, -block_cache.CLEAN)
+        # Sums in the order a walk over single entries adds them (key order: the costs' order).
+        assert _ordered(stored) == _ordered(walked) == _ordered(entries)
+        assert len(stored) > 3 and any(b.first_ms % 3_600_000 == 0 for b in stored)
+        mine = reports.blocks(session)
+    finally:
+        session.close()
+    # The same report as a first load that leaves the walk to the report.
+    other = tmp_path / "other" / "state.db"
+    session = open_session(_env(tmp_path, other), tmp_path / "home", now=NOW)
+    try:
+        assert session.conn.execute("SELECT COUNT(*) FROM usage_blocks_dirty").fetchone()[0] == 0
+        assert reports.blocks(session) == mine
+    finally:
+        session.close()
+    assert walks == [-block_cache.CLEAN]
+    assert _dump(db) == _dump(other)
+
+
+def _ordered(blocks: list[aggregate.RawBlock]) -> list[tuple[int, int, int, list[object]]]:
+    return [(b.start_ms, b.first_ms, b.last_ms, list(b.sums.items())) for b in blocks]

@@ -212,7 +212,7 @@ def main(argv: list[str]) -> int | None:
     except TimezoneError as exc:
         sys.stderr.write(f"claude-health usage: --timezone: {exc}\n")
         return EXIT_USAGE
-    session = open_session(env, home)
+    session = open_session(env, home, blocks=report == "blocks")
     try:
         data, code = payload(session, report, tz, only)
     finally:

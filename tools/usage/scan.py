@@ -34,6 +34,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers
 if TYPE_CHECKING:
     from typing import Any
 
+    from claude_health.tools.usage.bulk import HourParts
     from claude_health.tools.usage.rows import Key, LineReader, Row
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -245,15 +246,19 @@ def _read_jobs(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], dict[Key,
     return [_read_job(job, reader) for job in jobs], reader.batch
 
 
-def _child_work(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], bytes, int]:
+def _child_work(
+    jobs: list[_Job], now_ms: int, blocks: bool = False
+) -> tuple[list[_Outcome], bytes, int, HourParts | None]:
     """The forked reader's share: its files' outcomes, its rows and quarter sums as a SQLite image
-    (stored here while the parent stores its own half, see staging.py), and how many rows."""
+    (stored here while the parent stores its own half, see staging.py), how many rows, and
+    (``blocks``) their hour parts for the block cache."""
     from claude_health.tools.usage import staging
-    from claude_health.tools.usage.bulk import quarters_of
+    from claude_health.tools.usage.bulk import hour_parts_of, quarters_of
 
     summaries, batch = _read_jobs(jobs, now_ms)
     rows = sorted(batch.values())
-    return summaries, staging.image(rows, quarters_of(rows)), len(rows)
+    parts = hour_parts_of(rows) if blocks else None
+    return summaries, staging.image(rows, quarters_of(rows)), len(rows), parts
 
 
 class ScanMemo(Record):
@@ -307,8 +312,13 @@ def scan(
     roots: Iterable[str | os.PathLike[str]] | None = None,
     now_ms: int | None = None,
     memo: ScanMemo | None = None,
+    blocks: bool = False,
 ) -> ScanStats:
-    """Bring the ``usage_*`` tables up to date with every transcript on disk."""
+    """Bring the ``usage_*`` tables up to date with every transcript on disk.
+
+    ``blocks``: a blocks report follows; a first load then also stores the block cache, from
+    hour parts its readers sum from the rows they hold (see bulk.hour_parts_of).
+    """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     root_list = [os.fspath(r) for r in roots] if roots is not None else transcript_roots(env, home)
     stats = ScanStats(roots=list(root_list))
@@ -375,7 +385,7 @@ def scan(
     if split and hasattr(conn, "deserialize"):  # the image needs SQLite's deserialize (3.36+)
         from claude_health.tools import forked
 
-        child = forked.start(lambda: _child_work(jobs[split:], now_ms))
+        child = forked.start(lambda: _child_work(jobs[split:], now_ms, blocks))
     mine = jobs[:split] if child else jobs
     own_summaries, own = _read_jobs(mine, now_ms)
     if child is None and not own and not forget and not gone and not jobs and not file_rows:
@@ -388,19 +398,22 @@ def scan(
             own_rows = sorted(own.values())
             writer.entries(own_rows)
             if writer.bulk:  # a first load: its quarter sums from Python, see bulk.py
-                from claude_health.tools.usage.bulk import quarters_of
+                from claude_health.tools.usage.bulk import hour_parts_of, quarters_of
 
                 writer.quarters(quarters_of(own_rows))
+                if blocks:
+                    writer.hour_parts(hour_parts_of(own_rows))
             summaries = own_summaries
             theirs = 0
             if child is not None:
                 result = child.result()
                 child = None
                 if result is None:  # the child failed: read its share here
-                    their_summaries, image, theirs = _child_work(jobs[split:], now_ms)
-                else:
-                    their_summaries, image, theirs = result
+                    result = _child_work(jobs[split:], now_ms, blocks)
+                their_summaries, image, theirs, their_parts = result
                 writer.staged(image)
+                if writer.bulk and their_parts is not None:
+                    writer.hour_parts(their_parts)
                 summaries = summaries + their_summaries
             hits = _account(stats, jobs, summaries, file_rows)
             writer.files(file_rows)

@@ -284,8 +284,12 @@ def open_session(
     now: float | None = None,
     lookup: PriceLookup | None = None,
     roots: list[str] | list[os.PathLike[str]] | None = None,
+    blocks: bool = False,
 ) -> UsageSession:
-    """Open the ledger and bring it up to date with the transcripts on disk."""
+    """Open the ledger and bring it up to date with the transcripts on disk.
+
+    ``blocks``: a blocks report follows (a first load then stores the block cache as it loads).
+    """
     now = time.time() if now is None else now
     now_ms = int(now * 1000)
     root_names = None if roots is None else [os.fspath(r) for r in roots]
@@ -319,9 +323,9 @@ def open_session(
     wrong_type: TypeError | ValueError | None = None
     try:
         if building is not None and db_path is not None:
-            conn, stats = _first_build(conn, building, db_path, env, home, root_names, now_ms)
+            conn, stats = _first_build(conn, building, db_path, env, home, root_names, now_ms, blocks)
         else:
-            stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, memo=memo)
+            stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, memo=memo, blocks=blocks)
     except (TypeError, ValueError) as exc:  # a stored row of the wrong type: repaired below
         stats, wrong_type = ScanStats(), exc
     except SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
@@ -336,7 +340,7 @@ def open_session(
             db_path = None
             conn = store.memory()
         try:
-            stats = scan(conn, env, home, roots=root_names, now_ms=now_ms)
+            stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, blocks=blocks)
         except SCAN_ERRORS as again:
             # The same transcripts break the scan wherever it writes: answer with no local
             # usage and say why, rather than fail every usage call from now on.
@@ -388,6 +392,7 @@ def _first_build(
     home: str | os.PathLike[str],
     roots: list[str] | None,
     now_ms: int,
+    blocks: bool,
 ) -> tuple[sqlite3.Connection, ScanStats]:
     """Scan into a new ledger's build file, publish it as the state database, and reopen it.
 
@@ -395,7 +400,7 @@ def _first_build(
     all. If another process created the state database meanwhile, that one is brought up to date.
     """
     try:
-        stats = scan(conn, env, home, roots=roots, now_ms=now_ms)
+        stats = scan(conn, env, home, roots=roots, now_ms=now_ms, blocks=blocks)
         published = store.publish_build(conn, building, db_path)
     except BaseException:
         conn.close()
@@ -406,7 +411,7 @@ def _first_build(
     except store.StateError as exc:  # (as a failed update: answered from memory, with U006)
         raise sqlite3.OperationalError(str(exc)) from None
     if not published:
-        stats = scan(conn, env, home, roots=roots, now_ms=now_ms)
+        stats = scan(conn, env, home, roots=roots, now_ms=now_ms, blocks=blocks)
     else:
         # What this process writes next (the update marks, the report's caches) is derived from
         # the same transcripts as the build, which was not synced either: syncing it at the

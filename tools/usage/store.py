@@ -826,6 +826,8 @@ class Writer:
         self._touched: set[str] = set()
         self._settled = False  # a first load whose quarter sums come from Python
         self._lost: list[tuple[Any, ...]] = []  # copies a first load dropped (out of those sums)
+        # A first load for a blocks report: the block walk's hour parts, summed by the readers.
+        self._parts: dict[tuple[int, int, str, str, int], list[int]] | None = None
 
     def __enter__(self) -> Writer:
         if self._staged:
@@ -858,6 +860,7 @@ class Writer:
             self._detach()
 
     def _finish(self) -> None:
+        lost: list[tuple[Any, ...]] = []
         if self.bulk and self._settled:
             # Sidechain replays that lose to another copy, in either half: out of the sums too.
             losing = self.conn.execute(_ALL_LOSING_REPLAYS).fetchall()
@@ -873,7 +876,14 @@ class Writer:
             if not self._settled:
                 rebuild_quarters(self.conn)
             create_triggers(self.conn)
-            invalidate_blocks(self.conn)
+            if self._parts is not None and self._settled:
+                from claude_health.tools.usage.block_cache import store_first_walk
+                from claude_health.tools.usage.bulk import HOUR_MS
+
+                # The hours a copy that lost was summed into are grouped again from the entries.
+                store_first_walk(self.conn, self._parts, {row[2] // HOUR_MS for row in lost})
+            else:
+                invalidate_blocks(self.conn)
             period_cache.invalidate(self.conn)
         if self._touched and not self._settled:
             self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_touched (msg TEXT PRIMARY KEY)")
@@ -921,6 +931,16 @@ class Writer:
         else:
             self._touched.update(staging.upsert_staged(self.conn, _ON_CONFLICT))
         self._loaded = True
+
+    def hour_parts(self, parts: dict[tuple[int, int, str, str, int], list[int]]) -> None:
+        """A first load's hour parts for the block cache (see bulk.hour_parts_of), one reader's
+        at a time; without them the cache is walked by the first blocks report."""
+        if self._parts is None:
+            self._parts = parts
+            return
+        from claude_health.tools.usage.bulk import add_hour_parts
+
+        add_hour_parts(self._parts, parts)
 
     def quarters(self, sums: dict[tuple[int, str, str, str, int], list[int]]) -> None:
         """The quarter-hour totals of a first load's rows so far, summed in Python (see bulk.py)."""
