@@ -88,7 +88,6 @@ HELP_MODULES = {
     "claude_health.tools.state",
     "claude_health.tools.tokens",
     "claude_health.tools.tokens.models",  # the default model `tokens --model` shows
-    "claude_health.tools.tokens.rules",
 }
 # Third-party packages `--help` imports beyond what the bare interpreter imports at start-up.
 HELP_EXTRA_PACKAGES: set[str] = set()
@@ -394,3 +393,117 @@ def test_plain_keys_runs_without_the_argument_parser(sandbox: Sandbox) -> None:
     ):
         loaded = imported([cli_path(), *argv], env, codes=(0, 1))
         assert ("argparse" in loaded) is parser, argv
+
+
+# A JSON usage report is what other tools run on a schedule, each time a new process: once the
+# ledger holds the history, its own work is a few milliseconds, and what it imports is most of
+# its time. The ledger, its scan, the line parser of a small read and the reports: no typed
+# decoder (msgspec), findings model, argparse, logging or workspace.
+WARM_USAGE_MODULES = {
+    "claude_health",
+    "claude_health.server",
+    "claude_health.server.cli",
+    "claude_health.server.commands",
+    "claude_health.server.commands.usage_json",
+    "claude_health.tools",
+    "claude_health.tools.state",
+    "claude_health.tools.tokens",
+    "claude_health.tools.tokens.models",  # the one price table
+    "claude_health.tools.usage",
+    "claude_health.tools.usage.aggregate",
+    "claude_health.tools.usage.block_cache",
+    "claude_health.tools.usage.discovery",
+    "claude_health.tools.usage.fork_reader",
+    "claude_health.tools.usage.parse",
+    "claude_health.tools.usage.period_cache",
+    "claude_health.tools.usage.pricing",
+    "claude_health.tools.usage.record",
+    "claude_health.tools.usage.reports",
+    "claude_health.tools.usage.rows",
+    "claude_health.tools.usage.scan",
+    "claude_health.tools.usage.session",
+    "claude_health.tools.usage.store",
+    "claude_health.tools.usage.timezones",
+}
+# Standard-library modules a warm report must not load: each costs a new process milliseconds
+# (dataclasses loads inspect, ast, dis and tokenize; pathlib loads urllib.parse and ipaddress;
+# zoneinfo is not needed for UTC), and none is needed for the work.
+WARM_USAGE_NEVER = {
+    "argparse",
+    "dataclasses",
+    "inspect",
+    "ipaddress",
+    "logging",
+    "pathlib",
+    "pickle",
+    "threading",
+    "typing",
+    "urllib.parse",
+    "zoneinfo",
+}
+
+
+# Run as the console script runs it, after forgetting the modules above: an editable install's
+# import hook loads pathlib at start-up, which would hide an import of it by the report.
+WARM_USAGE_DRIVER = """
+import json, sys
+never = set(json.loads(sys.argv.pop(1)))
+for name in never:
+    sys.modules.pop(name, None)
+before = set(sys.modules)
+from claude_health.server.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+sys.stderr.write("LOADED " + json.dumps(sorted(set(sys.modules) - before)) + "\\n")
+sys.exit(code)
+"""
+
+
+def test_a_warm_json_usage_report_imports_only_what_it_needs(sandbox: Sandbox) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from claude_health.tools.usage.synthetic import assistant_record, line
+
+    transcript = sandbox.home / ".claude" / "projects" / "-home-user-project" / "s1.jsonl"
+    transcript.parent.mkdir(parents=True)
+    now = datetime.now(UTC)
+
+    def response(i: int, at: datetime) -> str:
+        return line(assistant_record(session="s1", msg_id=f"msg_{i}", request_id=f"req_{i}", at=at))
+
+    transcript.write_text("".join(response(i, now - timedelta(hours=30 - i)) for i in range(20)))
+    env = {**environment(sandbox), "CLAUDE_HEALTH_STATE_DB": str(sandbox.root / "state.db"), "TZ": "UTC"}
+    installed = set(packages_distributions())
+    for i, report in enumerate(("daily", "blocks", "daily", "monthly")):
+        if i:  # a warm run: the ledger holds the history, a response or two are new
+            with transcript.open("a") as fh:
+                fh.write(response(100 + i, now - timedelta(minutes=5 - i)))
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                WARM_USAGE_DRIVER,
+                json.dumps(sorted(WARM_USAGE_NEVER)),
+                "usage",
+                report,
+                "--json",
+            ],
+            capture_output=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        assert json.loads(done.stdout)["summary"]["healthy"] is True
+        lines = [x for x in done.stderr.decode().splitlines() if x.startswith("LOADED ")]
+        loaded = set(json.loads(lines[-1].removeprefix("LOADED ")))
+        if not i:
+            continue  # the first load of the ledger
+        mine = {m for m in loaded if m.startswith("claude_health")}
+        assert mine == WARM_USAGE_MODULES, (
+            report,
+            {"unexpected": sorted(mine - WARM_USAGE_MODULES), "gone": sorted(WARM_USAGE_MODULES - mine)},
+        )
+        assert not WARM_USAGE_NEVER & loaded, (report, sorted(WARM_USAGE_NEVER & loaded))
+        third_party = {m.split(".")[0] for m in loaded} & installed - {"claude_health"}
+        assert not third_party, (report, sorted(third_party))

@@ -61,13 +61,13 @@ def state_db_name(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
     return os.path.join(cache_dir_name(env, home), STATE_DB_NAME)
 
 
-def cache_dir(env: Mapping[str, str], home: Path) -> Path:
+def cache_dir(env: Mapping[str, str], home: str | os.PathLike[str]) -> Path:
     from pathlib import Path
 
     return Path(cache_dir_name(env, home))
 
 
-def state_db_path(env: Mapping[str, str], home: Path) -> Path:
+def state_db_path(env: Mapping[str, str], home: str | os.PathLike[str]) -> Path:
     from pathlib import Path
 
     return Path(state_db_name(env, home))

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     except TimezoneError as exc:
         raise UsageError(f"--timezone: {exc}") from None
     only = bool(args.only_existing)
-    session = open_session(ws.env, ws.home)
+    session = open_session(ws.env, ws.home, blocks=args.report == "blocks")
     try:
         if args.report is None:
             from claude_health.tools.usage.plan_usage import build_plan_usage

@@ -200,20 +200,19 @@ def main(argv: list[str]) -> int | None:
     if parsed is None:
         return None
     report, timezone, only = parsed
-    from pathlib import Path
-
     from claude_health.tools.usage.session import open_session
     from claude_health.tools.usage.timezones import TimezoneError, resolve_tz
 
     env = dict(os.environ)
     home_value = env.get("HOME") or env.get("USERPROFILE")  # as Workspace.discover
-    home = Path(home_value).expanduser() if home_value else Path.home()
+    # A plain string (pathlib's import alone costs a warm report several milliseconds).
+    home = os.path.expanduser(home_value) if home_value else os.path.expanduser("~")
     try:
         tz = resolve_tz(timezone, env)
     except TimezoneError as exc:
         sys.stderr.write(f"claude-health usage: --timezone: {exc}\n")
         return EXIT_USAGE
-    session = open_session(env, home)
+    session = open_session(env, home, blocks=report == "blocks")
     try:
         data, code = payload(session, report, tz, only)
     finally:

@@ -13,16 +13,96 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from collections import namedtuple
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
 
-from claude_health.tools.tokens.rules import UNKNOWN_MODEL
-
+# Named tuples and no typing at run time: a warm plan usage report (a new process) prices its
+# models from this table, and importing dataclasses (with inspect) and typing cost it more than
+# its reading. Type checkers read the typed declarations.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 if TYPE_CHECKING:
+    from typing import Any, Literal, NamedTuple
+
     from claude_health.tools.findings import Finding
 
-Family = Literal["legacy", "v2"]
+    Family = Literal["legacy", "v2"]
+
+    class LongContext(NamedTuple):
+        """A price step: the whole request is billed at a higher card above ``threshold`` input tokens."""
+
+        threshold: int
+        input_multiplier: float
+        output_multiplier: float
+        note: str = ""
+
+    class ModelInfo(NamedTuple):
+        """One model's row of the shipped table (prices in USD per million tokens)."""
+
+        id: str
+        family: Family
+        context: int
+        max_output: int
+        input: float
+        output: float
+        cache_write_5m: float
+        cache_write_1h: float
+        cache_read: float
+        tool_prompt: tuple[int, int] | None = None  # hidden tool-use system prompt: (auto/none, any/tool)
+        bash_tool: int | None = None
+        long_context: LongContext | None = None
+        known: bool = True  # False when the ID was not in the table and defaults were assumed
+        note: str = ""
+
+    class PricingTable(NamedTuple):
+        updated: str
+        default_model: str
+        multipliers: dict[str, float]
+        request_size_limits: dict[str, int]
+        image_patch_px: int
+        image_wrapper_tokens: int
+        image_caps: dict[str, tuple[int, int]]
+        models: dict[str, ModelInfo]
+        aliases: dict[str, str]
+
+else:
+    Family = str
+    LongContext = namedtuple(
+        "LongContext", ["threshold", "input_multiplier", "output_multiplier", "note"], defaults=("",)
+    )
+    ModelInfo = namedtuple(
+        "ModelInfo",
+        [
+            "id",
+            "family",
+            "context",
+            "max_output",
+            "input",
+            "output",
+            "cache_write_5m",
+            "cache_write_1h",
+            "cache_read",
+            "tool_prompt",
+            "bash_tool",
+            "long_context",
+            "known",
+            "note",
+        ],
+        defaults=(None, None, None, True, ""),
+    )
+    PricingTable = namedtuple(
+        "PricingTable",
+        [
+            "updated",
+            "default_model",
+            "multipliers",
+            "request_size_limits",
+            "image_patch_px",
+            "image_wrapper_tokens",
+            "image_caps",
+            "models",
+            "aliases",
+        ],
+    )
 
 PRICING_RESOURCE = "pricing.json"
 
@@ -30,49 +110,6 @@ _BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,4}\.)?anthropic\.")
 # Snapshot dates (-20250929, @20260416), -latest, Bedrock versions (-v1:0) and Claude Code's 1M
 # context marker ([1m]), in any order at the end.
 _SUFFIXES = re.compile(r"(?:[-@](?:\d{8}|latest)|-v\d+(?::\d+)?|\[1m\])+$")
-
-
-@dataclass(frozen=True, slots=True)
-class LongContext:
-    """A price step: the whole request is billed at a higher card above ``threshold`` input tokens."""
-
-    threshold: int
-    input_multiplier: float
-    output_multiplier: float
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
-    """One model's row of the shipped table (prices in USD per million tokens)."""
-
-    id: str
-    family: Family
-    context: int
-    max_output: int
-    input: float
-    output: float
-    cache_write_5m: float
-    cache_write_1h: float
-    cache_read: float
-    tool_prompt: tuple[int, int] | None = None  # hidden tool-use system prompt: (auto/none, any/tool)
-    bash_tool: int | None = None
-    long_context: LongContext | None = None
-    known: bool = True  # False when the ID was not in the table and defaults were assumed
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PricingTable:
-    updated: str
-    default_model: str
-    multipliers: dict[str, float]
-    request_size_limits: dict[str, int]
-    image_patch_px: int
-    image_wrapper_tokens: int
-    image_caps: dict[str, tuple[int, int]]
-    models: dict[str, ModelInfo] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)
 
 
 def _model(model_id: str, raw: dict[str, Any], mult: dict[str, float]) -> ModelInfo:
@@ -196,6 +233,7 @@ def model_findings(info: ModelInfo) -> list[Finding]:
     """T006 when ``info`` was not in the table: the model is called unknown, not given a window."""
     if info.known:
         return []
+    from claude_health.tools.tokens.rules import UNKNOWN_MODEL  # findings only for an unknown model
 
     close = closest_models(info.id)
     options = ", ".join(close[:-1]) + f" or {close[-1]}" if len(close) > 1 else "".join(close)

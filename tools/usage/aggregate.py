@@ -4,28 +4,49 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Generator, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import time as dt_time
-from typing import Any
 
 from claude_health.tools.usage.pricing import ModelPrices, PriceLookup, cost_usd
+from claude_health.tools.usage.record import Record
+
+# Plain records (see record.py): a warm report is a new process that runs this module.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import Any
 
 HOUR_MS = 3_600_000
 BLOCK_MS = 5 * HOUR_MS
 QUARTER_MS = 900_000  # every real UTC offset is a multiple of 15 minutes
 
 
-@dataclass
-class Tokens:
+class Tokens(Record):
     """Token counts under the API's own usage field names, with API-equivalent cost."""
 
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    cache_read_input_tokens: int = 0
-    cost_usd: float = 0.0
-    entries: int = 0
+    __slots__ = (  # noqa: RUF023 - in the order of the fields
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "cost_usd",
+        "entries",
+    )
+
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_creation_input_tokens: int = 0,
+        cache_read_input_tokens: int = 0,
+        cost_usd: float = 0.0,
+        entries: int = 0,
+    ) -> None:
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.cache_creation_input_tokens = cache_creation_input_tokens
+        self.cache_read_input_tokens = cache_read_input_tokens
+        self.cost_usd = cost_usd
+        self.entries = entries
 
     @property
     def total_tokens(self) -> int:
@@ -56,13 +77,20 @@ class Tokens:
         }
 
 
-@dataclass
-class Bucket:
+class Bucket(Record):
     """A period's totals, broken down by model and by project."""
 
-    totals: Tokens = field(default_factory=Tokens)
-    models: dict[str, Tokens] = field(default_factory=dict)
-    projects: dict[str, Tokens] = field(default_factory=dict)
+    __slots__ = ("totals", "models", "projects")  # noqa: RUF023 - in the order of the fields
+
+    def __init__(
+        self,
+        totals: Tokens | None = None,
+        models: dict[str, Tokens] | None = None,
+        projects: dict[str, Tokens] | None = None,
+    ) -> None:
+        self.totals = Tokens() if totals is None else totals
+        self.models: dict[str, Tokens] = {} if models is None else models
+        self.projects: dict[str, Tokens] = {} if projects is None else projects
 
     def add(self, model: str, project: str, tokens: Tokens) -> None:
         # get-then-create, not setdefault: this runs once per report row, and setdefault would
@@ -215,11 +243,13 @@ FROM {{source}} WHERE ts >= ? AND ts < ? GROUP BY q, model, project, speed, tier
 """  # noqa: S608 - a constant expression, no user input
 
 
-@dataclass
-class PeriodReport:
-    periods: dict[str, Bucket]
-    totals: Bucket
-    unpriced_models: list[str]
+class PeriodReport(Record):
+    __slots__ = ("periods", "totals", "unpriced_models")
+
+    def __init__(self, periods: dict[str, Bucket], totals: Bucket, unpriced_models: list[str]) -> None:
+        self.periods = periods
+        self.totals = totals
+        self.unpriced_models = unpriced_models
 
 
 def by_period(
@@ -404,16 +434,37 @@ def window(
 # -- 5-hour blocks -------------------------------------------------------------------------------
 
 
-@dataclass
-class Block:
-    start_ms: int
-    end_ms: int
-    first_ms: int
-    last_ms: int
-    is_gap: bool = False
-    is_active: bool = False
-    tokens: Tokens = field(default_factory=Tokens)
-    models: dict[str, Tokens] = field(default_factory=dict)
+class Block(Record):
+    __slots__ = (  # noqa: RUF023 - in the order of the fields
+        "start_ms",
+        "end_ms",
+        "first_ms",
+        "last_ms",
+        "is_gap",
+        "is_active",
+        "tokens",
+        "models",
+    )
+
+    def __init__(
+        self,
+        start_ms: int,
+        end_ms: int,
+        first_ms: int,
+        last_ms: int,
+        is_gap: bool = False,
+        is_active: bool = False,
+        tokens: Tokens | None = None,
+        models: dict[str, Tokens] | None = None,
+    ) -> None:
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.first_ms = first_ms
+        self.last_ms = last_ms
+        self.is_gap = is_gap
+        self.is_active = is_active
+        self.tokens = Tokens() if tokens is None else tokens
+        self.models: dict[str, Tokens] = {} if models is None else models
 
     def burn_rate(self) -> dict[str, float] | None:
         """Tokens per minute over first-to-last entry (ccusage's definition), and $ per hour."""
@@ -461,14 +512,18 @@ def floor_hour(ms: int) -> int:
 SumKey = tuple[str, str, int]
 
 
-@dataclass
-class RawBlock:
+class RawBlock(Record):
     """A block's extent and unpriced sums, in first-seen key order (so costs add up identically)."""
 
-    start_ms: int
-    first_ms: int
-    last_ms: int
-    sums: dict[SumKey, list[int]] = field(default_factory=dict)
+    __slots__ = ("start_ms", "first_ms", "last_ms", "sums")  # noqa: RUF023 - in the order of the fields
+
+    def __init__(
+        self, start_ms: int, first_ms: int, last_ms: int, sums: dict[SumKey, list[int]] | None = None
+    ) -> None:
+        self.start_ms = start_ms
+        self.first_ms = first_ms
+        self.last_ms = last_ms
+        self.sums: dict[SumKey, list[int]] = {} if sums is None else sums
 
 
 def segment(rows: Iterable[tuple[Any, ...]], seed: RawBlock | None = None) -> list[RawBlock]:

@@ -11,12 +11,15 @@ add up in the same order as a full walk.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
 
 # The aggregates are imported where blocks are walked: the key scan creates this table through
 # the store without pricing or aggregating anything.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 if TYPE_CHECKING:
+    from typing import Any
+
     from claude_health.tools.usage.aggregate import RawBlock
 
 CLEAN = 2**62  # ``since`` when nothing changed after the cache was written
@@ -113,19 +116,33 @@ def _walk_hours(conn: sqlite3.Connection, from_ms: int) -> list[RawBlock]:
     """The blocks of every entry from ``from_ms`` on, summed per clock hour by SQLite.
 
     A walk over every entry fetched 65,000 rows into Python on the 200 MiB tree (0.15 s of a cold
-    blocks report); SQLite sums them into 3,000 hour parts in about half that. Keys are ordered
-    as a walk over entries first meets them (their first timestamp; for keys first seen at the
-    same millisecond, the order of the entries stamped then), so costs add up identically.
+    blocks report); SQLite sums them into 3,000 hour parts in about half that.
     """
-    from claude_health.tools.usage.aggregate import _TIER_SQL, HOUR_MS, segment_hours
-
     # From the start, one pass over the table; through the ts index its rows are looked up one
     # by one (105 against 85 ms on the 200 MiB tree).
     where = "+ts" if from_ms <= 0 else "ts"
-    hourly = f"""SELECT ts / {HOUR_MS}, ts % {HOUR_MS} != 0, MIN(ts), MAX(ts), model, speed, {_TIER_SQL},
+    return walk_parts(conn, conn.execute(_hourly(f"{where} >= ?"), (from_ms,)))
+
+
+def _hourly(where: str) -> str:
+    from claude_health.tools.usage.aggregate import _TIER_SQL, HOUR_MS
+
+    return f"""SELECT ts / {HOUR_MS}, ts % {HOUR_MS} != 0, MIN(ts), MAX(ts), model, speed, {_TIER_SQL},
         SUM(input), SUM(output), SUM(cc5m), SUM(cc1h), SUM(cc), SUM(cread), COUNT(*)
-        FROM usage_entries WHERE {where} >= ? GROUP BY 1, 2, model, speed, 7"""  # noqa: S608 - constants
-    groups = sorted(conn.execute(hourly, (from_ms,)), key=lambda g: (g[0], g[1], g[2]))
+        FROM usage_entries WHERE {where} GROUP BY 1, 2, model, speed, 7"""  # noqa: S608 - constants
+
+
+def walk_parts(conn: sqlite3.Connection, parts: Iterable[tuple[Any, ...]]) -> list[RawBlock]:
+    """The blocks of hour parts ``(hour, not_on_the_hour, first_ts, last_ts, model, speed, tier,
+    input, output, cc5m, cc1h, cc, cread, n)`` (see aggregate.segment_hours).
+
+    Keys are ordered as a walk over entries first meets them (their first timestamp; for keys
+    first seen at the same millisecond, the order of the entries stamped then), so costs add up
+    identically.
+    """
+    from claude_health.tools.usage.aggregate import _TIER_SQL, segment_hours
+
+    groups = sorted(parts, key=lambda g: (g[0], g[1], g[2]))
     tied = {a[2] for a, b in pairwise(groups) if a[:3] == b[:3]}
     if tied:
         rank: dict[tuple[int, str, str, int], int] = {}
@@ -136,6 +153,28 @@ def _walk_hours(conn: sqlite3.Connection, from_ms: int) -> list[RawBlock]:
                 rank[(ts, *key)] = i
         groups.sort(key=lambda g: (g[0], g[1], g[2], rank.get((g[2], g[4], g[5], g[6]), 0)))
     return segment_hours(groups)
+
+
+def store_first_walk(
+    conn: sqlite3.Connection, parts: dict[tuple[int, int, str, str, int], list[int]], redo: set[int]
+) -> None:
+    """The cache of a first load, from the hour parts its readers summed (see bulk.hour_parts_of).
+
+    ``redo``: hours whose parts are not exact (a copy that lost was summed into them): those are
+    grouped again from the stored entries (through the ts index), as a walk would.
+    """
+    from claude_health.tools.usage.aggregate import HOUR_MS
+
+    groups: list[tuple[Any, ...]] = [
+        (hour, later, acc[0], acc[1], model, speed, tier, *acc[2:])
+        for (hour, later, model, speed, tier), acc in parts.items()
+        if hour not in redo
+    ]
+    for hour in sorted(redo):
+        groups += conn.execute(_hourly("ts >= ? AND ts < ?"), (hour * HOUR_MS, (hour + 1) * HOUR_MS))
+    conn.execute("DELETE FROM usage_blocks")
+    conn.execute("DELETE FROM usage_block_sums")
+    _store(conn, walk_parts(conn, groups))
 
 
 def _store(conn: sqlite3.Connection, fresh: list[RawBlock]) -> None:

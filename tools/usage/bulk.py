@@ -10,9 +10,12 @@ over the rows kept, which ``tests/test_usage_fork_reader.py`` checks against a s
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from claude_health.tools.usage.rows import Row
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import Any
 
 QUARTER_MS = 900_000
 # (quarter, model, project, speed, price tier) -> [input, output, cc5m, cc1h, cc, cread, n]
@@ -26,19 +29,92 @@ def tier(row: Row | tuple[Any, ...]) -> int:
 
 
 def quarters_of(rows: Iterable[Row], sign: int = 1, into: Quarters | None = None) -> Quarters:
-    """Quarter-hour sums of ``rows`` added (``sign`` 1) or taken away (-1) from ``into``."""
+    """Quarter-hour sums of ``rows`` added (``sign`` 1) or taken away (-1) from ``into``.
+
+    It runs over every response of a first load in both processes: the tier is worked out
+    inline (as :func:`tier`) and a new quarter starts from the row's own figures.
+    """
     out: Quarters = {} if into is None else into
     get = out.get
+    q = QUARTER_MS
     for r in rows:
-        key = (r[2] // QUARTER_MS, r[3], r[4], r[8], tier(r))
+        whole = r[9] + r[13] + r[14]
+        key = (r[2] // q, r[3], r[4], r[8], 2 if whole > 200_000 else 1 if whole > 100_000 else 0)
         acc = get(key)
         if acc is None:
-            acc = out[key] = [0, 0, 0, 0, 0, 0, 0]
-        acc[0] += sign * r[9]
-        acc[1] += sign * r[10]
-        acc[2] += sign * r[11]
-        acc[3] += sign * r[12]
-        acc[4] += sign * r[13]
-        acc[5] += sign * r[14]
-        acc[6] += sign
+            out[key] = [
+                sign * r[9],
+                sign * r[10],
+                sign * r[11],
+                sign * r[12],
+                sign * r[13],
+                sign * r[14],
+                sign,
+            ]
+        elif sign == 1:
+            acc[0] += r[9]
+            acc[1] += r[10]
+            acc[2] += r[11]
+            acc[3] += r[12]
+            acc[4] += r[13]
+            acc[5] += r[14]
+            acc[6] += 1
+        else:
+            acc[0] -= r[9]
+            acc[1] -= r[10]
+            acc[2] -= r[11]
+            acc[3] -= r[12]
+            acc[4] -= r[13]
+            acc[5] -= r[14]
+            acc[6] -= 1
     return out
+
+
+HOUR_MS = 3_600_000
+# (hour, not on the hour, model, speed, price tier) -> [first ts, last ts, input, output, cc5m,
+# cc1h, cc, cread, n]: the parts of hours the 5-hour block walk sums (block_cache.walk_parts).
+HourParts = dict[tuple[int, int, str, str, int], list[int]]
+
+
+def hour_parts_of(rows: Iterable[Row], into: HourParts | None = None) -> HourParts:
+    """The block walk's hour parts of ``rows`` (as its SQL groups them), added to ``into``.
+
+    A first load for a blocks report sums them from the rows each process holds anyway, so the
+    first walk does not group every entry again in SQLite (its longest query on a long history).
+    """
+    out: HourParts = {} if into is None else into
+    get = out.get
+    h = HOUR_MS
+    for r in rows:
+        ts = r[2]
+        whole = r[9] + r[13] + r[14]
+        key = (ts // h, 1 if ts % h else 0, r[3], r[8], 2 if whole > 200_000 else 1 if whole > 100_000 else 0)
+        acc = get(key)
+        if acc is None:
+            out[key] = [ts, ts, r[9], r[10], r[11], r[12], r[13], r[14], 1]
+            continue
+        if ts < acc[0]:
+            acc[0] = ts
+        elif ts > acc[1]:
+            acc[1] = ts
+        acc[2] += r[9]
+        acc[3] += r[10]
+        acc[4] += r[11]
+        acc[5] += r[12]
+        acc[6] += r[13]
+        acc[7] += r[14]
+        acc[8] += 1
+    return out
+
+
+def add_hour_parts(into: HourParts, parts: HourParts) -> None:
+    """Another process's hour parts added to ``into`` (first and last: the earlier and later)."""
+    for key, theirs in parts.items():
+        acc = into.get(key)
+        if acc is None:
+            into[key] = list(theirs)
+            continue
+        acc[0] = min(acc[0], theirs[0])
+        acc[1] = max(acc[1], theirs[1])
+        for i in range(2, 9):
+            acc[i] += theirs[i]

@@ -5,51 +5,73 @@ from __future__ import annotations
 import os
 import time
 import unicodedata
+from collections import namedtuple
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+
+# Plain strings and named tuples, no pathlib or dataclasses: a warm usage report runs this in a
+# new process, where importing those (pathlib loads urllib.parse and ipaddress, dataclasses
+# loads inspect) cost more than listing a thousand transcripts.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class TranscriptFile(NamedTuple):
+        """One ``*.jsonl`` file and the project folder (encoded cwd) it belongs to.
+
+        ``path`` is a plain string: a warm run visits thousands of files to read a few of
+        them, and building a ``Path`` for each cost a third of an MCP server's warm report.
+        """
+
+        path: str
+        project: str
+        root: str
+
+else:
+    TranscriptFile = namedtuple("TranscriptFile", ["path", "project", "root"])
 
 PROJECTS = "projects"
 
 
-@dataclass(frozen=True, slots=True)
-class TranscriptFile:
-    """One ``*.jsonl`` file and the project folder (encoded cwd) it belongs to.
+def clean_path(value: str) -> str:
+    """``value`` spelled as ``pathlib`` spells it: no empty or ``.`` parts, no trailing separator
+    (``..`` is kept: it is not lexical once symlinks are involved)."""
+    sep = os.sep
+    if os.altsep:
+        value = value.replace(os.altsep, sep)
+    drive, rest = os.path.splitdrive(value)
+    lead = sep if rest.startswith(sep) else ""
+    parts = [p for p in rest.split(sep) if p and p != "."]
+    return drive + lead + sep.join(parts) if parts or lead or drive else "."
 
-    ``path`` is a plain string: a warm run visits thousands of files to read a few of them, and
-    building a ``Path`` for each cost a third of an MCP server's warm report on 1 GiB.
-    """
 
-    path: str
-    project: str
-    root: Path
-
-
-def transcript_roots(env: Mapping[str, str], home: Path) -> list[Path]:
+def transcript_roots(env: Mapping[str, str], home: str | os.PathLike[str]) -> list[str]:
     """``projects`` directories to scan, existing ones only, each real directory once.
 
     Unlike ccusage (which ignores the defaults once ``CLAUDE_CONFIG_DIR`` is set) the defaults
     are always read too: deduplication makes overlap harmless, and a user who once ran with a
     different config dir still wants that history counted.
     """
-    candidates: list[Path] = []
+    join = os.path.join
+    home_dir = os.fspath(home)
+    candidates: list[str] = []
     for raw in env.get("CLAUDE_CONFIG_DIR", "").split(","):
         value = unicodedata.normalize("NFC", raw.strip())
         if value:
-            base = Path(value).expanduser()
+            base = clean_path(os.path.expanduser(value))
             # Monitors accept either the config dir or its projects/ folder.
-            candidates.append(base if base.name == PROJECTS else base / PROJECTS)
+            candidates.append(base if os.path.basename(base) == PROJECTS else join(base, PROJECTS))
     xdg = env.get("XDG_CONFIG_HOME", "").strip()
-    candidates.append((Path(xdg).expanduser() if xdg else home / ".config") / "claude" / PROJECTS)
-    candidates.append(home / ".claude" / PROJECTS)
-    roots: list[Path] = []
+    config = clean_path(os.path.expanduser(xdg)) if xdg else join(home_dir, ".config")
+    candidates.append(clean_path(join(config, "claude", PROJECTS)))
+    candidates.append(clean_path(join(home_dir, ".claude", PROJECTS)))
+    roots: list[str] = []
     seen: set[str] = set()
     for cand in candidates:
         try:
-            if not cand.is_dir():
+            if not os.path.isdir(cand):
                 continue
             real = os.path.realpath(cand)
-        except OSError:
+        except (OSError, ValueError):
             continue
         if real not in seen:
             seen.add(real)
@@ -64,7 +86,9 @@ DirCache = dict[str, tuple[int, int, list[tuple[str, bool]], list[str]]]
 RACY_NS = 2_000_000_000
 
 
-def iter_transcripts(roots: list[Path], dir_cache: DirCache | None = None) -> Iterator[TranscriptFile]:
+def iter_transcripts(
+    roots: list[str] | list[os.PathLike[str]], dir_cache: DirCache | None = None
+) -> Iterator[TranscriptFile]:
     """Every ``*.jsonl`` below each root, subagent transcripts included.
 
     Directory symlinks are not followed (as ``os.walk``), so a symlink loop cannot trap the walk;
@@ -80,19 +104,20 @@ def iter_transcripts(roots: list[Path], dir_cache: DirCache | None = None) -> It
             real_root = os.path.realpath(root)
         except OSError:
             continue
-        for path, project, real in _listing(str(root), real_root, len(roots) > 1, dir_cache):
+        top = os.fspath(root)
+        for path, project, real in _listing(top, real_root, len(roots) > 1, dir_cache):
             if real is not None:  # a symlinked file, or several roots: visit each real file once
                 if real in seen:
                     continue
                 seen.add(real)
-            yield TranscriptFile(path, project, root)
+            yield TranscriptFile(path, project, top)
 
 
 def _entries(dirpath: str, dir_cache: DirCache | None) -> tuple[list[tuple[str, bool]], list[str]] | None:
     """``(files, subdirectories)`` of one directory, sorted; None if it cannot be listed."""
     if dir_cache is not None:
         try:
-            mtime = os.stat(dirpath).st_mtime_ns  # noqa: PTH116 - str paths on the hot path
+            mtime = os.stat(dirpath).st_mtime_ns
         except OSError:
             return None
         kept = dir_cache.get(dirpath)

@@ -6,9 +6,13 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from claude_health.tools.usage.record import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import Any
 
 # This parser only judges lines that the typed decoder of :mod:`.lines` could not take (fields
 # of unexpected types): rare, so the stdlib's json serves, and costs no import of its own.
@@ -21,25 +25,60 @@ ASSISTANT_MARKER = b'"assistant"'
 SYNTHETIC_MODEL = "<synthetic>"
 
 
-@dataclass(slots=True)
-class Entry:
+class Entry(Record):
     """One API response's usage, as recorded by one transcript line."""
 
-    key: str
-    msg_id: str
-    ts_ms: int
-    model: str
-    session: str
-    sidechain: bool
-    speed: str
-    input_tokens: int
-    output_tokens: int
-    cache_creation_5m: int
-    cache_creation_1h: int
-    cache_creation: int
-    cache_read: int
-    project: str = ""
-    file: str = ""
+    __slots__ = (  # noqa: RUF023 - in the order of the fields
+        "key",
+        "msg_id",
+        "ts_ms",
+        "model",
+        "session",
+        "sidechain",
+        "speed",
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_5m",
+        "cache_creation_1h",
+        "cache_creation",
+        "cache_read",
+        "project",
+        "file",
+    )
+
+    def __init__(
+        self,
+        key: str,
+        msg_id: str,
+        ts_ms: int,
+        model: str,
+        session: str,
+        sidechain: bool,
+        speed: str,
+        input_tokens: int,
+        output_tokens: int,
+        cache_creation_5m: int,
+        cache_creation_1h: int,
+        cache_creation: int,
+        cache_read: int,
+        project: str = "",
+        file: str = "",
+    ) -> None:
+        self.key = key
+        self.msg_id = msg_id
+        self.ts_ms = ts_ms
+        self.model = model
+        self.session = session
+        self.sidechain = sidechain
+        self.speed = speed
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.cache_creation_5m = cache_creation_5m
+        self.cache_creation_1h = cache_creation_1h
+        self.cache_creation = cache_creation
+        self.cache_read = cache_read
+        self.project = project
+        self.file = file
 
     @property
     def total(self) -> int:

@@ -14,7 +14,10 @@ from __future__ import annotations
 import os
 import sqlite3
 from datetime import tzinfo
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import Any
 
 CLEAN = 2**62
 
@@ -55,7 +58,7 @@ def zone_key(tz: tzinfo) -> str | None:
     return None if offset is None else f"fixed:{offset.total_seconds()}"
 
 
-Row = tuple[Any, ...]  # day, model, project, speed, tier, input, output, cc5m, cc1h, cc, cread, n
+Row = tuple["Any", ...]  # day, model, project, speed, tier, input, output, cc5m, cc1h, cc, cread, n
 
 
 def day_rows(conn: sqlite3.Connection, tz: tzinfo, zone: str) -> list[Row]:

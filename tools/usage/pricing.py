@@ -8,28 +8,57 @@ what the same tokens would cost on the API.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from claude_health.tools.tokens.models import ModelInfo, pricing_table, resolve_model
 
+# A named tuple, not a dataclass: a warm usage report prices in a new process, where importing
+# dataclasses (and inspect with it) costs more than its reading. Type checkers read the
+# declaration below.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import NamedTuple
 
-@dataclass(frozen=True, slots=True)
-class ModelPrices:
-    """USD per million tokens."""
+    class _PriceFields(NamedTuple):
+        input: float
+        output: float
+        cache_write_5m: float
+        cache_write_1h: float
+        cache_read: float
+        fast_multiplier: float = 2.0
+        long_threshold: int | None = None
+        long_input_multiplier: float = 1.0
+        long_output_multiplier: float = 1.0
 
-    input: float
-    output: float
-    cache_write_5m: float
-    cache_write_1h: float
-    cache_read: float
-    # Fast mode (usage.speed == "fast") multiplies every category (2x on the pricing page).
-    fast_multiplier: float = 2.0
-    # Long context: a request whose whole input (incl. cache) exceeds the threshold is billed
-    # entirely at the higher card (Sonnet 4/4.5 1M beta above 200K, Haiku 5.5 above 100K).
-    long_threshold: int | None = None
-    long_input_multiplier: float = 1.0
-    long_output_multiplier: float = 1.0
+else:
+    _PriceFields = namedtuple(
+        "_PriceFields",
+        [
+            "input",
+            "output",
+            "cache_write_5m",
+            "cache_write_1h",
+            "cache_read",
+            "fast_multiplier",
+            "long_threshold",
+            "long_input_multiplier",
+            "long_output_multiplier",
+        ],
+        defaults=(2.0, None, 1.0, 1.0),
+    )
+
+
+class ModelPrices(_PriceFields):
+    """USD per million tokens.
+
+    Fast mode (usage.speed == "fast") multiplies every category (``fast_multiplier``, 2x on the
+    pricing page). Long context: a request whose whole input (incl. cache) exceeds
+    ``long_threshold`` is billed entirely at the higher card (Sonnet 4/4.5 1M beta above 200K,
+    Haiku 5.5 above 100K).
+    """
+
+    __slots__ = ()
 
     @classmethod
     def standard(cls, input_price: float, output_price: float, read_ratio: float = 0.1) -> ModelPrices:

@@ -8,12 +8,15 @@ transcripts still on disk: what ccusage, which keeps no history, reports.
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Any
 
 from claude_health.tools.usage import aggregate, store
 from claude_health.tools.usage.aggregate import ENTRIES, Bucket
 from claude_health.tools.usage.session import UsageSession, iso_ms
 from claude_health.tools.usage.timezones import tz_name
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import Any
 
 DAY_MS = 86_400_000
 

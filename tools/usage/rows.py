@@ -9,8 +9,6 @@ extends this class with the typed block decode that a long read pays for.
 
 from __future__ import annotations
 
-from typing import Any
-
 from claude_health.tools.usage.parse import (
     ASSISTANT_MARKER,
     USAGE_MARKER,
@@ -18,6 +16,10 @@ from claude_health.tools.usage.parse import (
     TimestampParser,
     parse_line,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import Any
 
 # A ledger row: (msg, req, ts, model, project, session, file, sidechain, speed,
 #                input, output, cc5m, cc1h, cc, cread)

@@ -20,18 +20,21 @@ import sqlite3
 import stat
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from claude_health.tools.files import NotRegularFile
 from claude_health.tools.usage import fork_reader, store
 from claude_health.tools.usage.discovery import DirCache, iter_transcripts, transcript_roots
 from claude_health.tools.usage.parse import timestamp_parser
+from claude_health.tools.usage.record import Record
 
 # The typed decoder (msgspec), the forked reader and the first-load merge are imported where a
 # long read needs them: a warm run (a megabyte or so) or one with nothing new does not pay for them.
+# Records here are plain classes with slots, not dataclasses: a warm report is a new process, and
+# importing dataclasses (which loads inspect) and building its classes cost it about a tenth.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 if TYPE_CHECKING:
+    from typing import Any
+
+    from claude_health.tools.usage.bulk import HourParts
     from claude_health.tools.usage.rows import Key, LineReader, Row
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -47,49 +50,93 @@ KEYS_INLINE_BYTES = 16 * 1024 * 1024
 TYPED_DECODE_BYTES = 2 * 1024 * 1024
 
 
-@dataclass
-class FileProblem:
-    path: str
-    message: str
+class FileProblem(Record):
+    """A transcript that could not be read, and why."""
+
+    __slots__ = ("message", "path")
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
 
 
-@dataclass
-class ScanStats:
-    roots: list[str] = field(default_factory=list)
-    files_seen: int = 0
-    files_read: int = 0
-    bytes_read: int = 0
-    usage_lines: int = 0
-    bad_lines: int = 0
-    entries_written: int = 0
-    files_missing: int = 0
-    files_gone_now: int = 0
-    key_hits: int = 0
-    problems: list[FileProblem] = field(default_factory=list)
-    bad_line_files: dict[str, int] = field(default_factory=dict)
+class ScanStats(Record):
+    """What one scan saw and did."""
+
+    __slots__ = (  # noqa: RUF023 - in the order of the fields (the repr's)
+        "roots",
+        "files_seen",
+        "files_read",
+        "bytes_read",
+        "usage_lines",
+        "bad_lines",
+        "entries_written",
+        "files_missing",
+        "files_gone_now",
+        "key_hits",
+        "problems",
+        "bad_line_files",
+    )
+
+    def __init__(self, roots: list[str] | None = None) -> None:
+        self.roots: list[str] = [] if roots is None else roots
+        self.files_seen = 0
+        self.files_read = 0
+        self.bytes_read = 0
+        self.usage_lines = 0
+        self.bad_lines = 0
+        self.entries_written = 0
+        self.files_missing = 0
+        self.files_gone_now = 0
+        self.key_hits = 0
+        self.problems: list[FileProblem] = []
+        self.bad_line_files: dict[str, int] = {}
 
 
-@dataclass(slots=True)
-class _Job:
-    file_id: int
-    name: str
-    project: str
-    start: int
-    end: int
-    st: os.stat_result
-    carry: tuple[int, int]  # usage and bad lines counted by earlier runs
-    keys_from: int  # how far earlier runs searched this file for credentials
-    search_keys: bool = False
+class _Job(Record):
+    __slots__ = ("file_id", "name", "project", "start", "end", "st", "carry", "keys_from", "search_keys")  # noqa: RUF023
+
+    def __init__(
+        self,
+        file_id: int,
+        name: str,
+        project: str,
+        start: int,
+        end: int,
+        st: os.stat_result,
+        carry: tuple[int, int],  # usage and bad lines counted by earlier runs
+        keys_from: int,  # how far earlier runs searched this file for credentials
+        search_keys: bool = False,
+    ) -> None:
+        self.file_id = file_id
+        self.name = name
+        self.project = project
+        self.start = start
+        self.end = end
+        self.st = st
+        self.carry = carry
+        self.keys_from = keys_from
+        self.search_keys = search_keys
 
 
-@dataclass(slots=True)
-class _Read:
-    offset: int
-    tail: bytes
-    usage_lines: int
-    bad_lines: int
-    bytes_read: int
-    hits: list[store.KeyHitRow]
+class _Read(Record):
+    __slots__ = ("offset", "tail", "usage_lines", "bad_lines", "bytes_read", "hits")  # noqa: RUF023
+
+    def __init__(
+        self,
+        offset: int,
+        tail: bytes,
+        usage_lines: int,
+        bad_lines: int,
+        bytes_read: int,
+        hits: list[store.KeyHitRow],
+    ) -> None:
+        self.offset = offset
+        self.tail = tail
+        self.usage_lines = usage_lines
+        self.bad_lines = bad_lines
+        self.bytes_read = bytes_read
+        self.hits = hits
 
 
 _Outcome = _Read | str
@@ -114,6 +161,8 @@ def _read(job: _Job, reader: LineReader) -> _Read:
     fd = os.open(job.name, _OPEN_FLAGS)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
+        from claude_health.tools.files import NotRegularFile  # rare: not on a warm run's imports
+
         raise NotRegularFile(errno.EINVAL, "is not a regular file")
     with os.fdopen(fd, "rb") as fh:
         fh.seek(job.start)
@@ -197,28 +246,34 @@ def _read_jobs(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], dict[Key,
     return [_read_job(job, reader) for job in jobs], reader.batch
 
 
-def _child_work(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], bytes, int]:
+def _child_work(
+    jobs: list[_Job], now_ms: int, blocks: bool = False
+) -> tuple[list[_Outcome], bytes, int, HourParts | None]:
     """The forked reader's share: its files' outcomes, its rows and quarter sums as a SQLite image
-    (stored here while the parent stores its own half, see staging.py), and how many rows."""
+    (stored here while the parent stores its own half, see staging.py), how many rows, and
+    (``blocks``) their hour parts for the block cache."""
     from claude_health.tools.usage import staging
-    from claude_health.tools.usage.bulk import quarters_of
+    from claude_health.tools.usage.bulk import hour_parts_of, quarters_of
 
     summaries, batch = _read_jobs(jobs, now_ms)
     rows = sorted(batch.values())
-    return summaries, staging.image(rows, quarters_of(rows)), len(rows)
+    parts = hour_parts_of(rows) if blocks else None
+    return summaries, staging.image(rows, quarters_of(rows)), len(rows), parts
 
 
-@dataclass
-class ScanMemo:
+class ScanMemo(Record):
     """What a long-running process remembers between scans of one ledger.
 
     The known files are reused while no other connection has committed (SQLite's
     ``data_version`` is unchanged), and directory listings while their modification time is.
     """
 
-    data_version: int | None = None
-    known: dict[str, store.FileState] = field(default_factory=dict)
-    dirs: DirCache = field(default_factory=dict)
+    __slots__ = ("data_version", "known", "dirs")  # noqa: RUF023
+
+    def __init__(self) -> None:
+        self.data_version: int | None = None
+        self.known: dict[str, store.FileState] = {}
+        self.dirs: DirCache = {}
 
 
 def _known_files(
@@ -252,16 +307,21 @@ def _remember(memo: ScanMemo | None, rows: list[store.FileRow], gone: list[int],
 def scan(
     conn: sqlite3.Connection,
     env: Mapping[str, str],
-    home: Path,
+    home: str | os.PathLike[str],
     *,
-    roots: Iterable[Path] | None = None,
+    roots: Iterable[str | os.PathLike[str]] | None = None,
     now_ms: int | None = None,
     memo: ScanMemo | None = None,
+    blocks: bool = False,
 ) -> ScanStats:
-    """Bring the ``usage_*`` tables up to date with every transcript on disk."""
+    """Bring the ``usage_*`` tables up to date with every transcript on disk.
+
+    ``blocks``: a blocks report follows; a first load then also stores the block cache, from
+    hour parts its readers sum from the rows they hold (see bulk.hour_parts_of).
+    """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    root_list = list(roots) if roots is not None else transcript_roots(env, home)
-    stats = ScanStats(roots=[str(r) for r in root_list])
+    root_list = [os.fspath(r) for r in roots] if roots is not None else transcript_roots(env, home)
+    stats = ScanStats(roots=list(root_list))
     known, broken = _known_files(conn, memo)
     next_id = store.next_file_id(conn)
     seen: set[str] = set()
@@ -273,7 +333,7 @@ def scan(
         seen.add(name)
         stats.files_seen += 1
         try:
-            st = os.stat(name)  # noqa: PTH116 - see TranscriptFile: str paths on the hot path
+            st = os.stat(name)
         except OSError as exc:
             stats.problems.append(FileProblem(name, f"cannot be read: {exc.strerror}"))
             continue
@@ -325,7 +385,7 @@ def scan(
     if split and hasattr(conn, "deserialize"):  # the image needs SQLite's deserialize (3.36+)
         from claude_health.tools import forked
 
-        child = forked.start(lambda: _child_work(jobs[split:], now_ms))
+        child = forked.start(lambda: _child_work(jobs[split:], now_ms, blocks))
     mine = jobs[:split] if child else jobs
     own_summaries, own = _read_jobs(mine, now_ms)
     if child is None and not own and not forget and not gone and not jobs and not file_rows:
@@ -338,19 +398,22 @@ def scan(
             own_rows = sorted(own.values())
             writer.entries(own_rows)
             if writer.bulk:  # a first load: its quarter sums from Python, see bulk.py
-                from claude_health.tools.usage.bulk import quarters_of
+                from claude_health.tools.usage.bulk import hour_parts_of, quarters_of
 
                 writer.quarters(quarters_of(own_rows))
+                if blocks:
+                    writer.hour_parts(hour_parts_of(own_rows))
             summaries = own_summaries
             theirs = 0
             if child is not None:
                 result = child.result()
                 child = None
                 if result is None:  # the child failed: read its share here
-                    their_summaries, image, theirs = _child_work(jobs[split:], now_ms)
-                else:
-                    their_summaries, image, theirs = result
+                    result = _child_work(jobs[split:], now_ms, blocks)
+                their_summaries, image, theirs, their_parts = result
                 writer.staged(image)
+                if writer.bulk and their_parts is not None:
+                    writer.hour_parts(their_parts)
                 summaries = summaries + their_summaries
             hits = _account(stats, jobs, summaries, file_rows)
             writer.files(file_rows)

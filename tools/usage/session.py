@@ -10,22 +10,28 @@ database that disappears or is replaced is noticed and the loss stated, not sile
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
 
-from claude_health.tools.state import state_db_path
+from claude_health.tools.state import state_db_name
 from claude_health.tools.usage import store
+from claude_health.tools.usage.record import Record
 from claude_health.tools.usage.scan import ScanMemo, ScanStats, scan
 
+# No dataclasses, pathlib or typing here: a warm JSON report is a new process that runs this
+# module, and those imports (inspect, urllib.parse, ipaddress...) cost it more than its scan.
+# Paths are plain strings.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from claude_health.tools.findings import Finding
     from claude_health.tools.usage.pricing import PriceLookup
+
+    T = TypeVar("T")
 
 # Readers may wait longer than the status line: only the status line writes this file.
 SNAPSHOT_READ_BUSY_MS = 1000
@@ -42,35 +48,57 @@ MAX_LISTED_FILES = 10
 SCAN_ERRORS = (sqlite3.Error, OverflowError)
 
 
-@dataclass
-class Rebuild:
+class Rebuild(Record):
     """The ledger was started again: why, when, and what history that cost."""
 
-    reason: str
-    note: str
-    at_ms: int
-    kept_at: str | None = None
+    __slots__ = ("reason", "note", "at_ms", "kept_at")  # noqa: RUF023 - in the order of the fields
+
+    def __init__(self, reason: str, note: str, at_ms: int, kept_at: str | None = None) -> None:
+        self.reason = reason
+        self.note = note
+        self.at_ms = at_ms
+        self.kept_at = kept_at
 
 
-@dataclass
 class UsageSession:
-    """An up-to-date ledger (or an in-memory stand-in) plus what the scan saw."""
+    """An up-to-date ledger (or an in-memory stand-in) plus what the scan saw.
 
-    conn: sqlite3.Connection
-    stats: ScanStats
-    now: float
-    env: Mapping[str, str]
-    home: Path
-    lookup: PriceLookup
-    db_path: Path | None
-    state_problem: str | None = None
-    rebuild: Rebuild | None = None
-    previous_scan_ms: int | None = None
-    scan_log_ms: list[int] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    roots: list[Path] | None = None
-    _snapshots: sqlite3.Connection | None = field(default=None, repr=False)
-    _release: Callable[[], None] | None = field(default=None, repr=False)
+    ``db_path`` is the state database as a string (None for an in-memory ledger).
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        stats: ScanStats,
+        now: float,
+        env: Mapping[str, str],
+        home: str | os.PathLike[str],
+        lookup: PriceLookup,
+        db_path: str | os.PathLike[str] | None,
+        state_problem: str | None = None,
+        rebuild: Rebuild | None = None,
+        previous_scan_ms: int | None = None,
+        scan_log_ms: list[int] | None = None,
+        findings: list[Finding] | None = None,
+        roots: list[str] | None = None,
+        _snapshots: sqlite3.Connection | None = None,
+        _release: Callable[[], None] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.stats = stats
+        self.now = now
+        self.env = env
+        self.home = home
+        self.lookup = lookup
+        self.db_path: str | None = None if db_path is None else os.fspath(db_path)
+        self.state_problem = state_problem
+        self.rebuild = rebuild
+        self.previous_scan_ms = previous_scan_ms
+        self.scan_log_ms: list[int] = [] if scan_log_ms is None else scan_log_ms
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.roots = roots
+        self._snapshots = _snapshots
+        self._release = _release
 
     @property
     def now_ms(self) -> int:
@@ -88,7 +116,7 @@ class UsageSession:
 
             conn: sqlite3.Connection | None = None
             try:
-                conn = open_db(snapshot_db_path(state_db_path(self.env, self.home)), SNAPSHOT_READ_BUSY_MS)
+                conn = open_db(snapshot_db_path(state_db_name(self.env, self.home)), SNAPSHOT_READ_BUSY_MS)
                 if latest(conn) is None:
                     conn.close()
                     conn = None
@@ -127,7 +155,7 @@ class UsageSession:
             return True
         self.findings.append(rules.STATE_REPAIRED.finding(done, path=str(self.db_path)))
         if _POOL is not None and self._release is not None:
-            _POOL.memos[str(self.db_path)] = ScanMemo()  # what it remembered came from the bad rows
+            _POOL.memos[self.db_path] = ScanMemo()  # what it remembered came from the bad rows
         try:
             self.stats = scan(self.conn, self.env, self.home, roots=self.roots, now_ms=self.now_ms)
         except (*SCAN_ERRORS, TypeError, ValueError) as again:
@@ -153,7 +181,6 @@ class UsageSession:
         self.findings.append(rules.STATE_UNUSABLE.finding(problem))
 
 
-T = TypeVar("T")
 # What reading a state database with rows claude-health never wrote raises: arithmetic on text,
 # a time out of range, a result model refusing a value (ValueError), undecodable text.
 STATE_ERRORS = (sqlite3.Error, TypeError, ValueError, OverflowError)
@@ -177,18 +204,20 @@ class _Pool:
     """
 
     def __init__(self) -> None:
+        import threading  # only a long-running process keeps ledgers open
+
         self.lock = threading.Lock()
         # path -> (conn, dev, ino); and what the scans of that ledger remember between calls
         self.conns: dict[str, tuple[sqlite3.Connection, int, int]] = {}
         self.memos: dict[str, ScanMemo] = {}
 
-    def take(self, db_path: Path) -> tuple[sqlite3.Connection, Callable[[], None]]:
+    def take(self, db_path: str) -> tuple[sqlite3.Connection, Callable[[], None]]:
         self.lock.acquire()
         try:
-            key = str(db_path)
+            key = db_path
             kept = self.conns.get(key)
             try:
-                st = db_path.stat()
+                st = os.stat(db_path)
                 here = (st.st_dev, st.st_ino)
             except OSError:
                 here = None
@@ -197,7 +226,7 @@ class _Pool:
             if kept is not None:  # the file was replaced or removed meanwhile: start again
                 self.drop(db_path)
             conn = store.connect(db_path, any_thread=True)
-            st = db_path.stat()
+            st = os.stat(db_path)
             self.conns[key] = (conn, st.st_dev, st.st_ino)
             self.memos[key] = ScanMemo()
             return conn, self.lock.release
@@ -205,9 +234,9 @@ class _Pool:
             self.lock.release()
             raise
 
-    def drop(self, db_path: Path) -> None:
-        self.memos.pop(str(db_path), None)
-        kept = self.conns.pop(str(db_path), None)
+    def drop(self, db_path: str) -> None:
+        self.memos.pop(db_path, None)
+        kept = self.conns.pop(db_path, None)
         if kept is not None:
             with contextlib.suppress(sqlite3.Error):
                 kept[0].close()
@@ -230,16 +259,16 @@ def close_ledgers() -> None:
     if pool is not None:
         with pool.lock:
             for key in list(pool.conns):
-                pool.drop(Path(key))
+                pool.drop(key)
 
 
-def _connect(db_path: Path) -> tuple[sqlite3.Connection, Callable[[], None] | None]:
+def _connect(db_path: str) -> tuple[sqlite3.Connection, Callable[[], None] | None]:
     if _POOL is None:
         return store.connect(db_path), None
     return _POOL.take(db_path)
 
 
-def _discard(conn: sqlite3.Connection, db_path: Path | None, release: Callable[[], None] | None) -> None:
+def _discard(conn: sqlite3.Connection, db_path: str | None, release: Callable[[], None] | None) -> None:
     """Close a connection that failed; a kept one leaves the pool first."""
     if release is not None and _POOL is not None and db_path is not None:
         _POOL.drop(db_path)
@@ -250,24 +279,34 @@ def _discard(conn: sqlite3.Connection, db_path: Path | None, release: Callable[[
 
 def open_session(
     env: Mapping[str, str],
-    home: Path,
+    home: str | os.PathLike[str],
     *,
     now: float | None = None,
     lookup: PriceLookup | None = None,
-    roots: list[Path] | None = None,
+    roots: list[str] | list[os.PathLike[str]] | None = None,
+    blocks: bool = False,
 ) -> UsageSession:
-    """Open the ledger and bring it up to date with the transcripts on disk."""
+    """Open the ledger and bring it up to date with the transcripts on disk.
+
+    ``blocks``: a blocks report follows (a first load then stores the block cache as it loads).
+    """
     now = time.time() if now is None else now
     now_ms = int(now * 1000)
-    db_path: Path | None = state_db_path(env, home)
+    root_names = None if roots is None else [os.fspath(r) for r in roots]
+    db_path: str | None = state_db_name(env, home)
     assert db_path is not None
     stamp = _read_stamp(db_path)
     problem = None
     rebuild: Rebuild | None = None
     conn: sqlite3.Connection
     release: Callable[[], None] | None = None
+    building: str | None = None  # a first ledger's build file (see store.build_fresh)
     try:
-        conn, release = _connect(db_path)
+        built = store.build_fresh(db_path) if _POOL is None else None
+        if built is not None:
+            conn, building = built
+        else:
+            conn, release = _connect(db_path)
     except store.StateCorrupt as exc:
         conn, rebuild, problem = _quarantine(db_path, str(exc), stamp, now_ms)
         if rebuild is None:
@@ -280,10 +319,13 @@ def open_session(
     previous, log = _scan_log(conn)
     if rebuild is None and db_path is not None and stamp and stamp[0] > 0 and not store.has_entries(conn):
         rebuild = Rebuild("missing", "", now_ms)
-    memo = _POOL.memos.get(str(db_path)) if _POOL is not None and release is not None else None
+    memo = _POOL.memos.get(db_path) if _POOL is not None and release is not None and db_path else None
     wrong_type: TypeError | ValueError | None = None
     try:
-        stats = scan(conn, env, home, roots=roots, now_ms=now_ms, memo=memo)
+        if building is not None and db_path is not None:
+            conn, stats = _first_build(conn, building, db_path, env, home, root_names, now_ms, blocks)
+        else:
+            stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, memo=memo, blocks=blocks)
     except (TypeError, ValueError) as exc:  # a stored row of the wrong type: repaired below
         stats, wrong_type = ScanStats(), exc
     except SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
@@ -298,7 +340,7 @@ def open_session(
             db_path = None
             conn = store.memory()
         try:
-            stats = scan(conn, env, home, roots=roots, now_ms=now_ms)
+            stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, blocks=blocks)
         except SCAN_ERRORS as again:
             # The same transcripts break the scan wherever it writes: answer with no local
             # usage and say why, rather than fail every usage call from now on.
@@ -326,7 +368,7 @@ def open_session(
         rebuild=rebuild,
         previous_scan_ms=previous,
         scan_log_ms=log,
-        roots=roots,
+        roots=root_names,
         _release=release,
     )
     if wrong_type is not None and not session.recover(wrong_type):
@@ -342,6 +384,42 @@ def open_session(
     return session
 
 
+def _first_build(
+    conn: sqlite3.Connection,
+    building: str,
+    db_path: str,
+    env: Mapping[str, str],
+    home: str | os.PathLike[str],
+    roots: list[str] | None,
+    now_ms: int,
+    blocks: bool,
+) -> tuple[sqlite3.Connection, ScanStats]:
+    """Scan into a new ledger's build file, publish it as the state database, and reopen it.
+
+    A build that fails or is interrupted is deleted: the state database appears whole or not at
+    all. If another process created the state database meanwhile, that one is brought up to date.
+    """
+    try:
+        stats = scan(conn, env, home, roots=roots, now_ms=now_ms, blocks=blocks)
+        published = store.publish_build(conn, building, db_path)
+    except BaseException:
+        conn.close()
+        store.discard_build(building)
+        raise
+    try:
+        conn = store.connect(db_path)
+    except store.StateError as exc:  # (as a failed update: answered from memory, with U006)
+        raise sqlite3.OperationalError(str(exc)) from None
+    if not published:
+        stats = scan(conn, env, home, roots=roots, now_ms=now_ms, blocks=blocks)
+    else:
+        # What this process writes next (the update marks, the report's caches) is derived from
+        # the same transcripts as the build, which was not synced either: syncing it at the
+        # close's checkpoint would flush the whole new file to disk first (10+ ms on 200 MiB).
+        conn.execute("PRAGMA synchronous = OFF")
+    return conn, stats
+
+
 def _default_lookup() -> PriceLookup:
     # Imported here: the key scan opens a session to read transcripts and prices nothing.
     from claude_health.tools.usage.pricing import default_lookup
@@ -350,21 +428,21 @@ def _default_lookup() -> PriceLookup:
 
 
 def _quarantine(
-    db_path: Path, reason: str, stamp: tuple[int, int | None, int | None] | None, now_ms: int
+    db_path: str, reason: str, stamp: tuple[int, int | None, int | None] | None, now_ms: int
 ) -> tuple[sqlite3.Connection, Rebuild | None, str | None]:
     """Move a damaged database aside and start a fresh one (the ledger is rebuilt by the scan)."""
     stamp_time = datetime.fromtimestamp(now_ms / 1000, UTC).strftime("%Y%m%dT%H%M%SZ")
-    kept = db_path.with_name(f"{db_path.name}.damaged-{stamp_time}")
+    kept = f"{db_path}.damaged-{stamp_time}"
     try:
-        db_path.replace(kept)
+        os.replace(db_path, kept)
         for suffix in ("-wal", "-shm"):
-            side = Path(f"{db_path}{suffix}")
-            if side.exists():
-                side.replace(Path(f"{kept}{suffix}"))
+            side = f"{db_path}{suffix}"
+            if os.path.exists(side):
+                os.replace(side, f"{kept}{suffix}")
         conn = store.connect(db_path)
     except (OSError, store.StateError) as exc:
         return store.memory(), None, f"{reason}; it could not be replaced: {exc}"
-    return conn, Rebuild("damaged", "", now_ms, kept_at=str(kept)), None
+    return conn, Rebuild("damaged", "", now_ms, kept_at=kept), None
 
 
 def _day(ms: int | None) -> str:
@@ -416,7 +494,7 @@ def _scan_log(conn: sqlite3.Connection) -> tuple[int | None, list[int]]:
 
 def _after_scan(
     conn: sqlite3.Connection,
-    db_path: Path,
+    db_path: str,
     stats: ScanStats,
     now_ms: int,
     previous: int | None,
@@ -447,19 +525,19 @@ def _after_scan(
         _write_stamp(conn, db_path)
 
 
-def _stamp_age_ms(db_path: Path, now_ms: int) -> float:
+def _stamp_age_ms(db_path: str, now_ms: int) -> float:
     """How old the stamp is (it may lag a few minutes: it only sizes a loss after the fact)."""
     try:
-        return now_ms - stamp_path(db_path).stat().st_mtime * 1000
+        return now_ms - os.stat(stamp_path(db_path)).st_mtime * 1000
     except OSError:
         return float("inf")
 
 
-def stamp_path(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + STAMP_SUFFIX)
+def stamp_path(db_path: str | os.PathLike[str]) -> str:
+    return os.fspath(db_path) + STAMP_SUFFIX
 
 
-def _write_stamp(conn: sqlite3.Connection, db_path: Path) -> None:
+def _write_stamp(conn: sqlite3.Connection, db_path: str) -> None:
     try:
         n, first_q, last_q = conn.execute(
             "SELECT SUM(n), MIN(CASE WHEN n > 0 THEN q END), MAX(CASE WHEN n > 0 THEN q END)"
@@ -471,20 +549,22 @@ def _write_stamp(conn: sqlite3.Connection, db_path: Path) -> None:
     last = "null" if last_q is None else str(int(last_q) * 900_000)
     text = f'{{"entries": {int(n or 0)}, "first_ms": {first}, "last_ms": {last}}}\n'
     path = stamp_path(db_path)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path + ".tmp"
     try:
-        tmp.write_text(text)
-        tmp.replace(path)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
     except OSError:
         pass
 
 
-def _read_stamp(db_path: Path) -> tuple[int, int | None, int | None] | None:
+def _read_stamp(db_path: str) -> tuple[int, int | None, int | None] | None:
     """``(entries, first ms, last ms)`` the ledger held when last written, if a stamp exists."""
     import json
 
     try:
-        data = json.loads(stamp_path(db_path).read_text())
+        with open(stamp_path(db_path), encoding="utf-8") as fh:
+            data = json.loads(fh.read())
         entries, first, last = data["entries"], data["first_ms"], data["last_ms"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -493,8 +573,12 @@ def _read_stamp(db_path: Path) -> tuple[int, int | None, int | None] | None:
     return entries, first, last
 
 
-def _log_scan(db_path: Path | None, stats: ScanStats) -> None:
+def _log_scan(db_path: str | None, stats: ScanStats) -> None:
     """For -v: the transcript folders and state database read (files are too many to list)."""
+    import sys
+
+    if "logging" not in sys.modules:  # nobody asked (see files.log_read): nothing to import
+        return
     from claude_health.tools.files import log_read
 
     folders = ", ".join(stats.roots) or "no transcript folder"

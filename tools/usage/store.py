@@ -12,15 +12,23 @@ integer id): a first scan writes one row per response, and row width is most of 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import time
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
 
 from claude_health.tools.usage import period_cache
 from claude_health.tools.usage.block_cache import SCHEMA as BLOCKS_SCHEMA
 from claude_health.tools.usage.block_cache import invalidate as invalidate_blocks
-from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
+
+# No pathlib or typing at run time: a warm usage report is a new process that loads this module,
+# and those imports cost it more than its queries. The records are ``collections.namedtuple``;
+# type checkers read the typed declarations below.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
 
 SCHEMA_VERSION = "4"
 BUSY_TIMEOUT_MS = 5000
@@ -151,7 +159,7 @@ def is_corruption(exc: BaseException) -> bool:
 
 
 def connect(
-    path: Path, *, busy_timeout_ms: int | None = None, any_thread: bool = False
+    path: str | os.PathLike[str], *, busy_timeout_ms: int | None = None, any_thread: bool = False
 ) -> sqlite3.Connection:
     """Open (creating if needed) the state database with the ``usage_*`` schema.
 
@@ -159,10 +167,19 @@ def connect(
     from its worker threads. Raises :class:`StateCorrupt` for a damaged file, :class:`StateError`
     for any other failure.
     """
+    # WAL + NORMAL: commits do not fsync; a crash can lose the last run, which a re-run redoes.
+    return _open(path, busy_timeout_ms, any_thread, "WAL", "NORMAL")
+
+
+def _open(
+    path: str | os.PathLike[str], busy_timeout_ms: int | None, any_thread: bool, journal: str, sync: str
+) -> sqlite3.Connection:
     if busy_timeout_ms is None:
         busy_timeout_ms = BUSY_TIMEOUT_MS
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        parent = os.path.dirname(os.fspath(path))
+        if parent:
+            os.makedirs(parent, exist_ok=True)
         conn = sqlite3.connect(
             path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=not any_thread
         )
@@ -170,9 +187,8 @@ def connect(
         raise StateError(f"cannot open the state database {path}: {exc}") from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        # WAL + NORMAL: commits do not fsync; a crash can lose the last run, which a re-run redoes.
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA journal_mode = {journal}")
+        conn.execute(f"PRAGMA synchronous = {sync}")
         version = _schema_version(conn)
         if version != SCHEMA_VERSION:
             check_schema(conn, path, before_upgrade=True)
@@ -188,6 +204,97 @@ def connect(
     return conn
 
 
+# -- a first build ------------------------------------------------------------------------------
+#
+# When there is no state database yet, the first scan builds it in a file of its own beside it,
+# in rollback-journal mode without syncs, and publishes it under its real name when complete.
+# Through WAL every page of a first load is written twice (to the log at the commit, then into
+# the database by the checkpoint that follows, with its syncs); on a new file SQLite journals
+# only the pages that existed before the transaction (the empty schema's), so each page is
+# written once. The file only gets its name once the build is whole: a run killed half-way
+# leaves no half ledger where the next run looks (only its build file, removed by the next
+# first build), and a build that fails is deleted. Without syncs, a power cut right after the
+# publish can leave a damaged file: it is then set aside and rebuilt from the same transcripts,
+# which are all a first build holds.
+
+BUILD_SUFFIX = ".building-"
+
+
+def build_fresh(path: str | os.PathLike[str]) -> tuple[sqlite3.Connection, str] | None:
+    """A connection to a new ledger being built beside ``path`` and its file's name; None when
+    ``path`` exists already (the usual case: then :func:`connect`)."""
+    name = os.fspath(path)
+    if os.path.lexists(name):
+        return None
+    _remove_stale_builds(name)
+    building = f"{name}{BUILD_SUFFIX}{os.getpid()}"
+    discard_build(building)
+    return _open(building, None, False, "MEMORY", "OFF"), building
+
+
+def publish_build(conn: sqlite3.Connection, building: str, path: str | os.PathLike[str]) -> bool:
+    """Give a completed build its real name (in WAL mode, as :func:`connect` keeps it) and close
+    its connection. False when another process created ``path`` meanwhile: the build is
+    discarded, and ``path`` is to be brought up to date instead."""
+    name = os.fspath(path)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        conn.close()
+    try:
+        os.link(building, name)  # never replaces a database another process has just created
+    except FileExistsError:
+        discard_build(building)
+        return False
+    except (OSError, AttributeError):  # no hard links here: a rename, unless one appeared meanwhile
+        if os.path.lexists(name):
+            discard_build(building)
+            return False
+        os.replace(building, name)
+        return True
+    discard_build(building)
+    return True
+
+
+def discard_build(building: str) -> None:
+    """Delete a build file (and its side files) that will not be published."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        with contextlib.suppress(OSError):  # absent (the usual case), or not ours to delete
+            os.unlink(building + suffix)
+
+
+def _remove_stale_builds(name: str) -> None:
+    """Build files left by runs that were killed (their process is gone)."""
+    folder, base = os.path.split(name)
+    prefix = base + BUILD_SUFFIX
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return
+    for entry in names:
+        pid = entry[len(prefix) :]
+        if entry.startswith(prefix) and pid.isdigit() and _abandoned(os.path.join(folder, entry), int(pid)):
+            discard_build(os.path.join(folder, entry))
+
+
+def _abandoned(building: str, pid: int) -> bool:
+    """Is the process that built this file gone? (Where signals cannot tell: is it an hour old?)"""
+    if pid == os.getpid():
+        return True  # this process starts a new build under the same name
+    if os.name != "posix":  # os.kill(pid, 0) would not just probe there
+        try:
+            return os.stat(building).st_mtime < time.time() - 3600
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):
+        return False  # not ours to signal, or not a pid this system knows: leave it be
+    return False
+
+
 def memory() -> sqlite3.Connection:
     """An in-memory ledger with the same schema (when the state file cannot be used)."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
@@ -197,6 +304,10 @@ def memory() -> sqlite3.Connection:
 
 def _create(conn: sqlite3.Connection) -> None:
     # Statement by statement: executescript would commit the caller's transaction.
+    # The status line's module (and its terminal-text cleaning) only when a schema is created:
+    # a report on an existing ledger does not load it.
+    from claude_health.tools.usage.snapshot import SNAPSHOT_SCHEMA
+
     for script in (SCHEMA, INDEXES, BLOCKS_SCHEMA, period_cache.SCHEMA, SNAPSHOT_SCHEMA):
         for statement in _statements(script):
             conn.execute(statement)
@@ -429,7 +540,9 @@ def _invalid(table: str) -> str:
     return f"({types} OR {_RANGES[table]})"
 
 
-def check_schema(conn: sqlite3.Connection, path: Path | str, *, before_upgrade: bool = False) -> None:
+def check_schema(
+    conn: sqlite3.Connection, path: str | os.PathLike[str], *, before_upgrade: bool = False
+) -> None:
     """:class:`StateError` when a ``usage_*`` name holds another program's (or version's) table.
 
     ``before_upgrade``: an older version's fact tables (schema 3) are claude-health's too; they
@@ -458,7 +571,7 @@ def check_schema(conn: sqlite3.Connection, path: Path | str, *, before_upgrade: 
             )
 
 
-def repair(conn: sqlite3.Connection, path: Path | str) -> str | None:
+def repair(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> str | None:
     """Set aside rows of the fact tables that claude-health never writes (wrong types, impossible
     values) and rebuild what is derived from them; what was done, or None when nothing was wrong.
 
@@ -576,21 +689,29 @@ def meta_int(conn: sqlite3.Connection, key: str) -> int | None:
 # -- transcript files -----------------------------------------------------------------------------
 
 
-class FileState(NamedTuple):
-    """What the ledger knows about one transcript (every field checked on the way out)."""
+if TYPE_CHECKING:
 
-    id: int
-    project: str
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-    offset: int
-    tail: bytes
-    keys_offset: int
-    usage_lines: int
-    bad_lines: int
-    missing: int
+    class FileState(NamedTuple):
+        """What the ledger knows about one transcript (every field checked on the way out)."""
+
+        id: int
+        project: str
+        dev: int
+        ino: int
+        size: int
+        mtime_ns: int
+        offset: int
+        tail: bytes
+        keys_offset: int
+        usage_lines: int
+        bad_lines: int
+        missing: int
+
+else:
+    FileState = namedtuple(
+        "FileState",
+        "id project dev ino size mtime_ns offset tail keys_offset usage_lines bad_lines missing",
+    )
 
 
 _TRUSTED = (
@@ -705,6 +826,8 @@ class Writer:
         self._touched: set[str] = set()
         self._settled = False  # a first load whose quarter sums come from Python
         self._lost: list[tuple[Any, ...]] = []  # copies a first load dropped (out of those sums)
+        # A first load for a blocks report: the block walk's hour parts, summed by the readers.
+        self._parts: dict[tuple[int, int, str, str, int], list[int]] | None = None
 
     def __enter__(self) -> Writer:
         if self._staged:
@@ -737,6 +860,7 @@ class Writer:
             self._detach()
 
     def _finish(self) -> None:
+        lost: list[tuple[Any, ...]] = []
         if self.bulk and self._settled:
             # Sidechain replays that lose to another copy, in either half: out of the sums too.
             losing = self.conn.execute(_ALL_LOSING_REPLAYS).fetchall()
@@ -752,7 +876,14 @@ class Writer:
             if not self._settled:
                 rebuild_quarters(self.conn)
             create_triggers(self.conn)
-            invalidate_blocks(self.conn)
+            if self._parts is not None and self._settled:
+                from claude_health.tools.usage.block_cache import store_first_walk
+                from claude_health.tools.usage.bulk import HOUR_MS
+
+                # The hours a copy that lost was summed into are grouped again from the entries.
+                store_first_walk(self.conn, self._parts, {row[2] // HOUR_MS for row in lost})
+            else:
+                invalidate_blocks(self.conn)
             period_cache.invalidate(self.conn)
         if self._touched and not self._settled:
             self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_touched (msg TEXT PRIMARY KEY)")
@@ -800,6 +931,16 @@ class Writer:
         else:
             self._touched.update(staging.upsert_staged(self.conn, _ON_CONFLICT))
         self._loaded = True
+
+    def hour_parts(self, parts: dict[tuple[int, int, str, str, int], list[int]]) -> None:
+        """A first load's hour parts for the block cache (see bulk.hour_parts_of), one reader's
+        at a time; without them the cache is walked by the first blocks report."""
+        if self._parts is None:
+            self._parts = parts
+            return
+        from claude_health.tools.usage.bulk import add_hour_parts
+
+        add_hour_parts(self._parts, parts)
 
     def quarters(self, sums: dict[tuple[int, str, str, str, int], list[int]]) -> None:
         """The quarter-hour totals of a first load's rows so far, summed in Python (see bulk.py)."""
@@ -859,14 +1000,19 @@ def history_start_ms(conn: sqlite3.Connection, *, only_existing: bool = False) -
     return row[0] if row and type(row[0]) is int else None
 
 
-class Gone(NamedTuple):
-    """What the ledger holds from transcripts no longer on disk."""
+if TYPE_CHECKING:
 
-    transcripts: int
-    entries: int
-    total_tokens: int
-    first_ms: int | None
-    last_ms: int | None
+    class Gone(NamedTuple):
+        """What the ledger holds from transcripts no longer on disk."""
+
+        transcripts: int
+        entries: int
+        total_tokens: int
+        first_ms: int | None
+        last_ms: int | None
+
+else:
+    Gone = namedtuple("Gone", "transcripts entries total_tokens first_ms last_ms")
 
 
 def gone(conn: sqlite3.Connection) -> Gone:
@@ -892,16 +1038,21 @@ def existing_only_source() -> str:
     return "(SELECT * FROM usage_entries WHERE file NOT IN (SELECT id FROM usage_files WHERE missing != 0))"
 
 
-class StoredKeyHit(NamedTuple):
-    path: str
-    project: str
-    offset: int
-    line: int
-    session: str
-    at: str
-    kind: str
-    fingerprint: str
-    redacted: str
+if TYPE_CHECKING:
+
+    class StoredKeyHit(NamedTuple):
+        path: str
+        project: str
+        offset: int
+        line: int
+        session: str
+        at: str
+        kind: str
+        fingerprint: str
+        redacted: str
+
+else:
+    StoredKeyHit = namedtuple("StoredKeyHit", "path project offset line session at kind fingerprint redacted")
 
 
 def key_hits(conn: sqlite3.Connection) -> list[StoredKeyHit]:

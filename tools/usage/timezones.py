@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-LOCALTIME = Path("/etc/localtime")
+# zoneinfo is imported when a zone is looked up: a report in UTC (the explicit name, or TZ=UTC
+# as servers and CI set it) does not need it, and it costs a new process a few milliseconds.
+LOCALTIME = "/etc/localtime"
+_UTC_NAMES = frozenset({"UTC", "Z"})
 
 
 class TimezoneError(ValueError):
@@ -17,8 +18,10 @@ class TimezoneError(ValueError):
 def resolve_tz(name: str | None, env: Mapping[str, str] | None = None) -> tzinfo:
     """A named IANA zone, else ``$TZ``, else the system zone, else the current UTC offset."""
     if name:
-        if name.upper() in {"UTC", "Z"}:
+        if name.upper() in _UTC_NAMES:
             return UTC
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
@@ -26,13 +29,17 @@ def resolve_tz(name: str | None, env: Mapping[str, str] | None = None) -> tzinfo
                 f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)"
             ) from None
     tz_env = (env or {}).get("TZ", "").strip().lstrip(":")
+    if tz_env == "UTC":  # the same zone as ZoneInfo("UTC"), named the same (tz_name)
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     if tz_env:
         try:
             return ZoneInfo(tz_env)
         except (ZoneInfoNotFoundError, ValueError):
             pass
     try:
-        with LOCALTIME.open("rb") as fh:
+        with open(LOCALTIME, "rb") as fh:
             return ZoneInfo.from_file(fh, key="localtime")
     except (OSError, ValueError):
         pass
