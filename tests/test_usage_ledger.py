@@ -303,3 +303,46 @@ def test_a_server_keeps_the_ledger_open_and_still_sees_what_other_processes_wrot
         assert fourth.stats.files_gone_now == 1
     finally:
         close_ledgers()
+
+
+def test_a_server_whose_scan_fails_unexpectedly_still_answers_the_next_call(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept ledger's lock is given back whatever the scan raises: held, it would hang every
+    later usage call of the server."""
+    import threading
+
+    from claude_health.tools.usage import session as S
+
+    seed(sandbox)
+    sandbox.env.update(env(sandbox))
+    S.keep_ledgers_open()
+    try:
+        S.open_session(sandbox.env, sandbox.home).close()  # the ledger is kept open from here
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt  # not an error any handler expects
+
+        monkeypatch.setattr(S, "scan", broken)
+        with pytest.raises(KeyboardInterrupt):
+            S.open_session(sandbox.env, sandbox.home)
+        monkeypatch.undo()
+
+        done: list[int] = []
+
+        def again() -> None:
+            session = S.open_session(sandbox.env, sandbox.home)
+            done.append(session.conn.execute("SELECT COUNT(*) FROM usage_entries").fetchone()[0])
+            session.close()
+
+        worker = threading.Thread(target=again, daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+        assert done == [3], done or "the next call hung on the lock the failed scan kept"
+    finally:
+        pool = S._POOL
+        if pool is not None and pool.lock.acquire(timeout=5):
+            pool.lock.release()
+            S.close_ledgers()
+        else:  # the lock is held for good: forget the pool rather than hang here too
+            S._POOL = None

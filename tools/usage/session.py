@@ -316,61 +316,71 @@ def open_session(
         problem = str(exc)
         db_path = None
         conn = store.memory()
-    previous, log = _scan_log(conn)
-    if rebuild is None and db_path is not None and stamp and stamp[0] > 0 and not store.has_entries(conn):
-        rebuild = Rebuild("missing", "", now_ms)
-    memo = _POOL.memos.get(db_path) if _POOL is not None and release is not None and db_path else None
-    wrong_type: TypeError | ValueError | None = None
     try:
-        if building is not None and db_path is not None:
-            conn, stats = _first_build(conn, building, db_path, env, home, root_names, now_ms, blocks)
-        else:
-            stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, memo=memo, blocks=blocks)
-    except (TypeError, ValueError) as exc:  # a stored row of the wrong type: repaired below
-        stats, wrong_type = ScanStats(), exc
-    except SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
-        _discard(conn, db_path, release)
-        release = None
-        if store.is_corruption(exc) and db_path is not None and rebuild is None:
-            conn, rebuild, problem = _quarantine(db_path, str(exc), stamp, now_ms)
-            if rebuild is None:
-                db_path = None
-        else:
-            problem = f"the state database {db_path} could not be updated: {exc}"
-            db_path = None
-            conn = store.memory()
+        previous, log = _scan_log(conn)
+        if rebuild is None and db_path is not None and stamp and stamp[0] > 0 and not store.has_entries(conn):
+            rebuild = Rebuild("missing", "", now_ms)
+        memo = _POOL.memos.get(db_path) if _POOL is not None and release is not None and db_path else None
+        wrong_type: TypeError | ValueError | None = None
         try:
-            stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, blocks=blocks)
-        except SCAN_ERRORS as again:
-            # The same transcripts break the scan wherever it writes: answer with no local
-            # usage and say why, rather than fail every usage call from now on.
-            conn.close()
-            conn = store.memory()
-            stats = ScanStats()
-            db_path = None
-            rebuild = None
-            first = problem or "the state database could not be updated"
-            problem = f"{first}; the transcripts could not be scanned either: {again}"
-    if rebuild is not None and db_path is not None:
-        rebuild.note = _loss_note(conn, rebuild, stamp)
-        _remember_rebuild(conn, rebuild)
-    if db_path is not None and wrong_type is None:
-        _after_scan(conn, db_path, stats, now_ms, previous, log)
-    session = UsageSession(
-        conn=conn,
-        stats=stats,
-        now=now,
-        env=env,
-        home=home,
-        lookup=lookup or _default_lookup(),
-        db_path=db_path,
-        state_problem=problem,
-        rebuild=rebuild,
-        previous_scan_ms=previous,
-        scan_log_ms=log,
-        roots=root_names,
-        _release=release,
-    )
+            if building is not None and db_path is not None:
+                conn, stats = _first_build(conn, building, db_path, env, home, root_names, now_ms, blocks)
+            else:
+                stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, memo=memo, blocks=blocks)
+        except (TypeError, ValueError) as exc:  # a stored row of the wrong type: repaired below
+            stats, wrong_type = ScanStats(), exc
+        except SCAN_ERRORS as exc:  # locked past the busy timeout, disk full, corrupted pages...
+            _discard(conn, db_path, release)
+            release = None
+            if store.is_corruption(exc) and db_path is not None and rebuild is None:
+                conn, rebuild, problem = _quarantine(db_path, str(exc), stamp, now_ms)
+                if rebuild is None:
+                    db_path = None
+            else:
+                problem = f"the state database {db_path} could not be updated: {exc}"
+                db_path = None
+                conn = store.memory()
+            try:
+                stats = scan(conn, env, home, roots=root_names, now_ms=now_ms, blocks=blocks)
+            except SCAN_ERRORS as again:
+                # The same transcripts break the scan wherever it writes: answer with no local
+                # usage and say why, rather than fail every usage call from now on.
+                conn.close()
+                conn = store.memory()
+                stats = ScanStats()
+                db_path = None
+                rebuild = None
+                first = problem or "the state database could not be updated"
+                problem = f"{first}; the transcripts could not be scanned either: {again}"
+        if rebuild is not None and db_path is not None:
+            rebuild.note = _loss_note(conn, rebuild, stamp)
+            _remember_rebuild(conn, rebuild)
+        if db_path is not None and wrong_type is None:
+            _after_scan(conn, db_path, stats, now_ms, previous, log)
+        session = UsageSession(
+            conn=conn,
+            stats=stats,
+            now=now,
+            env=env,
+            home=home,
+            lookup=lookup or _default_lookup(),
+            db_path=db_path,
+            state_problem=problem,
+            rebuild=rebuild,
+            previous_scan_ms=previous,
+            scan_log_ms=log,
+            roots=root_names,
+            _release=release,
+        )
+    except BaseException:
+        # Anything unforeseen (a bug, an interrupt) must still give a kept connection back:
+        # a lock left held would hang every later usage call of the server.
+        if release is not None:
+            _discard(conn, db_path, release)
+        else:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        raise
     if wrong_type is not None and not session.recover(wrong_type):
         session.close()
         raise wrong_type
