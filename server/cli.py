@@ -159,8 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # A run of a fraction of a second that builds no reference cycles worth collecting:
         # the collector's passes over what the imports create cost it about 6 ms of CPU.
+        # Not for --history (minutes over every commit) or --verify (an HTTPS client): a long run
+        # keeps the collector.
         collecting = gc.isenabled()
-        gc.disable()
+        if not {"--history", "--verify"} & set(raw):
+            gc.disable()
         try:
             from claude_health.server.commands.keys_early import parse, prestart
 

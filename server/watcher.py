@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 FINDINGS_URI = "settings://findings"
 EFFECTIVE_URI = "settings://effective"
 WATCH_ENV = "CLAUDE_HEALTH_WATCH"  # "0" turns the watcher off
+READY_TIMEOUT_S = 10.0  # longest a subscription waits for the first validation
 
 
 @dataclass
@@ -95,7 +96,9 @@ class SettingsWatcher:
         if not self.started:
             self.started = True
             self.starter()
-        await self.ready.wait()
+        # Bounded: a discovery stuck on a slow disk must not hang the client's subscribe.
+        with anyio.move_on_after(READY_TIMEOUT_S):
+            await self.ready.wait()
 
     async def publish(self, uri: str) -> None:
         from mcp.server.subscriptions import ResourceUpdated
@@ -122,6 +125,7 @@ class SettingsWatcher:
         from claude_health.tools.settings.watch import awatch_changes
 
         ws: Workspace | None = None
+        ready = self.ready  # this run's: a later server run has its own
         try:
             ws = Workspace.discover(project=self.project)
             self.last = await anyio.to_thread.run_sync(snapshot, self.project)
@@ -129,7 +133,7 @@ class SettingsWatcher:
             logger.exception("initial settings validation failed; watching from an empty state")
             self.last = {}
         finally:
-            self.ready.set()
+            ready.set()
         if ws is None:
             return
         try:
@@ -192,16 +196,20 @@ def install_watcher(server: MCPServer, project: str | None = None) -> SettingsWa
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[Any]:
-        async with inner(app) as state, anyio.create_task_group() as tg:
-            stop = anyio.Event()
-            watcher.starter = lambda: tg.start_soon(watcher.run, stop)
-            try:
-                yield state
-            finally:
-                # A server run again (one in-memory client after another) starts afresh.
-                watcher.starter, watcher.started, watcher.ready = None, False, anyio.Event()
-                stop.set()
-                tg.cancel_scope.cancel()
+        try:
+            async with inner(app) as state, anyio.create_task_group() as tg:
+                stop = anyio.Event()
+                watcher.starter = lambda: tg.start_soon(watcher.run, stop)
+                try:
+                    yield state
+                finally:
+                    watcher.starter = None
+                    stop.set()
+                    tg.cancel_scope.cancel()
+        finally:
+            # After the run is cancelled: a server run again (one in-memory client after
+            # another) starts afresh, with a first validation of its own.
+            watcher.started, watcher.ready = False, anyio.Event()
 
     lowlevel.lifespan = lifespan
     return watcher

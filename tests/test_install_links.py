@@ -78,7 +78,7 @@ LAUNCHES = [
     Launch("/opt/claude health/bin/claude-health", ["serve"], "explicit"),
     Launch("/home/o'brien/ünïcode/claude-health", ["serve"], "explicit"),
     UVX_LAUNCH,
-    Launch("/usr/bin/python3", ["-m", "claude_health.server", "serve"], "python-module"),
+    Launch("/usr/bin/python3", ["-P", "-m", "claude_health.server", "serve"], "python-module"),
 ]
 
 

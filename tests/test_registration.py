@@ -395,7 +395,9 @@ def test_launch_uses_uvx_from_uv_cache(tmp_path: Path) -> None:
 
 def test_launch_falls_back_to_python_module(tmp_path: Path) -> None:
     launch = detect_launch(argv0="/x/pytest", python="/venv/bin/python", env={"PATH": str(tmp_path)})
-    assert launch == Launch("/venv/bin/python", ["-m", "claude_health.server", "serve"], "python-module")
+    assert launch == Launch(
+        "/venv/bin/python", ["-P", "-m", "claude_health.server", "serve"], "python-module"
+    )
 
 
 def test_claude_config_dir_moves_the_user_scope_file(sandbox: Sandbox) -> None:
@@ -494,3 +496,34 @@ def test_statusline_refuses_a_fifo_settings_file(sandbox: Sandbox) -> None:
     os.mkfifo(sandbox.home / ".claude" / "settings.json")
     with pytest.raises(RegistrationError, match="not a regular file"):
         plan_statusline(sandbox.workspace(), launch=LAUNCH)
+
+
+def test_a_module_launch_never_imports_the_projects_own_claude_health(tmp_path: Path) -> None:
+    """Hooks and the status line run in the user's project; `python -m` would put it first on
+    sys.path, so a repository's `claude_health/server/__init__.py` would run instead of ours."""
+    import shlex
+    import subprocess
+    import sys
+
+    from claude_health.tools.registration.hooks import hook_command, is_ours
+    from claude_health.tools.registration.launch import MODULE_ARGS
+    from claude_health.tools.registration.statusline import statusline_command
+
+    project = tmp_path / "project"
+    planted = project / "claude_health" / "server"
+    planted.mkdir(parents=True)
+    marker = tmp_path / "ran"
+    (planted / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    launch = Launch(sys.executable, [*MODULE_ARGS, "serve"], "python-module")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "CLAUDE_HEALTH_WATCH": "0"}
+    for command in (hook_command(launch, "SessionStart"), statusline_command(launch)):
+        done = subprocess.run(
+            shlex.split(command), cwd=project, input="{}", capture_output=True, text=True, env=env, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert not marker.exists(), command
+    # Entries written before -P are still recognised as ours (to update or remove them).
+    assert is_ours(hook_command(launch, "Stop"))
+    assert is_ours(f"{shlex.quote(sys.executable)} -m claude_health.server hook Stop")

@@ -140,3 +140,24 @@ async def test_a_session_that_never_subscribes_never_validates_in_the_background
             assert watcher.started and len(calls) == 1  # the subscription started it, once
         async with subscribed(c, mode):
             assert len(calls) == 1
+
+
+async def test_a_slow_first_validation_does_not_hang_the_subscription(
+    live: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    real = W.snapshot
+
+    def slow(project: str | None = None) -> dict[str, str]:
+        time.sleep(3)  # a settings file on a stalled network mount
+        return real(project)
+
+    monkeypatch.setattr(W, "snapshot", slow)
+    monkeypatch.setattr(W, "READY_TIMEOUT_S", 0.3)
+    server = build_server()
+    async with Client(server, mode="legacy") as c:
+        started = anyio.current_time()
+        with anyio.fail_after(2.5):
+            await c.session.subscribe_resource(W.FINDINGS_URI)
+        assert anyio.current_time() - started < 2.5

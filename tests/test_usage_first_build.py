@@ -286,3 +286,43 @@ def test_a_first_load_for_a_blocks_report_stores_the_blocks_a_walk_would(
 
 def _ordered(blocks: list[aggregate.RawBlock]) -> list[tuple[int, int, int, list[object]]]:
     return [(b.start_ms, b.first_ms, b.last_ms, list(b.sums.items())) for b in blocks]
+
+
+def test_where_there_are_no_hard_links_the_database_is_created_as_usual(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rename could replace a database created a moment before (and pair it with that one's
+    WAL): without hard links the build is dropped and the database opened and filled as usual."""
+    _tree(tmp_path)
+
+    def no_links(src: str, dst: str) -> None:
+        raise PermissionError(1, "Operation not permitted")  # as on some network and FAT mounts
+
+    monkeypatch.setattr(os, "link", no_links)
+    db = tmp_path / "state" / "state.db"
+    _open(tmp_path, db)
+    monkeypatch.undo()
+    reference = tmp_path / "reference" / "state.db"
+    _open(tmp_path, reference)
+    assert _dump(db) == _dump(reference)
+    assert sorted(_names(db.parent)) == ["state.db", "state.db.ledger"]
+
+
+def test_a_build_that_cannot_be_published_is_answered_like_a_failed_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tree(tmp_path)
+
+    def vanished(conn: sqlite3.Connection, building: str, path: str | os.PathLike[str]) -> bool:
+        conn.close()
+        raise FileNotFoundError(2, "No such file or directory", building)  # removed by another run
+
+    monkeypatch.setattr(store, "publish_build", vanished)
+    db = tmp_path / "state" / "state.db"
+    session = open_session(_env(tmp_path, db), tmp_path / "home", now=NOW)
+    try:
+        assert session.state_problem and "could not be updated" in session.state_problem
+        assert session.conn.execute("SELECT COUNT(*) FROM usage_entries").fetchone()[0] > 50
+    finally:
+        session.close()
+    assert not any(name.startswith("state.db.building") for name in _names(db.parent))

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 
 
 def _sha256() -> Callable[[bytes], Any]:
+    import sys
+
     for name in ("_sha2", "_sha256"):  # CPython 3.12+, 3.11
+        # Only the interpreter's own: a name that is not a standard module on this Python would
+        # be looked up on sys.path, where a project's file of that name could stand in for it.
+        if name not in sys.stdlib_module_names:
+            continue
         try:
             found: Callable[[bytes], Any] = getattr(__import__(name), "sha256")  # noqa: B009
         except (ImportError, AttributeError):

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:  # (or keys_early.parse's namespace: t
         shell_history=not args.no_shell_history,
         workers=args.jobs,
         fork_early=args.jobs != 1,
-        history_timeout=max(args.history_timeout, 1.0),
+        history_timeout=_history_timeout(args.history_timeout),
     )
     try:
         report = scan_keys(ws, options)
@@ -131,3 +131,10 @@ def run(args: argparse.Namespace) -> int:  # (or keys_early.parse's namespace: t
     from claude_health.tools.findings import Summary
 
     return Summary.of(report.findings).exit_code
+
+
+def _history_timeout(asked: float) -> float:
+    """At least a second; ``nan`` (which ``max`` would pass through, never timing out) is the default."""
+    import math
+
+    return HISTORY_TIMEOUT if math.isnan(asked) else max(asked, 1.0)

@@ -22,6 +22,7 @@ from claude_health.tools.guard.dispatch import EVENTS
 from claude_health.tools.outcome import CheckOutcome
 from claude_health.tools.paths import Workspace
 from claude_health.tools.registration.hooks import is_ours
+from claude_health.tools.registration.launch import is_module_launch
 from claude_health.tools.usage.statusline import heartbeat_name
 
 
@@ -88,7 +89,7 @@ def statusline_command(ws: Workspace) -> str | None:
             words = shlex.split(command)
         except ValueError:
             return None
-        if "statusline" in words[1:3] or words[1:4] == ["-m", "claude_health.server", "statusline"]:
+        if "statusline" in words[1:3] or is_module_launch(words, "statusline"):
             return command
     return None
 

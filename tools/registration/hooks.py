@@ -28,7 +28,13 @@ from claude_health.tools.guard.dispatch import EVENTS
 from claude_health.tools.paths import Workspace
 from claude_health.tools.registration import jsonc
 from claude_health.tools.registration.clients import RegistrationError, Scope
-from claude_health.tools.registration.launch import EXECUTABLE, Launch, detect_launch
+from claude_health.tools.registration.launch import (
+    EXECUTABLE,
+    MODULE_ARGS,
+    Launch,
+    detect_launch,
+    is_module_launch,
+)
 from claude_health.tools.registration.plan import Action, Change, read_settings
 
 HookScope = Scope
@@ -43,7 +49,7 @@ def hook_command(launch: Launch, event: str) -> str:
     if launch.how == "uvx":
         return f"uvx {EXECUTABLE} hook {event}"
     if launch.how == "python-module":
-        return f"{shlex.quote(launch.command)} -m claude_health.server hook {event}"
+        return f"{shlex.quote(launch.command)} {' '.join(MODULE_ARGS)} hook {event}"
     return f"{shlex.quote(launch.command)} hook {event}"
 
 
@@ -59,7 +65,7 @@ def is_ours(command: object) -> bool:
         words = words[1:]
     if len(words) >= 3 and Path(words[0]).name in (EXECUTABLE, f"{EXECUTABLE}.exe"):
         return words[1] == "hook"
-    return len(words) >= 4 and words[1] == "-m" and words[2] == "claude_health.server" and words[3] == "hook"
+    return is_module_launch(words, "hook")
 
 
 def settings_file(ws: Workspace, scope: HookScope) -> Path:

@@ -35,6 +35,18 @@ class Launch:
         return " ".join([self.command, *self.args])
 
 
+# `python -m` puts the working directory first on sys.path, and hooks and servers run in the
+# user's project: a repository's own `claude_health/` or a file named like a standard module would
+# be imported instead. `-P` (Python 3.11+) leaves the working directory out.
+MODULE_ARGS = ("-P", "-m", "claude_health.server")
+
+
+def is_module_launch(words: list[str], command: str) -> bool:
+    """``words[1:]`` start ``[-P] -m claude_health.server <command>`` (older installs lack -P)."""
+    rest = words[2:] if words[1:2] == ["-P"] else words[1:]
+    return rest[:3] == ["-m", "claude_health.server", command]
+
+
 def _is_ephemeral(path: str) -> bool:
     normalized = path.replace("\\", "/")
     return any(marker in normalized for marker in _EPHEMERAL_MARKERS)
@@ -64,7 +76,7 @@ def detect_launch(
         return Launch(candidate, list(SERVE_ARGS), "executable")
     if _is_ephemeral(python):
         return Launch("uvx", [EXECUTABLE, *SERVE_ARGS], "uvx")
-    return Launch(python, ["-m", "claude_health.server", *SERVE_ARGS], "python-module")
+    return Launch(python, [*MODULE_ARGS, *SERVE_ARGS], "python-module")
 
 
 def portable_launch(env: Mapping[str, str] | None = None) -> Launch:

@@ -15,7 +15,7 @@ import shlex
 from claude_health.tools.paths import Workspace
 from claude_health.tools.registration import jsonc
 from claude_health.tools.registration.clients import RegistrationError
-from claude_health.tools.registration.launch import Launch, detect_launch
+from claude_health.tools.registration.launch import MODULE_ARGS, Launch, detect_launch
 from claude_health.tools.registration.plan import Action, Change, backup_dir, read_settings
 from claude_health.tools.usage.statusline_install import install_statusline, uninstall_statusline
 
@@ -27,7 +27,7 @@ def statusline_command(launch: Launch) -> str:
     if launch.how == "uvx":
         return "uvx claude-health statusline"
     if launch.how == "python-module":
-        return f"{shlex.quote(launch.command)} -m claude_health.server statusline"
+        return f"{shlex.quote(launch.command)} {' '.join(MODULE_ARGS)} statusline"
     return f"{shlex.quote(launch.command)} statusline"
 
 

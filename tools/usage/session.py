@@ -412,16 +412,24 @@ def _first_build(
     try:
         stats = scan(conn, env, home, roots=roots, now_ms=now_ms, blocks=blocks)
         published = store.publish_build(conn, building, db_path)
-    except BaseException:
+    except BaseException as exc:
         conn.close()
         store.discard_build(building)
+        if isinstance(exc, OSError):  # the build could not be published: a failed update
+            raise sqlite3.OperationalError(str(exc)) from exc
         raise
     try:
         conn = store.connect(db_path)
     except store.StateError as exc:  # (as a failed update: answered from memory, with U006)
         raise sqlite3.OperationalError(str(exc)) from None
     if not published:
-        stats = scan(conn, env, home, roots=roots, now_ms=now_ms, blocks=blocks)
+        try:
+            stats = scan(conn, env, home, roots=roots, now_ms=now_ms, blocks=blocks)
+        except BaseException as exc:
+            conn.close()  # the caller holds only the build's connection
+            if isinstance(exc, TypeError | ValueError | OSError):  # answered as a failed update
+                raise sqlite3.OperationalError(str(exc)) from exc
+            raise
     else:
         # What this process writes next (the update marks, the report's caches) is derived from
         # the same transcripts as the build, which was not synced either: syncing it at the

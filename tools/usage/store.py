@@ -243,15 +243,14 @@ def publish_build(conn: sqlite3.Connection, building: str, path: str | os.PathLi
         conn.close()
     try:
         os.link(building, name)  # never replaces a database another process has just created
-    except FileExistsError:
+    except (OSError, AttributeError):
+        # Another process's database is there, or this file system has no hard links (a rename
+        # could replace a database created a moment before, and pair it with that one's WAL):
+        # either way the database is opened as usual and brought up to date.
         discard_build(building)
         return False
-    except (OSError, AttributeError):  # no hard links here: a rename, unless one appeared meanwhile
-        if os.path.lexists(name):
-            discard_build(building)
-            return False
-        os.replace(building, name)
-        return True
+    finally:
+        _remove_stale_builds(name)  # a killed build's file, whether or not this one made it
     discard_build(building)
     return True
 
