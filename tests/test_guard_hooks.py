@@ -659,3 +659,35 @@ def test_doctor_flags_a_missing_command_disabled_hooks_and_a_failed_run(sandbox:
     conn.close()
     _, codes = guard_section(sandbox)
     assert "G005" in codes and "over the 3 s budget" in codes["G005"].message
+
+
+def test_doctor_flags_a_module_launch_that_imports_from_the_project(sandbox: Sandbox) -> None:
+    """Hooks written as `python -m claude_health.server hook ...` (before -P) import a cloned
+    repository's own claude_health first; `install --hooks` rewrites them with -P."""
+    import shlex
+    import sys
+
+    from claude_health.tools.guard.check import EVENTS
+
+    old = shlex.quote(sys.executable) + " -m claude_health.server hook {event}"
+    sandbox.user_settings(
+        {
+            "hooks": {
+                event: [{"hooks": [{"type": "command", "command": old.format(event=event)}]}]
+                for event in EVENTS
+            }
+        }
+    )
+    _, codes = guard_section(sandbox)
+    assert "G007" in codes and "-m claude_health.server" in codes["G007"].message
+    from claude_health.tools.registration.hooks import plan_hooks
+    from claude_health.tools.registration.launch import MODULE_ARGS, Launch
+    from claude_health.tools.registration.plan import apply
+
+    ws = Workspace.discover(project=sandbox.project, env=sandbox.env, platform="linux")
+    apply(plan_hooks(ws, "user", launch=Launch(sys.executable, [*MODULE_ARGS, "serve"], "python-module")))
+    _, codes = guard_section(sandbox)
+    assert "G007" not in codes
+    written = json.loads((sandbox.home / ".claude" / "settings.json").read_text())
+    commands = [h["command"] for groups in written["hooks"].values() for g in groups for h in g["hooks"]]
+    assert commands and all(" -P -m claude_health.server hook " in c for c in commands)

@@ -46,6 +46,14 @@ def _executable(command: str) -> str | None:
     return None if shutil.which(program) else program
 
 
+def _module_launch_without_safe_path(command: str) -> bool:
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return False
+    return len(words) > 2 and words[1] == "-m" and words[2] == "claude_health.server"
+
+
 def installed_hooks(ws: Workspace) -> tuple[dict[str, dict[str, str]], bool]:
     """event -> {scope, path, command} of claude-health's hooks; and whether any file disables all hooks."""
     found: dict[str, dict[str, str]] = {}
@@ -131,6 +139,12 @@ def run_check(ws: Workspace) -> CheckOutcome:
         if program:
             findings.append(
                 R.COMMAND_MISSING.finding(f"The {what} runs {program}, which is not an executable here.")
+            )
+        elif command and _module_launch_without_safe_path(command):
+            findings.append(
+                R.UNSAFE_MODULE_LAUNCH.finding(
+                    f"The {what} runs `{command}`: Python imports from the project first."
+                )
             )
     if disabled and (hooks or line):
         findings.append(

@@ -67,4 +67,26 @@ STATUSLINE_MISSING = Rule(
     check=CHECK,
 )
 
-RULES = (NOT_INSTALLED, PARTLY_INSTALLED, COMMAND_MISSING, HOOKS_DISABLED, HOOK_FAILED, STATUSLINE_MISSING)
+UNSAFE_MODULE_LAUNCH = Rule(
+    code="G007",
+    title="A hook or the status line runs claude-health by module without -P",
+    severity=Severity.WARNING,
+    what="A claude-health hook or status line command is `python -m claude_health.server ...` without `-P` "
+    "(the form earlier versions of claude-health wrote).",
+    why="Claude Code runs hooks and the status line in your project, and `python -m` puts the project first "
+    "on Python's import path: a cloned repository that contains its own `claude_health/` package, or a file "
+    "named like a standard module, runs its code in place of claude-health's.",
+    fix="Run `claude-health install --hooks` (and `--statusline`) again: it rewrites the commands with "
+    "`python -P -m claude_health.server`, which leaves the project off the import path.",
+    check=CHECK,
+)
+
+RULES = (
+    NOT_INSTALLED,
+    PARTLY_INSTALLED,
+    COMMAND_MISSING,
+    HOOKS_DISABLED,
+    HOOK_FAILED,
+    STATUSLINE_MISSING,
+    UNSAFE_MODULE_LAUNCH,
+)
