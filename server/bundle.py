@@ -24,11 +24,12 @@ import io
 import json
 import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from claude_health.tools.files import write_atomically
 
 DISTRIBUTION = "claude-health"
 BUNDLE_NAME = "claude-health.mcpb"
@@ -225,27 +226,13 @@ def archive(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes, mode: int = _FILE_MODE) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build(out_dir: Path) -> Built:
     """Write ``out_dir/claude-health.mcpb`` (creating the folder) and describe it."""
     files = contents()
     data = archive(files)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / BUNDLE_NAME
-    _write_atomic(path, data)
+    write_atomically(path, data, _FILE_MODE)
     return Built(path, hashlib.sha256(data).hexdigest(), len(data), tuple(sorted(files)))
 
 
@@ -274,5 +261,5 @@ def record(server_json: Path, built: Built) -> dict[str, Any]:
     version = _metadata()["Version"]
     entries[0].update(identifier=release_url(version), version=version, fileSha256=built.sha256)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    _write_atomic(server_json, text.encode("utf-8"), server_json.stat().st_mode & 0o777)
+    write_atomically(server_json, text.encode("utf-8"), server_json.stat().st_mode & 0o777)
     return dict(entries[0])

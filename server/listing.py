@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
@@ -182,17 +181,12 @@ def load(cache_dir: str, key: str) -> Listing | None:
 
 def save(cache_dir: str, key: str, listing: Listing) -> None:
     """Write the record atomically (a racing start reads the old one or this one, never half)."""
+    from claude_health.tools.files import write_atomically  # an install's first start only
+
+    data = json.dumps(listing.to_json(), separators=(",", ":")).encode()
     try:
         Path(cache_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=cache_dir)
-        tmp = Path(name)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(listing.to_json(), fh, separators=(",", ":"))
-            tmp.replace(record_path(cache_dir, key))
-        except BaseException:
-            tmp.unlink()
-            raise
+        write_atomically(record_path(cache_dir, key), data)
     except OSError as exc:  # a read-only cache: every start registers, nothing is lost
         logger.info("cannot record the server listing in %s: %s", cache_dir, exc)
         return

@@ -51,6 +51,7 @@ FIRST_SERVE_MODULES = SERVE_MODULES | {
     "claude_health.tools.admin.models",
     "claude_health.tools.auth",
     "claude_health.tools.auth.models",
+    "claude_health.tools.files",  # writes the listing's record
     "claude_health.tools.findings",
     "claude_health.tools.keys",
     "claude_health.tools.keys.models",

@@ -238,3 +238,23 @@ def parse_toml(text: str) -> dict[str, Any]:
         if "digits" in reason:  # Python's own wording names an interpreter setting, not the file
             reason = "an integer is longer than Python converts (4,300 digits)"
         raise TomlProblem(reason) from None
+
+
+def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` through a temporary file in its folder (``.<name>.*``): a
+    reader sees the old file or the new one, never part of one, and a failure leaves no
+    temporary file. ``mode``: the new file's permissions (default: mkstemp's 0600)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            Path(tmp).chmod(mode)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -15,9 +15,7 @@ the previous file to ``limits.toml.bak``. Keys this module does not know are kep
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 
 import tomli_w
 
-from claude_health.tools.files import TomlProblem, log_read, parse_toml, read_capped
+from claude_health.tools.files import TomlProblem, log_read, parse_toml, read_capped, write_atomically
 from claude_health.tools.limiter.table import (
     BucketLimits,
     LimitsDataError,
@@ -155,18 +153,3 @@ def _atomic_write(path: Path, data: bytes) -> None:
         write_atomically(path, data)
     except OSError as exc:
         raise LimitsConfigError(f"{path}: cannot be written: {exc.strerror or exc}") from None
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` through a temporary file in its folder: a reader sees the
-    old file or the new one, never part of one, and a failure leaves no temporary file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

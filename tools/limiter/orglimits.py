@@ -28,8 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from claude_health.tools.files import log_read
-from claude_health.tools.limiter.config import write_atomically
+from claude_health.tools.files import log_read, write_atomically
 from claude_health.tools.limiter.table import (
     BucketLimits,
     LimitsDataError,
