@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT = 1  # bump when the record's layout changes
 PREFIX = "server-listing-"
-TEMP_PREFIX = ".server-listing-"
+TEMP_PREFIX = f".{PREFIX}"  # write_atomically's temporary files: .<record name>.*
 STALE_AFTER_S = 30 * 86400  # other installs' records are removed when this old
 
 # What a recorded entry is keyed by in ``Listing.owners``: one namespace per kind of entry.
@@ -200,11 +200,9 @@ def _prune(cache_dir: str, keep: Path) -> None:
     try:
         with os.scandir(cache_dir) as entries:
             for entry in entries:
-                if (
-                    entry.name.startswith(PREFIX)
-                    and entry.name != keep.name
-                    and entry.stat().st_mtime < cutoff
-                ):
+                # a temp file (TEMP_PREFIX) is what a start killed while writing its record leaves
+                ours = entry.name.startswith((PREFIX, TEMP_PREFIX))
+                if ours and entry.name != keep.name and entry.stat().st_mtime < cutoff:
                     Path(entry.path).unlink()
     except OSError:
         pass

@@ -141,13 +141,14 @@ def test_old_records_of_other_installs_are_pruned(tmp_path: Path) -> None:
     stale = tmp_path / f"{listing.PREFIX}0123456789abcdef01234567.json"
     recent = tmp_path / f"{listing.PREFIX}89abcdef0123456789abcdef.json"
     unrelated = tmp_path / "limiter.db"
-    for path in (stale, recent, unrelated):
+    half_written = tmp_path / f".{stale.name}.k2j4f9"  # a start killed while writing its record
+    for path in (stale, recent, unrelated, half_written):
         path.write_text("{}")
     month_ago = stale.stat().st_mtime - listing.STALE_AFTER_S - 60
-    os.utime(stale, (month_ago, month_ago))
-    os.utime(unrelated, (month_ago, month_ago))
+    for path in (stale, unrelated, half_written):
+        os.utime(path, (month_ago, month_ago))
     build_server(cache_dir=str(tmp_path))
-    assert not stale.exists()
+    assert not stale.exists() and not half_written.exists()
     assert recent.exists() and unrelated.exists()
 
 
