@@ -12,9 +12,11 @@ The watcher runs inside the server's lifespan (wrapped by :func:`install_watcher
 every debounced change and notifies only when a resource's content actually changed, so a
 half-written file produces at most one extra update and never an exception.
 
-It starts with the first subscription, of either era, and the subscription is acknowledged once
-the first validation (what later changes are compared with) is done. A session that never
-subscribes (Claude Code's) pays nothing for it: no validation racing the client's first requests.
+It starts with the first subscription to a resource, of either era, and the subscription is
+acknowledged once the first validation (what later changes are compared with) is done. A session
+that never subscribes to a resource pays nothing for it: no validation racing the client's first
+requests. Claude Code 2.1.332 opens a ``subscriptions/listen`` stream at start-up, but for list
+changes only (seen through a real session: tests/test_watcher_claude_code.py).
 """
 
 from __future__ import annotations
@@ -165,7 +167,8 @@ def _register_legacy_subscribe(server: MCPServer, watcher: SettingsWatcher) -> N
 
 def _start_on_listen(server: MCPServer, watcher: SettingsWatcher) -> None:
     """2026-07-28 clients subscribe with ``subscriptions/listen``: start the watcher before the
-    SDK's handler acknowledges the stream."""
+    SDK's handler acknowledges a stream that asks for resource updates. Claude Code (2.1.332)
+    listens at start-up for list changes only: that stream does not start it."""
     lowlevel = server._lowlevel_server
     entry = lowlevel.get_request_handler("subscriptions/listen")
     if entry is None:  # subscriptions switched off: nobody can listen
@@ -173,7 +176,9 @@ def _start_on_listen(server: MCPServer, watcher: SettingsWatcher) -> None:
     listen = entry.handler
 
     async def start_then_listen(ctx: ServerRequestContext[Any, Any], params: Any) -> Any:
-        await watcher.ensure_running()
+        wanted = getattr(getattr(params, "notifications", None), "resource_subscriptions", None)
+        if wanted:
+            await watcher.ensure_running()
         return await listen(ctx, params)
 
     lowlevel.add_request_handler("subscriptions/listen", entry.params_type, start_then_listen)
