@@ -8,7 +8,8 @@ one run, interleaved (so both tools share the machine's load):
 
 * cold: ``claude-health usage daily|blocks --json`` on an empty state database against
   ``ccusage claude daily|blocks --json --offline``: wall time, CPU time (user + system of the
-  process and the children it waited for), peak RSS of the process tree, totals equality;
+  process and the children it waited for), totals equality, and the peak RSS of the process
+  tree from one more run of each that samples it (a timed run is never sampled: see timed());
 * warm, new process: the same after appending 1 MiB of new responses (timestamped up to now,
   as a live session writes them), claude-health reusing its ledger, ccusage re-reading all;
 * warm, in the MCP server: ``open_session`` + the report inside this process after another
@@ -94,12 +95,18 @@ def _tree_rss_kib(pid: int) -> int:
     return total
 
 
-def timed(argv: list[str], env: dict[str, str], stdin: bytes | None = None) -> dict[str, Any]:
+def timed(
+    argv: list[str], env: dict[str, str], stdin: bytes | None = None, *, sample_rss: bool = False
+) -> dict[str, Any]:
     """Wall seconds, CPU seconds, peak RSS (KiB) and stdout of one child process.
 
     CPU is the child's user + system time including the children it waited for (the forked
-    reader; ccusage's native binary under its launcher). Peak RSS is the larger of the kernel's
-    figure (wait4) and the summed RSS of the process tree sampled every 5 ms.
+    reader; ccusage's native binary under its launcher). Peak RSS is the kernel's figure
+    (wait4: the largest single process) and, with ``sample_rss``, at least the summed RSS of
+    the process tree sampled every 5 ms. The sampler is a thread of this process reading /proc
+    for every process and thread of the tree 200 times a second: on two cores it competes with
+    the run it measures (in an A/B on 200 MiB it slowed ccusage's cold run by 20-45% and ours
+    by 3-16%), so timed runs never sample; memory comes from runs of their own.
     """
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
@@ -117,11 +124,13 @@ def timed(argv: list[str], env: dict[str, str], stdin: bytes | None = None) -> d
                 peak[0] = max(peak[0], _tree_rss_kib(proc.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
+        if sample_rss:
+            sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         done.set()
-        sampler.join()
+        if sample_rss:
+            sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         stderr = proc.stderr.read().decode() if proc.stderr else ""
         if proc.returncode not in (0, 1):
@@ -212,15 +221,19 @@ def median(rows: list[dict[str, Any]], key: str) -> float:
 
 
 def summary(
-    ours: list[dict[str, Any]], theirs: list[dict[str, Any]], equal: dict[str, Any]
+    ours: list[dict[str, Any]],
+    theirs: list[dict[str, Any]],
+    equal: dict[str, Any],
+    memory: tuple[dict[str, Any], dict[str, Any]],
 ) -> dict[str, Any]:
+    """Medians of the timed runs; peak memory from the sampled runs (``memory``: ours, theirs)."""
     row = {
         "ours_wall_s": median(ours, "wall"),
         "ccusage_wall_s": median(theirs, "wall"),
         "ours_cpu_s": median(ours, "cpu"),
         "ccusage_cpu_s": median(theirs, "cpu"),
-        "ours_peak_rss_mib": median(ours, "rss_kib") / 1024,
-        "ccusage_peak_rss_mib": median(theirs, "rss_kib") / 1024,
+        "ours_peak_rss_mib": memory[0]["rss_kib"] / 1024,
+        "ccusage_peak_rss_mib": memory[1]["rss_kib"] / 1024,
         "ours_walls_s": [round(r["wall"], 4) for r in ours],
         "ccusage_walls_s": [round(r["wall"], 4) for r in theirs],
         "totals_equal": equal,
@@ -276,7 +289,9 @@ def bench_size(size: int, args: argparse.Namespace, ccusage: str, work: Path) ->
             ours.append(timed(our_argv, ours_env))
             theirs.append(timed(their_argv, base_env))
         equal = same_totals(report, json.loads(ours[-1]["stdout"]), json.loads(theirs[-1]["stdout"]))
-        result["phases"][f"cold {report}"] = summary(ours, theirs, equal)
+        fresh_db()
+        memory = (timed(our_argv, ours_env, sample_rss=True), timed(their_argv, base_env, sample_rss=True))
+        result["phases"][f"cold {report}"] = summary(ours, theirs, equal, memory)
     # Warm, new process: the ledger is up to date, then 1 MiB arrives before each run.
     for our_argv, _ in commands.values():
         timed(our_argv, ours_env)
@@ -290,7 +305,11 @@ def bench_size(size: int, args: argparse.Namespace, ccusage: str, work: Path) ->
             warm[report][1].append(timed(their_argv, base_env))
     for report, (ours, theirs) in warm.items():
         equal = same_totals(report, json.loads(ours[-1]["stdout"]), json.loads(theirs[-1]["stdout"]))
-        result["phases"][f"warm {report}"] = summary(ours, theirs, equal)
+        our_argv, their_argv = commands[report]
+        append_mib(tree, f"m{report}{time.time_ns()}")
+        warm_page_cache(tree)
+        memory = (timed(our_argv, ours_env, sample_rss=True), timed(their_argv, base_env, sample_rss=True))
+        result["phases"][f"warm {report}"] = summary(ours, theirs, equal, memory)
     result["appended_bytes_per_warm_run"] = appended
     # Warm inside the MCP server: imports paid, the ledger's connection kept, 1 MiB new each time.
     from claude_health.tools.usage import reports

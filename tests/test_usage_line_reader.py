@@ -135,3 +135,21 @@ def test_a_warm_json_report_does_not_import_msgspec(tmp_path: Path) -> None:
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
     report = json.loads(done.stdout)
     assert report["totals"]["output_tokens"] > 0
+
+
+def test_the_typed_reader_loads_msgspec_without_typing_extensions() -> None:
+    """In a process that has not loaded typing_extensions (the CLI), msgspec takes Python's own
+    typing helpers: no typing_extensions, no inspect on a first load's start. The decoder works,
+    and typing_extensions stays importable afterwards."""
+    code = (
+        "import sys, json, importlib.util\n"
+        "assert importlib.util.find_spec('typing_extensions') is not None  # installed here\n"
+        "from claude_health.tools.usage import lines\n"
+        "loaded = sorted(m for m in ('typing_extensions', 'inspect') if m in sys.modules)\n"
+        'ln = lines._DECODER.decode(b\'{"type":"assistant","timestamp":"2026-11-20T09:00:00.123Z"}\')\n'
+        "import typing_extensions\n"
+        "print(json.dumps([loaded, ln.type, ln.timestamp.microsecond]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [[], "assistant", 123000]

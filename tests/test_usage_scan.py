@@ -335,9 +335,9 @@ def test_bytes_appended_while_a_file_is_read_wait_for_the_next_run(
     original = scan._read
     late = line(rec("msg_2", "req_2", 20, T0 + timedelta(minutes=1)))
 
-    def append_then_read(job: Any, reader: Any) -> Any:
+    def append_then_read(job: Any, *args: Any) -> Any:
         write(Path(job.name), late)  # Claude Code writes after the scanner looked at the size
-        return original(job, reader)
+        return original(job, *args)
 
     monkeypatch.setattr(scan, "_read", append_then_read)
     first = run_scan(sandbox)
@@ -347,3 +347,60 @@ def test_bytes_appended_while_a_file_is_read_wait_for_the_next_run(
     assert second.bytes_read == len(late.encode())
     assert totals(sandbox)[2] == 30
     assert path.stat().st_size == first.bytes_read + second.bytes_read
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+def test_lines_across_reads_of_the_reused_buffer_are_read_whole(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """One buffer serves every read of a scan: a line split across reads, a line longer than a
+    read (the buffer grows), and a short file after a long one come out as a single read has them."""
+    long_text = "t" * 3000  # a user line far longer than the smaller reads
+    records: list[dict[str, object] | str] = []
+    for i in range(30):
+        records.append(rec(f"msg_{i}", f"req_{i}", 10 + i, T0 + timedelta(seconds=i), cache_read=7 * i))
+        records.append(user_record(SESSION, T0 + timedelta(seconds=i), long_text if i % 7 == 0 else "ok"))
+    first = write(projects(sandbox) / f"{SESSION}.jsonl", *records)
+    short = write(
+        projects(sandbox) / "11111111-2222-3333-4444-555555555555.jsonl",
+        rec("msg_short", "req_short", 5, T0 + timedelta(minutes=5)),
+    )
+    monkeypatch.setattr(scan, "CHUNK_BYTES", chunk)
+    stats = run_scan(sandbox)
+    assert (stats.usage_lines, stats.bad_lines) == (31, 0)
+    assert stats.bytes_read == first.stat().st_size + short.stat().st_size
+    output, cread = sum(10 + i for i in range(30)) + 5, sum(7 * i for i in range(30))
+    assert totals(sandbox) == (31, 31 * 3, output, 0, cread)
+    assert run_scan(sandbox).bytes_read == 0  # every offset ended on a line's end
+
+
+def test_a_long_read_pauses_the_cyclic_collector_and_restores_it(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    write(projects(sandbox) / f"{SESSION}.jsonl", rec("msg_1", "req_1", 10), rec("msg_2", "req_2", 20))
+    seen: list[bool] = []
+    real = scan._read_jobs
+
+    def spying(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(scan, "_read_jobs", spying)
+    monkeypatch.setattr(scan, "TYPED_DECODE_BYTES", 0)  # this read counts as a long one
+    assert gc.isenabled()
+    run_scan(sandbox)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a caller that had it off keeps it off
+    try:
+        write(projects(sandbox) / f"{SESSION}.jsonl", rec("msg_3", "req_3", 30))
+        run_scan(sandbox)
+        assert seen == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()
+    monkeypatch.setattr(scan, "TYPED_DECODE_BYTES", 1 << 40)  # a warm run's small read keeps it
+    write(projects(sandbox) / f"{SESSION}.jsonl", rec("msg_4", "req_4", 40))
+    run_scan(sandbox)
+    assert seen == [False, False, True]
+    assert totals(sandbox)[2] == 100

@@ -10,6 +10,7 @@ in-process by the caller: a child can cost time, never results.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import threading
@@ -45,15 +46,18 @@ class Forked(Generic[T]):
         if self._fd is None:
             return None
         fd, self._fd = self._fd, None
-        with os.fdopen(fd, "rb") as fh:
-            data = fh.read()
+        with os.fdopen(fd, "rb", buffering=0) as fh:
+            try:
+                payload, buffers = _receive(fh)
+            except (OSError, ValueError):
+                payload, buffers = None, []
         _, status = os.waitpid(self.pid, 0)
-        if status != 0 or not data:
+        if status != 0 or payload is None:
             return None
         import pickle  # (loaded by start() already: a dictionary lookup)
 
         try:
-            value: T = pickle.loads(data)  # noqa: S301 - our own child's output, over our own pipe
+            value: T = pickle.loads(payload, buffers=buffers)  # noqa: S301 - our own child's, over our pipe
         except Exception:  # a torn payload means "read it here instead"
             return None
         return value
@@ -88,11 +92,66 @@ def start(work: Callable[[], T]) -> Forked[T] | None:
         code = 1
         try:
             os.close(read_fd)
-            payload = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as fh:
-                fh.write(payload)
+            buffers: list[pickle.PickleBuffer] = []
+            payload = pickle.dumps(work(), protocol=5, buffer_callback=buffers.append)
+            _send(write_fd, payload, [b.raw() for b in buffers])
             code = 0
         finally:
             os._exit(code)
     os.close(write_fd)
     return Forked(pid, read_fd)
+
+
+# The result crosses the pipe as a header of lengths (8 bytes each: the pickle's, how many
+# out-of-band buffers, each buffer's), the pickle, then each buffer's raw bytes. A large
+# ``bytes`` the work wraps in ``pickle.PickleBuffer`` (the usage reader's SQLite image, tens of
+# MiB for a long history) is then never copied into the pickle nor out of it: it is read
+# straight into the buffer the parent keeps.
+_WORD = 8
+
+
+def _send(fd: int, payload: bytes, buffers: list[memoryview]) -> None:
+    with contextlib.suppress(OSError, AttributeError):  # Linux: fewer, larger pipe transfers
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    lengths = [len(payload), len(buffers), *(b.nbytes for b in buffers)]
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(b"".join(n.to_bytes(_WORD, "little") for n in lengths))
+        fh.write(payload)
+        for b in buffers:
+            fh.write(b)
+
+
+def _receive(fh: io.RawIOBase) -> tuple[bytearray | None, list[bytearray]]:
+    """The pickle and its buffers, or ``(None, [])`` for a child that wrote nothing (failed)."""
+    head = _exactly(fh, 2 * _WORD)
+    if head is None:
+        return None, []
+    size, count = int.from_bytes(head[:_WORD], "little"), int.from_bytes(head[_WORD:], "little")
+    lengths = _exactly(fh, count * _WORD) if count else bytearray()
+    if lengths is None:
+        return None, []
+    payload = _exactly(fh, size)
+    if payload is None:
+        return None, []
+    buffers: list[bytearray] = []
+    for i in range(0, len(lengths), _WORD):
+        buffer = _exactly(fh, int.from_bytes(lengths[i : i + _WORD], "little"))
+        if buffer is None:
+            return None, []
+        buffers.append(buffer)
+    return payload, buffers
+
+
+def _exactly(fh: io.RawIOBase, size: int) -> bytearray | None:
+    """``size`` bytes from the pipe, or None if it ends first."""
+    data = bytearray(size)
+    view = memoryview(data)
+    got = 0
+    while got < size:
+        n = fh.readinto(view[got:])
+        if not n:
+            return None
+        got += n
+    return data

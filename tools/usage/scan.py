@@ -15,6 +15,7 @@ the usage scan has read: the two share one offset per file.
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import sqlite3
 import stat
@@ -32,6 +33,7 @@ from claude_health.tools.usage.record import Record
 # importing dataclasses (which loads inspect) and building its classes cost it about a tenth.
 TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
 if TYPE_CHECKING:
+    from pickle import PickleBuffer
     from typing import Any
 
     from claude_health.tools.usage.bulk import HourParts
@@ -48,6 +50,23 @@ KEYS_INLINE_BYTES = 16 * 1024 * 1024
 # Up to this many bytes to read, lines are judged one by one with the standard library's JSON
 # (about 10 ms a MiB here); above it the typed block decode pays for importing msgspec (~25 ms).
 TYPED_DECODE_BYTES = 2 * 1024 * 1024
+
+
+class _CollectorPaused:
+    """``with`` this, no cyclic garbage collection (if ``pause`` and it was on); restored after."""
+
+    __slots__ = ("pause",)
+
+    def __init__(self, pause: bool) -> None:
+        self.pause = pause and gc.isenabled()
+
+    def __enter__(self) -> None:
+        if self.pause:
+            gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pause:
+            gc.enable()
 
 
 class FileProblem(Record):
@@ -142,19 +161,42 @@ class _Read(Record):
 _Outcome = _Read | str
 
 
-def _read_job(job: _Job, reader: LineReader) -> _Outcome:
+class _Buffer:
+    """The one read buffer of a scan's files, grown as a read needs it.
+
+    A fresh ``bytes`` per 8 MiB read cost the kernel a page fault and a zeroed page for every
+    4 KiB it handed over: about half a second of system time per GiB of transcripts, more than
+    the copy itself. Refilling one buffer faults only once. The decoders copy what they keep,
+    so nothing refers to the buffer's bytes after a block is folded.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def room(self, held: int, more: int) -> bytearray:
+        """The buffer, with space for ``more`` bytes after the ``held`` ones it keeps."""
+        if len(self.data) < held + more:
+            grown = bytearray(max(held + more, 2 * len(self.data)))
+            grown[:held] = self.data[:held]
+            self.data = grown
+        return self.data
+
+
+def _read_job(job: _Job, reader: LineReader, buf: _Buffer) -> _Outcome:
     """One file's new lines into ``reader``; a problem becomes its message ("" if it vanished)."""
     try:
-        return _read(job, reader)
+        return _read(job, reader, buf)
     except FileNotFoundError:
         return ""
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}"
 
 
-def _read(job: _Job, reader: LineReader) -> _Read:
+def _read(job: _Job, reader: LineReader, buf: _Buffer) -> _Read:
     usage = bad = 0
-    offset = job.start  # file offset of data[0]
+    offset = job.start  # file offset of the buffer's first byte
     hits: list[store.KeyHitRow] = []
     # Opened without blocking and checked on the descriptor: a transcript swapped for a FIFO
     # after the scan's stat must not hang the read.
@@ -164,56 +206,64 @@ def _read(job: _Job, reader: LineReader) -> _Read:
         from claude_health.tools.files import NotRegularFile  # rare: not on a warm run's imports
 
         raise NotRegularFile(errno.EINVAL, "is not a regular file")
-    with os.fdopen(fd, "rb") as fh:
+    with os.fdopen(fd, "rb", buffering=0) as fh:
         fh.seek(job.start)
         remaining = job.end - job.start
-        pending = b""
+        held = 0  # bytes of an unfinished line kept at the buffer's start
         skipping = False  # inside an over-long line: drop bytes until its newline
         while remaining > 0:
-            chunk = fh.read(min(CHUNK_BYTES, remaining))
-            if not chunk:
+            want = min(CHUNK_BYTES, remaining)
+            data = buf.room(held, want)
+            got = fh.readinto(memoryview(data)[held : held + want])
+            if not got:
                 break
-            remaining -= len(chunk)
-            data = pending + chunk if pending else chunk
-            last_nl = data.rfind(b"\n")
-            if last_nl >= 0:
+            remaining -= got
+            end = held + got
+            last_nl = data.rfind(b"\n", 0, end)
+            if last_nl < 0:
+                held = end
+            else:
                 pos = 0
                 if skipping:
-                    pos = data.find(b"\n") + 1
+                    pos = data.find(b"\n", 0, end) + 1
                     skipping = False
                 if pos <= last_nl:
                     u, b = _block(reader, data, pos, last_nl + 1, offset, job)
                     usage += u
                     bad += b
-                    if job.search_keys and KEY_PREFIX in data:  # rarely true: the regex runs only then
-                        hits += _key_hits(fh, data, pos, last_nl + 1, offset, job)
+                    # rarely true: the regex runs only then, on a copy of the block
+                    if job.search_keys and data.find(KEY_PREFIX, pos, last_nl + 1) >= 0:
+                        hits += _key_hits(fh, bytes(data[: last_nl + 1]), pos, last_nl + 1, offset, job)
                 offset += last_nl + 1
-                pending = data[last_nl + 1 :]
-            else:
-                pending = data
-            if len(pending) > MAX_LINE_BYTES:
-                offset += len(pending)
-                pending = b""
-                if not skipping:  # count the over-long line once, however many chunks it spans
+                held = end - last_nl - 1
+                if held:
+                    data[:held] = data[last_nl + 1 : end]
+            if skipping or held > MAX_LINE_BYTES:
+                offset += held
+                held = 0
+                if not skipping:  # count the over-long line once, however many reads it spans
                     bad += 1
                 skipping = True
-        if pending and not skipping:
+        if held and not skipping:
             # No newline yet. A line that already parses into an entry is complete (Claude Code
             # writes the newline right after); anything else is a torn write, re-read next run.
+            pending = bytes(buf.data[:held])
             trial = type(reader)(reader.parse_ts, reader.now_ms)
             u, b = trial.lines(pending, offset, job.name, job.project, job.file_id)
             if u and not b:
                 reader.fold(list(trial.rows.values()))
                 usage += u
-                offset += len(pending)
+                offset += held
         tail = os.pread(fh.fileno(), min(TAIL_BYTES, offset), offset - min(TAIL_BYTES, offset))
     return _Read(offset, tail, usage, bad, job.end - job.start, hits)
 
 
-def _block(reader: LineReader, data: bytes, start: int, end: int, base: int, job: _Job) -> tuple[int, int]:
+def _block(
+    reader: LineReader, data: bytes | bytearray, start: int, end: int, base: int, job: _Job
+) -> tuple[int, int]:
     from claude_health.tools.usage.rows import NeedsLines
 
-    view = memoryview(data)[start:end] if start or end != len(data) else data
+    view = memoryview(data)[start:end]
     try:
         return reader.block(view, job.project, job.file_id)
     except NeedsLines:
@@ -243,22 +293,26 @@ def _read_jobs(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], dict[Key,
         from claude_health.tools.usage.rows import LineReader
 
         reader = LineReader(timestamp_parser(now_ms), now_ms)
-    return [_read_job(job, reader) for job in jobs], reader.batch
+    buf = _Buffer()
+    return [_read_job(job, reader, buf) for job in jobs], reader.batch
 
 
 def _child_work(
     jobs: list[_Job], now_ms: int, blocks: bool = False
-) -> tuple[list[_Outcome], bytes, int, HourParts | None]:
+) -> tuple[list[_Outcome], PickleBuffer, int, HourParts | None]:
     """The forked reader's share: its files' outcomes, its rows and quarter sums as a SQLite image
-    (stored here while the parent stores its own half, see staging.py), how many rows, and
-    (``blocks``) their hour parts for the block cache."""
+    (stored here while the parent stores its own half, see staging.py; wrapped to cross the
+    pipe uncopied, see forked.py), how many rows, and (``blocks``) their hour parts for the
+    block cache."""
+    from pickle import PickleBuffer
+
     from claude_health.tools.usage import staging
     from claude_health.tools.usage.bulk import hour_parts_of, quarters_of
 
     summaries, batch = _read_jobs(jobs, now_ms)
     rows = sorted(batch.values())
     parts = hour_parts_of(rows) if blocks else None
-    return summaries, staging.image(rows, quarters_of(rows)), len(rows), parts
+    return summaries, PickleBuffer(staging.image(rows, quarters_of(rows))), len(rows), parts
 
 
 class ScanMemo(Record):
@@ -375,62 +429,68 @@ def scan(
     exists = os.path.exists  # str paths, as everywhere on this path
     gone = [s.id for p, s in known.items() if not s.missing and p not in seen and not exists(p)]
     stats.files_gone_now = len(gone)
-    # A large first scan hands the second half of the files (by bytes) to a forked reader:
-    # parsing and storing rows is what costs, and both split across cores. Meanwhile this
-    # process stores its own half; the reader's rows, stored in a SQLite image by the child,
-    # are merged after them, so the copy kept of a response seen by both is the one a single
-    # reader would keep (the first of equals).
-    split = fork_reader.split_point([job.end - job.start for job in jobs])
-    child = None
-    if split and hasattr(conn, "deserialize"):  # the image needs SQLite's deserialize (3.36+)
-        from claude_health.tools import forked
+    # A long read pauses the cyclic collector: every row and decoded line is acyclic (freed by
+    # reference counting as it goes), yet hundreds of thousands of new tuples set off full
+    # passes over the heap, about a twentieth of a first load's time. The forked reader
+    # inherits the pause; a small warm read keeps the collector as it is.
+    with _CollectorPaused(sum(job.end - job.start for job in jobs) > TYPED_DECODE_BYTES):
+        # A large first scan hands the second half of the files (by bytes) to a forked reader:
+        # parsing and storing rows is what costs, and both split across cores. Meanwhile this
+        # process stores its own half; the reader's rows, stored in a SQLite image by the child,
+        # are merged after them, so the copy kept of a response seen by both is the one a single
+        # reader would keep (the first of equals).
+        split = fork_reader.split_point([job.end - job.start for job in jobs])
+        child = None
+        if split and hasattr(conn, "deserialize"):  # the image needs SQLite's deserialize (3.36+)
+            from claude_health.tools import forked
+            from claude_health.tools.usage import lines  # noqa: F401 - imported once, for both readers
 
-        child = forked.start(lambda: _child_work(jobs[split:], now_ms, blocks))
-    mine = jobs[:split] if child else jobs
-    own_summaries, own = _read_jobs(mine, now_ms)
-    if child is None and not own and not forget and not gone and not jobs and not file_rows:
-        stats.files_missing = sum(1 for s in known.values() if s.missing)
-        return stats
-    written: list[store.FileRow] = []
-    try:
-        with store.Writer(conn, staged=child is not None) as writer:
-            writer.forget_files(forget)
-            own_rows = sorted(own.values())
-            writer.entries(own_rows)
-            if writer.bulk:  # a first load: its quarter sums from Python, see bulk.py
-                from claude_health.tools.usage.bulk import hour_parts_of, quarters_of
+            child = forked.start(lambda: _child_work(jobs[split:], now_ms, blocks))
+        mine = jobs[:split] if child else jobs
+        own_summaries, own = _read_jobs(mine, now_ms)
+        if child is None and not own and not forget and not gone and not jobs and not file_rows:
+            stats.files_missing = sum(1 for s in known.values() if s.missing)
+            return stats
+        written: list[store.FileRow] = []
+        try:
+            with store.Writer(conn, staged=child is not None) as writer:
+                writer.forget_files(forget)
+                own_rows = sorted(own.values())
+                writer.entries(own_rows)
+                if writer.bulk:  # a first load: its quarter sums from Python, see bulk.py
+                    from claude_health.tools.usage.bulk import hour_parts_of, quarters_of
 
-                writer.quarters(quarters_of(own_rows))
-                if blocks:
-                    writer.hour_parts(hour_parts_of(own_rows))
-            summaries = own_summaries
-            theirs = 0
+                    writer.quarters(quarters_of(own_rows))
+                    if blocks:
+                        writer.hour_parts(hour_parts_of(own_rows))
+                summaries = own_summaries
+                theirs = 0
+                if child is not None:
+                    result = child.result()
+                    child = None
+                    if result is None:  # the child failed: read its share here
+                        result = _child_work(jobs[split:], now_ms, blocks)
+                    their_summaries, image, theirs, their_parts = result
+                    writer.staged(image)
+                    if writer.bulk and their_parts is not None:
+                        writer.hour_parts(their_parts)
+                    summaries = summaries + their_summaries
+                hits = _account(stats, jobs, summaries, file_rows)
+                writer.files(file_rows)
+                writer.key_hits(hits)
+                writer.mark_missing(gone, now_ms)
+                stats.entries_written = len(own) + theirs
+                written = file_rows
+        except BaseException:
+            if memo is not None:
+                memo.data_version = None  # the transaction rolled back: read the files again next time
+            raise
+        finally:
             if child is not None:
-                result = child.result()
-                child = None
-                if result is None:  # the child failed: read its share here
-                    result = _child_work(jobs[split:], now_ms, blocks)
-                their_summaries, image, theirs, their_parts = result
-                writer.staged(image)
-                if writer.bulk and their_parts is not None:
-                    writer.hour_parts(their_parts)
-                summaries = summaries + their_summaries
-            hits = _account(stats, jobs, summaries, file_rows)
-            writer.files(file_rows)
-            writer.key_hits(hits)
-            writer.mark_missing(gone, now_ms)
-            stats.entries_written = len(own) + theirs
-            written = file_rows
-    except BaseException:
-        if memo is not None:
-            memo.data_version = None  # the transaction rolled back: read the files again next time
-        raise
-    finally:
-        if child is not None:
-            child.kill()
-    _remember(memo, written, gone, now_ms)
-    stats.files_missing = sum(1 for s in known.values() if s.missing) + len(gone)
-    return stats
+                child.kill()
+        _remember(memo, written, gone, now_ms)
+        stats.files_missing = sum(1 for s in known.values() if s.missing) + len(gone)
+        return stats
 
 
 def _tail_matches(name: str, state: store.FileState) -> bool:

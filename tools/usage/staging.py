@@ -24,6 +24,10 @@ from collections.abc import Sequence
 from claude_health.tools.usage.bulk import Quarters
 from claude_health.tools.usage.rows import Row, better
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
+if TYPE_CHECKING:
+    from pickle import PickleBuffer
+
 NAME = "usage_stage"
 _COLUMNS = (
     "msg, req, ts, model, project, session, file, sidechain, speed, input, output, cc5m, cc1h, cc, cread"
@@ -74,7 +78,7 @@ def detach(conn: sqlite3.Connection) -> None:
         conn.execute(f"DETACH DATABASE {NAME}")
 
 
-def load(conn: sqlite3.Connection, data: bytes) -> None:
+def load(conn: sqlite3.Connection, data: bytes | bytearray | PickleBuffer) -> None:
     """Put the image into the attached schema (allowed inside the ledger's write transaction)."""
     conn.deserialize(data, name=NAME)
 
@@ -106,6 +110,12 @@ def merge_first_load(conn: sqlite3.Connection) -> list[Row]:
         f" SELECT {_QUARTER_COLUMNS} FROM {NAME}.usage_quarters WHERE true {_ADD_QUARTERS}"
     )
     return removed
+
+
+def sidechain_messages(conn: sqlite3.Connection) -> list[str]:
+    """The message ids of the staged sidechain rows (the replay rule looks only at those)."""
+    query = f"SELECT msg FROM {NAME}.usage_entries WHERE sidechain = 1 AND msg != ''"
+    return [str(m) for (m,) in conn.execute(query)]
 
 
 def upsert_staged(conn: sqlite3.Connection, on_conflict: str) -> list[str]:
