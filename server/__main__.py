@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from claude_health.server.cli import main
+from claude_health.server.cli import console
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    console()

@@ -244,3 +244,56 @@ def test_json_reports_take_the_lean_path(sandbox: Sandbox) -> None:
     assert json.loads(full.stdout) == json.loads(lean.stdout)
     bad = usage(sandbox, "daily", "--json", "--timezone", "Nowhere/Land")
     assert bad.returncode == 2 and "Nowhere/Land" in bad.stderr
+
+
+@pytest.mark.parametrize("launch", ["script", "module"])
+def test_a_json_report_and_a_hook_end_without_the_teardown_and_lose_nothing(
+    sandbox: Sandbox, launch: str
+) -> None:
+    """The JSON report and the hook paths leave nothing open, so they exit without the
+    interpreter's teardown, whether run as the console script or as ``python -P -m`` (how hooks
+    are registered without the script). Their output arrives whole, and what they stored is
+    committed: the next report reads nothing again and gives the same document."""
+    import sys
+
+    seed(sandbox)
+    environment = env(sandbox)
+    # The witness: an object held by a module, whose __del__ runs only in the teardown.
+    probe = sandbox.root / "probe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _Witness:\n"
+        "    def __del__(self):\n"
+        "        sys.stderr.write('TEARDOWN RAN\\n')\n"
+        "sys.modules['_teardown_witness'] = _Witness()\n"
+    )
+    environment["PYTHONPATH"] = str(probe)
+    base = [cli_path()] if launch == "script" else [sys.executable, "-P", "-m", "claude_health.server"]
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        argv = [*base, *args]
+        return subprocess.run(argv, env=environment, capture_output=True, text=True, timeout=60, input=stdin)
+
+    first = run("usage", "daily", "--json", "--timezone", "UTC")
+    assert first.returncode == 0, first.stderr
+    assert "TEARDOWN RAN" not in first.stderr
+    from claude_health.tools.usage import store
+
+    conn = store.connect(sandbox.root / "state.db")
+    try:  # the ledger was committed and published: every transcript byte is accounted for
+        (read_to,) = conn.execute("SELECT SUM(offset) FROM usage_files").fetchone()
+        assert store.has_entries(conn)
+    finally:
+        conn.close()
+    transcripts = sandbox.home / ".claude" / "projects"
+    assert read_to == sum(p.stat().st_size for p in transcripts.rglob("*.jsonl"))
+    again = run("usage", "daily", "--json", "--timezone", "UTC")
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert json.loads(again.stdout)["totals"]["output_tokens"] == 500
+    hook = run("hook", "UserPromptSubmit", stdin=json.dumps({"prompt": "hi", "cwd": str(sandbox.project)}))
+    assert hook.returncode == 0 and "TEARDOWN RAN" not in hook.stderr
+    # A path that keeps the teardown (the full parser, a human report) still runs it: the witness
+    # is real.
+    human = run("usage", "daily", "--timezone", "UTC")
+    assert human.returncode == 0 and "TEARDOWN RAN" in human.stderr
