@@ -212,6 +212,9 @@ def main(argv: list[str]) -> int | None:
     except TimezoneError as exc:
         sys.stderr.write(f"claude-health usage: --timezone: {exc}\n")
         return EXIT_USAGE
+    from claude_health.tools.usage.scan import keep_rows_until_exit
+
+    keep_rows_until_exit()  # this path exits without the teardown (cli.console)
     session = open_session(env, home, blocks=report == "blocks")
     try:
         data, code = payload(session, report, tz, only)

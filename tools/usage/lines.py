@@ -170,9 +170,10 @@ class BlockReader(LineReader):
         except _TYPED_ERRORS:
             raise NeedsLines from None
         found: list[tuple[Key, _Line]] = []
+        append = found.append
         bad = 0
         lo, hi = self._lo, self._hi
-        for ln in decoded:
+        for ln in decoded:  # (the loop every line goes through: kept lean)
             m = ln.message
             if m is None or m.usage is None or ln.type != "assistant" or m.model == SYNTHETIC_MODEL:
                 continue
@@ -183,17 +184,19 @@ class BlockReader(LineReader):
             msg = m.id
             if not msg:
                 raise NeedsLines  # keyed by its line's offset, which only the line reader knows
-            ln.file_id = file_id
-            ln.project = project
-            found.append(((msg, ln.requestId or ""), ln))
+            append(((msg, ln.requestId or ""), ln))
         pending = self.pending
         setdefault = pending.setdefault
         rows = self.rows
+        better = _line_better
         for key, ln in found:
             kept = setdefault(key, ln)
-            if kept is not ln and _line_better(ln, kept):
-                pending[key] = ln
-            elif key in rows:  # the line path saw this response first: compare once built
+            if kept is ln or better(ln, kept):
+                ln.file_id = file_id  # only on the copies kept: most lines lose to a later one
+                ln.project = project
+                if kept is not ln:
+                    pending[key] = ln
+            if rows and key in rows:  # the line path saw this response first: compare once built
                 self._settle(key)
         return len(found), bad
 

@@ -52,6 +52,18 @@ KEYS_INLINE_BYTES = 16 * 1024 * 1024
 TYPED_DECODE_BYTES = 2 * 1024 * 1024
 
 
+# Set by a process that will exit without the interpreter's teardown (the CLI's JSON reports,
+# see cli.console): a first load's rows are then kept to the end instead of freed one by one when
+# the scan returns (13 ms of a 200 MiB load, 60 ms of 1 GiB), as the exit frees them all at once.
+_kept: list[object] | None = None
+
+
+def keep_rows_until_exit() -> None:
+    """This process exits without the teardown: do not free the rows of a long read one by one."""
+    global _kept
+    _kept = []
+
+
 class _CollectorPaused:
     """``with`` this, no cyclic garbage collection (if ``pause`` and it was on); restored after."""
 
@@ -481,6 +493,8 @@ def scan(
                 writer.mark_missing(gone, now_ms)
                 stats.entries_written = len(own) + theirs
                 written = file_rows
+                if _kept is not None and writer.bulk:
+                    _kept.append((own, own_rows))
         except BaseException:
             if memo is not None:
                 memo.data_version = None  # the transaction rolled back: read the files again next time
