@@ -75,4 +75,4 @@ def test_tokens_and_usage_readers_do_not_block_on_a_fifo(fifo: Path) -> None:
     assert source.data is None and "not a regular file" in (source.skipped or "")
     job = _Job(1, str(fifo), "p", 0, 100, fifo.stat(), (0, 0), 0)
     with pytest.raises(NotRegularFile):  # refused on the open descriptor, before any line is read
-        within(10, lambda: read_transcript(job, None, None))  # type: ignore[arg-type]
+        within(10, lambda: read_transcript(job, None))  # type: ignore[arg-type]

@@ -335,9 +335,9 @@ def test_bytes_appended_while_a_file_is_read_wait_for_the_next_run(
     original = scan._read
     late = line(rec("msg_2", "req_2", 20, T0 + timedelta(minutes=1)))
 
-    def append_then_read(job: Any, *args: Any) -> Any:
+    def append_then_read(job: Any, reader: Any) -> Any:
         write(Path(job.name), late)  # Claude Code writes after the scanner looked at the size
-        return original(job, *args)
+        return original(job, reader)
 
     monkeypatch.setattr(scan, "_read", append_then_read)
     first = run_scan(sandbox)
@@ -350,11 +350,11 @@ def test_bytes_appended_while_a_file_is_read_wait_for_the_next_run(
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
-def test_lines_across_reads_of_the_reused_buffer_are_read_whole(
+def test_lines_across_reads_are_read_whole(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    """One buffer serves every read of a scan: a line split across reads, a line longer than a
-    read (the buffer grows), and a short file after a long one come out as a single read has them."""
+    """A line split across reads, a line longer than a read, and a short file after a long one
+    come out as a single read has them."""
     long_text = "t" * 3000  # a user line far longer than the smaller reads
     records: list[dict[str, object] | str] = []
     for i in range(30):

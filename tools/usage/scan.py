@@ -173,42 +173,19 @@ class _Read(Record):
 _Outcome = _Read | str
 
 
-class _Buffer:
-    """The one read buffer of a scan's files, grown as a read needs it.
-
-    A fresh ``bytes`` per 8 MiB read cost the kernel a page fault and a zeroed page for every
-    4 KiB it handed over: about half a second of system time per GiB of transcripts, more than
-    the copy itself. Refilling one buffer faults only once. The decoders copy what they keep,
-    so nothing refers to the buffer's bytes after a block is folded.
-    """
-
-    __slots__ = ("data",)
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def room(self, held: int, more: int) -> bytearray:
-        """The buffer, with space for ``more`` bytes after the ``held`` ones it keeps."""
-        if len(self.data) < held + more:
-            grown = bytearray(max(held + more, 2 * len(self.data)))
-            grown[:held] = self.data[:held]
-            self.data = grown
-        return self.data
-
-
-def _read_job(job: _Job, reader: LineReader, buf: _Buffer) -> _Outcome:
+def _read_job(job: _Job, reader: LineReader) -> _Outcome:
     """One file's new lines into ``reader``; a problem becomes its message ("" if it vanished)."""
     try:
-        return _read(job, reader, buf)
+        return _read(job, reader)
     except FileNotFoundError:
         return ""
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}"
 
 
-def _read(job: _Job, reader: LineReader, buf: _Buffer) -> _Read:
+def _read(job: _Job, reader: LineReader) -> _Read:
     usage = bad = 0
-    offset = job.start  # file offset of the buffer's first byte
+    offset = job.start  # file offset of data[0]
     hits: list[store.KeyHitRow] = []
     # Opened without blocking and checked on the descriptor: a transcript swapped for a FIFO
     # after the scan's stat must not hang the read.
@@ -218,64 +195,56 @@ def _read(job: _Job, reader: LineReader, buf: _Buffer) -> _Read:
         from claude_health.tools.files import NotRegularFile  # rare: not on a warm run's imports
 
         raise NotRegularFile(errno.EINVAL, "is not a regular file")
-    with os.fdopen(fd, "rb", buffering=0) as fh:
+    with os.fdopen(fd, "rb") as fh:
         fh.seek(job.start)
         remaining = job.end - job.start
-        held = 0  # bytes of an unfinished line kept at the buffer's start
+        pending = b""
         skipping = False  # inside an over-long line: drop bytes until its newline
         while remaining > 0:
-            want = min(CHUNK_BYTES, remaining)
-            data = buf.room(held, want)
-            got = fh.readinto(memoryview(data)[held : held + want])
-            if not got:
+            chunk = fh.read(min(CHUNK_BYTES, remaining))
+            if not chunk:
                 break
-            remaining -= got
-            end = held + got
-            last_nl = data.rfind(b"\n", 0, end)
-            if last_nl < 0:
-                held = end
-            else:
+            remaining -= len(chunk)
+            data = pending + chunk if pending else chunk
+            last_nl = data.rfind(b"\n")
+            if last_nl >= 0:
                 pos = 0
                 if skipping:
-                    pos = data.find(b"\n", 0, end) + 1
+                    pos = data.find(b"\n") + 1
                     skipping = False
                 if pos <= last_nl:
                     u, b = _block(reader, data, pos, last_nl + 1, offset, job)
                     usage += u
                     bad += b
-                    # rarely true: the regex runs only then, on a copy of the block
-                    if job.search_keys and data.find(KEY_PREFIX, pos, last_nl + 1) >= 0:
-                        hits += _key_hits(fh, bytes(data[: last_nl + 1]), pos, last_nl + 1, offset, job)
+                    if job.search_keys and KEY_PREFIX in data:  # rarely true: the regex runs only then
+                        hits += _key_hits(fh, data, pos, last_nl + 1, offset, job)
                 offset += last_nl + 1
-                held = end - last_nl - 1
-                if held:
-                    data[:held] = data[last_nl + 1 : end]
-            if skipping or held > MAX_LINE_BYTES:
-                offset += held
-                held = 0
-                if not skipping:  # count the over-long line once, however many reads it spans
+                pending = data[last_nl + 1 :]
+            else:
+                pending = data
+            if len(pending) > MAX_LINE_BYTES:
+                offset += len(pending)
+                pending = b""
+                if not skipping:  # count the over-long line once, however many chunks it spans
                     bad += 1
                 skipping = True
-        if held and not skipping:
+        if pending and not skipping:
             # No newline yet. A line that already parses into an entry is complete (Claude Code
             # writes the newline right after); anything else is a torn write, re-read next run.
-            pending = bytes(buf.data[:held])
             trial = type(reader)(reader.parse_ts, reader.now_ms)
             u, b = trial.lines(pending, offset, job.name, job.project, job.file_id)
             if u and not b:
                 reader.fold(list(trial.rows.values()))
                 usage += u
-                offset += held
+                offset += len(pending)
         tail = os.pread(fh.fileno(), min(TAIL_BYTES, offset), offset - min(TAIL_BYTES, offset))
     return _Read(offset, tail, usage, bad, job.end - job.start, hits)
 
 
-def _block(
-    reader: LineReader, data: bytes | bytearray, start: int, end: int, base: int, job: _Job
-) -> tuple[int, int]:
+def _block(reader: LineReader, data: bytes, start: int, end: int, base: int, job: _Job) -> tuple[int, int]:
     from claude_health.tools.usage.rows import NeedsLines
 
-    view = memoryview(data)[start:end]
+    view = memoryview(data)[start:end] if start or end != len(data) else data
     try:
         return reader.block(view, job.project, job.file_id)
     except NeedsLines:
@@ -305,8 +274,7 @@ def _read_jobs(jobs: list[_Job], now_ms: int) -> tuple[list[_Outcome], dict[Key,
         from claude_health.tools.usage.rows import LineReader
 
         reader = LineReader(timestamp_parser(now_ms), now_ms)
-    buf = _Buffer()
-    return [_read_job(job, reader, buf) for job in jobs], reader.batch
+    return [_read_job(job, reader) for job in jobs], reader.batch
 
 
 def _child_work(
