@@ -228,6 +228,10 @@ def test_json_reports_take_the_lean_path(sandbox: Sandbox) -> None:
         "code = main(sys.argv[1:])\n"
         "heavy = sorted(m for m in ('argparse', 'logging', 'pydantic', 'orjson') if m in sys.modules)\n"
         "sys.stderr.write('HEAVY %s\\n' % ','.join(heavy))\n"
+        "import gc\n"
+        "from claude_health.tools.usage import scan\n"
+        "# called in-process (not by the console script): rows freed, collector on as before\n"
+        "sys.stderr.write('IN-PROCESS %s %s\\n' % (gc.isenabled(), scan._kept is None))\n"
         "raise SystemExit(code)\n"
     )
     lean = subprocess.run(
@@ -240,6 +244,7 @@ def test_json_reports_take_the_lean_path(sandbox: Sandbox) -> None:
     )
     assert lean.returncode == 0, lean.stderr
     assert "HEAVY \n" in lean.stderr
+    assert "IN-PROCESS True True\n" in lean.stderr
     full = usage(sandbox, "daily", "--json", "--timezone", "UTC", "--project", str(sandbox.project))
     assert json.loads(full.stdout) == json.loads(lean.stdout)
     bad = usage(sandbox, "daily", "--json", "--timezone", "Nowhere/Land")

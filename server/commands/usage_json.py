@@ -194,8 +194,10 @@ def _parse(argv: list[str]) -> tuple[str, str | None, bool] | None:
     return (report, timezone, only) if json_out else None
 
 
-def main(argv: list[str]) -> int | None:
-    """Run a plain JSON report; None when the arguments need the full parser."""
+def main(argv: list[str], *, keep_rows: bool = False) -> int | None:
+    """Run a plain JSON report; None when the arguments need the full parser.
+
+    ``keep_rows``: the process exits right after, without the teardown (cli.console)."""
     parsed = _parse(argv)
     if parsed is None:
         return None
@@ -212,9 +214,10 @@ def main(argv: list[str]) -> int | None:
     except TimezoneError as exc:
         sys.stderr.write(f"claude-health usage: --timezone: {exc}\n")
         return EXIT_USAGE
-    from claude_health.tools.usage.scan import keep_rows_until_exit
+    if keep_rows:
+        from claude_health.tools.usage.scan import keep_rows_until_exit
 
-    keep_rows_until_exit()  # this path exits without the teardown (cli.console)
+        keep_rows_until_exit()
     session = open_session(env, home, blocks=report == "blocks")
     try:
         data, code = payload(session, report, tz, only)
