@@ -221,8 +221,10 @@ class Run:
     stdout: bytes
 
 
-def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None, *, sample: bool = False) -> Run:
-    """Wall time, the largest process's max RSS (GNU time %M) and, with ``sample``, the tree's
+def measure(
+    argv: list[str], cwd: Path, env: dict[str, str] | None = None, *, sample_rss: bool = False
+) -> Run:
+    """Wall time, the largest process's max RSS (GNU time %M) and, with ``sample_rss``, the tree's
     RSS sampled every 20 ms (0 without). The sampler reads every /proc entry in a thread of this
     process: on two cores it competes with the run it measures, so timed runs never sample and
     the tree's memory comes from one more run of each tool."""
@@ -247,12 +249,12 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None, *, sa
                 stop.wait(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
-        if sample:
+        if sample_rss:
             sampler.start()
         proc.wait()
         wall = time.perf_counter() - started
         stop.set()
-        if sample:
+        if sample_rss:
             sampler.join()
     data = out_path.read_bytes()
     out_path.unlink()
@@ -489,7 +491,7 @@ def main() -> int:
         for _ in range(args.runs):
             for name, argv in commands.items():
                 measured[name].append(measure(argv, root, env))
-        memory = {name: measure(argv, root, env, sample=True) for name, argv in commands.items()}
+        memory = {name: measure(argv, root, env, sample_rss=True) for name, argv in commands.items()}
         for name, runs in measured.items():
             if name.startswith("claude-health"):
                 found, extra = found_by_claude_health(runs[-1].stdout, tree)
@@ -529,7 +531,7 @@ def main() -> int:
             ds_argv = [str(ds), "scan", "--all-files", "."]
             runs = [measure(ds_argv, root, env) for _ in range(args.ds_runs)]
             found, total, other = found_by_ds(runs[-1].stdout, tree)
-            ds_memory = measure(ds_argv, root, env, sample=True)
+            ds_memory = measure(ds_argv, root, env, sample_rss=True)
             tools["detect-secrets"] = _summary(runs, found, other, len(tree.planted), ds_memory)
             tools["detect-secrets"]["findings_total"] = total
             print(f"detect-secrets: {tools['detect-secrets']}", flush=True)

@@ -267,30 +267,60 @@ def test_a_staged_load_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest
 def test_a_large_buffer_crosses_the_pipe_uncopied_and_a_torn_one_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import ast
     from pickle import PickleBuffer
 
     image = bytes(range(256)) * 40_000  # 10 MB: far beyond a pipe's buffer
+    sent: list[tuple[int, list[int]]] = []
+    real_send = forking._send
+
+    def spying_send(fd: int, payload: bytes, buffers: list[memoryview]) -> None:
+        sent.append((len(payload), [b.nbytes for b in buffers]))
+        os.write(spy_w, repr(sent[-1]).encode())  # (the child's list is not this process's)
+        real_send(fd, payload, buffers)
+
+    spy_r, spy_w = os.pipe()
+    monkeypatch.setattr(forking, "_send", spying_send)
     job = forking.start(lambda: ("rows", PickleBuffer(image), 3))
     assert job is not None
     value = job.result()
+    os.close(spy_w)
+    seen = os.read(spy_r, 1000).decode()
+    os.close(spy_r)
     assert value is not None
     name, data, count = value
     assert (name, count) == ("rows", 3) and bytes(data) == image
+    payload_size, buffer_sizes = ast.literal_eval(seen)
+    assert buffer_sizes == [len(image)] and payload_size < 1000  # out of band, not in the pickle
 
     def torn_send(fd: int, payload: bytes, buffers: list[memoryview]) -> None:
-        """The header promises every byte; the child then stops half-way through the image."""
+        """The header promises every byte; the child then stops half-way through them."""
         lengths = [len(payload), len(buffers), *(b.nbytes for b in buffers)]
+        body = b"".join([payload, *(bytes(b) for b in buffers)])
         with os.fdopen(fd, "wb") as fh:
             fh.write(b"".join(n.to_bytes(forking._WORD, "little") for n in lengths))
-            fh.write(payload)
-            fh.write(buffers[0][: buffers[0].nbytes // 2])
+            fh.write(body[: len(body) // 2])
 
     monkeypatch.setattr(forking, "_send", torn_send)
-    torn = forking.start(lambda: ("rows", PickleBuffer(image), 3))
-    assert torn is not None and torn.result() is None  # read here instead, never half an image
+    for result in (("rows", PickleBuffer(image), 3), ("no buffer", list(range(50_000)))):
+        torn = forking.start(lambda result=result: result)  # type: ignore[misc]
+        assert torn is not None and torn.result() is None  # read here instead, never half of it
+
+    def lying_send(fd: int, payload: bytes, buffers: list[memoryview]) -> None:
+        """A length no child of ours sends: refused without allocating it, the child reaped."""
+        with os.fdopen(fd, "wb") as fh:
+            fh.write((1 << 62).to_bytes(forking._WORD, "little") + (0).to_bytes(forking._WORD, "little"))
+
+    monkeypatch.setattr(forking, "_send", lying_send)
+    liar = forking.start(lambda: "x")
+    assert liar is not None and liar.result() is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(liar.pid, os.WNOHANG)
 
 
 def test_a_new_ledger_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    import sqlite3
+
     _tree(tmp_path)
     built = store.build_fresh(tmp_path / "new.db")
     assert built is not None
@@ -300,9 +330,19 @@ def test_a_new_ledger_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_path: Pa
     finally:
         conn.close()
         store.discard_build(building)
-    _scan(tmp_path / "old.db", tmp_path)  # opened with connect(): SQLite's default, kept as it is
+    fresh = store.connect(tmp_path / "pool.db")  # as the server's pool or a quarantine creates one
+    try:
+        assert fresh.execute("PRAGMA page_size").fetchone()[0] == 16384
+    finally:
+        fresh.close()
+    old = sqlite3.connect(tmp_path / "old.db")  # a ledger from before: SQLite's 4 KiB pages
+    old.execute("PRAGMA page_size = 4096")
+    old.execute("CREATE TABLE usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    old.close()
+    stats = _scan(tmp_path / "old.db", tmp_path)
     conn = store.connect(tmp_path / "old.db")
     try:
-        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096  # kept as it is, and used
+        assert stats.files_read == 8 and store.has_entries(conn)
     finally:
         conn.close()

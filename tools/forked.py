@@ -46,12 +46,17 @@ class Forked(Generic[T]):
         if self._fd is None:
             return None
         fd, self._fd = self._fd, None
-        with os.fdopen(fd, "rb", buffering=0) as fh:
-            try:
+        payload: bytearray | None = None
+        buffers: list[bytearray] = []
+        try:
+            with os.fdopen(fd, "rb", buffering=0) as fh:
                 payload, buffers = _receive(fh)
-            except (OSError, ValueError):
-                payload, buffers = None, []
-        _, status = os.waitpid(self.pid, 0)
+        except (OSError, ValueError, MemoryError, OverflowError):  # a length no child of ours sends
+            payload, buffers = None, []
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGTERM)  # it may still be writing: stop it to reap it
+        finally:
+            _, status = os.waitpid(self.pid, 0)
         if status != 0 or payload is None:
             return None
         import pickle  # (loaded by start() already: a dictionary lookup)

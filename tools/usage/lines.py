@@ -19,20 +19,22 @@ import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
-if "typing_extensions" not in sys.modules and "msgspec" not in sys.modules:
+if (
+    "typing_extensions" not in sys.modules
+    and "msgspec" not in sys.modules
+    and ("threading" not in sys.modules or sys.modules["threading"].active_count() == 1)
+):
     # msgspec's type helpers import typing_extensions whenever it is installed (the MCP SDK's
     # dependencies install it), and inspect with it: 8 ms of every first load's start, in each
     # reader, for back-ports of what Python 3.11's typing has itself. A process that has not
     # loaded it (the CLI; the server already has) lets msgspec take typing's own. The entry
-    # lasts only for this import, in a process running no other thread that could import it.
-    import threading
-
-    if threading.active_count() == 1:
+    # lasts only for this import, in a process running no other thread that could import it
+    # (none can run where threading is not even loaded).
+    try:
         sys.modules["typing_extensions"] = None  # type: ignore[assignment]  # "not installed"
-        try:
-            import msgspec
-        finally:
-            del sys.modules["typing_extensions"]
+        import msgspec
+    finally:
+        sys.modules.pop("typing_extensions", None)
 import msgspec
 
 from claude_health.tools.usage.parse import (

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "4"
 BUSY_TIMEOUT_MS = 5000
+# A new state database's pages are 16 KiB, not SQLite's 4 KiB: entry rows are wide (two ids, a
+# session and a project name each), and with four times the rows to a page a first load inserts
+# and indexes them about a fifth faster (the merge of the forked reader's half: 51 -> 41 ms on
+# 200 MiB). A warm run's few hundred rows still touch one page each, now of 16 KiB.
+BUILD_PAGE_SIZE = 16384
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -178,7 +183,7 @@ def _open(
     any_thread: bool,
     journal: str,
     sync: str,
-    page_size: int | None = None,
+    page_size: int = BUILD_PAGE_SIZE,
 ) -> sqlite3.Connection:
     if busy_timeout_ms is None:
         busy_timeout_ms = BUSY_TIMEOUT_MS
@@ -192,8 +197,9 @@ def _open(
     except (OSError, sqlite3.Error) as exc:
         raise StateError(f"cannot open the state database {path}: {exc}") from None
     try:
-        if page_size is not None:  # before anything is written: a new file's only chance to set it
-            conn.execute(f"PRAGMA page_size = {int(page_size)}")
+        # Before anything is written: a new file's only chance to set it (an existing database
+        # keeps its own; SQLite ignores this then).
+        conn.execute(f"PRAGMA page_size = {int(page_size)}")
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         conn.execute(f"PRAGMA journal_mode = {journal}")
         conn.execute(f"PRAGMA synchronous = {sync}")
@@ -226,11 +232,6 @@ def _open(
 # which are all a first build holds.
 
 BUILD_SUFFIX = ".building-"
-# A new ledger's pages are 16 KiB, not SQLite's 4 KiB: entry rows are wide (two ids, a session
-# and a project name each), and with four times the rows to a page a first load inserts and
-# indexes them about a fifth faster (the merge of the forked reader's half: 51 -> 41 ms on
-# 200 MiB). A warm run's few hundred rows still touch one page each, now of 16 KiB.
-BUILD_PAGE_SIZE = 16384
 
 
 def build_fresh(path: str | os.PathLike[str]) -> tuple[sqlite3.Connection, str] | None:
@@ -242,7 +243,7 @@ def build_fresh(path: str | os.PathLike[str]) -> tuple[sqlite3.Connection, str] 
     _remove_stale_builds(name)
     building = f"{name}{BUILD_SUFFIX}{os.getpid()}"
     discard_build(building)
-    return _open(building, None, False, "MEMORY", "OFF", BUILD_PAGE_SIZE), building
+    return _open(building, None, False, "MEMORY", "OFF"), building
 
 
 def publish_build(conn: sqlite3.Connection, building: str, path: str | os.PathLike[str]) -> bool:
