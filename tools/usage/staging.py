@@ -78,7 +78,7 @@ def detach(conn: sqlite3.Connection) -> None:
         conn.execute(f"DETACH DATABASE {NAME}")
 
 
-def load(conn: sqlite3.Connection, data: bytes | bytearray | PickleBuffer) -> None:
+def load(conn: sqlite3.Connection, data: bytes | bytearray | memoryview | PickleBuffer) -> None:
     """Put the image into the attached schema (allowed inside the ledger's write transaction)."""
     conn.deserialize(data, name=NAME)
 

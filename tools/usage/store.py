@@ -941,7 +941,7 @@ class Writer:
 
     _loaded = False
 
-    def staged(self, image: bytes | bytearray | PickleBuffer) -> None:
+    def staged(self, image: bytes | bytearray | memoryview | PickleBuffer) -> None:
         """A forked reader's rows (a :func:`.staging.image`), after this process's own."""
         from claude_health.tools.usage import staging
 
