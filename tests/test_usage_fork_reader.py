@@ -159,8 +159,8 @@ def test_fork_result_and_split() -> None:
         os.waitpid(sleeper.pid, os.WNOHANG)
     assert fork_reader.split_point([10, 10]) == 0  # too small to be worth a fork
     big = fork_reader.MIN_BYTES
-    assert fork_reader.CHILD_SHARE == 0.47
-    assert fork_reader.split_point([big] * 100) == 53  # the child takes 47% of the bytes
+    assert fork_reader.CHILD_SHARE == 0.48
+    assert fork_reader.split_point([big] * 100) == 52  # the child takes 48% of the bytes
     assert fork_reader.split_point([4 * big, 1]) == 1  # the parent always keeps some files
 
 

@@ -414,7 +414,7 @@ def scan(
     # passes over the heap, about a twentieth of a first load's time. The forked reader
     # inherits the pause; a small warm read keeps the collector as it is.
     with _CollectorPaused(sum(job.end - job.start for job in jobs) > TYPED_DECODE_BYTES):
-        # A large first scan hands the last files, 47% of the bytes, to a forked reader:
+        # A large first scan hands the last files, 48% of the bytes, to a forked reader:
         # parsing and storing rows is what costs, and both split across cores. Meanwhile this
         # process stores its own half; the reader's rows, stored in a SQLite image by the child,
         # are merged after them, so the copy kept of a response seen by both is the one a single
