@@ -112,12 +112,6 @@ def merge_first_load(conn: sqlite3.Connection) -> list[Row]:
     return removed
 
 
-def sidechain_messages(conn: sqlite3.Connection) -> list[str]:
-    """The message ids of the staged sidechain rows (the replay rule looks only at those)."""
-    query = f"SELECT msg FROM {NAME}.usage_entries WHERE sidechain = 1 AND msg != ''"
-    return [str(m) for (m,) in conn.execute(query)]
-
-
 def upsert_staged(conn: sqlite3.Connection, on_conflict: str) -> list[str]:
     """Upsert the staged rows into a ledger that had entries (its triggers keep the totals), by
     the ledger's rule for which copy wins (``on_conflict``); returns the message ids touched

@@ -811,14 +811,16 @@ _REPLAY_LOSES = """sidechain = 1 AND (
 _DROP_REPLAYS = (
     f"DELETE FROM usage_entries WHERE msg IN (SELECT msg FROM temp.usage_touched) AND {_REPLAY_LOSES}"
 )
-# A first load checks the responses it read as sidechain rows, and hands back what it drops (for
-# the quarter sums). Selected, then deleted by key, not `DELETE ... RETURNING`: that needs SQLite
-# 3.35, and Python 3.11 is still linked against older ones (RHEL 8, Ubuntu 20.04). The same rows
-# either way: SQLite decides a DELETE's rows before removing any when its WHERE reads the table.
-_LOSING_REPLAYS = (
+# A first load checks every sidechain row, and hands back what it drops (for the quarter sums).
+# Selected, then deleted by key, not `DELETE ... RETURNING`: that needs SQLite 3.35, and Python
+# 3.11 is still linked against older ones (RHEL 8, Ubuntu 20.04). The same rows either way:
+# SQLite decides a DELETE's rows before removing any when its WHERE reads the same table.
+# (One pass over every row: a tenth of a first load's rows are sidechain rows, and listing their
+# message ids to look each up cost more, 18 against 12 ms on 200 MiB, 124 against 58 on 1 GiB.)
+_ALL_LOSING_REPLAYS = (
     "SELECT msg, req, ts, model, project, session, file, sidechain, speed,"
     " input, output, cc5m, cc1h, cc, cread"
-    f" FROM main.usage_entries WHERE msg IN (SELECT msg FROM temp.usage_touched) AND {_REPLAY_LOSES}"
+    f" FROM main.usage_entries WHERE msg != '' AND {_REPLAY_LOSES}"
 )
 _DELETE_ENTRY = "DELETE FROM main.usage_entries WHERE msg = ? AND req = ?"
 
@@ -876,10 +878,7 @@ class Writer:
         lost: list[tuple[Any, ...]] = []
         if self.bulk and self._settled:
             # Sidechain replays that lose to another copy, in either half: out of the sums too.
-            # (Only a response with a sidechain row can have one: a lookup each, not a pass over
-            # every row, which took 12 ms on 200 MiB.)
-            self._fill_touched()
-            losing = self.conn.execute(_LOSING_REPLAYS).fetchall()
+            losing = self.conn.execute(_ALL_LOSING_REPLAYS).fetchall()
             self.conn.executemany(_DELETE_ENTRY, [(row[0], row[1]) for row in losing])
             lost = self._lost + losing
             if lost:
@@ -902,16 +901,12 @@ class Writer:
                 invalidate_blocks(self.conn)
             period_cache.invalidate(self.conn)
         if self._touched and not self._settled:
-            self._fill_touched()
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_touched (msg TEXT PRIMARY KEY)")
+            self.conn.execute("DELETE FROM temp.usage_touched")
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO temp.usage_touched (msg) VALUES (?)", [(m,) for m in self._touched]
+            )
             self.conn.execute(_DROP_REPLAYS)
-
-    def _fill_touched(self) -> None:
-        """``temp.usage_touched``: the message ids the replay rule is to look at."""
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS usage_touched (msg TEXT PRIMARY KEY)")
-        self.conn.execute("DELETE FROM temp.usage_touched")
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO temp.usage_touched (msg) VALUES (?)", [(m,) for m in self._touched]
-        )
 
     def _detach(self) -> None:
         if self._staged:
@@ -948,7 +943,6 @@ class Writer:
         staging.load(self.conn, image)
         if self.bulk and self._settled:
             self._lost += staging.merge_first_load(self.conn)
-            self._touched.update(staging.sidechain_messages(self.conn))
         else:
             self._touched.update(staging.upsert_staged(self.conn, _ON_CONFLICT))
         self._loaded = True
