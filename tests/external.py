@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,3 +52,17 @@ def claude_env(home: Path, **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+def print_session(project: Path, home: Path, base_url: str, api_key: str) -> subprocess.CompletedProcess[str]:
+    """One real `claude -p go --output-format json` run in ``project`` against a local fake API."""
+    return subprocess.run(
+        [claude_bin(), "-p", "go", "--output-format", "json"],
+        cwd=project,
+        env=claude_env(home, ANTHROPIC_BASE_URL=base_url, ANTHROPIC_API_KEY=api_key),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )

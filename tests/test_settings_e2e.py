@@ -19,7 +19,7 @@ import pytest
 from claude_health.tools.findings import Severity
 from claude_health.tools.settings.validate import Validation, validate_workspace
 from tests.conftest import Sandbox
-from tests.external import claude_bin, claude_env
+from tests.external import claude_bin, claude_env, print_session
 from tests.fake_messages import TOOL_COMMAND, FakeMessages, bash_once
 from tests.fakes import fake_key
 
@@ -281,16 +281,7 @@ def test_mcp_approval_from_user_settings_matches_claude(sandbox: Sandbox) -> Non
 
 
 def _session(sandbox: Sandbox, api: FakeMessages) -> dict[str, Any]:
-    proc = subprocess.run(
-        [claude_bin(), "-p", "go", "--output-format", "json"],
-        cwd=sandbox.project,
-        env=claude_env(sandbox.home, ANTHROPIC_BASE_URL=api.base_url, ANTHROPIC_API_KEY=fake_key()),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    proc = print_session(sandbox.project, sandbox.home, api.base_url, fake_key())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result: dict[str, Any] = json.loads(proc.stdout)
     return result

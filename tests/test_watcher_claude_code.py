@@ -9,7 +9,6 @@ client that subscribes to none pays nothing for it. Claude Code 2.1.332 opens a
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Sandbox
-from tests.external import claude_bin, claude_env
+from tests.external import print_session
 from tests.fake_messages import FakeMessages, say
 from tests.fakes import fake_key
 from tests.mcp_helpers import cli_path
@@ -52,16 +51,7 @@ def test_claude_code_listens_for_list_changes_only(sandbox: Sandbox, tmp_path: P
     sandbox.user_settings({"enableAllProjectMcpServers": True})
     sandbox.claude_json({"projects": {str(sandbox.project): {"hasTrustDialogAccepted": True}}})
     with FakeMessages(say("done")) as api:
-        done = subprocess.run(
-            [claude_bin(), "-p", "go", "--output-format", "json"],
-            cwd=sandbox.project,
-            env=claude_env(sandbox.home, ANTHROPIC_BASE_URL=api.base_url, ANTHROPIC_API_KEY=fake_key()),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        done = print_session(sandbox.project, sandbox.home, api.base_url, fake_key())
     assert done.returncode == 0, done.stdout + done.stderr
     requests: list[dict[str, Any]] = [json.loads(line) for line in log.read_text().splitlines() if line]
     methods = [r.get("method") for r in requests]
