@@ -171,6 +171,27 @@ def test_the_scan_uses_the_child_forked_before_the_parser(
     assert gc.isenabled()  # (off during the run: on again for whoever called main)
 
 
+def test_run_by_the_console_script_the_collector_stays_off_to_the_exit(
+    user: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Turned back on after the report, the collector's first pass walks everything the run made
+    (10 ms of a 100 MB tree's scan) just before the process exits: the console script leaves it
+    off. A run that goes through the full parser (an abbreviated option) gets it back."""
+    from claude_health.server import cli
+
+    monkeypatch.setattr(cli, "_console", True)
+    try:
+        assert main(["keys", "--project", str(user.project), "--json", "--no-transcripts"]) == 0
+        assert not gc.isenabled()
+        gc.enable()
+        assert main(["keys", "--proj", str(user.project), "--json", "--no-transcripts"]) == 0
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+    outputs = capsys.readouterr().out.split("\n}\n")
+    assert [json.loads(o + "}")["stats"]["files_scanned"] for o in outputs[:2]] == [30, 30]
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")
 def test_a_child_forked_before_the_parser_is_stopped_when_the_command_fails(
     user: Sandbox, monkeypatch: pytest.MonkeyPatch

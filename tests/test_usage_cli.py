@@ -272,6 +272,13 @@ def test_a_json_report_and_a_hook_end_without_the_teardown_and_lose_nothing(
         "    def __del__(self):\n"
         "        sys.stderr.write('TEARDOWN RAN\\n')\n"
         "sys.modules['_teardown_witness'] = _Witness()\n"
+        # and a collection once a fast path has started: these paths run without the collector
+        "import gc\n"
+        "def _collected(phase, info):\n"
+        "    fast = ('claude_health.server.commands.hook', 'claude_health.server.commands.keys_early')\n"
+        "    if phase == 'start' and any(name in sys.modules for name in fast):\n"
+        "        sys.stderr.write('COLLECTED\\n')\n"
+        "gc.callbacks.append(_collected)\n"
     )
     environment["PYTHONPATH"] = str(probe)
     base = [cli_path()] if launch == "script" else [sys.executable, "-P", "-m", "claude_health.server"]
@@ -298,6 +305,12 @@ def test_a_json_report_and_a_hook_end_without_the_teardown_and_lose_nothing(
     assert json.loads(again.stdout)["totals"]["output_tokens"] == 500
     hook = run("hook", "UserPromptSubmit", stdin=json.dumps({"prompt": "hi", "cwd": str(sandbox.project)}))
     assert hook.returncode == 0 and "TEARDOWN RAN" not in hook.stderr
+    assert "COLLECTED" not in hook.stderr
+    start = run("hook", "SessionStart", stdin=json.dumps({"source": "startup", "cwd": str(sandbox.project)}))
+    assert start.returncode == 0 and "TEARDOWN RAN" not in start.stderr and "COLLECTED" not in start.stderr
+    keys = run("keys", "--project", str(sandbox.project), "--json")
+    assert keys.returncode in (0, 1) and json.loads(keys.stdout)["stats"]["files_scanned"] >= 0
+    assert "TEARDOWN RAN" not in keys.stderr and "COLLECTED" not in keys.stderr
     # A path that keeps the teardown (the full parser, a human report) still runs it: the witness
     # is real.
     human = run("usage", "daily", "--timezone", "UTC")
