@@ -176,20 +176,33 @@ def test_run_by_the_console_script_the_collector_stays_off_to_the_exit(
 ) -> None:
     """Turned back on after the report, the collector's first pass walks everything the run made
     (10 ms of a 100 MB tree's scan) just before the process exits: the console script leaves it
-    off. A run that goes through the full parser (an abbreviated option) gets it back."""
+    off. A run through the full parser (an abbreviated option), and the long runs (--history,
+    --verify), have it during the command."""
     from claude_health.server import cli
+    from claude_health.server.commands import keys
 
+    collecting: list[bool] = []
+    real = keys.run
+
+    def run(args: Any) -> int:
+        collecting.append(gc.isenabled())
+        return real(args)
+
+    monkeypatch.setattr(keys, "run", run)
     monkeypatch.setattr(cli, "_console", True)
+    project = ["--project", str(user.project), "--json", "--no-transcripts", "--no-shell-history"]
     try:
-        assert main(["keys", "--project", str(user.project), "--json", "--no-transcripts"]) == 0
-        assert not gc.isenabled()
+        assert main(["keys", *project]) == 0
+        assert collecting == [False] and not gc.isenabled()  # off during the run and after it
         gc.enable()
-        assert main(["keys", "--proj", str(user.project), "--json", "--no-transcripts"]) == 0
-        assert gc.isenabled()
+        assert main(["keys", "--proj", *project[1:]]) == 0
+        assert main(["keys", *project, "--history"]) == 0
+        assert main(["keys", *project, "--verify"]) == 0
+        assert collecting == [False, True, True, True] and gc.isenabled()
     finally:
         gc.enable()
     outputs = capsys.readouterr().out.split("\n}\n")
-    assert [json.loads(o + "}")["stats"]["files_scanned"] for o in outputs[:2]] == [30, 30]
+    assert [json.loads(o + "}")["stats"]["files_scanned"] for o in outputs[:4]] == [30] * 4
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")

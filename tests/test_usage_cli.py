@@ -312,6 +312,9 @@ def test_a_json_report_and_a_hook_end_without_the_teardown_and_lose_nothing(
     keys = run("keys", "--project", str(sandbox.project), "--json")
     assert keys.returncode in (0, 1) and json.loads(keys.stdout)["stats"]["files_scanned"] >= 1
     assert "TEARDOWN RAN" not in keys.stderr and "COLLECTED" not in keys.stderr
+    # Through the full parser (an abbreviated option) the collector runs: the witness is real.
+    parsed = run("keys", "--proj", str(sandbox.project), "--json")
+    assert parsed.returncode in (0, 1) and "COLLECTED" in parsed.stderr
     # A path that keeps the teardown (the full parser, a human report) still runs it: the witness
     # is real.
     human = run("usage", "daily", "--timezone", "UTC")
