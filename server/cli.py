@@ -144,32 +144,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if raw[:1] == ["usage"] and "--json" in raw:
         # JSON usage reports are what other tools call on a schedule: a lean path, no parser.
         # Run by the console script, which exits right after: a first load's rows are kept to
-        # the exit instead of freed one by one (scan.keep_rows_until_exit), and there is no
-        # cyclic garbage collection, which would walk all of them once (118 ms on 1 GiB) and
-        # finds no cycles on this path. Called in-process (tests), it frees and collects as usual.
-        import gc
-
-        exiting, collecting = _console, gc.isenabled()
-        if exiting:
-            gc.disable()
+        # the exit instead of freed one by one (scan.keep_rows_until_exit), and the collector,
+        # which would walk all of them once (118 ms on 1 GiB), is off. Called in-process
+        # (tests), it frees and collects as usual.
+        paused = _collector_off_to_exit()
         from claude_health.server.commands.usage_json import main as usage_json_main
 
-        code = usage_json_main(raw[1:], keep_rows=exiting)
+        code = usage_json_main(raw[1:], keep_rows=_console)
         if code is not None:
             _leaves_nothing_open()  # its ledger is closed and a forked reader reaped
             return code
-        if exiting and collecting:
-            gc.enable()
-    if raw[:1] == ["hook"] and len(raw) == 2 and not {"-h", "--help"} & set(raw):
-        # Claude Code runs hooks before every session and every prompt: same fast path. Run by
-        # the console script, without the cyclic garbage collector, as `keys` below: a hook's
-        # objects are acyclic, and each event has a time budget. The collector's 30 passes over
-        # what its imports make took 8-11 ms of a SessionStart that re-runs the key scan (timed
-        # in a gc callback); without them that start took 4.4 ms less (40 interleaved rounds).
-        if _console:
+        if paused:  # the full parser runs it after all
             import gc
 
-            gc.disable()
+            gc.enable()
+    if raw[:1] == ["hook"] and len(raw) == 2 and not {"-h", "--help"} & set(raw):
+        # Claude Code runs hooks before every session and every prompt: same fast path, and
+        # each event has a time budget. The collector's 30 passes over what a hook's imports
+        # make took 8-11 ms of a SessionStart that re-runs the key scan (timed in a gc
+        # callback); without them that start took 4.4 ms less (40 interleaved rounds).
+        _collector_off_to_exit()
         from claude_health.server.commands.hook import main as hook_main
 
         code = hook_main(raw[1:])
@@ -217,6 +211,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     return _with_streams(args)
+
+
+def _collector_off_to_exit() -> bool:
+    """Run by the console script, a fast path's objects are acyclic and the process exits right
+    after: no cyclic garbage collection (its passes would only walk what the run made). True if
+    this turned it off (the caller turns it back on if it hands over to the full parser)."""
+    import gc
+
+    if not (_console and gc.isenabled()):
+        return False
+    gc.disable()
+    return True
 
 
 def _leaves_nothing_open() -> None:
