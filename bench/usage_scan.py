@@ -151,6 +151,58 @@ def warm_page_cache(tree: Path) -> None:
                 pass
 
 
+# Every warm phase appends to the tree (about 30 MiB a run), so a tree kept in --workdir grew
+# with each run of the script and later runs measured more than their size said: the sizes as
+# generated are recorded beside the tree, and each run starts from them and leaves them behind.
+SIZES_SUFFIX = ".sizes.json"
+
+
+def tree_sizes(tree: Path) -> dict[str, int]:
+    """Byte size of every transcript of ``tree``, by path relative to it."""
+    return {p.relative_to(tree).as_posix(): p.stat().st_size for p in sorted(tree.rglob("*.jsonl"))}
+
+
+def restore_tree(tree: Path) -> int | None:
+    """Cut every transcript back to its size as generated; the bytes cut, or None when the tree
+    is not one this script generated and appended to (no record, a file missing or shorter)."""
+    try:
+        recorded = json.loads(tree.with_name(tree.name + SIZES_SUFFIX).read_text())
+    except (OSError, ValueError):
+        return None
+    current = tree_sizes(tree)
+    if not isinstance(recorded, dict) or current.keys() != recorded.keys():
+        return None
+    if any(size < recorded[name] for name, size in current.items()):
+        return None
+    cut = 0
+    for name, size in current.items():
+        if size > recorded[name]:
+            os.truncate(tree / name, recorded[name])
+            cut += size - recorded[name]
+    return cut
+
+
+def prepare_tree(tree: Path, size: int) -> int:
+    """The tree as generated (cut back, or generated again); returns its transcripts' bytes."""
+    if tree.exists():
+        cut = restore_tree(tree)
+        if cut is None:
+            print(f"{tree} has no record of its generated sizes: generating it again", file=sys.stderr)
+            shutil.rmtree(tree)
+        elif cut:
+            print(f"{tree}: cut {cut / 2**20:.1f} MiB that earlier runs appended", file=sys.stderr)
+    if not tree.exists():
+        t0 = time.perf_counter()
+        stats = write_tree(tree, size_bytes=size * 1024 * 1024, seed=42, days=max(30, size // 8))
+        tree.with_name(tree.name + SIZES_SUFFIX).write_text(json.dumps(tree_sizes(tree)) + "\n")
+        print(
+            f"generated {stats.files} files, {stats.bytes / 2**20:.1f} MiB, {stats.responses} responses "
+            f"in {time.perf_counter() - t0:.1f}s",
+            file=sys.stderr,
+        )
+    return sum(tree_sizes(tree).values())
+
+
 def append_mib(tree: Path, seed: str) -> int:
     """Append about 1 MiB of new responses to a few of the newest files, ending now.
 
@@ -248,14 +300,7 @@ def bench_size(size: int, args: argparse.Namespace, ccusage: str, work: Path) ->
     tree = work / f"claude-{size}m"
     home = work / "home"
     home.mkdir(parents=True, exist_ok=True)
-    if not tree.exists():
-        t0 = time.perf_counter()
-        stats = write_tree(tree, size_bytes=size * 1024 * 1024, seed=42, days=max(30, size // 8))
-        print(
-            f"generated {stats.files} files, {stats.bytes / 2**20:.1f} MiB, {stats.responses} responses "
-            f"in {time.perf_counter() - t0:.1f}s",
-            file=sys.stderr,
-        )
+    tree_bytes = prepare_tree(tree, size)
     base_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -274,7 +319,12 @@ def bench_size(size: int, args: argparse.Namespace, ccusage: str, work: Path) ->
             [ccusage, "claude", "blocks", "--json", "--offline"],
         ),
     }
-    result: dict[str, Any] = {"size_mib": size, "phases": {}, "load_average_1m_before": os.getloadavg()[0]}
+    result: dict[str, Any] = {
+        "size_mib": size,
+        "tree_bytes": tree_bytes,
+        "phases": {},
+        "load_average_1m_before": os.getloadavg()[0],
+    }
     warm_page_cache(tree)
 
     def fresh_db() -> None:
@@ -356,6 +406,7 @@ def bench_size(size: int, args: argparse.Namespace, ccusage: str, work: Path) ->
         "peak_rss_mib": median(line_runs, "rss_kib") / 1024,
     }
     result["load_average_1m_after"] = os.getloadavg()[0]
+    restore_tree(tree)  # the next run starts from the tree as generated (it checks that too)
     result["targets_met"] = {
         "cold_wall_at_most_0.6x": all(
             result["phases"][f"cold {r}"]["wall_ratio"] <= TARGETS["cold"] for r in commands
@@ -377,8 +428,8 @@ def bench_size(size: int, args: argparse.Namespace, ccusage: str, work: Path) ->
 
 def print_result(result: dict[str, Any], version: str) -> None:
     print(
-        f"\nclaude-health usage vs {version}, {result['size_mib']} MiB tree, load average "
-        f"{result['load_average_1m_before']:.1f} -> {result['load_average_1m_after']:.1f} "
+        f"\nclaude-health usage vs {version}, {result['tree_bytes'] / 2**20:.1f} MiB tree as generated, "
+        f"load average {result['load_average_1m_before']:.1f} -> {result['load_average_1m_after']:.1f} "
         f"on {os.cpu_count()} CPUs\n"
     )
     print(
