@@ -158,7 +158,7 @@ def walk_parts(conn: sqlite3.Connection, parts: Iterable[tuple[Any, ...]]) -> li
 def store_first_walk(
     conn: sqlite3.Connection, parts: dict[tuple[int, int, str, str, int], list[int]], redo: set[int]
 ) -> None:
-    """The cache of a first load, from the hour parts its readers summed (see bulk.hour_parts_of).
+    """The cache of a first load, from the hour parts its readers summed (see bulk.first_load_sums).
 
     ``redo``: hours whose parts are not exact (a copy that lost was summed into them): those are
     grouped again from the stored entries (through the ts index), as a walk would.

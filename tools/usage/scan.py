@@ -287,12 +287,12 @@ def _child_work(
     from pickle import PickleBuffer
 
     from claude_health.tools.usage import staging
-    from claude_health.tools.usage.bulk import hour_parts_of, quarters_of
+    from claude_health.tools.usage.bulk import first_load_sums
 
     summaries, batch = _read_jobs(jobs, now_ms)
     rows = sorted(batch.values())
-    parts = hour_parts_of(rows) if blocks else None
-    return summaries, PickleBuffer(staging.image(rows, quarters_of(rows))), len(rows), parts
+    quarters, parts = first_load_sums(rows, blocks)
+    return summaries, PickleBuffer(staging.image(rows, quarters)), len(rows), parts
 
 
 class ScanMemo(Record):
@@ -351,7 +351,7 @@ def scan(
     """Bring the ``usage_*`` tables up to date with every transcript on disk.
 
     ``blocks``: a blocks report follows; a first load then also stores the block cache, from
-    hour parts its readers sum from the rows they hold (see bulk.hour_parts_of).
+    hour parts its readers sum from the rows they hold (see bulk.first_load_sums).
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     root_list = [os.fspath(r) for r in roots] if roots is not None else transcript_roots(env, home)
@@ -438,11 +438,12 @@ def scan(
                 own_rows = sorted(own.values())
                 writer.entries(own_rows)
                 if writer.bulk:  # a first load: its quarter sums from Python, see bulk.py
-                    from claude_health.tools.usage.bulk import hour_parts_of, quarters_of
+                    from claude_health.tools.usage.bulk import first_load_sums
 
-                    writer.quarters(quarters_of(own_rows))
-                    if blocks:
-                        writer.hour_parts(hour_parts_of(own_rows))
+                    quarters, parts = first_load_sums(own_rows, blocks)
+                    writer.quarters(quarters)
+                    if parts is not None:
+                        writer.hour_parts(parts)
                 summaries = own_summaries
                 theirs = 0
                 if child is not None:

@@ -948,7 +948,7 @@ class Writer:
         self._loaded = True
 
     def hour_parts(self, parts: dict[tuple[int, int, str, str, int], list[int]]) -> None:
-        """A first load's hour parts for the block cache (see bulk.hour_parts_of), one reader's
+        """A first load's hour parts for the block cache (see bulk.first_load_sums), one reader's
         at a time; without them the cache is walked by the first blocks report."""
         if self._parts is None:
             self._parts = parts
