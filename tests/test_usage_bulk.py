@@ -91,7 +91,13 @@ def test_without_hour_parts_the_quarters_are_the_same_and_no_parts_are_summed() 
 def test_rows_taken_back_out_leave_the_sums_of_the_rest() -> None:
     entries = rows(800, seed=17)
     kept, lost = entries[:600], entries[600:]
+    # The copies that lost, summed negative on their own (as the ledger takes them out) ...
+    negative = quarters_of(lost, -1)
+    assert negative == {key: [-v for v in acc] for key, acc in grouped_quarters(ledger(lost)).items()}
+    # ... and taken out of the sums of every copy: the rest's sums, quarters emptied to zero.
     sums = quarters_of(entries)
     quarters_of(lost, -1, into=sums)
-    left = {key: acc for key, acc in sums.items() if acc[6]}  # quarters emptied (n = 0) go
-    assert left == grouped_quarters(ledger(kept))
+    emptied = {key: acc for key, acc in sums.items() if acc[6] == 0}
+    assert emptied  # some quarters held only copies that lost
+    assert all(not any(acc) for acc in emptied.values())
+    assert {key: acc for key, acc in sums.items() if acc[6]} == grouped_quarters(ledger(kept))
