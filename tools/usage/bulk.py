@@ -13,26 +13,17 @@ from collections.abc import Iterable
 
 from claude_health.tools.usage.rows import Row
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing; type checkers honour this name
-if TYPE_CHECKING:
-    from typing import Any
-
 QUARTER_MS = 900_000
 # (quarter, model, project, speed, price tier) -> [input, output, cc5m, cc1h, cc, cread, n]
 Quarters = dict[tuple[int, str, str, str, int], list[int]]
-
-
-def tier(row: Row | tuple[Any, ...]) -> int:
-    """The long-context price tier of a request (see store._TIER: the same thresholds)."""
-    whole = row[9] + row[13] + row[14]
-    return 2 if whole > 200_000 else 1 if whole > 100_000 else 0
 
 
 def quarters_of(rows: Iterable[Row], sign: int = 1, into: Quarters | None = None) -> Quarters:
     """Quarter-hour sums of ``rows`` added (``sign`` 1) or taken away (-1) from ``into``.
 
     It runs over every response of a first load in both processes: the tier is worked out
-    inline (as :func:`tier`) and a new quarter starts from the row's own figures.
+    inline (store._TIER's thresholds), a new quarter starts from the row's own figures, and the
+    sums are added field by field (a helper called per row would cost what the loop does).
     """
     out: Quarters = {} if into is None else into
     get = out.get
